@@ -1,0 +1,130 @@
+/**
+ * The single source of truth for every option: its type, default and description.
+ * `docs/configuration.md` is generated from this file (`npm run docs:config`).
+ *
+ * Keys are snake_case so that env vars map one to one:
+ * `BIGBROTR_DATABASE__POOL_SIZE` -> `database.pool_size`.
+ */
+import { z } from 'zod';
+
+const positiveInt = (what: string) =>
+  z.number({ error: (issue) => `expected a positive integer (${what}), got ${JSON.stringify(issue.input)}` })
+    .int({ error: (issue) => `expected a positive integer (${what}), got ${JSON.stringify(issue.input)}` })
+    .positive({ error: (issue) => `expected a positive integer (${what}), got ${JSON.stringify(issue.input)}` });
+
+const nonNegativeInt = (what: string) =>
+  z.number({ error: (issue) => `expected a non-negative integer (${what}), got ${JSON.stringify(issue.input)}` })
+    .int({ error: (issue) => `expected a non-negative integer (${what}), got ${JSON.stringify(issue.input)}` })
+    .nonnegative({ error: (issue) => `expected a non-negative integer (${what}), got ${JSON.stringify(issue.input)}` });
+
+const bool = () =>
+  z.boolean({ error: (issue) => `expected true or false, got ${JSON.stringify(issue.input)}` });
+
+const port = () =>
+  z.number({ error: (issue) => `expected a TCP port (0-65535), got ${JSON.stringify(issue.input)}` })
+    .int({ error: (issue) => `expected a TCP port (0-65535), got ${JSON.stringify(issue.input)}` })
+    .min(0, { error: (issue) => `expected a TCP port (0-65535), got ${JSON.stringify(issue.input)}` })
+    .max(65535, { error: (issue) => `expected a TCP port (0-65535), got ${JSON.stringify(issue.input)}` });
+
+/** Marks an option as secret: redacted by `config show`, never logged. */
+export const SECRET = 'secret' as const;
+
+export const databaseSchema = z
+  .object({
+    url: z
+      .string()
+      .optional()
+      .meta({
+        description:
+          'PostgreSQL connection URL (postgres://user:password@host:port/db). Unset: the embedded PGlite database in `data_dir` is used. Also read from `BIGBROTR_DATABASE_URL` and `BIGBROTR_DATABASE_URL_FILE`.',
+        [SECRET]: true,
+      }),
+    data_dir: z.string().min(1).default('./data').meta({ description: 'Directory of the embedded PGlite database (used when `url` is unset).' }),
+    pool_size: positiveInt('connections').default(10).meta({ description: 'Maximum PostgreSQL connections per process.' }),
+    connect_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Timeout for opening one PostgreSQL connection.' }),
+    statement_timeout_ms: nonNegativeInt('milliseconds').default(60_000).meta({ description: 'PostgreSQL `statement_timeout` for every connection (0 = none).' }),
+    idle_timeout_ms: positiveInt('milliseconds').default(30_000).meta({ description: 'Close pooled PostgreSQL connections idle for this long.' }),
+    ssl_mode: z
+      .enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full'])
+      .default('prefer')
+      .meta({ description: 'TLS to PostgreSQL. `prefer` uses what the URL says (`?sslmode=`), else plain; `require` encrypts without checking the certificate; `verify-ca`/`verify-full` check it against `ssl_ca_file` (verify-full also checks the host name).' }),
+    ssl_ca_file: z.string().optional().meta({ description: 'PEM file of the CA that signed the PostgreSQL server certificate.' }),
+    migrate_lock_timeout_ms: positiveInt('milliseconds').default(120_000).meta({ description: 'How long `migrate` waits for another process holding the migration lock.' }),
+    insert_batch_size: positiveInt('events').default(2_000).meta({ description: 'Events per bulk insert statement.' }),
+  })
+  .strict();
+
+export const logSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ description: 'Minimum log level. Also `BIGBROTR_LOG_LEVEL`.' }),
+    format: z.enum(['auto', 'json', 'pretty']).default('auto').meta({ description: '`json` always; `pretty` human-readable; `auto` pretty on a TTY, JSON otherwise.' }),
+  })
+  .strict();
+
+export const httpSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').meta({ description: 'Address the metrics/health HTTP server binds to.' }),
+    port: port().default(9464).meta({ description: 'Port of the metrics/health HTTP server (`/metrics`, `/healthz`, `/readyz`); 0 picks a free port.' }),
+    enabled: bool().default(true).meta({ description: 'Start the metrics/health server in `bigbrotr run`.' }),
+    readiness_timeout_ms: positiveInt('milliseconds').default(2_000).meta({ description: 'How long `/readyz` waits for the database to answer.' }),
+  })
+  .strict();
+
+export const seedSchema = z
+  .object({
+    file: z.string().optional().meta({ description: 'Seed file (one relay URL per line, `#` comments). Unset: the list shipped with bigbrotr (`seeds/relays.txt`).' }),
+    on_start: bool().default(true).meta({ description: 'Load the seed list when `bigbrotr run` starts.' }),
+  })
+  .strict();
+
+export const relayUrlSchema = z
+  .object({
+    max_length: positiveInt('characters').default(512).meta({ description: 'Longest relay URL accepted; longer ones are refused.' }),
+    allow_private: bool().default(false).meta({ description: 'Accept discovered URLs that point at private, loopback or link-local addresses. Relays named by the operator (seed file, `--relay`) are always accepted.' }),
+  })
+  .strict();
+
+export const verifySchema = z
+  .object({
+    workers: nonNegativeInt('threads').default(0).meta({ description: 'Signature verification worker threads; 0 = one per CPU core.' }),
+    batch_size: positiveInt('events').default(500).meta({ description: 'Events handed to a verification worker at once.' }),
+  })
+  .strict();
+
+export const shutdownSchema = z
+  .object({
+    grace_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'On SIGTERM/SIGINT, how long services may take to finish their batch before they are abandoned.' }),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    database: databaseSchema.default(databaseSchema.parse({})),
+    log: logSchema.default(logSchema.parse({})),
+    http: httpSchema.default(httpSchema.parse({})),
+    seed: seedSchema.default(seedSchema.parse({})),
+    relay_url: relayUrlSchema.default(relayUrlSchema.parse({})),
+    verify: verifySchema.default(verifySchema.parse({})),
+    shutdown: shutdownSchema.default(shutdownSchema.parse({})),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type DatabaseConfig = Config['database'];
+export type LogConfig = Config['log'];
+export type HttpConfig = Config['http'];
+
+/**
+ * Options that a running service cannot change on SIGHUP; a reload that changes them logs their names
+ * and keeps the old values until restart.
+ */
+export const RESTART_ONLY_OPTIONS: readonly string[] = [
+  'database.url',
+  'database.data_dir',
+  'database.pool_size',
+  'database.ssl_mode',
+  'database.ssl_ca_file',
+  'http.host',
+  'http.port',
+  'http.enabled',
+];
