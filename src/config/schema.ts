@@ -122,9 +122,13 @@ export const RESTART_ONLY_OPTIONS: readonly string[] = [
   'database.url',
   'database.data_dir',
   'database.pool_size',
+  'database.connect_timeout_ms',
+  'database.statement_timeout_ms',
+  'database.idle_timeout_ms',
   'database.ssl_mode',
   'database.ssl_ca_file',
   'http.host',
   'http.port',
   'http.enabled',
+  'verify.workers',
 ];

@@ -1,0 +1,21 @@
+import type { ArchiveStats } from '../db/stats.js';
+
+function formatCounts(counts: Record<string, number>): string {
+  const entries = Object.entries(counts).filter(([, count]) => count > 0);
+  return entries.length ? entries.map(([name, count]) => `${name} ${count.toLocaleString('en-US')}`).join(', ') : 'none';
+}
+
+/** Human-readable lines for `bigbrotr stats`. */
+export function formatStats(database: string, stats: ArchiveStats): string[] {
+  const number = (value: number) => value.toLocaleString('en-US');
+  return [
+    `database:          ${database}`,
+    `relays:            ${number(stats.relays.total)}`,
+    `  by network:      ${formatCounts(stats.relays.byNetwork)}`,
+    `  by state:        ${formatCounts(stats.relays.byState)}`,
+    `events:            ${number(stats.events)}`,
+    `event-relay pairs: ${number(stats.eventRelayPairs)}`,
+    `metadata records:  ${number(stats.metadata)}`,
+    `relay checks:      ${number(stats.relayChecks)}`,
+  ];
+}

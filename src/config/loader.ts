@@ -1,0 +1,184 @@
+/**
+ * Builds the effective config from, in order: schema defaults, a YAML file, `BIGBROTR_<SECTION>__<KEY>`
+ * env vars, and `<VAR>_FILE` variants that read a value (usually a secret) from a file.
+ * Every problem is collected and reported together; nothing here exits the process.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+import { leafKind, secretPaths } from './schema-walk.js';
+import { ConfigError, type ConfigProblem } from './errors.js';
+
+const ENV_PREFIX = 'BIGBROTR_';
+
+/** Shorthand env vars documented in the README; each maps to one option. */
+const ENV_ALIASES: Record<string, string> = {
+  BIGBROTR_DATABASE_URL: 'database.url',
+  BIGBROTR_LOG_LEVEL: 'log.level',
+};
+
+export interface LoadOptions {
+  /** YAML config file; falls back to `BIGBROTR_CONFIG`. */
+  configFile?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Values that win over everything else (CLI flags). Dotted paths. */
+  overrides?: Record<string, unknown>;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Where each option that is not a default came from, e.g. `env BIGBROTR_HTTP__PORT`. */
+  sources: Map<string, string>;
+  /** Dotted paths whose values must never be shown (schema secrets and anything read from a *_FILE). */
+  secretPaths: Set<string>;
+  /** The secret values themselves, for scrubbing logs and errors. */
+  secretValues: string[];
+  configFile: string | undefined;
+  /** The options this config was loaded with, so SIGHUP can load it again the same way. */
+  options: LoadOptions;
+}
+
+type Tree = Record<string, unknown>;
+
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node: Tree = tree;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[part] = {};
+    node = node[part] as Tree;
+  }
+  node[parts[parts.length - 1] as string] = value;
+}
+
+/** Env values are strings; convert them to what the option expects, leaving bad input for zod to report. */
+function coerceEnvValue(path: string, raw: string): unknown {
+  const kind = leafKind(configSchema, path);
+  if (kind === 'number') {
+    const trimmed = raw.trim();
+    return trimmed !== '' && Number.isFinite(Number(trimmed)) ? Number(trimmed) : raw;
+  }
+  if (kind === 'boolean') {
+    const lowered = raw.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(lowered)) return true;
+    if (['false', '0', 'no', 'off'].includes(lowered)) return false;
+    return raw;
+  }
+  if (kind === 'array') return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return raw;
+}
+
+function envNameToPath(name: string): string | undefined {
+  if (name in ENV_ALIASES) return ENV_ALIASES[name];
+  if (!name.startsWith(ENV_PREFIX)) return undefined;
+  const rest = name.slice(ENV_PREFIX.length);
+  if (!rest.includes('__')) return undefined;
+  return rest
+    .split('__')
+    .map((part) => part.toLowerCase())
+    .join('.');
+}
+
+function readYamlFile(file: string, problems: ConfigProblem[]): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push({ path: '(config file)', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+    return {};
+  }
+  try {
+    const parsed: unknown = parseYaml(text);
+    if (parsed === null || parsed === undefined) return {};
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+      problems.push({ path: '(config file)', message: `${file}: expected a mapping of sections at the top level` });
+      return {};
+    }
+    return parsed as Tree;
+  } catch (error) {
+    problems.push({ path: '(config file)', message: `${file}: invalid YAML: ${(error as Error).message.split('\n')[0]}` });
+    return {};
+  }
+}
+
+function describeInput(issue: z.core.$ZodIssue): string {
+  return issue.message;
+}
+
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const problems: ConfigProblem[] = [];
+  const sources = new Map<string, string>();
+  const secretPathSet = new Set(secretPaths(configSchema));
+  const secretValues: string[] = [];
+
+  const configFile = options.configFile ?? env.BIGBROTR_CONFIG ?? undefined;
+  const tree: Tree = configFile ? readYamlFile(configFile, problems) : {};
+  if (configFile) {
+    for (const [section, values] of Object.entries(tree)) {
+      if (values && typeof values === 'object') {
+        for (const key of Object.keys(values)) sources.set(`${section}.${key}`, `file ${configFile}`);
+      }
+    }
+  }
+
+  // Plain env vars first, then *_FILE variants (a file is the safer way to pass a secret, so it wins).
+  const names = Object.keys(env).sort();
+  for (const name of names) {
+    if (name.endsWith('_FILE')) continue;
+    const path = envNameToPath(name);
+    const raw = env[name];
+    if (path === undefined || raw === undefined) continue;
+    setPath(tree, path, coerceEnvValue(path, raw));
+    sources.set(path, `env ${name}`);
+    if (secretPathSet.has(path) && raw !== '') secretValues.push(raw);
+  }
+  for (const name of names) {
+    if (!name.endsWith('_FILE')) continue;
+    const baseName = name.slice(0, -'_FILE'.length);
+    const path = envNameToPath(baseName);
+    const file = env[name];
+    if (path === undefined || file === undefined) continue;
+    let value: string;
+    try {
+      value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push({ path, message: `${name}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` });
+      continue;
+    }
+    setPath(tree, path, coerceEnvValue(path, value));
+    sources.set(path, `file ${name}`);
+    secretPathSet.add(path);
+    if (value !== '') secretValues.push(value);
+  }
+
+  for (const [path, value] of Object.entries(options.overrides ?? {})) {
+    if (value === undefined) continue;
+    setPath(tree, path, value);
+    sources.set(path, 'command line');
+  }
+
+  const parsed = configSchema.safeParse(tree);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map(String).join('.');
+      const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+      if (unknownKeys.length > 0) {
+        for (const key of unknownKeys) {
+          const fullPath = path ? `${path}.${key}` : key;
+          const from = [...sources.entries()].find(([source]) => source === fullPath || source.startsWith(`${fullPath}.`))?.[1];
+          problems.push({ path: fullPath, message: `unknown option${from ? ` (from ${from})` : ''}` });
+        }
+        continue;
+      }
+      const from = sources.get(path);
+      const message = secretPathSet.has(path) ? 'invalid value (secret, not shown)' : describeInput(issue);
+      problems.push({ path: path || '(root)', message: from ? `${message} (from ${from})` : message });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config = parsed.data as Config;
+  return { config, sources, secretPaths: secretPathSet, secretValues, configFile, options };
+}

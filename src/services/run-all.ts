@@ -1,0 +1,82 @@
+/**
+ * `bigbrotr run`: one process with every service. Migrates, seeds, starts the metrics/health server,
+ * then supervises the services until a stop signal. Later services (synchronizer, monitor, finder, api)
+ * are added to the list here.
+ */
+import { loadConfig, type LoadedConfig } from '../config/loader.js';
+import { diffConfig, mergeReloaded } from '../config/reload.js';
+import type { Config } from '../config/schema.js';
+import { openDatabase } from '../db/open.js';
+import { migrate } from '../db/migrate.js';
+import { startHealthServer, type HealthServer } from '../observability/http-server.js';
+import type { Logger } from '../observability/logger.js';
+import { metricsRegistry, setBuildInfo } from '../observability/metrics.js';
+import { registerSecret } from '../observability/redact.js';
+import { packageVersion } from '../cli/version.js';
+import { seedRelays } from './seeder.js';
+import { superviseServices, type SupervisorResult } from './supervisor.js';
+import type { Service } from './service.js';
+
+export interface RunAllOptions {
+  loaded: LoadedConfig;
+  logger: Logger;
+  /** Ends the run like SIGTERM (tests). */
+  signal?: AbortSignal;
+  /** Called once everything is up, with the health server's URL (tests). */
+  onReady?: (info: { healthUrl: string | undefined }) => void;
+}
+
+export async function runAll(options: RunAllOptions): Promise<SupervisorResult> {
+  const { logger } = options;
+  let config: Config = options.loaded.config;
+  const db = await openDatabase(config.database, logger);
+  let health: HealthServer | undefined;
+  try {
+    const migration = await migrate(db, { lockTimeoutMs: config.database.migrate_lock_timeout_ms, logger });
+    logger.info({ database: db.kind, applied: migration.applied, schema: migration.current }, 'database ready');
+    setBuildInfo(packageVersion(), db.kind);
+
+    if (config.seed.on_start) {
+      await seedRelays(db, { file: config.seed.file, maxUrlLength: config.relay_url.max_length, logger });
+    }
+
+    if (config.http.enabled) {
+      health = await startHealthServer({
+        host: config.http.host,
+        port: config.http.port,
+        registry: metricsRegistry(),
+        checkReady: () => db.ping(),
+        readinessTimeoutMs: config.http.readiness_timeout_ms,
+        logger,
+      });
+      logger.info({ url: health.url }, `metrics at ${health.url}/metrics, health at ${health.url}/healthz and ${health.url}/readyz`);
+    }
+
+    const services: Service[] = [];
+    options.onReady?.({ healthUrl: health?.url });
+    logger.info({ services: services.map((service) => service.name) }, 'bigbrotr is running; SIGINT or SIGTERM stops it, SIGHUP reloads the config');
+
+    return await superviseServices({
+      services,
+      logger,
+      graceMs: () => config.shutdown.grace_ms,
+      signal: options.signal,
+      onReload: () => {
+        const reloaded = loadConfig(options.loaded.options);
+        for (const value of reloaded.secretValues) registerSecret(value);
+        const changes = diffConfig(config, reloaded.config);
+        if (changes.restartRequired.length > 0) {
+          logger.warn({ options: changes.restartRequired }, `these options change only after a restart: ${changes.restartRequired.join(', ')}`);
+        }
+        config = mergeReloaded(config, reloaded.config);
+        logger.level = config.log.level;
+        for (const service of services) service.reload?.(config);
+        logger.info({ applied: changes.applied }, changes.applied.length ? `configuration reloaded: ${changes.applied.join(', ')}` : 'configuration reloaded: nothing changed');
+      },
+    });
+  } finally {
+    await health?.close();
+    await db.close();
+    logger.info('bigbrotr stopped');
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Runs services side by side until SIGINT/SIGTERM, then gives them `graceMs` to stop. SIGHUP calls the
+ * reload hook. A service that fails is logged and the others keep running; the supervisor reports it in
+ * its result so the CLI can exit 1.
+ */
+import type { Logger } from '../observability/logger.js';
+import type { Service } from './service.js';
+
+export interface SupervisorOptions {
+  services: Service[];
+  logger: Logger;
+  graceMs: () => number;
+  onReload?: () => void;
+  /** Stop signal from outside (tests); process signals are always watched too. */
+  signal?: AbortSignal;
+}
+
+export interface SupervisorResult {
+  /** The signal or reason that ended the run. */
+  stoppedBy: string;
+  failed: string[];
+  /** True when some service did not stop within the grace period. */
+  abandoned: boolean;
+}
+
+export async function superviseServices(options: SupervisorOptions): Promise<SupervisorResult> {
+  const { logger } = options;
+  const controller = new AbortController();
+  const failed: string[] = [];
+  let stoppedBy = 'all services ended';
+
+  const stop = (reason: string) => {
+    if (controller.signal.aborted) return;
+    stoppedBy = reason;
+    logger.info({ reason, grace_ms: options.graceMs() }, 'stopping services');
+    controller.abort(new Error(reason));
+  };
+  const onSigint = () => stop('SIGINT');
+  const onSigterm = () => stop('SIGTERM');
+  const onSighup = () => {
+    logger.info('SIGHUP: reloading configuration');
+    try {
+      options.onReload?.();
+    } catch (error) {
+      logger.error({ err: error }, 'configuration reload failed; keeping the previous configuration');
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  process.on('SIGHUP', onSighup);
+  const onExternalAbort = () => stop('stop requested');
+  options.signal?.addEventListener('abort', onExternalAbort, { once: true });
+  if (options.signal?.aborted) stop('stop requested');
+
+  const running = options.services.map(async (service) => {
+    try {
+      await service.run(controller.signal);
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      failed.push(service.name);
+      logger.error({ err: error, service: service.name }, `service ${service.name} failed`);
+    }
+  });
+  // A keep-alive wait: the process stays up until asked to stop even when no service has work.
+  const stopped = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await stopped;
+
+  let abandoned = false;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'timeout'>((resolve) => {
+    graceTimer = setTimeout(() => resolve('timeout'), options.graceMs());
+  });
+  const outcome = await Promise.race([Promise.all(running).then(() => 'done' as const), grace]);
+  clearTimeout(graceTimer);
+  if (outcome === 'timeout') {
+    abandoned = true;
+    logger.warn({ grace_ms: options.graceMs() }, 'services did not stop within the grace period; abandoning their work');
+  }
+
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigterm);
+  process.off('SIGHUP', onSighup);
+  options.signal?.removeEventListener('abort', onExternalAbort);
+  return { stoppedBy, failed, abandoned };
+}
