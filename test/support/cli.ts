@@ -1,0 +1,80 @@
+/** Spawns the real CLI in a child process, as a user would run it. */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/package-root.js';
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const ENTRY = join(packageRoot(), 'test', 'support', 'cli-entry.ts');
+
+/** The environment a CLI test runs in: no BIGBROTR_* from the outer shell unless passed explicitly. */
+function cleanEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('BIGBROTR_') && value !== undefined) base[name] = value;
+  }
+  base.BIGBROTR_LOG__FORMAT = 'json';
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete base[name];
+    else base[name] = value;
+  }
+  return base;
+}
+
+export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { env: cleanEnv(env), cwd: packageRoot() });
+}
+
+export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawnCli(args, env);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`bigbrotr ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Resolves with everything printed so far once `pattern` appears on stdout or stderr. */
+export function waitForOutput(child: ChildProcessWithoutNullStreams, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) {
+        cleanup();
+        resolve(seen);
+      }
+    };
+    const onClose = (code: number | null) => {
+      cleanup();
+      reject(new Error(`process exited (${code}) before printing ${pattern}\n${seen}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no ${pattern} within ${timeoutMs} ms\n${seen}`));
+    }, timeoutMs);
+    function cleanup() {
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      child.stderr.off('data', onData);
+      child.off('close', onClose);
+    }
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('close', onClose);
+  });
+}
