@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,7 +12,16 @@ function capture() {
   return { lines, stream: { write: (line: string) => void lines.push(line) } };
 }
 
-afterEach(() => clearRegisteredSecrets());
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bigbrotr-secret-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  clearRegisteredSecrets();
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('secret redaction', () => {
   it('removes URL passwords even when nobody registered them', () => {
@@ -21,7 +30,7 @@ describe('secret redaction', () => {
   });
 
   it('keeps *_FILE contents, URL passwords and keys out of every log line, including errors and child loggers', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bigbrotr-secret-'));
+    const dir = tempDir();
     const urlFile = join(dir, 'url');
     writeFileSync(urlFile, 'postgres://archiver:file-only-pw-9431@db.internal/bigbrotr\n');
     const loaded = loadConfig({ env: { BIGBROTR_DATABASE_URL_FILE: urlFile } });
@@ -54,7 +63,7 @@ describe('secret redaction', () => {
   });
 
   it('config show hides a secret read from a file even when it is not a URL', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bigbrotr-secret-'));
+    const dir = tempDir();
     const file = join(dir, 'dir');
     writeFileSync(file, '/var/lib/some-secret-dir');
     const loaded = loadConfig({ env: { BIGBROTR_DATABASE__DATA_DIR_FILE: file } });
