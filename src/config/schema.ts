@@ -84,6 +84,17 @@ export const relayUrlSchema = z
   })
   .strict();
 
+export const relaySchema = z
+  .object({
+    connect_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'WebSocket handshake timeout (TCP, TLS, HTTP upgrade) per relay.' }),
+    request_timeout_ms: positiveInt('milliseconds').default(30_000).meta({ description: 'Longest wait for a subscription to end (EOSE or CLOSED) or an OK after publishing.' }),
+    idle_timeout_ms: positiveInt('milliseconds').default(15_000).meta({ description: 'A subscription with no message for this long is given up (relays that never send EOSE).' }),
+    max_payload_bytes: positiveInt('bytes').default(4 * 1024 * 1024).meta({ description: 'Largest WebSocket message accepted from a relay; a larger one closes the connection.' }),
+    per_message_deflate: bool().default(false).meta({ description: 'Offer permessage-deflate compression. Off: several times less CPU; on: less bandwidth.' }),
+    socks_proxy_url: z.string().optional().meta({ description: 'SOCKS5 proxy for `.onion` relays, e.g. `socks5h://127.0.0.1:9050` (Tor). Unset: onion relays are skipped.', [SECRET]: true }),
+  })
+  .strict();
+
 export const verifySchema = z
   .object({
     workers: nonNegativeInt('threads').default(0).meta({ description: 'Signature verification worker threads; 0 = one per CPU core.' }),
@@ -104,6 +115,7 @@ export const configSchema = z
     http: httpSchema.default(httpSchema.parse({})),
     seed: seedSchema.default(seedSchema.parse({})),
     relay_url: relayUrlSchema.default(relayUrlSchema.parse({})),
+    relay: relaySchema.default(relaySchema.parse({})),
     verify: verifySchema.default(verifySchema.parse({})),
     shutdown: shutdownSchema.default(shutdownSchema.parse({})),
   })
@@ -113,6 +125,7 @@ export type Config = z.infer<typeof configSchema>;
 export type DatabaseConfig = Config['database'];
 export type LogConfig = Config['log'];
 export type HttpConfig = Config['http'];
+export type RelayClientConfig = Config['relay'];
 
 /**
  * Options that a running service cannot change on SIGHUP; a reload that changes them logs their names

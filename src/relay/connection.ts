@@ -1,0 +1,236 @@
+/**
+ * One WebSocket connection to one relay (direct, or through a SOCKS5 proxy for `.onion`). It speaks
+ * NIP-01 as a client: subscriptions that end at EOSE/CLOSED/timeout, publishing with OK, NOTICE and AUTH
+ * passed to the caller. Every wait is bounded, every frame is parsed defensively, and a misbehaving
+ * relay can only end its own connection.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import { SocksProxyAgent } from 'socks-proxy-agent';
+import type { RelayClientConfig } from '../config/schema.js';
+import type { NostrEvent } from '../nostr/event.js';
+import { parseRelayMessage, type RelayMessage } from './messages.js';
+import { RelayNetworkError, RelayTimeoutError } from './errors.js';
+
+export interface RelayConnectionOptions {
+  url: string;
+  config: RelayClientConfig;
+  /** Extra request headers (e.g. User-Agent). */
+  headers?: Record<string, string>;
+}
+
+/** Why a subscription ended. */
+export type SubscriptionEnd =
+  | { reason: 'eose' }
+  | { reason: 'closed'; message: string }
+  | { reason: 'timeout' }
+  | { reason: 'idle' }
+  | { reason: 'disconnected'; message: string }
+  | { reason: 'aborted' };
+
+export interface SubscriptionHandlers {
+  /** A raw event, untrusted: validate before use. */
+  onEvent(event: unknown): void;
+}
+
+export interface PublishResult {
+  accepted: boolean;
+  message: string;
+}
+
+interface OpenSubscription {
+  handlers: SubscriptionHandlers;
+  finish(end: SubscriptionEnd): void;
+  touch(): void;
+}
+
+let subscriptionCounter = 0;
+
+function nextSubscriptionId(prefix: string): string {
+  subscriptionCounter = (subscriptionCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${prefix}${subscriptionCounter.toString(36)}`;
+}
+
+export class RelayConnection extends EventEmitter<{
+  notice: [message: string];
+  auth: [challenge: string];
+  invalidFrame: [reason: string];
+  close: [reason: string];
+}> {
+  readonly url: string;
+  private readonly socket: WebSocket;
+  private readonly config: RelayClientConfig;
+  private readonly subscriptions = new Map<string, OpenSubscription>();
+  private readonly pendingOks = new Map<string, (result: PublishResult) => void>();
+  private closedReason: string | undefined;
+
+  private constructor(url: string, socket: WebSocket, config: RelayClientConfig) {
+    super();
+    this.url = url;
+    this.socket = socket;
+    this.config = config;
+    socket.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    socket.on('close', (code, reason) => this.onClosed(`closed by relay (${code}${reason.length ? ` ${reason.toString().slice(0, 200)}` : ''})`));
+    socket.on('error', (error) => this.onClosed(`connection error: ${error.message}`));
+  }
+
+  /** Opens the connection; rejects with RelayNetworkError / RelayTimeoutError. */
+  static open(options: RelayConnectionOptions): Promise<RelayConnection> {
+    const { url, config } = options;
+    const isOnion = new URL(url).hostname.endsWith('.onion');
+    if (isOnion && !config.socks_proxy_url) {
+      return Promise.reject(new RelayNetworkError(url, 'onion relay needs relay.socks_proxy_url (a SOCKS5 proxy such as Tor)'));
+    }
+    const agent = isOnion && config.socks_proxy_url ? new SocksProxyAgent(config.socks_proxy_url) : undefined;
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, {
+        agent,
+        handshakeTimeout: config.connect_timeout_ms,
+        maxPayload: config.max_payload_bytes,
+        perMessageDeflate: config.per_message_deflate,
+        headers: options.headers,
+        followRedirects: false,
+      });
+      // The handshake timeout of `ws` covers the HTTP upgrade; this one also covers TCP/TLS/SOCKS.
+      const timer = setTimeout(() => {
+        socket.terminate();
+        reject(new RelayTimeoutError(url, 'connect', config.connect_timeout_ms));
+      }, config.connect_timeout_ms);
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        socket.terminate();
+        reject(new RelayNetworkError(url, `cannot connect: ${error.message}`, { cause: error }));
+      };
+      socket.once('error', fail);
+      socket.once('unexpected-response', (_request, response) => {
+        fail(new Error(`HTTP ${response.statusCode ?? '?'} instead of a WebSocket upgrade`));
+      });
+      socket.once('open', () => {
+        clearTimeout(timer);
+        socket.off('error', fail);
+        resolve(new RelayConnection(url, socket, config));
+      });
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.closedReason === undefined && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Sends `REQ` and delivers raw events until the subscription ends: EOSE, CLOSED, no message for
+   * `idle_timeout_ms`, `request_timeout_ms` overall, the connection dropping, or `signal` aborting.
+   * `CLOSE` is sent whenever the relay may still consider the subscription open.
+   */
+  subscribe(filters: object[], handlers: SubscriptionHandlers, options: { signal?: AbortSignal; subIdPrefix?: string } = {}): Promise<SubscriptionEnd> {
+    if (!this.isOpen) return Promise.resolve({ reason: 'disconnected', message: this.closedReason ?? 'not open' });
+    const subId = nextSubscriptionId(options.subIdPrefix ?? 'bb');
+    return new Promise<SubscriptionEnd>((resolve) => {
+      let idleTimer: NodeJS.Timeout | undefined;
+      const overallTimer = setTimeout(() => finish({ reason: 'timeout' }), this.config.request_timeout_ms);
+      const touch = () => {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => finish({ reason: 'idle' }), this.config.idle_timeout_ms);
+      };
+      const onAbort = () => finish({ reason: 'aborted' });
+      const finish = (end: SubscriptionEnd) => {
+        if (!this.subscriptions.has(subId)) return;
+        this.subscriptions.delete(subId);
+        clearTimeout(idleTimer);
+        clearTimeout(overallTimer);
+        options.signal?.removeEventListener('abort', onAbort);
+        if (end.reason !== 'closed' && end.reason !== 'disconnected') this.send(['CLOSE', subId]);
+        resolve(end);
+      };
+      this.subscriptions.set(subId, { handlers, finish, touch });
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.signal?.aborted) return finish({ reason: 'aborted' });
+      touch();
+      this.send(['REQ', subId, ...filters]);
+    });
+  }
+
+  /** Publishes a signed event and waits for the relay's OK (bounded by `request_timeout_ms`). */
+  publish(event: NostrEvent): Promise<PublishResult> {
+    if (!this.isOpen) return Promise.reject(new RelayNetworkError(this.url, `cannot publish: ${this.closedReason ?? 'not open'}`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingOks.delete(event.id);
+        reject(new RelayTimeoutError(this.url, 'publish', this.config.request_timeout_ms));
+      }, this.config.request_timeout_ms);
+      this.pendingOks.set(event.id, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+      this.send(['EVENT', event]);
+    });
+  }
+
+  /** Sends any client message (AUTH, NEG-*, …). */
+  send(message: unknown[]): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  close(): void {
+    this.onClosed('closed by us');
+    this.socket.terminate();
+  }
+
+  private onFrame(data: WebSocket.RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.emit('invalidFrame', 'binary frame');
+      return;
+    }
+    const parsed = parseRelayMessage(data.toString());
+    if (!parsed.ok) {
+      this.emit('invalidFrame', parsed.reason);
+      return;
+    }
+    this.dispatch(parsed.message);
+  }
+
+  private dispatch(message: RelayMessage): void {
+    switch (message.type) {
+      case 'EVENT': {
+        const subscription = this.subscriptions.get(message.subId);
+        if (!subscription) return; // late events of a subscription we already ended
+        subscription.touch();
+        subscription.handlers.onEvent(message.event);
+        return;
+      }
+      case 'EOSE':
+        this.subscriptions.get(message.subId)?.finish({ reason: 'eose' });
+        return;
+      case 'CLOSED':
+        this.subscriptions.get(message.subId)?.finish({ reason: 'closed', message: message.message });
+        return;
+      case 'OK': {
+        const waiter = this.pendingOks.get(message.eventId);
+        if (waiter) {
+          this.pendingOks.delete(message.eventId);
+          waiter({ accepted: message.accepted, message: message.message });
+        }
+        return;
+      }
+      case 'NOTICE':
+        this.emit('notice', message.message);
+        return;
+      case 'AUTH':
+        this.emit('auth', message.challenge);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onClosed(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    for (const subscription of [...this.subscriptions.values()]) subscription.finish({ reason: 'disconnected', message: reason });
+    for (const [id, waiter] of [...this.pendingOks.entries()]) {
+      this.pendingOks.delete(id);
+      waiter({ accepted: false, message: `error: connection lost (${reason})` });
+    }
+    this.emit('close', reason);
+  }
+}
