@@ -1,0 +1,11 @@
+import type { DatabaseConfig } from '../config/schema.js';
+import { silentLogger, type Logger } from '../observability/logger.js';
+import type { Database } from './database.js';
+import { openPglite } from './pglite-adapter.js';
+import { openPostgres } from './postgres-adapter.js';
+
+/** PostgreSQL when `database.url` is set, else the embedded PGlite database in `database.data_dir`. */
+export function openDatabase(config: DatabaseConfig, logger: Logger = silentLogger()): Promise<Database> {
+  if (config.url) return openPostgres(config, logger);
+  return openPglite(config.data_dir, { lockTimeoutMs: config.connect_timeout_ms });
+}

@@ -1,0 +1,76 @@
+/**
+ * The embedded database: PGlite (PostgreSQL compiled to WASM) in a data directory, or in memory for
+ * tests (`memory://`). One process at a time: a lock file guards the directory.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PGlite, types } from '@electric-sql/pglite';
+import type { Database, Queryable, QueryResult } from './database.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { wrapDatabaseError } from './errors.js';
+
+export const IN_MEMORY = 'memory://';
+
+const parsers = {
+  // Counts and unix times fit in a double; keep them numbers on both adapters.
+  [types.INT8]: (value: string) => Number(value),
+};
+
+function queryableOf(target: Pick<PGlite, 'query' | 'exec'>): Queryable {
+  return {
+    async query<Row>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
+      try {
+        const result = await target.query<Row>(sql, params);
+        return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+      } catch (error) {
+        throw wrapDatabaseError(error, 'query failed');
+      }
+    },
+    async exec(sql: string): Promise<void> {
+      try {
+        await target.exec(sql);
+      } catch (error) {
+        throw wrapDatabaseError(error, 'script failed');
+      }
+    },
+  };
+}
+
+export async function openPglite(dataDir: string, options: { lockTimeoutMs: number }): Promise<Database> {
+  let lock: DataDirLock | undefined;
+  let pg: PGlite;
+  try {
+    if (dataDir === IN_MEMORY) {
+      pg = await PGlite.create({ parsers });
+    } else {
+      const directory = resolve(dataDir);
+      mkdirSync(directory, { recursive: true });
+      lock = await lockDataDir(directory, options.lockTimeoutMs);
+      pg = await PGlite.create({ dataDir: directory, parsers });
+    }
+  } catch (error) {
+    lock?.release();
+    throw wrapDatabaseError(error, `cannot open the embedded database in ${dataDir}`);
+  }
+  const base = queryableOf(pg);
+  let closed = false;
+  return {
+    kind: 'pglite',
+    ...base,
+    transaction: (fn) => pg.transaction((tx) => fn(queryableOf(tx))),
+    // One process and one connection (the data-dir lock guarantees it): nothing else can interleave.
+    withAdvisoryLock: (_key, _timeoutMs, fn) => fn(base),
+    ping: async () => {
+      await base.query('SELECT 1');
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      try {
+        await pg.close();
+      } finally {
+        lock?.release();
+      }
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * PostgreSQL through a `pg` pool: pool size, connect/idle/statement timeouts and TLS from config.
+ * A broken idle connection is dropped by the pool and logged; it never crashes the process.
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import type { Database, Queryable, QueryResult } from './database.js';
+import { DatabaseError, wrapDatabaseError } from './errors.js';
+
+// int8 (counts, unix times) as numbers, like the PGlite adapter.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+
+const LOCK_POLL_MS = 100;
+
+function tlsOptions(config: DatabaseConfig): { connectionString: string; ssl?: boolean | ConnectionOptions } {
+  const url = new URL(config.url as string);
+  if (config.ssl_mode === 'prefer') return { connectionString: url.toString() };
+  // An explicit mode wins over the URL's own sslmode (pg would otherwise let the URL override it).
+  url.searchParams.delete('sslmode');
+  const connectionString = url.toString();
+  const ca = config.ssl_ca_file ? readFileSync(config.ssl_ca_file, 'utf8') : undefined;
+  switch (config.ssl_mode) {
+    case 'disable':
+      return { connectionString, ssl: false };
+    case 'require':
+      return { connectionString, ssl: { rejectUnauthorized: false } };
+    case 'verify-ca':
+      return { connectionString, ssl: { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined } };
+    case 'verify-full':
+      return { connectionString, ssl: { rejectUnauthorized: true, ca } };
+  }
+}
+
+function queryableOf(client: pg.PoolClient | pg.Pool): Queryable {
+  return {
+    async query<Row>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
+      try {
+        const result = await client.query(sql, params);
+        return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
+      } catch (error) {
+        throw wrapDatabaseError(error, 'query failed');
+      }
+    },
+    async exec(sql: string): Promise<void> {
+      try {
+        await client.query(sql);
+      } catch (error) {
+        throw wrapDatabaseError(error, 'script failed');
+      }
+    },
+  };
+}
+
+export async function openPostgres(config: DatabaseConfig, logger: Logger): Promise<Database> {
+  if (!config.url) throw new DatabaseError('database.url is not set');
+  let connection: ReturnType<typeof tlsOptions>;
+  try {
+    connection = tlsOptions(config);
+  } catch (error) {
+    throw wrapDatabaseError(error, 'invalid database.url or database.ssl_ca_file');
+  }
+  const pool = new pg.Pool({
+    ...connection,
+    max: config.pool_size,
+    connectionTimeoutMillis: config.connect_timeout_ms,
+    idleTimeoutMillis: config.idle_timeout_ms,
+    statement_timeout: config.statement_timeout_ms || undefined,
+    application_name: 'bigbrotr',
+  });
+  pool.on('error', (error) => {
+    logger.warn({ err: wrapDatabaseError(error, 'idle PostgreSQL connection failed') }, 'PostgreSQL connection lost; the pool will open a new one');
+  });
+  const base = queryableOf(pool);
+
+  const withClient = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw wrapDatabaseError(error, 'cannot connect to PostgreSQL');
+    }
+    let broken = false;
+    try {
+      return await fn(client);
+    } catch (error) {
+      broken = error instanceof DatabaseError && error.isConnectionError;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  const database: Database = {
+    kind: 'postgres',
+    ...base,
+    transaction: (fn) =>
+      withClient(async (client) => {
+        const tx = queryableOf(client);
+        await tx.exec('BEGIN');
+        try {
+          const result = await fn(tx);
+          await tx.exec('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }),
+    withAdvisoryLock: (key, timeoutMs, fn) =>
+      withClient(async (client) => {
+        const session = queryableOf(client);
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const { rows } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key.toString()]);
+          if (rows[0]?.locked) break;
+          if (Date.now() >= deadline) throw new DatabaseError(`advisory lock ${key} still held by another process after ${timeoutMs} ms`);
+          await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+        }
+        try {
+          return await fn(session);
+        } finally {
+          await session.query('SELECT pg_advisory_unlock($1)', [key.toString()]).catch(() => undefined);
+        }
+      }),
+    ping: async () => {
+      await base.query('SELECT 1');
+    },
+    close: async () => {
+      await pool.end().catch(() => undefined);
+    },
+  };
+  // Fail fast with a clear error when the server is unreachable.
+  try {
+    await database.ping();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw wrapDatabaseError(error, 'cannot connect to PostgreSQL');
+  }
+  return database;
+}
