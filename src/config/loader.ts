@@ -124,9 +124,15 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   }
 
   // Plain env vars first, then *_FILE variants (a file is the safer way to pass a secret, so it wins).
+  // `BIGBROTR_SEED__FILE` is the plain variable of the option `seed.file`, not a *_FILE variant.
+  const isFileVariant = (name: string) => {
+    if (!name.endsWith('_FILE')) return false;
+    const basePath = envNameToPath(name.slice(0, -'_FILE'.length));
+    return basePath !== undefined && leafKind(configSchema, basePath) !== undefined;
+  };
   const names = Object.keys(env).sort();
   for (const name of names) {
-    if (name.endsWith('_FILE')) continue;
+    if (isFileVariant(name)) continue;
     const path = envNameToPath(name);
     const raw = env[name];
     if (path === undefined || raw === undefined) continue;
@@ -135,7 +141,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     if (secretPathSet.has(path) && raw !== '') secretValues.push(raw);
   }
   for (const name of names) {
-    if (!name.endsWith('_FILE')) continue;
+    if (!isFileVariant(name)) continue;
     const baseName = name.slice(0, -'_FILE'.length);
     const path = envNameToPath(baseName);
     const file = env[name];

@@ -9,7 +9,7 @@ let registry: Registry | undefined;
 export function metricsRegistry(): Registry {
   if (!registry) {
     registry = new Registry();
-    collectDefaultMetrics({ register: registry, prefix: 'bigbrotr_process_' });
+    collectDefaultMetrics({ register: registry, prefix: 'bigbrotr_' });
     new Gauge({
       name: 'bigbrotr_build_info',
       help: 'Always 1; labels carry the version and the database kind.',

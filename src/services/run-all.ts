@@ -53,14 +53,16 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     }
 
     const services: Service[] = [];
-    options.onReady?.({ healthUrl: health?.url });
-    logger.info({ services: services.map((service) => service.name) }, 'bigbrotr is running; SIGINT or SIGTERM stops it, SIGHUP reloads the config');
 
     return await superviseServices({
       services,
       logger,
       graceMs: () => config.shutdown.grace_ms,
       signal: options.signal,
+      onStarted: () => {
+        logger.info({ services: services.map((service) => service.name) }, 'bigbrotr is running; SIGINT or SIGTERM stops it, SIGHUP reloads the config');
+        options.onReady?.({ healthUrl: health?.url });
+      },
       onReload: () => {
         const reloaded = loadConfig(options.loaded.options);
         for (const value of reloaded.secretValues) registerSecret(value);

@@ -11,6 +11,8 @@ export interface SupervisorOptions {
   logger: Logger;
   graceMs: () => number;
   onReload?: () => void;
+  /** Called once the signal handlers are installed and the services started. */
+  onStarted?: () => void;
   /** Stop signal from outside (tests); process signals are always watched too. */
   signal?: AbortSignal;
 }
@@ -61,6 +63,7 @@ export async function superviseServices(options: SupervisorOptions): Promise<Sup
       logger.error({ err: error, service: service.name }, `service ${service.name} failed`);
     }
   });
+  options.onStarted?.();
   // A keep-alive wait: the process stays up until asked to stop even when no service has work.
   const stopped = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
   await stopped;

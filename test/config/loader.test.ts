@@ -62,6 +62,12 @@ describe('loadConfig', () => {
     expect(sources.get('database.statement_timeout_ms')).toBe(`file ${file}`);
   });
 
+  it('treats BIGBROTR_SEED__FILE as the option seed.file, not as a *_FILE variant', () => {
+    const { config, secretPaths } = loadConfig({ env: { BIGBROTR_SEED__FILE: '/srv/seeds.txt' } });
+    expect(config.seed.file).toBe('/srv/seeds.txt');
+    expect(secretPaths.has('seed.file')).toBe(false);
+  });
+
   it('reads BIGBROTR_CONFIG when no file is given', () => {
     const file = tempFile('c.yaml', 'http:\n  port: 4321\n');
     expect(loadConfig({ env: { BIGBROTR_CONFIG: file } }).config.http.port).toBe(4321);
