@@ -5,11 +5,11 @@
  * columns hold a searchable copy with those characters replaced by U+FFFD.
  */
 import type { NostrEvent } from '../nostr/event.js';
+import { singleLetterTagValues } from '../nostr/tags.js';
 
 // U+0000, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UNSTORABLE_GLOBAL = new RegExp(UNSTORABLE.source, 'g');
-const SINGLE_LETTER = /^[a-zA-Z]$/;
 
 export function isUnstorableText(text: string): boolean {
   return UNSTORABLE.test(text);
@@ -27,12 +27,7 @@ function sanitize(text: string): string {
 
 /** `'<letter>:<value>'` for the first value of every single-letter tag, deduplicated. */
 export function tagValues(tags: string[][]): string[] {
-  const values = new Set<string>();
-  for (const tag of tags) {
-    const [name, value] = tag;
-    if (name !== undefined && value !== undefined && SINGLE_LETTER.test(name)) values.add(`${name}:${sanitize(value)}`);
-  }
-  return [...values];
+  return [...new Set(singleLetterTagValues(tags).map(({ name, value }) => `${name}:${sanitize(value)}`))];
 }
 
 /** Column values of one event, as arrays-friendly strings (hex for bytea, JSON text for jsonb). */

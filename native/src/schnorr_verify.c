@@ -1,0 +1,99 @@
+/*
+ * BIP-340 Schnorr verification for bigbrotr over the system libsecp256k1 (schnorrsig module).
+ *
+ *   verify(sig64, msg32, pubkey32) -> boolean
+ *   verifyBatch(sigs, msgs, pubkeys, count) -> Uint8Array of count results (1 valid, 0 invalid)
+ *
+ * The batch form takes concatenated buffers so that thousands of events cross from JavaScript to C
+ * once. A verification-only context is created once per process (it is read-only after creation and
+ * safe to share between threads).
+ */
+#include <node_api.h>
+#include <secp256k1.h>
+#include <secp256k1_extrakeys.h>
+#include <secp256k1_schnorrsig.h>
+#include <string.h>
+#include <stdlib.h>
+
+static secp256k1_context *ctx = NULL;
+
+static int verify_one(const unsigned char *sig, const unsigned char *msg, const unsigned char *pub) {
+  secp256k1_xonly_pubkey pubkey;
+  if (!secp256k1_xonly_pubkey_parse(ctx, &pubkey, pub)) return 0;
+  return secp256k1_schnorrsig_verify(ctx, sig, msg, 32, &pubkey) == 1;
+}
+
+static int get_bytes(napi_env env, napi_value value, unsigned char **data, size_t *length) {
+  bool is_typed;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return 0;
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  void *raw;
+  if (napi_get_typedarray_info(env, value, &type, length, &raw, &buffer, &offset) != napi_ok) return 0;
+  if (type != napi_uint8_array) return 0;
+  *data = (unsigned char *)raw;
+  return 1;
+}
+
+static napi_value verify(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  unsigned char *sig, *msg, *pub;
+  size_t sig_len, msg_len, pub_len;
+  if (argc < 3 || !get_bytes(env, argv[0], &sig, &sig_len) || !get_bytes(env, argv[1], &msg, &msg_len) ||
+      !get_bytes(env, argv[2], &pub, &pub_len)) {
+    napi_throw_type_error(env, NULL, "verify(sig64, msg32, pubkey32) expects three Uint8Arrays");
+    return NULL;
+  }
+  napi_value result;
+  int ok = sig_len == 64 && msg_len == 32 && pub_len == 32 && verify_one(sig, msg, pub);
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
+static napi_value verify_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  unsigned char *sigs, *msgs, *pubs;
+  size_t sigs_len, msgs_len, pubs_len;
+  uint32_t count;
+  if (argc < 4 || !get_bytes(env, argv[0], &sigs, &sigs_len) || !get_bytes(env, argv[1], &msgs, &msgs_len) ||
+      !get_bytes(env, argv[2], &pubs, &pubs_len) || napi_get_value_uint32(env, argv[3], &count) != napi_ok) {
+    napi_throw_type_error(env, NULL, "verifyBatch(sigs, msgs, pubkeys, count) expects three Uint8Arrays and a count");
+    return NULL;
+  }
+  if (sigs_len < (size_t)count * 64 || msgs_len < (size_t)count * 32 || pubs_len < (size_t)count * 32) {
+    napi_throw_range_error(env, NULL, "verifyBatch: buffers shorter than count entries");
+    return NULL;
+  }
+  napi_value array_buffer, result;
+  void *out;
+  napi_create_arraybuffer(env, count, &out, &array_buffer);
+  unsigned char *results = (unsigned char *)out;
+  for (uint32_t i = 0; i < count; i++) {
+    results[i] = (unsigned char)verify_one(sigs + (size_t)i * 64, msgs + (size_t)i * 32, pubs + (size_t)i * 32);
+  }
+  napi_create_typedarray(env, napi_uint8_array, count, array_buffer, 0, &result);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  if (ctx == NULL) {
+    ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+  }
+  if (ctx == NULL) {
+    napi_throw_error(env, NULL, "secp256k1_context_create failed");
+    return NULL;
+  }
+  napi_property_descriptor properties[] = {
+    {"verify", NULL, verify, NULL, NULL, NULL, napi_default, NULL},
+    {"verifyBatch", NULL, verify_batch, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, 2, properties);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

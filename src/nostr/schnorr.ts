@@ -1,0 +1,76 @@
+/**
+ * BIP-340 Schnorr verification behind one interface, two back ends:
+ *   - `native`: our N-API addon over the system libsecp256k1 (native/, built at npm install);
+ *   - `wasm`: tiny-secp256k1, always available.
+ * `loadVerifier()` picks native when it loads, else WASM; `BIGBROTR_VERIFIER=wasm|native` forces one.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tinySecp from 'tiny-secp256k1';
+import { packageRoot } from '../package-root.js';
+
+export interface SchnorrVerifier {
+  readonly name: 'native' | 'wasm';
+  verify(sig64: Uint8Array, msg32: Uint8Array, pubkey32: Uint8Array): boolean;
+  /** `count` entries from concatenated buffers; 1 = valid. */
+  verifyBatch(sigs: Uint8Array, msgs: Uint8Array, pubkeys: Uint8Array, count: number): Uint8Array;
+}
+
+interface NativeAddon {
+  verify(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean;
+  verifyBatch(sigs: Uint8Array, msgs: Uint8Array, pubs: Uint8Array, count: number): Uint8Array;
+}
+
+export function nativeAddonPath(): string {
+  return join(packageRoot(), 'native', 'build', 'Release', 'bigbrotr_secp256k1.node');
+}
+
+let nativeCache: SchnorrVerifier | null | undefined;
+
+/** The native verifier, or undefined (with the reason) when the addon is not built or does not load. */
+export function loadNativeVerifier(): { verifier?: SchnorrVerifier; reason?: string } {
+  if (nativeCache !== undefined) return nativeCache ? { verifier: nativeCache } : { reason: 'native verifier failed to load earlier' };
+  const path = nativeAddonPath();
+  if (!existsSync(path)) {
+    nativeCache = null;
+    return { reason: `native addon not built (${path} missing)` };
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    nativeCache = { name: 'native', verify: addon.verify, verifyBatch: addon.verifyBatch };
+    return { verifier: nativeCache };
+  } catch (error) {
+    nativeCache = null;
+    return { reason: `native addon failed to load: ${(error as Error).message}` };
+  }
+}
+
+export const wasmVerifier: SchnorrVerifier = {
+  name: 'wasm',
+  verify(sig64, msg32, pubkey32) {
+    try {
+      return tinySecp.verifySchnorr(msg32, pubkey32, sig64);
+    } catch {
+      return false; // tiny-secp256k1 throws on a public key that is not on the curve
+    }
+  },
+  verifyBatch(sigs, msgs, pubkeys, count) {
+    const results = new Uint8Array(count);
+    for (let index = 0; index < count; index += 1) {
+      results[index] = wasmVerifier.verify(sigs.subarray(index * 64, index * 64 + 64), msgs.subarray(index * 32, index * 32 + 32), pubkeys.subarray(index * 32, index * 32 + 32)) ? 1 : 0;
+    }
+    return results;
+  },
+};
+
+export type VerifierChoice = 'auto' | 'native' | 'wasm';
+
+/** The fastest available verifier, or the one asked for (`native` throws when it cannot load). */
+export function loadVerifier(choice: VerifierChoice = (process.env.BIGBROTR_VERIFIER as VerifierChoice | undefined) ?? 'auto'): SchnorrVerifier {
+  if (choice === 'wasm') return wasmVerifier;
+  const native = loadNativeVerifier();
+  if (native.verifier) return native.verifier;
+  if (choice === 'native') throw new Error(`BIGBROTR_VERIFIER=native: ${native.reason}`);
+  return wasmVerifier;
+}
