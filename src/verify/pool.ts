@@ -1,0 +1,104 @@
+/**
+ * A pool of worker threads that verify event ids and signatures off the main thread. Batches are
+ * split into chunks of `batchSize` and spread over the workers; results come back in input order.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { NostrEvent } from '../nostr/event.js';
+import type { VerifierChoice } from '../nostr/schnorr.js';
+import type { EventVerdict } from '../nostr/verify-event.js';
+import { decodeVerdict, type VerifyRequest, type VerifyResponse } from './protocol.js';
+
+export interface VerifyPoolOptions {
+  /** Worker threads; 0 = one per CPU core. */
+  workers: number;
+  /** Events per message to a worker. */
+  batchSize: number;
+  verifier?: VerifierChoice;
+}
+
+export interface VerifyPool {
+  readonly size: number;
+  /** Name of the verifier the workers loaded (`native` or `wasm`). */
+  readonly verifierName: string;
+  verify(events: NostrEvent[]): Promise<EventVerdict[]>;
+  close(): Promise<void>;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  pending: number;
+}
+
+function startWorker(workerData: unknown): Worker {
+  // Under vitest/tsx the sources are TypeScript: the worker registers the tsx loader before loading them.
+  if (fileURLToPath(import.meta.url).endsWith('.ts')) {
+    const target = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
+    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${target}); })`, { eval: true, workerData });
+  }
+  return new Worker(new URL('./worker.js', import.meta.url), { workerData });
+}
+
+export async function createVerifyPool(options: VerifyPoolOptions): Promise<VerifyPool> {
+  const size = options.workers > 0 ? options.workers : availableParallelism();
+  const callbacks = new Map<number, { resolve: (codes: Uint8Array) => void; reject: (error: Error) => void }>();
+  let nextId = 0;
+  let closed = false;
+  const workers: PoolWorker[] = [];
+  const names: string[] = [];
+
+  await Promise.all(
+    Array.from({ length: size }, () =>
+      new Promise<void>((resolve, reject) => {
+        const worker = startWorker({ verifier: options.verifier ?? 'auto' });
+        const entry: PoolWorker = { worker, pending: 0 };
+        worker.once('message', (message: { ready: boolean; verifier: string }) => {
+          names.push(message.verifier);
+          worker.on('message', (response: VerifyResponse) => {
+            entry.pending -= 1;
+            callbacks.get(response.id)?.resolve(response.codes);
+            callbacks.delete(response.id);
+          });
+          resolve();
+        });
+        worker.on('error', (error) => {
+          reject(error);
+          for (const callback of callbacks.values()) callback.reject(new Error(`verification worker failed: ${error.message}`));
+          callbacks.clear();
+        });
+        workers.push(entry);
+      }),
+    ),
+  );
+
+  const submit = (events: NostrEvent[]): Promise<Uint8Array> => {
+    const target = workers.reduce((best, candidate) => (candidate.pending < best.pending ? candidate : best));
+    target.pending += 1;
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      callbacks.set(id, { resolve, reject });
+      const request: VerifyRequest = { id, eventsJson: JSON.stringify(events) };
+      target.worker.postMessage(request);
+    });
+  };
+
+  return {
+    size,
+    verifierName: names[0] ?? 'unknown',
+    async verify(events) {
+      if (closed) throw new Error('verification pool is closed');
+      const chunks: Promise<Uint8Array>[] = [];
+      for (let start = 0; start < events.length; start += options.batchSize) chunks.push(submit(events.slice(start, start + options.batchSize)));
+      const results = await Promise.all(chunks);
+      const verdicts: EventVerdict[] = [];
+      for (const codes of results) for (const code of codes) verdicts.push(decodeVerdict(code));
+      return verdicts;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(workers.map((entry) => entry.worker.terminate()));
+    },
+  };
+}
