@@ -23,6 +23,28 @@ static int verify_one(const unsigned char *sig, const unsigned char *msg, const 
   return secp256k1_schnorrsig_verify(ctx, sig, msg, 32, &pubkey) == 1;
 }
 
+/*
+ * Parsing an x-only key costs a square root; a batch from one relay often repeats authors. A small
+ * direct-mapped cache lives for one batch call only (no state shared between worker threads).
+ */
+#define PUBKEY_CACHE_SLOTS 1024
+typedef struct {
+  unsigned char key[32];
+  secp256k1_xonly_pubkey parsed;
+  unsigned char state; /* 0 empty, 1 valid key, 2 invalid key */
+} pubkey_slot;
+
+static int verify_cached(pubkey_slot *cache, const unsigned char *sig, const unsigned char *msg, const unsigned char *pub) {
+  unsigned int index = (((unsigned int)pub[0] << 8) | pub[1]) % PUBKEY_CACHE_SLOTS;
+  pubkey_slot *slot = &cache[index];
+  if (slot->state == 0 || memcmp(slot->key, pub, 32) != 0) {
+    memcpy(slot->key, pub, 32);
+    slot->state = secp256k1_xonly_pubkey_parse(ctx, &slot->parsed, pub) ? 1 : 2;
+  }
+  if (slot->state != 1) return 0;
+  return secp256k1_schnorrsig_verify(ctx, sig, msg, 32, &slot->parsed) == 1;
+}
+
 static int get_bytes(napi_env env, napi_value value, unsigned char **data, size_t *length) {
   bool is_typed;
   if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return 0;
@@ -73,9 +95,12 @@ static napi_value verify_batch(napi_env env, napi_callback_info info) {
   void *out;
   napi_create_arraybuffer(env, count, &out, &array_buffer);
   unsigned char *results = (unsigned char *)out;
+  pubkey_slot *cache = calloc(PUBKEY_CACHE_SLOTS, sizeof(pubkey_slot));
   for (uint32_t i = 0; i < count; i++) {
-    results[i] = (unsigned char)verify_one(sigs + (size_t)i * 64, msgs + (size_t)i * 32, pubs + (size_t)i * 32);
+    const unsigned char *sig = sigs + (size_t)i * 64, *msg = msgs + (size_t)i * 32, *pub = pubs + (size_t)i * 32;
+    results[i] = (unsigned char)(cache ? verify_cached(cache, sig, msg, pub) : verify_one(sig, msg, pub));
   }
+  free(cache);
   napi_create_typedarray(env, napi_uint8_array, count, array_buffer, 0, &result);
   return result;
 }
