@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
+import { createCliDatabase } from '../support/database.js';
 
-let database: CliDatabase;
+let database: Awaited<ReturnType<typeof createCliDatabase>>;
 let workDir: string;
 
 beforeAll(async () => {
