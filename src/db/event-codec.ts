@@ -8,6 +8,7 @@ import type { NostrEvent } from '../nostr/event.js';
 import { singleLetterTagValues } from '../nostr/tags.js';
 
 // U+0000, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
+// eslint-disable-next-line no-control-regex -- matching U+0000 is the point
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UNSTORABLE_GLOBAL = new RegExp(UNSTORABLE.source, 'g');
 

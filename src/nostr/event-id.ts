@@ -15,6 +15,7 @@ export type Serialization = 'json' | 'nip01';
 type IdFields = Pick<NostrEvent, 'pubkey' | 'created_at' | 'kind' | 'tags' | 'content'>;
 
 // Control characters JSON.stringify escapes as \u00XX but NIP-01 writes verbatim.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const OTHER_CONTROL = /[\u0000-\u0007\u000b\u000e-\u001f]/;
 
 export function serializeJson(event: IdFields): string {
