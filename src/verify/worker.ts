@@ -15,5 +15,5 @@ parentPort?.on('message', (request: VerifyRequest) => {
   const events = JSON.parse(request.eventsJson) as NostrEvent[];
   const codes = encodeVerdicts(verifyEvents(events, verifier));
   const response: VerifyResponse = { id: request.id, codes };
-  parentPort?.postMessage(response, [codes.buffer]);
+  parentPort?.postMessage(response, [codes.buffer as ArrayBuffer]);
 });
