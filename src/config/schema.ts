@@ -95,6 +95,15 @@ export const relaySchema = z
   })
   .strict();
 
+export const limitsSchema = z
+  .object({
+    event_max_tags: positiveInt('tags').default(10_000).meta({ description: 'Events with more tags are refused as malformed (never stored).' }),
+    event_max_tag_values: positiveInt('values').default(1_000).meta({ description: 'Events with a tag of more values are refused.' }),
+    event_max_length: positiveInt('characters').default(4 * 1024 * 1024).meta({ description: 'Events whose content plus tag strings are longer are refused.' }),
+    nip11_max_bytes: positiveInt('bytes').default(256 * 1024).meta({ description: 'Largest NIP-11 document accepted from a relay.' }),
+  })
+  .strict();
+
 export const verifySchema = z
   .object({
     workers: nonNegativeInt('threads').default(0).meta({ description: 'Signature verification worker threads; 0 = one per CPU core.' }),
@@ -116,6 +125,7 @@ export const configSchema = z
     seed: seedSchema.default(seedSchema.parse({})),
     relay_url: relayUrlSchema.default(relayUrlSchema.parse({})),
     relay: relaySchema.default(relaySchema.parse({})),
+    limits: limitsSchema.default(limitsSchema.parse({})),
     verify: verifySchema.default(verifySchema.parse({})),
     shutdown: shutdownSchema.default(shutdownSchema.parse({})),
   })
@@ -126,6 +136,7 @@ export type DatabaseConfig = Config['database'];
 export type LogConfig = Config['log'];
 export type HttpConfig = Config['http'];
 export type RelayClientConfig = Config['relay'];
+export type LimitsConfig = Config['limits'];
 
 /**
  * Options that a running service cannot change on SIGHUP; a reload that changes them logs their names

@@ -8,6 +8,8 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const POLL_MS = 100;
+/** Lock files this process holds: a second open in the same process must wait too. */
+const heldByThisProcess = new Set<string>();
 
 export class DataDirLockedError extends Error {
   constructor(readonly dataDir: string, readonly ownerPid: number) {
@@ -56,8 +58,9 @@ export async function lockDataDir(dataDir: string, timeoutMs: number): Promise<D
   for (;;) {
     if (tryCreate(lockFile)) break;
     const owner = readOwner(lockFile);
-    if (owner === process.pid) break;
-    if (owner === undefined || !processIsAlive(owner)) {
+    // Our pid but not our lock: left by an earlier process that had the same pid.
+    const staleOwnPid = owner === process.pid && !heldByThisProcess.has(lockFile);
+    if (owner === undefined || staleOwnPid || (owner !== process.pid && !processIsAlive(owner))) {
       // Stale (owner gone) or half-written: remove and retry at once.
       rmSync(lockFile, { force: true });
       continue;
@@ -65,11 +68,13 @@ export async function lockDataDir(dataDir: string, timeoutMs: number): Promise<D
     if (Date.now() >= deadline) throw new DataDirLockedError(dataDir, owner);
     await sleep(POLL_MS);
   }
+  heldByThisProcess.add(lockFile);
   let released = false;
   return {
     release: () => {
       if (released) return;
       released = true;
+      heldByThisProcess.delete(lockFile);
       if (readOwner(lockFile) === process.pid) rmSync(lockFile, { force: true });
     },
   };

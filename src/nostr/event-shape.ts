@@ -14,6 +14,7 @@ export interface EventLimits {
   maxTotalLength: number;
 }
 
+/** Defaults match the `limits.event_*` options; services pass the configured values. */
 export const DEFAULT_EVENT_LIMITS: EventLimits = { maxTags: 10_000, maxTagValues: 1_000, maxTotalLength: 4 * 1024 * 1024 };
 
 export type ShapeRejection =

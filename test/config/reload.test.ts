@@ -20,3 +20,16 @@ describe('config reload', () => {
     expect(diffConfig(config, structuredClone(config))).toEqual({ applied: [], restartRequired: [] });
   });
 });
+
+describe('limits options', () => {
+  it('match the protocol core defaults and map onto its parameters', async () => {
+    const { eventLimitsFrom } = await import('../../src/config/limits.js');
+    const { DEFAULT_EVENT_LIMITS } = await import('../../src/nostr/event-shape.js');
+    const { DEFAULT_NIP11_MAX_BYTES } = await import('../../src/nostr/nip11.js');
+    const config = loadConfig({ env: {} }).config;
+    expect(eventLimitsFrom(config.limits)).toEqual(DEFAULT_EVENT_LIMITS);
+    expect(config.limits.nip11_max_bytes).toBe(DEFAULT_NIP11_MAX_BYTES);
+    const custom = loadConfig({ env: { BIGBROTR_LIMITS__EVENT_MAX_TAGS: '5' } }).config;
+    expect(eventLimitsFrom(custom.limits).maxTags).toBe(5);
+  });
+});
