@@ -44,10 +44,10 @@ export async function readSeedFile(path: string): Promise<string> {
 
 export async function seedRelays(
   db: Database,
-  options: { file?: string | undefined; maxUrlLength: number; logger: Logger },
+  options: { file?: string | undefined; maxUrlLength: number; logger: Logger; /** The file's text when the caller already read it. */ text?: string },
 ): Promise<SeedResult> {
   const file = options.file ?? defaultSeedFile();
-  const text = await readSeedFile(file);
+  const text = options.text ?? (await readSeedFile(file));
   const parsed = parseSeedList(text, { maxUrlLength: options.maxUrlLength });
   for (const problem of parsed.problems) {
     options.logger.warn({ file, line: problem.line, text: problem.text, reason: problem.reason }, `seed file ${file} line ${problem.line}: ${problem.reason}`);

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import type { ActionRunner } from '../main.js';
 import { buildContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
-import { openDatabase } from '../../db/open.js';
-import { migrate } from '../../db/migrate.js';
+import { withDatabase } from '../with-database.js';
 import { readSeedFile, SeedFileError, seedRelays } from '../../services/seeder.js';
 import { printError, printJson, printLine } from '../output.js';
 
@@ -15,21 +14,21 @@ export function registerSeed(program: Command, run: ActionRunner): void {
     .option('--json', 'print the result as JSON')
     .action((options: { file?: string; json?: boolean }) =>
       run(async () => {
-        const { loaded, logger } = buildContext(program.opts<GlobalOptions>());
+        const context = buildContext(program.opts<GlobalOptions>());
+        const { loaded, logger } = context;
         const file = options.file ?? loaded.config.seed.file;
-        // Check the file before touching the database: a wrong path is bad usage (exit 2).
+        // Read the file before touching the database: a wrong path is bad usage (exit 2).
+        let text: string | undefined;
         if (file !== undefined) {
           try {
-            await readSeedFile(file);
+            text = await readSeedFile(file);
           } catch (error) {
             if (error instanceof SeedFileError) throw new UsageError(error.message);
             throw error;
           }
         }
-        const db = await openDatabase(loaded.config.database, logger);
-        try {
-          await migrate(db, { lockTimeoutMs: loaded.config.database.migrate_lock_timeout_ms, logger });
-          const result = await seedRelays(db, { file, maxUrlLength: loaded.config.relay_url.max_length, logger });
+        await withDatabase(context, async (db) => {
+          const result = await seedRelays(db, { file, text, maxUrlLength: loaded.config.relay_url.max_length, logger });
           if (options.json) {
             printJson(result);
             return;
@@ -40,9 +39,7 @@ export function registerSeed(program: Command, run: ActionRunner): void {
               `${result.duplicatesInFile ? `, ${result.duplicatesInFile} duplicate line(s)` : ''}` +
               `${result.problems.length ? `, ${result.problems.length} bad line(s)` : ''}`,
           );
-        } finally {
-          await db.close();
-        }
+        });
       }),
     );
 }
