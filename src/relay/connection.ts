@@ -62,6 +62,7 @@ export class RelayConnection extends EventEmitter<{
   private readonly config: RelayClientConfig;
   private readonly subscriptions = new Map<string, OpenSubscription>();
   private readonly pendingOks = new Map<string, (result: PublishResult) => void>();
+  private readonly pendingCounts = new Map<string, (count: number | undefined) => void>();
   private closedReason: string | undefined;
 
   private constructor(url: string, socket: WebSocket, config: RelayClientConfig) {
@@ -166,6 +167,26 @@ export class RelayConnection extends EventEmitter<{
     });
   }
 
+  /**
+   * NIP-45 COUNT. Resolves with the count, or undefined when the relay does not answer it (CLOSED,
+   * NOTICE, silence until `request_timeout_ms`, lost connection): COUNT is optional for relays.
+   */
+  count(filters: object[]): Promise<number | undefined> {
+    if (!this.isOpen) return Promise.resolve(undefined);
+    const subId = nextSubscriptionId('bbc');
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(undefined), this.config.request_timeout_ms);
+      const finish = (count: number | undefined) => {
+        if (!this.pendingCounts.has(subId)) return;
+        this.pendingCounts.delete(subId);
+        clearTimeout(timer);
+        resolve(count);
+      };
+      this.pendingCounts.set(subId, finish);
+      this.send(['COUNT', subId, ...filters]);
+    });
+  }
+
   /** Sends any client message (AUTH, NEG-*, …). */
   send(message: unknown[]): void {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
@@ -203,6 +224,10 @@ export class RelayConnection extends EventEmitter<{
         return;
       case 'CLOSED':
         this.subscriptions.get(message.subId)?.finish({ reason: 'closed', message: message.message });
+        this.pendingCounts.get(message.subId)?.(undefined);
+        return;
+      case 'COUNT':
+        this.pendingCounts.get(message.subId)?.(message.count);
         return;
       case 'OK': {
         const waiter = this.pendingOks.get(message.eventId);
@@ -227,6 +252,7 @@ export class RelayConnection extends EventEmitter<{
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
     for (const subscription of [...this.subscriptions.values()]) subscription.finish({ reason: 'disconnected', message: reason });
+    for (const finish of [...this.pendingCounts.values()]) finish(undefined);
     for (const [id, waiter] of [...this.pendingOks.entries()]) {
       this.pendingOks.delete(id);
       waiter({ accepted: false, message: `error: connection lost (${reason})` });

@@ -28,6 +28,8 @@ export interface Misbehaviour {
   refuseUpgrade: boolean;
   /** Accept TCP but never complete the WebSocket handshake. */
   hangHandshake: boolean;
+  /** Refuse NIP-45 COUNT (CLOSED "unsupported:"), like relays that do not implement it. */
+  noCount: boolean;
   /** How NIP-11 is served: the document, HTML, broken JSON, wrong types, slowly, or huge. */
   nip11Mode: 'normal' | 'html' | 'invalid-json' | 'wrong-types' | 'slow' | 'huge' | 'missing';
 }
@@ -63,6 +65,7 @@ export const DEFAULT_MISBEHAVIOUR: Misbehaviour = {
   rateLimitPerSecond: 0,
   refuseUpgrade: false,
   hangHandshake: false,
+  noCount: false,
   nip11Mode: 'normal',
 };
 

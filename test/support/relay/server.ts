@@ -177,6 +177,7 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     },
     COUNT: async (connection, [, subId, ...rawFilters]) => {
       if (typeof subId !== 'string') return;
+      if (behaviour.noCount) return void (await send(connection, ['CLOSED', subId, 'unsupported: COUNT is not implemented']));
       const ids = new Set<string>();
       for (const raw of rawFilters) {
         const parsed = parseFilter(raw);
