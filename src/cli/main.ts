@@ -11,6 +11,7 @@ import { registerSeed } from './commands/seed.js';
 import { registerStats } from './commands/stats.js';
 import { registerConfig } from './commands/config.js';
 import { registerRun } from './commands/run.js';
+import { registerSync } from './commands/sync.js';
 import { packageVersion } from './version.js';
 
 export const EXIT_OK = 0;
@@ -33,6 +34,7 @@ export function buildProgram(run: ActionRunner): Command {
   registerSeed(program, run);
   registerStats(program, run);
   registerConfig(program, run);
+  registerSync(program, run);
   registerRun(program, run);
   for (const command of program.commands) {
     command.exitOverride();

@@ -104,6 +104,17 @@ export const limitsSchema = z
   })
   .strict();
 
+export const syncSchema = z
+  .object({
+    concurrency: positiveInt('relays').default(8).meta({ description: 'Relays synchronised at the same time by one process.' }),
+    page_limit: positiveInt('events').default(500).meta({ description: 'The `limit` asked per page; relays may cap it lower silently (handled) and NIP-11 `max_limit` lowers it.' }),
+    max_pages_per_pass: positiveInt('pages').default(200_000).meta({ description: 'Bound on pages (REQ and COUNT) for one pass over one relay; reaching it is logged and the pass resumes next time.' }),
+    max_kinds_per_filter: positiveInt('kinds').default(4_096).meta({ description: 'Largest `kinds` list sent in one filter when a crowded second is split by kind.' }),
+    since: nonNegativeInt('unix seconds').default(0).meta({ description: 'Oldest created_at a first pass reaches back to.' }),
+    rescan_window_seconds: nonNegativeInt('seconds').default(3_600).meta({ description: 'Each new pass re-scans this much before the archived point, catching late or backdated events.' }),
+  })
+  .strict();
+
 export const verifySchema = z
   .object({
     workers: nonNegativeInt('threads').default(0).meta({ description: 'Signature verification worker threads; 0 = one per CPU core.' }),
@@ -126,6 +137,7 @@ export const configSchema = z
     relay_url: relayUrlSchema.default(relayUrlSchema.parse({})),
     relay: relaySchema.default(relaySchema.parse({})),
     limits: limitsSchema.default(limitsSchema.parse({})),
+    sync: syncSchema.default(syncSchema.parse({})),
     verify: verifySchema.default(verifySchema.parse({})),
     shutdown: shutdownSchema.default(shutdownSchema.parse({})),
   })
@@ -137,6 +149,7 @@ export type LogConfig = Config['log'];
 export type HttpConfig = Config['http'];
 export type RelayClientConfig = Config['relay'];
 export type LimitsConfig = Config['limits'];
+export type SyncConfig = Config['sync'];
 
 /**
  * Options that a running service cannot change on SIGHUP; a reload that changes them logs their names

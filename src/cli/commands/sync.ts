@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import type { ActionRunner } from '../main.js';
+import { buildContext, type GlobalOptions } from '../context.js';
+import { UsageError } from '../errors.js';
+import { withDatabase } from '../with-database.js';
+import { printJson, printLine } from '../output.js';
+import { normalizeRelayUrl } from '../../nostr/relay-url.js';
+import { getOrCreateRelayIds, listRelays } from '../../db/relays.js';
+import { createVerifyPool } from '../../verify/pool.js';
+import { syncRelayPass, type RelaySyncResult } from '../../services/sync/relay-sync.js';
+import { relayLogger } from '../../observability/logger.js';
+
+function parseTime(value: string, flag: string): number {
+  const asNumber = Number(value);
+  if (/^\d+$/.test(value) && Number.isSafeInteger(asNumber)) return asNumber;
+  const parsed = Date.parse(value);
+  if (Number.isNaN(parsed)) throw new UsageError(`${flag}: expected unix seconds or an ISO date, got ${JSON.stringify(value)}`);
+  return Math.floor(parsed / 1000);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function registerSync(program: Command, run: ActionRunner): void {
+  program
+    .command('sync')
+    .description('Archive events from relays: every event once, verified, with the relays it was seen on')
+    .option('--once', 'one pass over each relay up to now, then exit')
+    .option('-r, --relay <url>', 'only this relay (repeatable); named relays are trusted even on private addresses', collect, [])
+    .option('--since <time>', 'oldest created_at to reach (unix seconds or ISO date)')
+    .option('--until <time>', 'newest created_at to reach (unix seconds or ISO date)')
+    .option('--json', 'print the per-relay results as JSON')
+    .action((options: { once?: boolean; relay: string[]; since?: string; until?: string; json?: boolean }) =>
+      run(async () => {
+        if (!options.once) throw new UsageError('sync: continuous mode is not available yet; run `bigbrotr sync --once` (e.g. from a timer)');
+        const since = options.since === undefined ? undefined : parseTime(options.since, '--since');
+        const until = options.until === undefined ? undefined : parseTime(options.until, '--until');
+        if (since !== undefined && until !== undefined && since > until) throw new UsageError('--since is after --until');
+        const named = options.relay.map((input) => {
+          const normalized = normalizeRelayUrl(input);
+          if (!normalized.ok) throw new UsageError(`--relay ${input}: ${normalized.message}`);
+          return normalized;
+        });
+        const context = buildContext(program.opts<GlobalOptions>());
+        const { loaded, logger } = context;
+        const config = loaded.config;
+        return withDatabase(context, async (db) => {
+          const relays = named.length
+            ? [...(await getOrCreateRelayIds(db, named.map((entry) => ({ url: entry.url, network: entry.network })), 'cli')).entries()].map(([url, id]) => ({ url, id }))
+            : (await listRelays(db, { state: 'active' })).map((relay) => ({ url: relay.url, id: relay.id }));
+          if (relays.length === 0) {
+            logger.warn('no active relays to synchronise (candidates become active through validation); name relays with --relay');
+            return 0;
+          }
+          const pool = await createVerifyPool({ workers: config.verify.workers, batchSize: config.verify.batch_size });
+          const results: RelaySyncResult[] = [];
+          const failures: { relay: string; error: string }[] = [];
+          try {
+            const queue = [...relays];
+            const worker = async () => {
+              for (let relay = queue.shift(); relay; relay = queue.shift()) {
+                const log = relayLogger(logger, relay.url);
+                try {
+                  const result = await syncRelayPass({ db, relay, config, pool, logger: log, since, until });
+                  results.push(result);
+                  log.info({ stored: result.stored, pages: result.report.pages, complete: result.report.complete, invalid: result.invalid }, 'relay pass done');
+                } catch (error) {
+                  failures.push({ relay: relay.url, error: (error as Error).message });
+                  log.error({ err: error }, 'relay pass failed; its cursor keeps what was committed');
+                }
+              }
+            };
+            await Promise.all(Array.from({ length: Math.min(config.sync.concurrency, relays.length) }, worker));
+          } finally {
+            await pool.close();
+          }
+          if (options.json) printJson({ results, failures });
+          else {
+            for (const result of results) {
+              printLine(
+                `${result.relayUrl}: ${result.stored} new events, ${result.newLinks} new relay links, ${result.report.pages} pages` +
+                  `${result.report.complete ? '' : ` (incomplete: ${result.report.incompleteReason})`}` +
+                  `${result.invalid.badId + result.invalid.badSig + result.invalid.malformed ? `, rejected ${result.invalid.badId} bad ids, ${result.invalid.badSig} bad signatures, ${result.invalid.malformed} malformed` : ''}`,
+              );
+            }
+            for (const failure of failures) printLine(`${failure.relay}: failed: ${failure.error}`);
+          }
+          return failures.length > 0 && results.length === 0 ? 1 : 0;
+        });
+      }),
+    );
+}

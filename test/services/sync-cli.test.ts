@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, spawnCli } from '../support/cli.js';
+import { createCliDatabase } from '../support/database.js';
+import { startTestRelay, type TestRelay } from '../support/relay/server.js';
+import { generateEvents } from '../support/events.js';
+import type { NostrEvent } from '../../src/nostr/event.js';
+
+const base = 1_700_000_000;
+let database: Awaited<ReturnType<typeof createCliDatabase>>;
+let corpus: NostrEvent[];
+const relays: TestRelay[] = [];
+
+interface SyncJson {
+  results: { relayUrl: string; stored: number; newLinks: number; report: { complete: boolean; crowdedSeconds: number }; invalid: { badId: number; badSig: number } }[];
+  failures: { relay: string; error: string }[];
+}
+
+beforeAll(async () => {
+  database = await createCliDatabase();
+  corpus = [
+    ...generateEvents({ count: 400, authors: 9, kinds: [1, 7, 30023], createdAt: [base, base + 2_000], seed: 'sync-spread' }),
+    ...generateEvents({ count: 450, authors: 23, kinds: [1, 6, 7], createdAt: base + 1_000, seed: 'sync-crowd' }),
+  ];
+});
+afterAll(async () => {
+  await Promise.all(relays.map((relay) => relay.close()));
+  await database?.dispose();
+});
+
+async function relay(options: Parameters<typeof startTestRelay>[0]): Promise<TestRelay> {
+  const started = await startTestRelay({ keepAllVersions: true, ...options });
+  relays.push(started);
+  return started;
+}
+
+async function storedEvents(): Promise<{ events: number; pairs: number }> {
+  const stats = await runCli(['stats', '--json'], database.env);
+  const parsed = JSON.parse(stats.stdout) as { events: number; eventRelayPairs: number };
+  return { events: parsed.events, pairs: parsed.eventRelayPairs };
+}
+
+describe('bigbrotr sync --once', () => {
+  it('archives every event of a capped relay exactly once, rejecting bad signatures', async () => {
+    const capped = await relay({ maxLimit: 100, defaultLimit: 100, misbehaviour: { badSignatureEvery: 97 } });
+    capped.addEvents(corpus);
+    const first = await runCli(['sync', '--once', '--relay', capped.url, '--since', String(base), '--until', String(base + 5_000), '--json'], database.env);
+    expect(first.code, first.stderr).toBe(0);
+    const result = JSON.parse(first.stdout) as SyncJson;
+    expect(result.failures).toEqual([]);
+    const [pass] = result.results;
+    expect(pass?.report.complete).toBe(true);
+    expect(pass?.report.crowdedSeconds).toBeGreaterThanOrEqual(1);
+    // Tampered copies are rejected; the clean copies arrive in later, overlapping pages or not at all.
+    expect(pass?.invalid.badSig).toBeGreaterThan(0);
+    const afterFirst = await storedEvents();
+    expect(afterFirst.events + (pass?.invalid.badSig ?? 0)).toBeGreaterThanOrEqual(corpus.length);
+    expect(afterFirst.events).toBeLessThanOrEqual(corpus.length);
+
+    // A clean relay with the same events fills what the tampered copies hid, and only adds provenance for the rest.
+    const clean = await relay({ maxLimit: 500 });
+    clean.addEvents(corpus);
+    const second = await runCli(['sync', '--once', '--relay', clean.url, '--since', String(base), '--until', String(base + 5_000), '--json'], database.env);
+    expect(second.code, second.stderr).toBe(0);
+    const secondPass = (JSON.parse(second.stdout) as SyncJson).results[0];
+    expect(secondPass?.stored).toBe(corpus.length - afterFirst.events);
+    expect(secondPass?.newLinks).toBe(corpus.length);
+    const afterSecond = await storedEvents();
+    expect(afterSecond.events).toBe(corpus.length);
+    expect(afterSecond.pairs).toBe(afterFirst.events + corpus.length);
+
+    // Running again stores nothing new.
+    const again = await runCli(['sync', '--once', '--relay', clean.url, '--since', String(base), '--until', String(base + 5_000), '--json'], database.env);
+    expect((JSON.parse(again.stdout) as SyncJson).results[0]?.stored).toBe(0);
+    expect((await storedEvents()).events).toBe(corpus.length);
+  });
+
+  it('resumes after kill -9 with nothing lost and nothing stored twice', async () => {
+    const slow = await relay({ maxLimit: 50, misbehaviour: { delayMs: 10 } });
+    const fresh = generateEvents({ count: 600, authors: 5, createdAt: [base + 10_000, base + 16_000], seed: 'resume' });
+    slow.addEvents(fresh);
+    const before = (await storedEvents()).events;
+    const child = spawnCli(['sync', '--once', '--relay', slow.url, '--since', String(base + 10_000), '--until', String(base + 20_000)], database.env);
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    // Let it commit some pages, then kill it hard.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    child.kill('SIGKILL');
+    await exited;
+    const partial = (await storedEvents()).events - before;
+    expect(partial).toBeLessThan(fresh.length);
+    slow.setBehaviour({ delayMs: 0 });
+    const resumed = await runCli(['sync', '--once', '--relay', slow.url, '--since', String(base + 10_000), '--until', String(base + 20_000), '--json'], database.env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect((await storedEvents()).events - before).toBe(fresh.length);
+  });
+
+  it('refuses bad usage with exit 2', async () => {
+    expect((await runCli(['sync', '--relay', 'ws://127.0.0.1:1/'], database.env)).code).toBe(2);
+    const badRelay = await runCli(['sync', '--once', '--relay', 'https://nope.example'], database.env);
+    expect(badRelay.code).toBe(2);
+    expect(badRelay.stderr).toContain('--relay https://nope.example');
+    expect((await runCli(['sync', '--once', '--since', 'yesterday-ish'], database.env)).code).toBe(2);
+  });
+
+  it('an unreachable relay is a failure for that relay, reported, exit 1', async () => {
+    const result = await runCli(['sync', '--once', '--relay', 'ws://127.0.0.1:1/', '--json'], { ...database.env, BIGBROTR_RELAY__CONNECT_TIMEOUT_MS: '1000' });
+    expect(result.code).toBe(1);
+    const parsed = JSON.parse(result.stdout) as SyncJson;
+    expect(parsed.failures[0]?.relay).toBe('ws://127.0.0.1:1/');
+  });
+});
