@@ -106,7 +106,13 @@ export const limitsSchema = z
 
 export const syncSchema = z
   .object({
+    enabled: bool().default(true).meta({ description: 'Run the synchronizer inside `bigbrotr run`.' }),
     concurrency: positiveInt('relays').default(8).meta({ description: 'Relays synchronised at the same time by one process.' }),
+    interval_seconds: positiveInt('seconds').default(300).meta({ description: 'A relay is revisited this long after its last pass ended.' }),
+    idle_poll_seconds: positiveInt('seconds').default(10).meta({ description: 'When no relay is due, look again after this long.' }),
+    failure_backoff_seconds: positiveInt('seconds').default(60).meta({ description: 'After a failed pass a relay rests this long, doubling with each consecutive failure (with jitter).' }),
+    failure_backoff_max_seconds: positiveInt('seconds').default(6 * 3_600).meta({ description: 'Longest rest after repeated failures (the circuit breaker\'s open state).' }),
+    lease_seconds: positiveInt('seconds').default(600).meta({ description: 'How long a process holds a relay; renewed while the pass runs, taken over by others if the process dies.' }),
     page_limit: positiveInt('events').default(500).meta({ description: 'The `limit` asked per page; relays may cap it lower silently (handled) and NIP-11 `max_limit` lowers it.' }),
     max_pages_per_pass: positiveInt('pages').default(200_000).meta({ description: 'Bound on pages (REQ and COUNT) for one pass over one relay; reaching it is logged and the pass resumes next time.' }),
     max_kinds_per_filter: positiveInt('kinds').default(4_096).meta({ description: 'Largest `kinds` list sent in one filter when a crowded second is split by kind.' }),

@@ -16,6 +16,7 @@ import { packageVersion } from '../cli/version.js';
 import { seedRelays } from './seeder.js';
 import { superviseServices, type SupervisorResult } from './supervisor.js';
 import type { Service } from './service.js';
+import { createSyncService } from './sync/sync-service.js';
 
 export interface RunAllOptions {
   loaded: LoadedConfig;
@@ -53,6 +54,7 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     }
 
     const services: Service[] = [];
+    if (config.sync.enabled) services.push(createSyncService({ db, config: () => config, logger: logger.child({ service: 'synchronizer' }) }));
 
     return await superviseServices({
       services,

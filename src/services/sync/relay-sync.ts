@@ -16,6 +16,14 @@ import { connectionCounter, connectionPageFetcher, type FetchPageStats } from '.
 import { paginateWindow, type PaginateReport } from '../../relay/paginate.js';
 import type { VerifyPool } from '../../verify/pool.js';
 
+/** The pass was stopped by a signal between pages; what was committed stays. */
+export class PassAbortedError extends Error {
+  constructor() {
+    super('sync pass stopped');
+    this.name = 'PassAbortedError';
+  }
+}
+
 export interface RelaySyncResult {
   relayUrl: string;
   window: { since: number; until: number };
@@ -33,6 +41,8 @@ export interface RelaySyncOptions {
   config: Config;
   pool: VerifyPool;
   logger: Logger;
+  /** Stops the pass between pages (the page in flight is committed first). */
+  signal?: AbortSignal;
   /** Overrides of the window (CLI --since/--until). */
   since?: number;
   until?: number;
@@ -71,6 +81,7 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
         maxKindsPerFilter: config.sync.max_kinds_per_filter,
       },
       async (events) => {
+        if (options.signal?.aborted) throw new PassAbortedError();
         const verdicts = await pool.verify(events);
         const valid: NostrEvent[] = [];
         verdicts.forEach((verdict, index) => {
