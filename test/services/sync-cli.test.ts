@@ -94,7 +94,9 @@ describe('bigbrotr sync --once', () => {
   });
 
   it('refuses bad usage with exit 2', async () => {
-    expect((await runCli(['sync', '--relay', 'ws://127.0.0.1:1/'], database.env)).code).toBe(2);
+    const continuousWithRelay = await runCli(['sync', '--relay', 'ws://127.0.0.1:1/'], database.env);
+    expect(continuousWithRelay.code).toBe(2);
+    expect(continuousWithRelay.stderr).toContain('need --once');
     const badRelay = await runCli(['sync', '--once', '--relay', 'https://nope.example'], database.env);
     expect(badRelay.code).toBe(2);
     expect(badRelay.stderr).toContain('--relay https://nope.example');

@@ -6,7 +6,7 @@ import { runAll } from '../../services/run-all.js';
 export function registerRun(program: Command, run: ActionRunner): void {
   program
     .command('run')
-    .description('Run every service (migrate, seed, then metrics and health) until SIGINT/SIGTERM')
+    .description('Run every service (migrate, seed, synchronizer, metrics and health) until SIGINT/SIGTERM')
     .option('--no-seed', 'do not load the seed list at start-up')
     .action((options: { seed: boolean }) =>
       run(async () => {

@@ -9,6 +9,8 @@ import { getOrCreateRelayIds, listRelays } from '../../db/relays.js';
 import { createVerifyPool } from '../../verify/pool.js';
 import { syncRelayPass, type RelaySyncResult } from '../../services/sync/relay-sync.js';
 import { relayLogger } from '../../observability/logger.js';
+import { superviseServices } from '../../services/supervisor.js';
+import { createSyncService } from '../../services/sync/sync-service.js';
 
 function parseTime(value: string, flag: string): number {
   const asNumber = Number(value);
@@ -26,14 +28,25 @@ export function registerSync(program: Command, run: ActionRunner): void {
   program
     .command('sync')
     .description('Archive events from relays: every event once, verified, with the relays it was seen on')
-    .option('--once', 'one pass over each relay up to now, then exit')
+    .option('--once', 'one pass over each relay up to now, then exit (without it: keep synchronising active relays until SIGINT/SIGTERM)')
     .option('-r, --relay <url>', 'only this relay (repeatable); named relays are trusted even on private addresses', collect, [])
     .option('--since <time>', 'oldest created_at to reach (unix seconds or ISO date)')
     .option('--until <time>', 'newest created_at to reach (unix seconds or ISO date)')
     .option('--json', 'print the per-relay results as JSON')
     .action((options: { once?: boolean; relay: string[]; since?: string; until?: string; json?: boolean }) =>
       run(async () => {
-        if (!options.once) throw new UsageError('sync: continuous mode is not available yet; run `bigbrotr sync --once` (e.g. from a timer)');
+        if (!options.once) {
+          if (options.relay.length || options.since || options.until) throw new UsageError('sync: --relay, --since and --until need --once (the continuous service works on active relays)');
+          const context = buildContext(program.opts<GlobalOptions>());
+          const result = await withDatabase(context, (db) =>
+            superviseServices({
+              services: [createSyncService({ db, config: () => context.loaded.config, logger: context.logger })],
+              logger: context.logger,
+              graceMs: () => context.loaded.config.shutdown.grace_ms,
+            }),
+          );
+          return result.failed.length > 0 ? 1 : 0;
+        }
         const since = options.since === undefined ? undefined : parseTime(options.since, '--since');
         const until = options.until === undefined ? undefined : parseTime(options.until, '--until');
         if (since !== undefined && until !== undefined && since > until) throw new UsageError('--since is after --until');
