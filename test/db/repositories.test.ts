@@ -4,6 +4,7 @@ import pg from 'pg';
 import { collectStats } from '../../src/db/stats.js';
 import { getOrCreateRelayIds, insertCandidates, listRelays, setRelayState } from '../../src/db/relays.js';
 import { insertEventBatch } from '../../src/db/events.js';
+import { knownMaxLimit } from '../../src/db/relay-metadata.js';
 import { openDatabase } from '../../src/db/open.js';
 import { DatabaseError } from '../../src/db/errors.js';
 import { databaseSchema } from '../../src/config/schema.js';
@@ -80,6 +81,22 @@ describe('views and stats', () => {
     expect(metadataCount.rows[0]?.n).toBe(1);
   });
 
+  it('knownMaxLimit reads limitation.max_limit from the latest successful NIP-11 check only', async () => {
+    const [relay] = [...(await getOrCreateRelayIds(test.db, [{ url: 'wss://limits.example/', network: 'clearnet' }], 'test')).values()];
+    expect(await knownMaxLimit(test.db, relay as number)).toBeUndefined();
+    const store = async (document: object, at: string) => {
+      const text = JSON.stringify(document);
+      const id = createHash('sha256').update(`nip11\n${text}`).digest('hex');
+      await test.db.query(`INSERT INTO metadata (id, type, data) VALUES (decode($1, 'hex'), 'nip11', $2::jsonb) ON CONFLICT DO NOTHING`, [id, text]);
+      await test.db.query(`INSERT INTO relay_check (relay_id, check_type, checked_at, ok, metadata_id) VALUES ($1, 'nip11', $2, true, decode($3, 'hex'))`, [relay, at, id]);
+    };
+    await store({ limitation: { max_limit: 5000 } }, '2026-01-01T00:00:00Z');
+    await store({ limitation: { max_limit: 150 } }, '2026-01-02T00:00:00Z');
+    expect(await knownMaxLimit(test.db, relay as number)).toBe(150);
+    await store({ limitation: { max_limit: '150' } }, '2026-01-03T00:00:00Z');
+    expect(await knownMaxLimit(test.db, relay as number)).toBeUndefined();
+  });
+
   it('relay_uptime gives availability over 24 h / 7 d / 30 d and the median open round trip', async () => {
     const [relay] = [...(await getOrCreateRelayIds(test.db, [{ url: 'wss://uptime.example/', network: 'clearnet' }], 'test')).values()];
     const hoursAgo = [1, 2, 30, 100, 500, 900];
@@ -113,11 +130,11 @@ describe('views and stats', () => {
     const stats = await collectStats(test.db);
     expect(stats.events).toBe(3);
     expect(stats.eventRelayPairs).toBe(5);
-    expect(stats.metadata).toBe(1);
-    expect(stats.relayChecks).toBe(10);
-    expect(stats.relays.total).toBe(8);
-    expect(stats.relays.byNetwork).toEqual({ clearnet: 7, tor: 1, i2p: 0, loki: 0 });
-    expect(stats.relays.byState).toEqual({ candidate: 7, active: 1, retired: 0 });
+    expect(stats.metadata).toBe(4);
+    expect(stats.relayChecks).toBe(13);
+    expect(stats.relays.total).toBe(9);
+    expect(stats.relays.byNetwork).toEqual({ clearnet: 8, tor: 1, i2p: 0, loki: 0 });
+    expect(stats.relays.byState).toEqual({ candidate: 8, active: 1, retired: 0 });
   });
 });
 

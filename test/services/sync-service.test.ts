@@ -6,6 +6,7 @@ import { getOrCreateRelayIds, setRelayState } from '../../src/db/relays.js';
 import { collectStats } from '../../src/db/stats.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { runAll } from '../../src/services/run-all.js';
+import { metricsRegistry } from '../../src/observability/metrics.js';
 import { createScratchDatabase } from '../support/database.js';
 import { startTestRelay, type TestRelay } from '../support/relay/server.js';
 import { generateEvents } from '../support/events.js';
@@ -69,6 +70,11 @@ describe('synchronizer inside bigbrotr run', () => {
     const result = await running;
     expect(result.failed).toEqual([]);
     expect(result.abandoned).toBe(false);
+
+    const metrics = await metricsRegistry().metrics();
+    expect(metrics).toMatch(/bigbrotr_sync_events_stored_total 250/);
+    expect(metrics).toMatch(/bigbrotr_sync_passes_total\{outcome="unreachable"\} [1-9]/);
+    expect(metrics).toMatch(/bigbrotr_sync_passes_total\{outcome="complete"\} [1-9]/);
 
     const check = await openDatabase(scratch.config);
     try {

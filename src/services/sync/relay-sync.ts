@@ -15,6 +15,8 @@ import { RelayConnection } from '../../relay/connection.js';
 import { connectionCounter, connectionPageFetcher, type FetchPageStats } from '../../relay/fetch-page.js';
 import { paginateWindow, type PaginateReport } from '../../relay/paginate.js';
 import type { VerifyPool } from '../../verify/pool.js';
+import { syncMetrics } from './metrics.js';
+import { knownMaxLimit } from '../../db/relay-metadata.js';
 
 /** The pass was stopped by a signal between pages; what was committed stays. */
 export class PassAbortedError extends Error {
@@ -67,7 +69,17 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
     invalid: { badId: 0, badSig: 0, malformed: 0 },
     strictSerialization: 0,
   };
-  const connection = await RelayConnection.open({ url: relay.url, config: config.relay });
+  const metrics = syncMetrics();
+  const endTimer = metrics.passSeconds.startTimer();
+  const maxLimit = await knownMaxLimit(db, relay.id);
+  let connection: RelayConnection;
+  try {
+    connection = await RelayConnection.open({ url: relay.url, config: config.relay });
+  } catch (error) {
+    metrics.passes.inc({ outcome: 'unreachable' });
+    endTimer();
+    throw error;
+  }
   const stats: FetchPageStats = { malformed: 0, endedWithoutEose: 0 };
   let invalidLogged = false;
   try {
@@ -76,7 +88,8 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
       {
         since,
         until: startAt,
-        pageLimit: config.sync.page_limit,
+        pageLimit: maxLimit ? Math.min(config.sync.page_limit, maxLimit) : config.sync.page_limit,
+        ...(maxLimit ? { knownMaxLimit: maxLimit } : {}),
         maxPages: config.sync.max_pages_per_pass,
         maxKindsPerFilter: config.sync.max_kinds_per_filter,
       },
@@ -100,15 +113,27 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
           const inserted = await insertEventBatch(tx, valid, relay.id, { batchSize: config.database.insert_batch_size });
           result.stored += inserted.newEvents;
           result.newLinks += inserted.newRelayLinks;
+          metrics.eventsStored.inc(inserted.newEvents);
+          metrics.relayLinks.inc(inserted.newRelayLinks);
           await savePassPosition(tx, { relayId: relay.id, scope: 'all', passUntil, positionAt: oldest });
         });
       },
       connectionCounter(connection),
     );
+  } catch (error) {
+    metrics.passes.inc({ outcome: error instanceof PassAbortedError ? 'stopped' : 'failed' });
+    throw error;
   } finally {
     connection.close();
     result.invalid.malformed = stats.malformed;
+    metrics.pages.inc(result.report.pages);
+    metrics.eventsRejected.inc({ reason: 'bad-id' }, result.invalid.badId);
+    metrics.eventsRejected.inc({ reason: 'bad-sig' }, result.invalid.badSig);
+    metrics.eventsRejected.inc({ reason: 'malformed' }, stats.malformed);
+    metrics.eventsRejected.inc({ reason: 'out-of-filter' }, result.report.outOfFilter);
+    endTimer();
   }
+  metrics.passes.inc({ outcome: result.report.complete ? 'complete' : 'incomplete' });
   if (result.report.outOfFilter > 0) logger.warn({ outOfFilter: result.report.outOfFilter }, 'relay returned events outside the filter; they were dropped');
   if (result.report.complete) {
     await completePass(db, { relayId: relay.id, scope: 'all', completedUntil: passUntil });
