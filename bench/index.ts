@@ -18,6 +18,7 @@ type BenchModule = { run: (...args: string[]) => Promise<BenchResult[]> };
 const benchmarks: Record<string, () => Promise<BenchModule>> = {
   verify: () => import('./verify.js') as Promise<BenchModule>,
   insert: () => import('./insert.js') as Promise<BenchModule>,
+  sync: () => import('./sync.js') as Promise<BenchModule>,
 };
 
 async function main(): Promise<void> {
@@ -44,7 +45,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+main().then(
+  // Benchmarks may leave pooled connections idling; the results are printed, so end now.
+  () => process.exit(0),
+).catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

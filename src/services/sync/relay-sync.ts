@@ -16,7 +16,11 @@ import { connectionCounter, connectionPageFetcher, type FetchPageStats } from '.
 import { paginateWindow, type PaginateReport } from '../../relay/paginate.js';
 import type { VerifyPool } from '../../verify/pool.js';
 import { syncMetrics } from './metrics.js';
+import type { EventVerdict } from '../../nostr/verify-event.js';
 import { knownMaxLimit } from '../../db/relay-metadata.js';
+
+/** Pages held at once: one being verified and stored while the next is fetched. */
+const PAGES_IN_FLIGHT = 2;
 
 /** The pass was stopped by a signal between pages; what was committed stays. */
 export class PassAbortedError extends Error {
@@ -82,6 +86,35 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
   }
   const stats: FetchPageStats = { malformed: 0, endedWithoutEose: 0 };
   let invalidLogged = false;
+  // Pipelining: page k is verified and stored while page k+1 is fetched. Commits stay in page order
+  // (each waits for the previous), so the cursor never passes an uncommitted page; at most
+  // PAGES_IN_FLIGHT pages are held in memory.
+  const inFlight: Promise<void>[] = [];
+  const storePage = async (events: NostrEvent[], verified: Promise<EventVerdict[]>, previous: Promise<void>) => {
+    const verdicts = await verified;
+    const valid: NostrEvent[] = [];
+    verdicts.forEach((verdict, index) => {
+      if (verdict.ok) {
+        valid.push(events[index] as NostrEvent);
+        if (verdict.serialization === 'nip01') result.strictSerialization += 1;
+      } else if (verdict.reason === 'bad-id') result.invalid.badId += 1;
+      else result.invalid.badSig += 1;
+    });
+    if (valid.length < events.length && !invalidLogged) {
+      invalidLogged = true;
+      logger.warn({ invalid: events.length - valid.length }, 'relay serves events with wrong ids or signatures; they are counted and never stored');
+    }
+    const oldest = events.reduce((min, event) => Math.min(min, event.created_at), Number.POSITIVE_INFINITY);
+    await previous;
+    await db.transaction(async (tx) => {
+      const inserted = await insertEventBatch(tx, valid, relay.id, { batchSize: config.database.insert_batch_size });
+      result.stored += inserted.newEvents;
+      result.newLinks += inserted.newRelayLinks;
+      metrics.eventsStored.inc(inserted.newEvents);
+      metrics.relayLinks.inc(inserted.newRelayLinks);
+      await savePassPosition(tx, { relayId: relay.id, scope: 'all', passUntil, positionAt: oldest });
+    });
+  };
   try {
     result.report = await paginateWindow(
       connectionPageFetcher(connection, stats, eventLimitsFrom(config.limits)),
@@ -95,32 +128,17 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
       },
       async (events) => {
         if (options.signal?.aborted) throw new PassAbortedError();
-        const verdicts = await pool.verify(events);
-        const valid: NostrEvent[] = [];
-        verdicts.forEach((verdict, index) => {
-          if (verdict.ok) {
-            valid.push(events[index] as NostrEvent);
-            if (verdict.serialization === 'nip01') result.strictSerialization += 1;
-          } else if (verdict.reason === 'bad-id') result.invalid.badId += 1;
-          else result.invalid.badSig += 1;
-        });
-        if (valid.length < events.length && !invalidLogged) {
-          invalidLogged = true;
-          logger.warn({ invalid: events.length - valid.length }, 'relay serves events with wrong ids or signatures; they are counted and never stored');
-        }
-        const oldest = events.reduce((min, event) => Math.min(min, event.created_at), Number.POSITIVE_INFINITY);
-        await db.transaction(async (tx) => {
-          const inserted = await insertEventBatch(tx, valid, relay.id, { batchSize: config.database.insert_batch_size });
-          result.stored += inserted.newEvents;
-          result.newLinks += inserted.newRelayLinks;
-          metrics.eventsStored.inc(inserted.newEvents);
-          metrics.relayLinks.inc(inserted.newRelayLinks);
-          await savePassPosition(tx, { relayId: relay.id, scope: 'all', passUntil, positionAt: oldest });
-        });
+        const previous = inFlight[inFlight.length - 1] ?? Promise.resolve();
+        const work = storePage(events, pool.verify(events), previous);
+        work.catch(() => undefined); // awaited below; a failure stops every later commit
+        inFlight.push(work);
+        if (inFlight.length >= PAGES_IN_FLIGHT) await inFlight.shift();
       },
       connectionCounter(connection),
     );
+    for (const work of inFlight.splice(0)) await work;
   } catch (error) {
+    await Promise.allSettled(inFlight);
     metrics.passes.inc({ outcome: error instanceof PassAbortedError ? 'stopped' : 'failed' });
     throw error;
   } finally {
