@@ -40,6 +40,7 @@ export const databaseSchema = z
         [SECRET]: true,
       }),
     data_dir: z.string().min(1).default('./data').meta({ description: 'Directory of the embedded PGlite database (used when `url` is unset).' }),
+    data_dir_wait_ms: positiveInt('milliseconds').default(120_000).meta({ description: 'How long a process waits for another bigbrotr process to release the embedded database (PGlite serves one process at a time) before failing with the owner\'s pid.' }),
     pool_size: positiveInt('connections').default(10).meta({ description: 'Maximum PostgreSQL connections per process.' }),
     connect_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Timeout for opening one PostgreSQL connection.' }),
     statement_timeout_ms: nonNegativeInt('milliseconds').default(60_000).meta({ description: 'PostgreSQL `statement_timeout` for every connection (0 = none).' }),
