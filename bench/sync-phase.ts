@@ -1,0 +1,122 @@
+/**
+ * One phase of the sync benchmark, run in its own process so its peak RSS (getrusage maxrss) is its
+ * own: `raw` pages through the relay with the synchronizer's pagination and discards the events (no
+ * verification, no database: the download ceiling); `pglite` / `postgres` run the synchronizer's
+ * relay pass into a fresh archive, then a second pass (the next scheduled visit: nothing new) and a
+ * full re-scan of the whole window (everything already archived). Prints one JSON line.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { eventLimitsFrom } from '../src/config/limits.js';
+import { loadConfig } from '../src/config/loader.js';
+import type { Config } from '../src/config/schema.js';
+import { migrate } from '../src/db/migrate.js';
+import { openDatabase } from '../src/db/open.js';
+import { getOrCreateRelayIds } from '../src/db/relays.js';
+import { silentLogger } from '../src/observability/logger.js';
+import { RelayConnection } from '../src/relay/connection.js';
+import { connectionCounter, connectionPageFetcher } from '../src/relay/fetch-page.js';
+import { paginateWindow } from '../src/relay/paginate.js';
+import { syncRelayPass } from '../src/services/sync/relay-sync.js';
+import { createVerifyPool } from '../src/verify/pool.js';
+
+const [phase, relayUrl, expectedText] = process.argv.slice(2);
+const expected = Number(expectedText);
+const POSTGRES_SERVER = process.env.BIGBROTR_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const now = Math.floor(Date.now() / 1000);
+
+const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+async function rawPhase(config: Config, url: string) {
+  const connection = await RelayConnection.open({ url, config: config.relay });
+  const stats = { malformed: 0, endedWithoutEose: 0 };
+  let received = 0;
+  const start = performance.now();
+  const report = await paginateWindow(
+    connectionPageFetcher(connection, stats, eventLimitsFrom(config.limits)),
+    { since: 0, until: now, pageLimit: config.sync.page_limit, maxPages: config.sync.max_pages_per_pass, maxKindsPerFilter: config.sync.max_kinds_per_filter },
+    async (events) => {
+      received += events.length;
+    },
+    connectionCounter(connection),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  connection.close();
+  if (received !== expected || !report.complete) throw new Error(`raw: received ${received} of ${expected} (complete: ${report.complete})`);
+  return { phase: 'raw', events: received, seconds, eventsPerSecond: received / seconds, pages: report.pages, crowdedSeconds: report.crowdedSeconds, peakRssMiB: peakRssMiB() };
+}
+
+async function archivePhase(name: 'pglite' | 'postgres', config: Config, url: string) {
+  const db = await openDatabase(config.database);
+  const pool = await createVerifyPool({ workers: config.verify.workers, batchSize: config.verify.batch_size });
+  try {
+    await migrate(db, { lockTimeoutMs: 30_000 });
+    const ids = await getOrCreateRelayIds(db, [{ url, network: 'clearnet' }], 'bench');
+    const relay = { id: ids.get(url) as number, url };
+    const pass = async (since?: number) => {
+      const start = performance.now();
+      const result = await syncRelayPass({ db, relay, config, pool, logger: silentLogger(), now: () => now, ...(since === undefined ? {} : { since, until: now }) });
+      return { result, seconds: (performance.now() - start) / 1000 };
+    };
+    const first = await pass();
+    if (first.result.stored !== expected || !first.result.report.complete) throw new Error(`${name}: stored ${first.result.stored} of ${expected}`);
+    const second = await pass();
+    const rescan = await pass(0);
+    if (second.result.stored !== 0 || rescan.result.stored !== 0) throw new Error(`${name}: later passes stored ${second.result.stored} and ${rescan.result.stored} events (expected 0)`);
+    return {
+      phase: name,
+      events: first.result.stored,
+      seconds: first.seconds,
+      eventsPerSecond: expected / first.seconds,
+      pages: first.result.report.pages,
+      crowdedSeconds: first.result.report.crowdedSeconds,
+      secondPassSeconds: second.seconds,
+      rescanSeconds: rescan.seconds,
+      rescanEventsPerSecond: rescan.result.report.delivered / rescan.seconds,
+      peakRssMiB: peakRssMiB(),
+    };
+  } finally {
+    await pool.close();
+    await db.close();
+  }
+}
+
+async function main() {
+  if (!phase || !relayUrl || !Number.isFinite(expected)) throw new Error('usage: sync-phase.ts raw|pglite|postgres RELAY_URL EXPECTED_EVENTS');
+  const base = loadConfig({ env: {} }).config;
+  if (phase === 'raw') return rawPhase(base, relayUrl);
+  if (phase === 'pglite') {
+    const dir = mkdtempSync(join(tmpdir(), 'bigbrotr-bench-sync-'));
+    try {
+      return await archivePhase('pglite', loadConfig({ env: {}, overrides: { 'database.data_dir': join(dir, 'data') } }).config, relayUrl);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const name = `bigbrotr_bench_sync_${process.pid}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_SERVER });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  try {
+    const url = new URL(POSTGRES_SERVER);
+    url.pathname = `/${name}`;
+    return await archivePhase('postgres', loadConfig({ env: {}, overrides: { 'database.url': url.toString() } }).config, relayUrl);
+  } finally {
+    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().then(
+  (result) => {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exit(0);
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
