@@ -47,6 +47,12 @@ export interface TestRelayOptions {
   authRequired: boolean | number[];
   /** Extra NIP-11 fields (merged over the generated document). */
   nip11: Record<string, unknown>;
+  /** NIP-77 NEG-OPEN/NEG-MSG/NEG-CLOSE; when off, they get the NOTICE any unknown message type gets. */
+  negentropy: boolean;
+  /** Answer NEG-OPEN with NEG-ERR "blocked:" when the filter matches more events (0 = unlimited). */
+  negentropyMaxRecords: number;
+  /** Negentropy frame size limit of the relay's replies in bytes (0 = unlimited, else >= 4096). */
+  negentropyFrameSizeLimit: number;
   misbehaviour: Partial<Misbehaviour>;
 }
 
@@ -77,4 +83,7 @@ export const DEFAULT_RELAY_OPTIONS: Omit<TestRelayOptions, 'misbehaviour'> = {
   maxSubIdLength: 64,
   authRequired: false,
   nip11: {},
+  negentropy: true,
+  negentropyMaxRecords: 0,
+  negentropyFrameSizeLimit: 0,
 };

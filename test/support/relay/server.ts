@@ -1,7 +1,7 @@
 /**
  * A real Nostr relay for tests, on 127.0.0.1 and a random port: NIP-01 (REQ/EVENT/EOSE/CLOSE/OK/
- * NOTICE/CLOSED), NIP-11 over HTTP, NIP-42 AUTH, NIP-45 COUNT, a silent `limit` cap, and switchable
- * misbehaviours. Later features (NIP-77) add handlers to `messageHandlers`.
+ * NOTICE/CLOSED), NIP-11 over HTTP, NIP-42 AUTH, NIP-45 COUNT, NIP-77 negentropy (NEG-OPEN/NEG-MSG/
+ * NEG-CLOSE/NEG-ERR), a silent `limit` cap, and switchable misbehaviours.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -10,6 +10,7 @@ import { WebSocketServer, WebSocket } from 'ws';
 import { verifyEvent as verifySignature } from 'nostr-tools/pure';
 import type { NostrEvent } from '../../../src/nostr/event.js';
 import { validateEventShape } from '../../../src/nostr/event-shape.js';
+import { Negentropy, NegentropyError, NegentropyStorage } from '../../../src/nostr/negentropy.js';
 import { matchesFilter, parseFilter, type Filter } from './filter.js';
 import { nip11Document, serveNip11 } from './nip11.js';
 import { DEFAULT_MISBEHAVIOUR, DEFAULT_RELAY_OPTIONS, type Misbehaviour, type TestRelayOptions } from './options.js';
@@ -43,6 +44,8 @@ interface Connection {
   challenge: string;
   authedPubkeys: Set<string>;
   reqTimes: number[];
+  /** NIP-77 sessions by subscription id (a namespace separate from REQ's). */
+  negentropy: Map<string, Negentropy>;
 }
 
 type MessageHandler = (connection: Connection, message: unknown[]) => Promise<void> | void;
@@ -140,6 +143,9 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     else if (behaviour.earlyEoseAfter >= sent && !behaviour.neverEose) await send(connection, ['EOSE', subId]);
   };
 
+  const negentropyError = (error: unknown): string =>
+    error instanceof NegentropyError ? `invalid: ${error.message}` : `error: ${(error as Error).message}`;
+
   const broadcast = (event: NostrEvent) => {
     for (const connection of connections) {
       for (const [subId, filters] of connection.subscriptions) {
@@ -211,6 +217,47 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       counters.auths += 1;
       await send(connection, ['OK', id, true, '']);
     },
+    'NEG-OPEN': async (connection, [, subId, rawFilter, initialMessage]) => {
+      if (typeof subId !== 'string' || subId.length === 0) return void (await send(connection, ['NOTICE', 'invalid: NEG-OPEN needs a subscription id']));
+      connection.negentropy.delete(subId); // NIP-77: reopening an id closes the old session first
+      const fail = (reason: string) => send(connection, ['NEG-ERR', subId, reason]);
+      if (subId.length > settings.maxSubIdLength) return void (await fail(`invalid: subscription id longer than ${settings.maxSubIdLength}`));
+      const filter = parseFilter(rawFilter);
+      if (typeof filter === 'string') return void (await fail(`invalid: ${filter}`));
+      if (typeof initialMessage !== 'string') return void (await fail('invalid: NEG-OPEN needs a hex initial message'));
+      if (needsAuth([filter]) && connection.authedPubkeys.size === 0) return void (await fail('auth-required: this relay needs NIP-42 authentication'));
+      // No silent maxLimit cap here: a truncated set would make the client "need" or "have" wrong ids.
+      const maxRecords = settings.negentropyMaxRecords;
+      const events = store.query(filter, Math.min(filter.limit ?? Number.MAX_SAFE_INTEGER, maxRecords > 0 ? maxRecords + 1 : Number.MAX_SAFE_INTEGER));
+      if (maxRecords > 0 && events.length > maxRecords) return void (await fail(`blocked: too many records, this relay reconciles at most ${maxRecords}`));
+      let reply: string;
+      try {
+        const storage = NegentropyStorage.fromItems(events.map((event) => ({ createdAt: event.created_at, id: event.id })));
+        const session = new Negentropy(storage, { frameSizeLimit: settings.negentropyFrameSizeLimit });
+        reply = session.respond(initialMessage);
+        connection.negentropy.set(subId, session);
+      } catch (error) {
+        return void (await fail(negentropyError(error)));
+      }
+      await send(connection, ['NEG-MSG', subId, reply]);
+    },
+    'NEG-MSG': async (connection, [, subId, message]) => {
+      if (typeof subId !== 'string') return void (await send(connection, ['NOTICE', 'invalid: NEG-MSG needs a subscription id']));
+      const session = connection.negentropy.get(subId);
+      if (!session) return void (await send(connection, ['NEG-ERR', subId, 'closed: no open negentropy session with this id']));
+      let reply: string;
+      try {
+        if (typeof message !== 'string') throw new NegentropyError('NEG-MSG needs a hex message');
+        reply = session.respond(message);
+      } catch (error) {
+        connection.negentropy.delete(subId); // after NEG-ERR the session counts as closed
+        return void (await send(connection, ['NEG-ERR', subId, negentropyError(error)]));
+      }
+      await send(connection, ['NEG-MSG', subId, reply]);
+    },
+    'NEG-CLOSE': (connection, [, subId]) => {
+      if (typeof subId === 'string') connection.negentropy.delete(subId);
+    },
   };
 
   const http: Server = createServer((req, res) => {
@@ -237,7 +284,14 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
 
   wss.on('connection', (socket: WebSocket) => {
     counters.connections += 1;
-    const connection: Connection = { socket, subscriptions: new Map(), challenge: randomBytes(16).toString('hex'), authedPubkeys: new Set(), reqTimes: [] };
+    const connection: Connection = {
+      socket,
+      subscriptions: new Map(),
+      challenge: randomBytes(16).toString('hex'),
+      authedPubkeys: new Set(),
+      reqTimes: [],
+      negentropy: new Map(),
+    };
     connections.add(connection);
     socket.on('close', () => connections.delete(connection));
     socket.on('error', () => connections.delete(connection));
@@ -251,7 +305,8 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
         return void send(connection, ['NOTICE', 'invalid: message is not JSON']);
       }
       if (!Array.isArray(message) || typeof message[0] !== 'string') return void send(connection, ['NOTICE', 'invalid: message is not an array']);
-      const handler = messageHandlers[message[0]];
+      // A relay without NIP-77 treats NEG-* like any other unknown message type.
+      const handler = settings.negentropy || !message[0].startsWith('NEG-') ? messageHandlers[message[0]] : undefined;
       if (!handler) return void send(connection, ['NOTICE', `invalid: unknown message type ${String(message[0]).slice(0, 20)}`]);
       Promise.resolve(handler(connection, message)).catch((error: unknown) => void send(connection, ['NOTICE', `error: ${(error as Error).message}`]));
     });
