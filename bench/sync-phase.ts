@@ -45,7 +45,7 @@ async function rawPhase(config: Config, url: string) {
   );
   const seconds = (performance.now() - start) / 1000;
   connection.close();
-  if (received !== expected || !report.complete) throw new Error(`raw: received ${received} of ${expected} (complete: ${report.complete})`);
+  if (received !== expected || !report.complete) throw new Error(`raw: received ${received} of ${expected} (${report.incompleteReason ?? "complete"}, ${JSON.stringify(report)})`);
   return { phase: 'raw', events: received, seconds, eventsPerSecond: received / seconds, pages: report.pages, crowdedSeconds: report.crowdedSeconds, peakRssMiB: peakRssMiB() };
 }
 

@@ -82,6 +82,8 @@ export const relayUrlSchema = z
   .object({
     max_length: positiveInt('characters').default(512).meta({ description: 'Longest relay URL accepted; longer ones are refused.' }),
     allow_private: bool().default(false).meta({ description: 'Accept discovered URLs that point at private, loopback or link-local addresses. Relays named by the operator (seed file, `--relay`) are always accepted.' }),
+    blacklist: z.array(z.string().min(1)).default([]).meta({ description: 'Relays never contacted, as patterns: `*` matches any run of characters; a pattern with `://` matches the whole normalised URL (`wss://relay.example.com/`), one without matches the host (`*.example.com`). Comma-separated in env.' }),
+    whitelist: z.array(z.string().min(1)).default([]).meta({ description: 'When not empty, only relays matching one of these patterns (same syntax as `blacklist`) are contacted; the blacklist still applies.' }),
   })
   .strict();
 
@@ -93,6 +95,7 @@ export const relaySchema = z
     max_payload_bytes: positiveInt('bytes').default(4 * 1024 * 1024).meta({ description: 'Largest WebSocket message accepted from a relay; a larger one closes the connection.' }),
     per_message_deflate: bool().default(false).meta({ description: 'Offer permessage-deflate compression. Off: several times less CPU; on: less bandwidth.' }),
     socks_proxy_url: z.string().optional().meta({ description: 'SOCKS5 proxy for `.onion` relays, e.g. `socks5h://127.0.0.1:9050` (Tor). Unset: onion relays are skipped.', [SECRET]: true }),
+    socks_proxy_for: z.enum(['onion', 'all']).default('onion').meta({ description: 'Which relays go through `socks_proxy_url`: only `.onion` ones, or `all` (every relay connection through Tor, hiding the archiver\'s address).' }),
   })
   .strict();
 
@@ -119,6 +122,21 @@ export const syncSchema = z
     max_kinds_per_filter: positiveInt('kinds').default(4_096).meta({ description: 'Largest `kinds` list sent in one filter when a crowded second is split by kind.' }),
     since: nonNegativeInt('unix seconds').default(0).meta({ description: 'Oldest created_at a first pass reaches back to.' }),
     rescan_window_seconds: nonNegativeInt('seconds').default(3_600).meta({ description: 'Each new pass re-scans this much before the archived point, catching late or backdated events.' }),
+    priority_relays: z.array(z.string().min(1)).default([]).meta({ description: 'Relay URLs synchronised first, with `priority_slots` of the concurrency reserved for them. Checked at start-up: an invalid URL is a configuration error.' }),
+    priority_file: z.string().optional().meta({ description: 'A file of priority relay URLs (one per line, `#` comments), added to `priority_relays`; read at start-up.' }),
+    priority_slots: nonNegativeInt('relays').default(2).meta({ description: 'Of `concurrency`, this many slots only take priority relays, so they always have room (at most `concurrency` - 1 when there are other relays).' }),
+    retry_attempts: nonNegativeInt('retries').default(3).meta({ description: 'Retries of a relay pass after a network error (each resumes from the committed cursor). Protocol and validation errors are never retried.' }),
+    retry_initial_delay_ms: positiveInt('milliseconds').default(1_000).meta({ description: 'First delay before a retry; it grows exponentially with jitter.' }),
+    retry_max_delay_ms: positiveInt('milliseconds').default(30_000).meta({ description: 'Longest delay between retries, and between attempts to reach an unavailable database.' }),
+    min_request_interval_ms: nonNegativeInt('milliseconds').default(0).meta({ description: 'Least time between two requests (REQ, COUNT) to one relay.' }),
+    rate_limit_retries: nonNegativeInt('retries').default(6).meta({ description: 'How often one request refused with `rate-limited:` is retried, each time after doubling the relay\'s request interval.' }),
+    rate_limit_delay_ms: positiveInt('milliseconds').default(1_000).meta({ description: 'Request interval adopted at a relay\'s first `rate-limited:` reply (then doubled on each further one, up to `retry_max_delay_ms`).' }),
+    full_pass_interval_seconds: nonNegativeInt('seconds').default(7 * 86_400).meta({ description: 'A pass over the whole history (from `since`) runs when the last one is older than this, catching late or backdated events older than the re-scan window (0 = never).' }),
+    negentropy: z.enum(['auto', 'off']).default('auto').meta({ description: 'NIP-77 negentropy: `auto` reconciles with relays that answer NEG-OPEN (probed, the answer remembered) and pages with REQ otherwise; `off` always pages with REQ.' }),
+    negentropy_recheck_seconds: positiveInt('seconds').default(7 * 86_400).meta({ description: 'A relay that did not answer NEG-OPEN is probed again after this long.' }),
+    negentropy_timeout_ms: positiveInt('milliseconds').default(15_000).meta({ description: 'Longest wait for one NEG-MSG reply; a relay silent this long on NEG-OPEN is taken as not supporting NIP-77.' }),
+    negentropy_frame_size_limit: nonNegativeInt('bytes').refine((bytes) => bytes === 0 || bytes >= 4_096, { message: 'expected 0 (unlimited) or at least 4096 bytes' }).default(60_000).meta({ description: 'Largest negentropy message we send (0 = unlimited, else at least 4096); keeps frames under relays\' message size limits.' }),
+    negentropy_max_local_records: positiveInt('events').default(500_000).meta({ description: 'Most archived ids reconciled in one negentropy session; larger windows are split in time.' }),
   })
   .strict();
 
@@ -126,6 +144,16 @@ export const verifySchema = z
   .object({
     workers: nonNegativeInt('threads').default(0).meta({ description: 'Signature verification worker threads; 0 = one per CPU core.' }),
     batch_size: positiveInt('events').default(500).meta({ description: 'Events handed to a verification worker at once.' }),
+  })
+  .strict();
+
+export const identitySchema = z
+  .object({
+    secret_key: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, { error: 'expected 64 lowercase hex characters (the value is not shown: it is secret)' })
+      .optional()
+      .meta({ description: 'The service\'s Nostr secret key (hex), used to answer NIP-42 AUTH challenges (and, later, to sign NIP-66 events). Give it as a file: `BIGBROTR_IDENTITY__SECRET_KEY_FILE`. Unset: relays that require AUTH are reported as such and skipped.', [SECRET]: true }),
   })
   .strict();
 
@@ -147,6 +175,7 @@ export const configSchema = z
     sync: syncSchema.default(syncSchema.parse({})),
     verify: verifySchema.default(verifySchema.parse({})),
     shutdown: shutdownSchema.default(shutdownSchema.parse({})),
+    identity: identitySchema.default(identitySchema.parse({})),
   })
   .strict();
 

@@ -4,23 +4,44 @@ import type { Queryable } from './database.js';
 export interface DueRelay {
   id: number;
   url: string;
+  priority: boolean;
+}
+
+export interface DueRelayOptions {
+  intervalSeconds: number;
+  limit: number;
+  /** The service whose live leases exclude a relay (held by another worker). */
+  service: string;
+  /** Normalised URLs of priority relays: they come first. */
+  priorityUrls: string[];
+  /** Only priority relays (a reserved slot). */
+  priorityOnly: boolean;
+  /** Regular expressions (src/relay/url-patterns.ts): a relay matching any blacklist entry is never due. */
+  blacklist: string[];
+  /** When not empty, only relays matching one of these are due. */
+  whitelist: string[];
 }
 
 /**
- * Active relays whose last pass ended more than `intervalSeconds` ago (never synced first), oldest
- * first, skipping relays the circuit breaker has benched.
+ * Active relays whose last pass ended more than `intervalSeconds` ago (never synced, or with a pass
+ * interrupted, first), priority relays before the others, skipping relays the circuit breaker has
+ * benched, relays another worker holds a live lease on, and relays the black/whitelist excludes.
  */
-export async function dueRelays(db: Queryable, options: { intervalSeconds: number; limit: number }): Promise<DueRelay[]> {
+export async function dueRelays(db: Queryable, options: DueRelayOptions): Promise<DueRelay[]> {
   const { rows } = await db.query<DueRelay>(
-    `SELECT r.id, r.url FROM relay r
+    `SELECT r.id, r.url, r.url = ANY($3::text[]) AS priority FROM relay r
      LEFT JOIN sync_cursor c ON c.relay_id = r.id AND c.scope = 'all'
      LEFT JOIN relay_health h ON h.relay_id = r.id
      WHERE r.state = 'active'
        AND (h.benched_until IS NULL OR h.benched_until <= now())
        AND (c.updated_at IS NULL OR c.pass_until IS NOT NULL OR c.updated_at <= now() - make_interval(secs => $1::double precision))
-     ORDER BY c.updated_at NULLS FIRST, r.id
+       AND NOT EXISTS (SELECT 1 FROM service_lease l WHERE l.service = $4 AND l.resource = r.id::text AND l.expires_at > now())
+       AND NOT (r.url ~ ANY($5::text[]))
+       AND (cardinality($6::text[]) = 0 OR r.url ~ ANY($6::text[]))
+       AND (NOT $7::boolean OR r.url = ANY($3::text[]))
+     ORDER BY priority DESC, c.pass_until IS NULL, c.updated_at NULLS FIRST, r.id
      LIMIT $2`,
-    [options.intervalSeconds, options.limit],
+    [options.intervalSeconds, options.limit, options.priorityUrls, options.service, options.blacklist, options.whitelist, options.priorityOnly],
   );
   return rows;
 }

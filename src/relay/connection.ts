@@ -33,6 +33,23 @@ export interface SubscriptionHandlers {
   onEvent(event: unknown): void;
 }
 
+/** How a NIP-77 negentropy session ended. */
+export type NegentropyEnd =
+  | { reason: 'done' }
+  | { reason: 'error'; message: string }
+  /** A NOTICE came instead of the first NEG-MSG: the relay does not know NEG-OPEN. */
+  | { reason: 'unsupported'; message: string }
+  | { reason: 'timeout'; firstReply: boolean }
+  | { reason: 'disconnected'; message: string }
+  | { reason: 'aborted' };
+
+interface OpenNegentropy {
+  onReply(message: string): void;
+  onError(message: string): void;
+  onNotice(message: string): void;
+  finish(end: NegentropyEnd, relayHoldsSession?: boolean): void;
+}
+
 export interface PublishResult {
   accepted: boolean;
   message: string;
@@ -63,7 +80,10 @@ export class RelayConnection extends EventEmitter<{
   private readonly subscriptions = new Map<string, OpenSubscription>();
   private readonly pendingOks = new Map<string, (result: PublishResult) => void>();
   private readonly pendingCounts = new Map<string, (count: number | undefined) => void>();
+  private readonly negentropySessions = new Map<string, OpenNegentropy>();
   private closedReason: string | undefined;
+  /** The relay's latest NIP-42 challenge (it may arrive before anyone listens for 'auth'). */
+  authChallenge: string | undefined;
 
   private constructor(url: string, socket: WebSocket, config: RelayClientConfig) {
     super();
@@ -82,7 +102,8 @@ export class RelayConnection extends EventEmitter<{
     if (isOnion && !config.socks_proxy_url) {
       return Promise.reject(new RelayNetworkError(url, 'onion relay needs relay.socks_proxy_url (a SOCKS5 proxy such as Tor)'));
     }
-    const agent = isOnion && config.socks_proxy_url ? new SocksProxyAgent(config.socks_proxy_url) : undefined;
+    const viaProxy = config.socks_proxy_url !== undefined && (isOnion || config.socks_proxy_for === 'all');
+    const agent = viaProxy ? new SocksProxyAgent(config.socks_proxy_url as string) : undefined;
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url, {
         agent,
@@ -153,17 +174,26 @@ export class RelayConnection extends EventEmitter<{
 
   /** Publishes a signed event and waits for the relay's OK (bounded by `request_timeout_ms`). */
   publish(event: NostrEvent): Promise<PublishResult> {
-    if (!this.isOpen) return Promise.reject(new RelayNetworkError(this.url, `cannot publish: ${this.closedReason ?? 'not open'}`));
+    return this.sendAndAwaitOk(['EVENT', event], event.id, 'publish', this.config.request_timeout_ms);
+  }
+
+  /** NIP-42: sends our signed kind-22242 event and waits for the relay's OK. */
+  authenticate(event: NostrEvent, timeoutMs: number): Promise<PublishResult> {
+    return this.sendAndAwaitOk(['AUTH', event], event.id, 'auth', timeoutMs);
+  }
+
+  private sendAndAwaitOk(message: unknown[], eventId: string, what: string, timeoutMs: number): Promise<PublishResult> {
+    if (!this.isOpen) return Promise.reject(new RelayNetworkError(this.url, `cannot ${what}: ${this.closedReason ?? 'not open'}`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pendingOks.delete(event.id);
-        reject(new RelayTimeoutError(this.url, 'publish', this.config.request_timeout_ms));
-      }, this.config.request_timeout_ms);
-      this.pendingOks.set(event.id, (result) => {
+        this.pendingOks.delete(eventId);
+        reject(new RelayTimeoutError(this.url, what, timeoutMs));
+      }, timeoutMs);
+      this.pendingOks.set(eventId, (result) => {
         clearTimeout(timer);
         resolve(result);
       });
-      this.send(['EVENT', event]);
+      this.send(message);
     });
   }
 
@@ -184,6 +214,61 @@ export class RelayConnection extends EventEmitter<{
       };
       this.pendingCounts.set(subId, finish);
       this.send(['COUNT', subId, ...filters]);
+    });
+  }
+
+  /**
+   * NIP-77: sends `NEG-OPEN` with `initialMessage` and drives the exchange: each `NEG-MSG` reply goes
+   * to `step`, which returns our next message, or null when reconciliation is complete (then
+   * `NEG-CLOSE` is sent). A reply that `step` rejects (throws) ends the session as an error. Every wait
+   * is bounded by `timeoutMs`.
+   */
+  negentropy(filter: object, initialMessage: string, step: (reply: string) => string | null, options: { timeoutMs: number; signal?: AbortSignal }): Promise<NegentropyEnd> {
+    if (!this.isOpen) return Promise.resolve({ reason: 'disconnected', message: this.closedReason ?? 'not open' });
+    const subId = nextSubscriptionId('bbn');
+    return new Promise<NegentropyEnd>((resolve) => {
+      let firstReply = true;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => finish({ reason: 'timeout', firstReply }), options.timeoutMs);
+      };
+      const onAbort = () => finish({ reason: 'aborted' });
+      // NEG-CLOSE whenever the relay may still hold the session (not after its NEG-ERR or a NOTICE).
+      const finish = (end: NegentropyEnd, relayHoldsSession = true) => {
+        if (!this.negentropySessions.has(subId)) return;
+        this.negentropySessions.delete(subId);
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        if (relayHoldsSession && end.reason !== 'disconnected') this.send(['NEG-CLOSE', subId]);
+        resolve(end);
+      };
+      this.negentropySessions.set(subId, {
+        onReply: (reply) => {
+          firstReply = false;
+          let next: string | null;
+          try {
+            next = step(reply);
+          } catch (error) {
+            finish({ reason: 'error', message: `bad NEG-MSG from the relay: ${(error as Error).message}` });
+            return;
+          }
+          if (next === null) finish({ reason: 'done' });
+          else {
+            arm();
+            this.send(['NEG-MSG', subId, next]);
+          }
+        },
+        onError: (message) => finish({ reason: 'error', message }, false),
+        onNotice: (message) => {
+          if (firstReply) finish({ reason: 'unsupported', message }, false);
+        },
+        finish,
+      });
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.signal?.aborted) return finish({ reason: 'aborted' });
+      arm();
+      this.send(['NEG-OPEN', subId, filter, initialMessage]);
     });
   }
 
@@ -238,9 +323,17 @@ export class RelayConnection extends EventEmitter<{
         return;
       }
       case 'NOTICE':
+        for (const session of [...this.negentropySessions.values()]) session.onNotice(message.message);
         this.emit('notice', message.message);
         return;
+      case 'NEG-MSG':
+        this.negentropySessions.get(message.subId)?.onReply(message.message);
+        return;
+      case 'NEG-ERR':
+        this.negentropySessions.get(message.subId)?.onError(message.message);
+        return;
       case 'AUTH':
+        this.authChallenge = message.challenge;
         this.emit('auth', message.challenge);
         return;
       default:
@@ -253,6 +346,7 @@ export class RelayConnection extends EventEmitter<{
     this.closedReason = reason;
     for (const subscription of [...this.subscriptions.values()]) subscription.finish({ reason: 'disconnected', message: reason });
     for (const finish of [...this.pendingCounts.values()]) finish(undefined);
+    for (const session of [...this.negentropySessions.values()]) session.finish({ reason: 'disconnected', message: reason }, false);
     for (const [id, waiter] of [...this.pendingOks.entries()]) {
       this.pendingOks.delete(id);
       waiter({ accepted: false, message: `error: connection lost (${reason})` });

@@ -7,7 +7,10 @@ import { printJson, printLine } from '../output.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { getOrCreateRelayIds, listRelays } from '../../db/relays.js';
 import { createVerifyPool } from '../../verify/pool.js';
-import { syncRelayPass, type RelaySyncResult } from '../../services/sync/relay-sync.js';
+import type { RelaySyncResult } from '../../services/sync/relay-sync.js';
+import { syncRelayWithRetries } from '../../services/sync/pass-runner.js';
+import { loadPriorityRelays } from '../../services/sync/priority-relays.js';
+import { relayUrlFilter } from '../../relay/url-patterns.js';
 import { relayLogger } from '../../observability/logger.js';
 import { superviseServices } from '../../services/supervisor.js';
 import { createSyncService } from '../../services/sync/sync-service.js';
@@ -59,9 +62,15 @@ export function registerSync(program: Command, run: ActionRunner): void {
         const { loaded, logger } = context;
         const config = loaded.config;
         return withDatabase(context, async (db) => {
-          const relays = named.length
-            ? [...(await getOrCreateRelayIds(db, named.map((entry) => ({ url: entry.url, network: entry.network })), 'cli')).entries()].map(([url, id]) => ({ url, id }))
-            : (await listRelays(db, { state: 'active' })).map((relay) => ({ url: relay.url, id: relay.id }));
+          const filter = relayUrlFilter(config.relay_url);
+          const excluded = named.filter((entry) => !filter.allows(entry.url));
+          if (excluded.length > 0) throw new UsageError(`--relay ${excluded.map((entry) => entry.url).join(', ')}: excluded by relay_url.blacklist / relay_url.whitelist`);
+          const priority = new Set(loadPriorityRelays(config));
+          const relays = (
+            named.length
+              ? [...(await getOrCreateRelayIds(db, named.map((entry) => ({ url: entry.url, network: entry.network })), 'cli')).entries()].map(([url, id]) => ({ url, id }))
+              : (await listRelays(db, { state: 'active' })).filter((relay) => filter.allows(relay.url)).map((relay) => ({ url: relay.url, id: relay.id }))
+          ).sort((a, b) => Number(priority.has(b.url)) - Number(priority.has(a.url)));
           if (relays.length === 0) {
             logger.warn('no active relays to synchronise (candidates become active through validation); name relays with --relay');
             return 0;
@@ -75,9 +84,9 @@ export function registerSync(program: Command, run: ActionRunner): void {
               for (let relay = queue.shift(); relay; relay = queue.shift()) {
                 const log = relayLogger(logger, relay.url);
                 try {
-                  const result = await syncRelayPass({ db, relay, config, pool, logger: log, since, until });
+                  const result = await syncRelayWithRetries({ db, relay, config, pool, logger: log, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) });
                   results.push(result);
-                  log.info({ stored: result.stored, pages: result.report.pages, complete: result.report.complete, invalid: result.invalid }, 'relay pass done');
+                  log.info({ method: result.method, stored: result.stored, requests: result.report.pages, complete: result.report.complete, invalid: result.invalid }, 'relay pass done');
                 } catch (error) {
                   failures.push({ relay: relay.url, error: (error as Error).message });
                   log.error({ err: error }, 'relay pass failed; its cursor keeps what was committed');
@@ -92,7 +101,7 @@ export function registerSync(program: Command, run: ActionRunner): void {
           else {
             for (const result of results) {
               printLine(
-                `${result.relayUrl}: ${result.stored} new events, ${result.newLinks} new relay links, ${result.report.pages} pages` +
+                `${result.relayUrl}: ${result.stored} new events, ${result.newLinks} new relay links, ${result.report.pages} requests (${result.method === 'negentropy' ? 'NIP-77 negentropy' : 'REQ pagination'})` +
                   `${result.report.complete ? '' : ` (incomplete: ${result.report.incompleteReason})`}` +
                   `${result.invalid.badId + result.invalid.badSig + result.invalid.malformed ? `, rejected ${result.invalid.badId} bad ids, ${result.invalid.badSig} bad signatures, ${result.invalid.malformed} malformed` : ''}`,
               );

@@ -1,26 +1,29 @@
 /**
- * One pass over one relay: page through its stored events newest first (src/relay/paginate.ts),
- * verify ids and signatures in the worker pool, store the valid ones with their provenance and move
- * the relay's cursor in the same transaction. Killed at any point, the next pass resumes at the
- * cursor: nothing committed is lost, nothing is stored twice.
+ * One pass over one relay. The window is [since, until]: from the archived point minus the re-scan
+ * window on a regular visit, or from `sync.since` on a first or full pass. Relays that speak NIP-77
+ * are reconciled with negentropy (exactly the missing ids are fetched); the others are paged through
+ * newest first (src/relay/paginate.ts). Either way every event is verified in the worker pool and
+ * stored with its provenance; pagination also moves the relay's cursor in the same transaction, so a
+ * pass killed at any point resumes where it stopped: nothing committed is lost, nothing stored twice.
  */
 import type { Config } from '../../config/schema.js';
 import { eventLimitsFrom } from '../../config/limits.js';
 import type { Database } from '../../db/database.js';
-import { insertEventBatch } from '../../db/events.js';
-import { completePass, readCursor, savePassPosition } from '../../db/sync-cursors.js';
-import type { NostrEvent } from '../../nostr/event.js';
+import { relayEventItems } from '../../db/relay-events.js';
+import { knownLimitation } from '../../db/relay-metadata.js';
+import { completePass, readCursor, recordNegentropySupport, type SyncCursor } from '../../db/sync-cursors.js';
 import type { Logger } from '../../observability/logger.js';
 import { RelayConnection } from '../../relay/connection.js';
-import { connectionCounter, connectionPageFetcher, type FetchPageStats } from '../../relay/fetch-page.js';
+import { connectionCounter, connectionIdsFetcher, connectionPageFetcher, type FetchPageStats } from '../../relay/fetch-page.js';
+import { NegentropyUnsupportedError, reconcileWindow, type ReconcileReport } from '../../relay/negentropy-window.js';
 import { paginateWindow, type PaginateReport } from '../../relay/paginate.js';
+import { createRequestGuard } from '../../relay/request-guard.js';
 import type { VerifyPool } from '../../verify/pool.js';
 import { syncMetrics } from './metrics.js';
-import type { EventVerdict } from '../../nostr/verify-event.js';
-import { knownMaxLimit } from '../../db/relay-metadata.js';
+import { createStorePipeline, type StoreTotals } from './store-pipeline.js';
 
-/** Pages held at once: one being verified and stored while the next is fetched. */
-const PAGES_IN_FLIGHT = 2;
+/** Batches held at once: one being verified and stored while the next is fetched. */
+const BATCHES_IN_FLIGHT = 2;
 
 /** The pass was stopped by a signal between pages; what was committed stays. */
 export class PassAbortedError extends Error {
@@ -30,12 +33,34 @@ export class PassAbortedError extends Error {
   }
 }
 
+export interface PassReport {
+  /** Requests sent: REQ pages, COUNTs and negentropy sessions. */
+  pages: number;
+  /** Events delivered for storing (deduplicated, inside the window and filter). */
+  delivered: number;
+  /** Events the relay sent that did not match what was asked. */
+  outOfFilter: number;
+  /** Seconds that held more events than one page (pagination only). */
+  crowdedSeconds: number;
+  complete: boolean;
+  incompleteReason?: string;
+}
+
 export interface RelaySyncResult {
   relayUrl: string;
+  method: 'negentropy' | 'req';
+  /** A pass over the whole history (first pass, scheduled full pass, or --since 0). */
+  full: boolean;
   window: { since: number; until: number };
-  report: PaginateReport;
+  report: PassReport;
+  /** Negentropy details: ids needed, ids the relay no longer serves, ids it did not deliver. */
+  negentropy?: Pick<ReconcileReport, 'sessions' | 'splits' | 'need' | 'gone' | 'missing'>;
   stored: number;
   newLinks: number;
+  /** Requests the relay refused with `rate-limited:` (each retried after slowing down). */
+  rateLimited: number;
+  /** Whether we answered a NIP-42 AUTH challenge successfully during the pass. */
+  authenticated: boolean;
   invalid: { badId: number; badSig: number; malformed: number };
   /** Events whose id matched only the NIP-01-strict serialization (not JSON.stringify's). */
   strictSerialization: number;
@@ -53,29 +78,47 @@ export interface RelaySyncOptions {
   since?: number;
   until?: number;
   now?: () => number;
+  /** Totals carried across retried attempts of one pass (the result then reports all of them). */
+  totals?: StoreTotals;
+}
+
+interface PassWindow {
+  since: number;
+  until: number;
+  /** Where pagination starts: `until`, or the second an interrupted pass of the same window reached. */
+  startAt: number;
+  full: boolean;
+}
+
+/** Schedules (full passes, negentropy re-probes) run on the wall clock, like the database's now(). */
+function passWindow(cursor: SyncCursor, config: Config, options: RelaySyncOptions, now: number): PassWindow {
+  const until = options.until ?? cursor.passUntil ?? now;
+  const fullPassDue = config.sync.full_pass_interval_seconds > 0 && (cursor.lastFullPassAt === null || Date.now() - cursor.lastFullPassAt >= config.sync.full_pass_interval_seconds * 1000);
+  const since = options.since ?? (cursor.completedUntil === null || fullPassDue ? config.sync.since : Math.max(0, cursor.completedUntil - config.sync.rescan_window_seconds));
+  // Resume an interrupted pass of the same window at the second it reached.
+  const startAt = options.until === undefined && cursor.passUntil !== null && cursor.positionAt !== null ? cursor.positionAt : until;
+  return { since, until, startAt, full: since <= config.sync.since };
+}
+
+function shouldTryNegentropy(cursor: SyncCursor, config: Config): boolean {
+  if (config.sync.negentropy === 'off') return false;
+  if (cursor.negentropy !== 'unsupported' || cursor.negentropyCheckedAt === null) return true;
+  return Date.now() - cursor.negentropyCheckedAt >= config.sync.negentropy_recheck_seconds * 1000;
 }
 
 export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyncResult> {
   const { db, relay, config, pool, logger } = options;
-  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const now = (options.now ?? (() => Math.floor(Date.now() / 1000)))();
   const cursor = await readCursor(db, relay.id);
-  const passUntil = options.until ?? cursor.passUntil ?? now();
-  const since = options.since ?? (cursor.completedUntil !== null ? Math.max(0, cursor.completedUntil - config.sync.rescan_window_seconds) : config.sync.since);
-  // Resume an interrupted pass of the same window at the second it reached.
-  const startAt = options.until === undefined && cursor.passUntil !== null && cursor.positionAt !== null ? cursor.positionAt : passUntil;
-
-  const result: RelaySyncResult = {
-    relayUrl: relay.url,
-    window: { since, until: passUntil },
-    report: { pages: 0, delivered: 0, outOfFilter: 0, crowdedSeconds: 0, complete: true, observedCap: 0 },
-    stored: 0,
-    newLinks: 0,
-    invalid: { badId: 0, badSig: 0, malformed: 0 },
-    strictSerialization: 0,
-  };
+  const window = passWindow(cursor, config, options, now);
+  const { maxLimit, maxMessageLength } = await knownLimitation(db, relay.id);
+  // Negentropy messages travel hex-encoded (twice their size) inside a JSON array: keep them under the
+  // relay's advertised message limit, within the protocol's minimum of 4096 bytes.
+  const frameSizeLimit = maxMessageLength === undefined ? config.sync.negentropy_frame_size_limit : Math.max(4_096, Math.min(config.sync.negentropy_frame_size_limit || Number.POSITIVE_INFINITY, Math.floor((maxMessageLength - 256) / 2)));
+  const pageLimit = maxLimit ? Math.min(config.sync.page_limit, maxLimit) : config.sync.page_limit;
   const metrics = syncMetrics();
   const endTimer = metrics.passSeconds.startTimer();
-  const maxLimit = await knownMaxLimit(db, relay.id);
+
   let connection: RelayConnection;
   try {
     connection = await RelayConnection.open({ url: relay.url, config: config.relay });
@@ -85,78 +128,120 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
     throw error;
   }
   const stats: FetchPageStats = { malformed: 0, endedWithoutEose: 0 };
-  let invalidLogged = false;
-  // Pipelining: page k is verified and stored while page k+1 is fetched. Commits stay in page order
-  // (each waits for the previous), so the cursor never passes an uncommitted page; at most
-  // PAGES_IN_FLIGHT pages are held in memory.
-  const inFlight: Promise<void>[] = [];
-  const storePage = async (events: NostrEvent[], verified: Promise<EventVerdict[]>, previous: Promise<void>) => {
-    const verdicts = await verified;
-    const valid: NostrEvent[] = [];
-    verdicts.forEach((verdict, index) => {
-      if (verdict.ok) {
-        valid.push(events[index] as NostrEvent);
-        if (verdict.serialization === 'nip01') result.strictSerialization += 1;
-      } else if (verdict.reason === 'bad-id') result.invalid.badId += 1;
-      else result.invalid.badSig += 1;
-    });
-    if (valid.length < events.length && !invalidLogged) {
-      invalidLogged = true;
-      logger.warn({ invalid: events.length - valid.length }, 'relay serves events with wrong ids or signatures; they are counted and never stored');
-    }
-    const oldest = events.reduce((min, event) => Math.min(min, event.created_at), Number.POSITIVE_INFINITY);
-    await previous;
-    await db.transaction(async (tx) => {
-      const inserted = await insertEventBatch(tx, valid, relay.id, { batchSize: config.database.insert_batch_size });
-      result.stored += inserted.newEvents;
-      result.newLinks += inserted.newRelayLinks;
-      metrics.eventsStored.inc(inserted.newEvents);
-      metrics.relayLinks.inc(inserted.newRelayLinks);
-      await savePassPosition(tx, { relayId: relay.id, scope: 'all', passUntil, positionAt: oldest });
-    });
+  const limits = eventLimitsFrom(config.limits);
+  const guard = createRequestGuard(connection, {
+    minIntervalMs: config.sync.min_request_interval_ms,
+    rateLimitRetries: config.sync.rate_limit_retries,
+    rateLimitDelayMs: config.sync.rate_limit_delay_ms,
+    maxDelayMs: config.sync.retry_max_delay_ms,
+    ...(config.identity.secret_key ? { authSecretKey: config.identity.secret_key } : {}),
+    authTimeoutMs: config.relay.request_timeout_ms,
+    logger,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const pipeline = createStorePipeline({ db, pool, relayId: relay.id, passUntil: window.until, config, logger, inFlight: BATCHES_IN_FLIGHT, ...(options.totals ? { totals: options.totals } : {}) });
+  const checkAbort = () => {
+    if (options.signal?.aborted) throw new PassAbortedError();
   };
+  let method: RelaySyncResult['method'] = 'req';
+  let report: PassReport = { pages: 0, delivered: 0, outOfFilter: 0, crowdedSeconds: 0, complete: true };
+  let negentropy: RelaySyncResult['negentropy'];
   try {
-    result.report = await paginateWindow(
-      connectionPageFetcher(connection, stats, eventLimitsFrom(config.limits)),
-      {
-        since,
-        until: startAt,
-        pageLimit: maxLimit ? Math.min(config.sync.page_limit, maxLimit) : config.sync.page_limit,
-        ...(maxLimit ? { knownMaxLimit: maxLimit } : {}),
-        maxPages: config.sync.max_pages_per_pass,
-        maxKindsPerFilter: config.sync.max_kinds_per_filter,
-      },
-      async (events) => {
-        if (options.signal?.aborted) throw new PassAbortedError();
-        const previous = inFlight[inFlight.length - 1] ?? Promise.resolve();
-        const work = storePage(events, pool.verify(events), previous);
-        work.catch(() => undefined); // awaited below; a failure stops every later commit
-        inFlight.push(work);
-        if (inFlight.length >= PAGES_IN_FLIGHT) await inFlight.shift();
-      },
-      connectionCounter(connection),
-    );
-    for (const work of inFlight.splice(0)) await work;
+    if (shouldTryNegentropy(cursor, config)) {
+      try {
+        const reconciled = await reconcileWindow(
+          connection,
+          connectionIdsFetcher(connection, stats, limits, guard),
+          {
+            since: window.since,
+            until: window.until,
+            localItems: (since, until, limit) => relayEventItems(db, relay.id, since, until, limit),
+            maxLocalRecords: config.sync.negentropy_max_local_records,
+            frameSizeLimit,
+            timeoutMs: config.sync.negentropy_timeout_ms,
+            fetchBatch: pageLimit,
+            maxRequests: config.sync.max_pages_per_pass,
+            guard,
+            ...(options.signal ? { signal: options.signal } : {}),
+          },
+          async (events) => {
+            checkAbort();
+            await pipeline.push(events);
+          },
+        );
+        method = 'negentropy';
+        const { sessions, splits, need, gone, missing } = reconciled;
+        negentropy = { sessions, splits, need, gone, missing };
+        report = { pages: reconciled.sessions + reconciled.requests, delivered: reconciled.delivered, outOfFilter: reconciled.outOfFilter, crowdedSeconds: 0, complete: reconciled.complete, ...(reconciled.incompleteReason ? { incompleteReason: reconciled.incompleteReason } : {}) };
+        if (cursor.negentropy !== 'supported') await recordNegentropySupport(db, relay.id, true);
+        if (missing > 0) logger.warn({ missing }, 'relay listed events in negentropy that it did not serve by id');
+      } catch (error) {
+        if (!(error instanceof NegentropyUnsupportedError)) throw error;
+        logger.info({ reason: error.message }, 'relay does not speak NIP-77; paging with REQ');
+        await recordNegentropySupport(db, relay.id, false);
+        checkAbort();
+      }
+    }
+    if (method === 'req') {
+      const paginated: PaginateReport = await paginateWindow(
+        connectionPageFetcher(connection, stats, limits, guard),
+        {
+          since: window.since,
+          until: window.startAt,
+          pageLimit,
+          ...(maxLimit ? { knownMaxLimit: maxLimit } : {}),
+          maxPages: config.sync.max_pages_per_pass,
+          maxKindsPerFilter: config.sync.max_kinds_per_filter,
+        },
+        async (events) => {
+          checkAbort();
+          const oldest = events.reduce((min, event) => Math.min(min, event.created_at), Number.POSITIVE_INFINITY);
+          await pipeline.push(events, oldest);
+        },
+        connectionCounter(connection, guard),
+      );
+      report = {
+        pages: paginated.pages,
+        delivered: paginated.delivered,
+        outOfFilter: paginated.outOfFilter,
+        crowdedSeconds: paginated.crowdedSeconds,
+        complete: paginated.complete,
+        ...(paginated.incompleteReason ? { incompleteReason: paginated.incompleteReason } : {}),
+      };
+    }
+    await pipeline.drain();
   } catch (error) {
-    await Promise.allSettled(inFlight);
+    await pipeline.settle();
     metrics.passes.inc({ outcome: error instanceof PassAbortedError ? 'stopped' : 'failed' });
     throw error;
   } finally {
     connection.close();
-    result.invalid.malformed = stats.malformed;
-    metrics.pages.inc(result.report.pages);
-    metrics.eventsRejected.inc({ reason: 'bad-id' }, result.invalid.badId);
-    metrics.eventsRejected.inc({ reason: 'bad-sig' }, result.invalid.badSig);
+    metrics.pages.inc(report.pages);
+    metrics.eventsRejected.inc({ reason: 'bad-id' }, pipeline.totals.invalid.badId);
+    metrics.eventsRejected.inc({ reason: 'bad-sig' }, pipeline.totals.invalid.badSig);
     metrics.eventsRejected.inc({ reason: 'malformed' }, stats.malformed);
-    metrics.eventsRejected.inc({ reason: 'out-of-filter' }, result.report.outOfFilter);
+    metrics.eventsRejected.inc({ reason: 'out-of-filter' }, report.outOfFilter);
     endTimer();
   }
-  metrics.passes.inc({ outcome: result.report.complete ? 'complete' : 'incomplete' });
-  if (result.report.outOfFilter > 0) logger.warn({ outOfFilter: result.report.outOfFilter }, 'relay returned events outside the filter; they were dropped');
-  if (result.report.complete) {
-    await completePass(db, { relayId: relay.id, scope: 'all', completedUntil: passUntil });
+  metrics.passes.inc({ outcome: report.complete ? 'complete' : 'incomplete' });
+  if (report.outOfFilter > 0) logger.warn({ outOfFilter: report.outOfFilter }, 'relay returned events outside the filter; they were dropped');
+  if (report.complete) {
+    await completePass(db, { relayId: relay.id, scope: 'all', completedUntil: window.until, full: window.full });
   } else {
-    logger.warn({ reason: result.report.incompleteReason }, 'pass incomplete; it resumes from its cursor next time');
+    logger.warn({ reason: report.incompleteReason }, 'pass incomplete; it resumes from its cursor next time');
   }
-  return result;
+  return {
+    relayUrl: relay.url,
+    method,
+    full: window.full,
+    window: { since: window.since, until: window.until },
+    report,
+    ...(negentropy ? { negentropy } : {}),
+    stored: pipeline.totals.stored,
+    newLinks: pipeline.totals.newLinks,
+    rateLimited: guard.stats.rateLimited,
+    authenticated: guard.stats.authenticated,
+    invalid: { ...pipeline.totals.invalid, malformed: stats.malformed },
+    strictSerialization: pipeline.totals.strictSerialization,
+  };
 }

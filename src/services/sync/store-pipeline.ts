@@ -1,0 +1,88 @@
+/**
+ * The storing half of a relay pass: each batch of events is verified in the worker pool and stored
+ * with its provenance (and, for pagination, the pass position) in one transaction. Batch k is verified
+ * and stored while batch k+1 is being fetched; commits stay in batch order, so a saved position never
+ * passes an uncommitted batch, and at most `inFlight` batches are held in memory (backpressure: `push`
+ * waits when the limit is reached).
+ */
+import type { Config } from '../../config/schema.js';
+import type { Database } from '../../db/database.js';
+import { insertEventBatch } from '../../db/events.js';
+import { savePassPosition } from '../../db/sync-cursors.js';
+import type { NostrEvent } from '../../nostr/event.js';
+import type { EventVerdict } from '../../nostr/verify-event.js';
+import type { Logger } from '../../observability/logger.js';
+import type { VerifyPool } from '../../verify/pool.js';
+import { syncMetrics } from './metrics.js';
+
+export interface StoreTotals {
+  stored: number;
+  newLinks: number;
+  invalid: { badId: number; badSig: number };
+  strictSerialization: number;
+}
+
+export function emptyStoreTotals(): StoreTotals {
+  return { stored: 0, newLinks: 0, invalid: { badId: 0, badSig: 0 }, strictSerialization: 0 };
+}
+
+export interface StorePipeline {
+  /** Queues a batch; `positionAt` (pagination) is saved with it as the pass position. */
+  push(events: NostrEvent[], positionAt?: number): Promise<void>;
+  /** Waits for every queued batch to be committed; rethrows the first failure. */
+  drain(): Promise<void>;
+  /** Waits for queued batches to end, successfully or not (after a failure elsewhere). */
+  settle(): Promise<void>;
+  readonly totals: StoreTotals;
+}
+
+export function createStorePipeline(options: { db: Database; pool: VerifyPool; relayId: number; passUntil: number; config: Config; logger: Logger; inFlight: number; totals?: StoreTotals }): StorePipeline {
+  const { db, pool, relayId, passUntil, config, logger } = options;
+  const metrics = syncMetrics();
+  const totals: StoreTotals = options.totals ?? emptyStoreTotals();
+  const queue: Promise<void>[] = [];
+  let invalidLogged = false;
+
+  const store = async (events: NostrEvent[], verified: Promise<EventVerdict[]>, previous: Promise<void>, positionAt: number | undefined) => {
+    const verdicts = await verified;
+    const valid: NostrEvent[] = [];
+    verdicts.forEach((verdict, index) => {
+      if (verdict.ok) {
+        valid.push(events[index] as NostrEvent);
+        if (verdict.serialization === 'nip01') totals.strictSerialization += 1;
+      } else if (verdict.reason === 'bad-id') totals.invalid.badId += 1;
+      else totals.invalid.badSig += 1;
+    });
+    if (valid.length < events.length && !invalidLogged) {
+      invalidLogged = true;
+      logger.warn({ invalid: events.length - valid.length }, 'relay serves events with wrong ids or signatures; they are counted and never stored');
+    }
+    // A failed earlier batch stops every later commit (its events would leave a gap behind the position).
+    await previous;
+    await db.transaction(async (tx) => {
+      const inserted = await insertEventBatch(tx, valid, relayId, { batchSize: config.database.insert_batch_size });
+      totals.stored += inserted.newEvents;
+      totals.newLinks += inserted.newRelayLinks;
+      metrics.eventsStored.inc(inserted.newEvents);
+      metrics.relayLinks.inc(inserted.newRelayLinks);
+      if (positionAt !== undefined) await savePassPosition(tx, { relayId, scope: 'all', passUntil, positionAt });
+    });
+  };
+
+  return {
+    totals,
+    async push(events, positionAt) {
+      const previous = queue[queue.length - 1] ?? Promise.resolve();
+      const work = store(events, pool.verify(events), previous, positionAt);
+      work.catch(() => undefined); // awaited by push, drain or settle
+      queue.push(work);
+      if (queue.length >= options.inFlight) await queue.shift();
+    },
+    async drain() {
+      for (const work of queue.splice(0)) await work;
+    },
+    async settle() {
+      await Promise.allSettled(queue.splice(0));
+    },
+  };
+}
