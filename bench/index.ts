@@ -41,7 +41,8 @@ async function main(): Promise<void> {
   console.log('| bench | case | value | unit |');
   console.log('| --- | --- | ---: | --- |');
   for (const result of results) {
-    console.log(`| ${result.bench} | ${result.case} | ${Math.round(result.value).toLocaleString('en-US')} | ${result.unit} |`);
+    const shown = result.unit === 's' ? result.value.toFixed(3) : Math.round(result.value).toLocaleString('en-US');
+    console.log(`| ${result.bench} | ${result.case} | ${shown} | ${result.unit} |`);
   }
 }
 

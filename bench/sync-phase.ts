@@ -5,9 +5,6 @@
  * relay pass into a fresh archive, then a second pass (the next scheduled visit: nothing new) and a
  * full re-scan of the whole window (everything already archived). Prints one JSON line.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { eventLimitsFrom } from '../src/config/limits.js';
@@ -18,35 +15,58 @@ import { openDatabase } from '../src/db/open.js';
 import { getOrCreateRelayIds } from '../src/db/relays.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { RelayConnection } from '../src/relay/connection.js';
-import { connectionCounter, connectionPageFetcher } from '../src/relay/fetch-page.js';
+import { connectionCounter, connectionIdsFetcher, connectionPageFetcher } from '../src/relay/fetch-page.js';
 import { paginateWindow } from '../src/relay/paginate.js';
+import { reconcileWindow } from '../src/relay/negentropy-window.js';
 import { syncRelayPass } from '../src/services/sync/relay-sync.js';
 import { createVerifyPool } from '../src/verify/pool.js';
 
 const [phase, relayUrl, expectedText] = process.argv.slice(2);
+// pglite-create takes the data directory in place of the relay URL.
 const expected = Number(expectedText);
 const POSTGRES_SERVER = process.env.BIGBROTR_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const now = Math.floor(Date.now() / 1000);
 
 const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
-async function rawPhase(config: Config, url: string) {
+/** The download ceiling: the synchronizer's fetching (negentropy + ids, or REQ pagination) without verification or storage. */
+async function rawPhase(config: Config, url: string, method: 'negentropy' | 'req') {
   const connection = await RelayConnection.open({ url, config: config.relay });
   const stats = { malformed: 0, endedWithoutEose: 0 };
   let received = 0;
   const start = performance.now();
-  const report = await paginateWindow(
-    connectionPageFetcher(connection, stats, eventLimitsFrom(config.limits)),
-    { since: 0, until: now, pageLimit: config.sync.page_limit, maxPages: config.sync.max_pages_per_pass, maxKindsPerFilter: config.sync.max_kinds_per_filter },
-    async (events) => {
-      received += events.length;
-    },
-    connectionCounter(connection),
-  );
+  const limits = eventLimitsFrom(config.limits);
+  const count = async (events: unknown[]) => {
+    received += events.length;
+  };
+  const report =
+    method === 'negentropy'
+      ? await reconcileWindow(
+          connection,
+          connectionIdsFetcher(connection, stats, limits),
+          {
+            since: 0,
+            until: now,
+            localItems: async () => [],
+            maxLocalRecords: config.sync.negentropy_max_local_records,
+            frameSizeLimit: config.sync.negentropy_frame_size_limit,
+            timeoutMs: config.sync.negentropy_timeout_ms,
+            fetchBatch: config.sync.page_limit,
+            maxRequests: config.sync.max_pages_per_pass,
+          },
+          count,
+        )
+      : await paginateWindow(
+          connectionPageFetcher(connection, stats, limits),
+          { since: 0, until: now, pageLimit: config.sync.page_limit, maxPages: config.sync.max_pages_per_pass, maxKindsPerFilter: config.sync.max_kinds_per_filter },
+          count,
+          connectionCounter(connection),
+        );
   const seconds = (performance.now() - start) / 1000;
   connection.close();
-  if (received !== expected || !report.complete) throw new Error(`raw: received ${received} of ${expected} (${report.incompleteReason ?? "complete"}, ${JSON.stringify(report)})`);
-  return { phase: 'raw', events: received, seconds, eventsPerSecond: received / seconds, pages: report.pages, crowdedSeconds: report.crowdedSeconds, peakRssMiB: peakRssMiB() };
+  if (method === 'negentropy' && (received !== expected || !report.complete)) throw new Error(`raw negentropy: received ${received} of ${expected} (${report.incompleteReason ?? 'complete'})`);
+  const pages = 'pages' in report ? report.pages : report.sessions + report.requests;
+  return { phase: `raw-${method}`, events: received, expected, complete: report.complete, incompleteReason: report.incompleteReason ?? null, seconds, eventsPerSecond: received / seconds, pages, peakRssMiB: peakRssMiB() };
 }
 
 async function archivePhase(name: 'pglite' | 'postgres', config: Config, url: string) {
@@ -59,7 +79,7 @@ async function archivePhase(name: 'pglite' | 'postgres', config: Config, url: st
     const pass = async (since?: number) => {
       const start = performance.now();
       const result = await syncRelayPass({ db, relay, config, pool, logger: silentLogger(), now: () => now, ...(since === undefined ? {} : { since, until: now }) });
-      return { result, seconds: (performance.now() - start) / 1000 };
+      return { result, seconds: (performance.now() - start) / 1000, rssAfterMiB: Math.round(process.memoryUsage().rss / 2 ** 20), peakSoFarMiB: peakRssMiB() };
     };
     const first = await pass();
     if (first.result.stored !== expected || !first.result.report.complete) throw new Error(`${name}: stored ${first.result.stored} of ${expected}`);
@@ -68,14 +88,15 @@ async function archivePhase(name: 'pglite' | 'postgres', config: Config, url: st
     if (second.result.stored !== 0 || rescan.result.stored !== 0) throw new Error(`${name}: later passes stored ${second.result.stored} and ${rescan.result.stored} events (expected 0)`);
     return {
       phase: name,
+      method: first.result.method,
       events: first.result.stored,
       seconds: first.seconds,
       eventsPerSecond: expected / first.seconds,
       pages: first.result.report.pages,
-      crowdedSeconds: first.result.report.crowdedSeconds,
       secondPassSeconds: second.seconds,
       rescanSeconds: rescan.seconds,
-      rescanEventsPerSecond: rescan.result.report.delivered / rescan.seconds,
+      peakRssAfterFirstPassMiB: first.peakSoFarMiB,
+      rssAfterPassesMiB: [first.rssAfterMiB, second.rssAfterMiB, rescan.rssAfterMiB],
       peakRssMiB: peakRssMiB(),
     };
   } finally {
@@ -85,16 +106,21 @@ async function archivePhase(name: 'pglite' | 'postgres', config: Config, url: st
 }
 
 async function main() {
-  if (!phase || !relayUrl || !Number.isFinite(expected)) throw new Error('usage: sync-phase.ts raw|pglite|postgres RELAY_URL EXPECTED_EVENTS');
+  if (!phase || !relayUrl || (phase !== 'pglite-create' && !Number.isFinite(expected))) throw new Error('usage: sync-phase.ts raw-negentropy|raw-req|pglite|postgres RELAY_URL EXPECTED_EVENTS');
   const base = loadConfig({ env: {} }).config;
-  if (phase === 'raw') return rawPhase(base, relayUrl);
+  if (phase === 'raw-negentropy') return rawPhase(base, relayUrl, 'negentropy');
+  if (phase === 'raw-req') return rawPhase(base, relayUrl, 'req');
+  if (phase === 'pglite-create') {
+    // Creating the embedded archive (initdb inside WebAssembly) is a one-time cost measured apart.
+    const db = await openDatabase(loadConfig({ env: {}, overrides: { 'database.data_dir': relayUrl } }).config.database);
+    await migrate(db, { lockTimeoutMs: 30_000 });
+    await db.close();
+    return { phase, peakRssMiB: peakRssMiB() };
+  }
   if (phase === 'pglite') {
-    const dir = mkdtempSync(join(tmpdir(), 'bigbrotr-bench-sync-'));
-    try {
-      return await archivePhase('pglite', loadConfig({ env: {}, overrides: { 'database.data_dir': join(dir, 'data') } }).config, relayUrl);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dataDir = process.argv[5];
+    if (!dataDir) throw new Error('pglite phase: data directory missing');
+    return archivePhase('pglite', loadConfig({ env: {}, overrides: { 'database.data_dir': dataDir } }).config, relayUrl);
   }
   const name = `bigbrotr_bench_sync_${process.pid}`;
   const admin = new pg.Client({ connectionString: POSTGRES_SERVER });

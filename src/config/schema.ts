@@ -40,6 +40,10 @@ export const databaseSchema = z
         [SECRET]: true,
       }),
     data_dir: z.string().min(1).default('./data').meta({ description: 'Directory of the embedded PGlite database (used when `url` is unset).' }),
+    embedded_settings: z
+      .array(z.string().regex(/^[a-z_][a-z0-9_.]*=\S.*$/, { error: 'expected name=value, e.g. shared_buffers=32MB' }))
+      .default(['shared_buffers=32MB'])
+      .meta({ description: 'PostgreSQL settings for the embedded database (`name=value`, comma-separated in env). Its memory is WebAssembly memory that never shrinks, so the buffer cache is kept small by default.' }),
     data_dir_wait_ms: positiveInt('milliseconds').default(120_000).meta({ description: 'How long a process waits for another bigbrotr process to release the embedded database (PGlite serves one process at a time) before failing with the owner\'s pid.' }),
     pool_size: positiveInt('connections').default(10).meta({ description: 'Maximum PostgreSQL connections per process.' }),
     connect_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Timeout for opening one PostgreSQL connection.' }),

@@ -7,5 +7,5 @@ import { openPostgres } from './postgres-adapter.js';
 /** PostgreSQL when `database.url` is set, else the embedded PGlite database in `database.data_dir`. */
 export function openDatabase(config: DatabaseConfig, logger: Logger = silentLogger()): Promise<Database> {
   if (config.url) return openPostgres(config, logger);
-  return openPglite(config.data_dir, { lockTimeoutMs: config.data_dir_wait_ms });
+  return openPglite(config.data_dir, { lockTimeoutMs: config.data_dir_wait_ms, settings: config.embedded_settings });
 }

@@ -36,17 +36,19 @@ function queryableOf(target: Pick<PGlite, 'query' | 'exec'>): Queryable {
   };
 }
 
-export async function openPglite(dataDir: string, options: { lockTimeoutMs: number }): Promise<Database> {
+export async function openPglite(dataDir: string, options: { lockTimeoutMs: number; settings?: readonly string[] }): Promise<Database> {
   let lock: DataDirLock | undefined;
   let pg: PGlite;
+  // Server settings (`name=value`) as start-up `-c` options, after PGlite's own.
+  const startParams = options.settings?.length ? [...PGlite.defaultStartParams, ...options.settings.flatMap((setting) => ['-c', setting])] : undefined;
   try {
     if (dataDir === IN_MEMORY) {
-      pg = await PGlite.create({ parsers });
+      pg = await PGlite.create({ parsers, ...(startParams ? { startParams } : {}) });
     } else {
       const directory = resolve(dataDir);
       mkdirSync(directory, { recursive: true });
       lock = await lockDataDir(directory, options.lockTimeoutMs);
-      pg = await PGlite.create({ dataDir: directory, parsers });
+      pg = await PGlite.create({ dataDir: directory, parsers, ...(startParams ? { startParams } : {}) });
     }
   } catch (error) {
     lock?.release();

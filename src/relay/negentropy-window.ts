@@ -23,6 +23,18 @@ export class NegentropyUnsupportedError extends RelayProtocolError {
   }
 }
 
+/**
+ * A negentropy message from the relay exceeded `relay.max_payload_bytes` (relays without a frame size
+ * limit answer a large set in one message). A network error, so the pass is retried; the caller
+ * marks the relay for REQ pagination first.
+ */
+export class NegentropyFrameTooLargeError extends RelayNetworkError {
+  constructor(relayUrl: string, detail: string) {
+    super(relayUrl, `negentropy message larger than relay.max_payload_bytes (${detail})`);
+    this.name = 'NegentropyFrameTooLargeError';
+  }
+}
+
 export interface ReconcileWindowOptions {
   since: number;
   until: number;
@@ -177,6 +189,7 @@ async function runSession(connection: RelayConnection, since: number, until: num
       throw new RelayRefusedError(connection.url, prefix, end.message);
     }
     case 'disconnected':
+      if (/max payload/i.test(end.message)) throw new NegentropyFrameTooLargeError(connection.url, end.message);
       throw new RelayNetworkError(connection.url, `connection lost during negentropy: ${end.message}`);
     case 'aborted':
       throw new RelayNetworkError(connection.url, 'negentropy aborted');

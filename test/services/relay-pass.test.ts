@@ -120,6 +120,17 @@ describe('relay pass', () => {
     expect(full.stored).toBe(1);
   });
 
+  it('a negentropy reply larger than the payload limit makes the retry page with REQ instead, complete', async () => {
+    const { db, target } = await setup({ maxLimit: 100, defaultLimit: 100 });
+    // 1,000 ids in one unlimited NEG-MSG are ~64 kB of hex: more than this client accepts.
+    const config = configWith({ 'relay.max_payload_bytes': 32_768 });
+    const result = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), now: () => now });
+    expect(result.attempts).toBe(2);
+    expect(result.method).toBe('req');
+    expect(result.stored).toBe(corpus.length);
+    expect((await readCursor(db, target.id)).negentropy).toBe('unsupported');
+  });
+
   it('slows down on rate-limited: and still archives everything', async () => {
     const { db, target } = await setup({ maxLimit: 50, defaultLimit: 50, negentropy: false, misbehaviour: { rateLimitPerSecond: 4 } }, corpus.slice(0, 600));
     const result = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), now: () => now });

@@ -94,6 +94,16 @@ describe('bigbrotr sync --once', () => {
     expect((await storedEvents()).events - before).toBe(fresh.length);
   });
 
+  it('--progress prints per-relay progress lines (events, rate, position in time) on stderr', async () => {
+    const slow = await relay({ maxLimit: 50, misbehaviour: { delayMs: 8 } });
+    slow.addEvents(generateEvents({ count: 400, authors: 4, createdAt: [base + 30_000, base + 34_000], seed: 'progress' }));
+    const result = await runCli(['sync', '--once', '--progress', '--relay', slow.url, '--since', String(base + 30_000), '--until', String(base + 40_000)], database.env);
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stderr.split('\n').filter((line) => line.startsWith(`${slow.url}: `));
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines.at(-1)).toMatch(/: 400 new events \(\d[\d,]*\/s\), 400 new links, REQ, reached 2023-/);
+  });
+
   it('refuses bad usage with exit 2', async () => {
     const continuousWithRelay = await runCli(['sync', '--relay', 'ws://127.0.0.1:1/'], database.env);
     expect(continuousWithRelay.code).toBe(2);

@@ -7,7 +7,8 @@ import { printJson, printLine } from '../output.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { getOrCreateRelayIds, listRelays } from '../../db/relays.js';
 import { createVerifyPool } from '../../verify/pool.js';
-import type { RelaySyncResult } from '../../services/sync/relay-sync.js';
+import type { PassProgress, RelaySyncResult } from '../../services/sync/relay-sync.js';
+import { createProgressReporter } from '../progress.js';
 import { syncRelayWithRetries } from '../../services/sync/pass-runner.js';
 import { loadPriorityRelays } from '../../services/sync/priority-relays.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
@@ -36,7 +37,9 @@ export function registerSync(program: Command, run: ActionRunner): void {
     .option('--since <time>', 'oldest created_at to reach (unix seconds or ISO date)')
     .option('--until <time>', 'newest created_at to reach (unix seconds or ISO date)')
     .option('--json', 'print the per-relay results as JSON')
-    .action((options: { once?: boolean; relay: string[]; since?: string; until?: string; json?: boolean }) =>
+    .option('--progress', 'with --once: a progress line per relay on stderr every 2 s (default when stderr is a terminal)')
+    .option('--no-progress', 'with --once: no progress lines')
+    .action((options: { once?: boolean; relay: string[]; since?: string; until?: string; json?: boolean; progress?: boolean }) =>
       run(async () => {
         if (!options.once) {
           if (options.relay.length || options.since || options.until) throw new UsageError('sync: --relay, --since and --until need --once (the continuous service works on active relays)');
@@ -76,6 +79,7 @@ export function registerSync(program: Command, run: ActionRunner): void {
             return 0;
           }
           const pool = await createVerifyPool({ workers: config.verify.workers, batchSize: config.verify.batch_size });
+          const progress = (options.progress ?? process.stderr.isTTY) ? createProgressReporter((line) => process.stderr.write(`${line}\n`)) : undefined;
           const results: RelaySyncResult[] = [];
           const failures: { relay: string; error: string }[] = [];
           try {
@@ -84,7 +88,16 @@ export function registerSync(program: Command, run: ActionRunner): void {
               for (let relay = queue.shift(); relay; relay = queue.shift()) {
                 const log = relayLogger(logger, relay.url);
                 try {
-                  const result = await syncRelayWithRetries({ db, relay, config, pool, logger: log, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) });
+                  const result = await syncRelayWithRetries({
+                    db,
+                    relay,
+                    config,
+                    pool,
+                    logger: log,
+                    ...(since === undefined ? {} : { since }),
+                    ...(until === undefined ? {} : { until }),
+                    ...(progress ? { onProgress: (update: PassProgress) => progress.update(update) } : {}),
+                  });
                   results.push(result);
                   log.info({ method: result.method, stored: result.stored, requests: result.report.pages, complete: result.report.complete, invalid: result.invalid }, 'relay pass done');
                 } catch (error) {
@@ -95,6 +108,7 @@ export function registerSync(program: Command, run: ActionRunner): void {
             };
             await Promise.all(Array.from({ length: Math.min(config.sync.concurrency, relays.length) }, worker));
           } finally {
+            progress?.stop();
             await pool.close();
           }
           if (options.json) printJson({ results, failures });

@@ -15,7 +15,7 @@ import { completePass, readCursor, recordNegentropySupport, type SyncCursor } fr
 import type { Logger } from '../../observability/logger.js';
 import { RelayConnection } from '../../relay/connection.js';
 import { connectionCounter, connectionIdsFetcher, connectionPageFetcher, type FetchPageStats } from '../../relay/fetch-page.js';
-import { NegentropyUnsupportedError, reconcileWindow, type ReconcileReport } from '../../relay/negentropy-window.js';
+import { NegentropyFrameTooLargeError, NegentropyUnsupportedError, reconcileWindow, type ReconcileReport } from '../../relay/negentropy-window.js';
 import { paginateWindow, type PaginateReport } from '../../relay/paginate.js';
 import { createRequestGuard } from '../../relay/request-guard.js';
 import type { VerifyPool } from '../../verify/pool.js';
@@ -80,6 +80,17 @@ export interface RelaySyncOptions {
   now?: () => number;
   /** Totals carried across retried attempts of one pass (the result then reports all of them). */
   totals?: StoreTotals;
+  /** Called after each committed batch (progress display). */
+  onProgress?: (progress: PassProgress) => void;
+}
+
+export interface PassProgress {
+  relayUrl: string;
+  method: RelaySyncResult['method'];
+  stored: number;
+  newLinks: number;
+  /** The oldest created_at reached so far (pagination), when known. */
+  positionAt?: number;
 }
 
 interface PassWindow {
@@ -139,11 +150,15 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
     logger,
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const pipeline = createStorePipeline({ db, pool, relayId: relay.id, passUntil: window.until, config, logger, inFlight: BATCHES_IN_FLIGHT, ...(options.totals ? { totals: options.totals } : {}) });
+  let method: RelaySyncResult['method'] = 'req';
+  const pipeline = createStorePipeline({ db, pool, relayId: relay.id, passUntil: window.until, config, logger, inFlight: BATCHES_IN_FLIGHT,
+    ...(options.totals ? { totals: options.totals } : {}),
+    onCommitted: (positionAt) =>
+      options.onProgress?.({ relayUrl: relay.url, method, stored: pipeline.totals.stored, newLinks: pipeline.totals.newLinks, ...(positionAt === undefined ? {} : { positionAt }) }),
+  });
   const checkAbort = () => {
     if (options.signal?.aborted) throw new PassAbortedError();
   };
-  let method: RelaySyncResult['method'] = 'req';
   let report: PassReport = { pages: 0, delivered: 0, outOfFilter: 0, crowdedSeconds: 0, complete: true };
   let negentropy: RelaySyncResult['negentropy'];
   try {
@@ -176,6 +191,11 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
         if (cursor.negentropy !== 'supported') await recordNegentropySupport(db, relay.id, true);
         if (missing > 0) logger.warn({ missing }, 'relay listed events in negentropy that it did not serve by id');
       } catch (error) {
+        if (error instanceof NegentropyFrameTooLargeError) {
+          // The retry (a network error) pages with REQ instead; NIP-77 is tried again after the recheck period.
+          logger.warn({ reason: error.message }, 'negentropy reply too large for this connection; this relay is paged with REQ until the next recheck');
+          await recordNegentropySupport(db, relay.id, false);
+        }
         if (!(error instanceof NegentropyUnsupportedError)) throw error;
         logger.info({ reason: error.message }, 'relay does not speak NIP-77; paging with REQ');
         await recordNegentropySupport(db, relay.id, false);

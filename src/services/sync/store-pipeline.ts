@@ -36,7 +36,18 @@ export interface StorePipeline {
   readonly totals: StoreTotals;
 }
 
-export function createStorePipeline(options: { db: Database; pool: VerifyPool; relayId: number; passUntil: number; config: Config; logger: Logger; inFlight: number; totals?: StoreTotals }): StorePipeline {
+export function createStorePipeline(options: {
+  db: Database;
+  pool: VerifyPool;
+  relayId: number;
+  passUntil: number;
+  config: Config;
+  logger: Logger;
+  inFlight: number;
+  totals?: StoreTotals;
+  /** Called after each batch is committed, with the pass position saved with it (pagination). */
+  onCommitted?: (positionAt: number | undefined) => void;
+}): StorePipeline {
   const { db, pool, relayId, passUntil, config, logger } = options;
   const metrics = syncMetrics();
   const totals: StoreTotals = options.totals ?? emptyStoreTotals();
@@ -67,6 +78,7 @@ export function createStorePipeline(options: { db: Database; pool: VerifyPool; r
       metrics.relayLinks.inc(inserted.newRelayLinks);
       if (positionAt !== undefined) await savePassPosition(tx, { relayId, scope: 'all', passUntil, positionAt });
     });
+    options.onCommitted?.(positionAt);
   };
 
   return {
