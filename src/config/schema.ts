@@ -135,6 +135,7 @@ export const syncSchema = z
     min_request_interval_ms: nonNegativeInt('milliseconds').default(0).meta({ description: 'Least time between two requests (REQ, COUNT) to one relay.' }),
     rate_limit_retries: nonNegativeInt('retries').default(6).meta({ description: 'How often one request refused with `rate-limited:` is retried, each time after doubling the relay\'s request interval.' }),
     rate_limit_delay_ms: positiveInt('milliseconds').default(1_000).meta({ description: 'Request interval adopted at a relay\'s first `rate-limited:` reply (then doubled on each further one, up to `retry_max_delay_ms`).' }),
+    per_relay_metrics: bool().default(true).meta({ description: 'Export per-relay metric series (events by outcome, errors by type, lag). Switch off when thousands of relays make too many series.' }),
     full_pass_interval_seconds: nonNegativeInt('seconds').default(7 * 86_400).meta({ description: 'A pass over the whole history (from `since`) runs when the last one is older than this, catching late or backdated events older than the re-scan window (0 = never).' }),
     negentropy: z.enum(['auto', 'off']).default('auto').meta({ description: 'NIP-77 negentropy: `auto` reconciles with relays that answer NEG-OPEN (probed, the answer remembered) and pages with REQ otherwise; `off` always pages with REQ.' }),
     negentropy_recheck_seconds: positiveInt('seconds').default(7 * 86_400).meta({ description: 'A relay that did not answer NEG-OPEN is probed again after this long.' }),

@@ -75,6 +75,10 @@ describe('synchronizer inside bigbrotr run', () => {
     expect(metrics).toMatch(/bigbrotr_sync_events_stored_total 250/);
     expect(metrics).toMatch(/bigbrotr_sync_passes_total\{outcome="unreachable"\} [1-9]/);
     expect(metrics).toMatch(/bigbrotr_sync_passes_total\{outcome="complete"\} [1-9]/);
+    expect(metrics).toContain(`bigbrotr_sync_relay_events_total{relay="${relay.url}",outcome="stored"} 250`);
+    expect(metrics).toContain(`bigbrotr_sync_relay_events_total{relay="${relay.url}",outcome="invalid"} 0`);
+    expect(metrics).toMatch(new RegExp(`bigbrotr_sync_relay_lag_seconds\\{relay="${relay.url}"\\} \\d`));
+    expect(metrics).toMatch(/bigbrotr_sync_relay_errors_total\{relay="ws:\/\/127\.0\.0\.1:1\/",type="network"\} [1-9]/);
 
     const check = await openDatabase(scratch.config);
     try {

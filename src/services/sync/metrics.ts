@@ -1,5 +1,9 @@
-/** Prometheus metrics of the synchronizer (no per-relay labels: thousands of relays would explode cardinality). */
-import { Counter, Histogram } from 'prom-client';
+/**
+ * Prometheus metrics of the synchronizer. Aggregates carry no relay label; the per-relay series
+ * (events by outcome, errors by type, lag) can be switched off with `sync.per_relay_metrics` where
+ * thousands of relays would make too many series.
+ */
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { metricsRegistry } from '../../observability/metrics.js';
 
 let metrics: ReturnType<typeof create> | undefined;
@@ -13,6 +17,9 @@ function create() {
     pages: new Counter({ name: 'bigbrotr_sync_pages_total', help: 'REQ and COUNT pages asked.', registers }),
     passes: new Counter({ name: 'bigbrotr_sync_passes_total', help: 'Relay passes by outcome.', labelNames: ['outcome'], registers }),
     passSeconds: new Histogram({ name: 'bigbrotr_sync_pass_duration_seconds', help: 'Duration of one relay pass.', buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800, 7200], registers }),
+    relayEvents: new Counter({ name: 'bigbrotr_sync_relay_events_total', help: 'Events per relay by outcome: received (shape-valid, in filter), stored (new to the archive), duplicate (already archived), invalid (bad id, signature or shape).', labelNames: ['relay', 'outcome'], registers }),
+    relayErrors: new Counter({ name: 'bigbrotr_sync_relay_errors_total', help: 'Failed relay passes by relay and error type (network, timeout, refused:<prefix>, protocol, database, other).', labelNames: ['relay', 'type'], registers }),
+    relayLag: new Gauge({ name: 'bigbrotr_sync_relay_lag_seconds', help: 'Seconds between now and the time up to which the relay is completely archived, after its last pass.', labelNames: ['relay'], registers }),
   };
 }
 

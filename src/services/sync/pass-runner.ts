@@ -5,9 +5,25 @@
  * the caller unchanged.
  */
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import { RelayNetworkError } from '../../relay/errors.js';
-import { syncRelayPass, type RelaySyncOptions, type RelaySyncResult } from './relay-sync.js';
+import { DatabaseError } from '../../db/errors.js';
+import { RelayNetworkError, RelayProtocolError, RelayTimeoutError } from '../../relay/errors.js';
+import { RelayRefusedError } from '../../relay/fetch-page.js';
+import { syncMetrics } from './metrics.js';
+import { PassAbortedError, syncRelayPass, type RelaySyncOptions, type RelaySyncResult } from './relay-sync.js';
 import { emptyStoreTotals } from './store-pipeline.js';
+
+/** The machine-readable prefixes of NIP-01; anything else a relay invents is counted as `other`. */
+const KNOWN_PREFIXES = new Set(['rate-limited', 'auth-required', 'restricted', 'blocked', 'invalid', 'error', 'pow', 'duplicate', 'mute', 'unsupported']);
+
+/** A low-cardinality name for a failure, for metrics. */
+export function errorType(error: unknown): string {
+  if (error instanceof RelayRefusedError) return `refused:${KNOWN_PREFIXES.has(error.prefix ?? '') ? error.prefix : 'other'}`;
+  if (error instanceof RelayTimeoutError) return 'timeout';
+  if (error instanceof RelayNetworkError) return 'network';
+  if (error instanceof RelayProtocolError) return 'protocol';
+  if (error instanceof DatabaseError) return 'database';
+  return 'other';
+}
 
 export function isRetryableRelayError(error: unknown): boolean {
   return error instanceof RelayNetworkError;
@@ -31,6 +47,9 @@ export async function syncRelayWithRetries(options: RelaySyncOptions): Promise<R
       return syncRelayPass({ ...options, totals });
     }, options.signal);
     return { ...result, attempts };
+  } catch (error) {
+    if (config.sync.per_relay_metrics && !(error instanceof PassAbortedError)) syncMetrics().relayErrors.inc({ relay: options.relay.url, type: errorType(error) });
+    throw error;
   } finally {
     listener.dispose();
   }

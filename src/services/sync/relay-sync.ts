@@ -244,6 +244,15 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
     endTimer();
   }
   metrics.passes.inc({ outcome: report.complete ? 'complete' : 'incomplete' });
+  if (config.sync.per_relay_metrics) {
+    const totals = pipeline.totals;
+    const invalid = totals.invalid.badId + totals.invalid.badSig + stats.malformed;
+    metrics.relayEvents.inc({ relay: relay.url, outcome: 'received' }, report.delivered);
+    metrics.relayEvents.inc({ relay: relay.url, outcome: 'stored' }, totals.stored);
+    metrics.relayEvents.inc({ relay: relay.url, outcome: 'duplicate' }, Math.max(0, report.delivered - totals.stored - totals.invalid.badId - totals.invalid.badSig));
+    metrics.relayEvents.inc({ relay: relay.url, outcome: 'invalid' }, invalid);
+    if (report.complete) metrics.relayLag.set({ relay: relay.url }, Math.max(0, Math.floor(Date.now() / 1000) - window.until));
+  }
   if (report.outOfFilter > 0) logger.warn({ outOfFilter: report.outOfFilter }, 'relay returned events outside the filter; they were dropped');
   if (report.complete) {
     await completePass(db, { relayId: relay.id, scope: 'all', completedUntil: window.until, full: window.full });
