@@ -1,28 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Negentropy, NegentropyStorage } from '../../src/nostr/negentropy.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
-import { startTestRelay, type TestRelay } from '../support/relay/server.js';
-import { connectRaw, type RawClient } from '../support/relay-client.js';
+import type { TestRelay } from '../support/relay/server.js';
+import type { RawClient } from '../support/relay-client.js';
+import { relayHarness } from '../support/relay-harness.js';
 import { generateEvents } from '../support/events.js';
 
-const relays: TestRelay[] = [];
-const clients: RawClient[] = [];
-async function relay(options: Parameters<typeof startTestRelay>[0] = {}): Promise<TestRelay> {
-  const started = await startTestRelay(options);
-  relays.push(started);
-  return started;
-}
-async function client(target: TestRelay): Promise<RawClient> {
-  const connected = await connectRaw(target.url);
-  clients.push(connected);
-  return connected;
-}
-afterEach(() => {
-  for (const connected of clients.splice(0)) connected.close();
-});
-afterAll(async () => {
-  await Promise.all(relays.map((started) => started.close()));
-});
+const { relay, client } = relayHarness();
 
 const isNeg = (subId: string) => (message: unknown[]) => (message[0] === 'NEG-MSG' || message[0] === 'NEG-ERR') && message[1] === subId;
 const sortedIds = (events: NostrEvent[]) => events.map((event) => event.id).sort();

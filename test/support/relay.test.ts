@@ -1,32 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { finalizeEvent } from 'nostr-tools/pure';
-import { startTestRelay, type TestRelay } from './relay/server.js';
-import { connectRaw, type RawClient } from './relay-client.js';
+import { connectRaw } from './relay-client.js';
+import { startTestRelay } from './relay/server.js';
+import { relayHarness } from './relay-harness.js';
 import { generateEvents, testSecretKey, withBadSignature } from './events.js';
 import { hexToBytes } from '../../src/nostr/hex.js';
 import { verifyEvent } from '../../src/nostr/verify-event.js';
 import { loadVerifier } from '../../src/nostr/schnorr.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
 
-const relays: TestRelay[] = [];
-const clients: RawClient[] = [];
-async function relay(options: Parameters<typeof startTestRelay>[0] = {}): Promise<TestRelay> {
-  const started = await startTestRelay(options);
-  relays.push(started);
-  return started;
-}
-async function client(target: TestRelay): Promise<RawClient> {
-  const connected = await connectRaw(target.url);
-  clients.push(connected);
-  return connected;
-}
-afterEach(() => {
-  for (const connected of clients.splice(0)) connected.close();
-});
-afterAll(async () => {
-  await Promise.all(relays.map((started) => started.close()));
-});
+const { relay, client } = relayHarness();
 
 const base = 1_700_000_000;
 let fixtures: NostrEvent[];

@@ -33,18 +33,11 @@ export class PassAbortedError extends Error {
   }
 }
 
-export interface PassReport {
-  /** Requests sent: REQ pages, COUNTs and negentropy sessions. */
-  pages: number;
-  /** Events delivered for storing (deduplicated, inside the window and filter). */
-  delivered: number;
-  /** Events the relay sent that did not match what was asked. */
-  outOfFilter: number;
-  /** Seconds that held more events than one page (pagination only). */
-  crowdedSeconds: number;
-  complete: boolean;
-  incompleteReason?: string;
-}
+/**
+ * What a pass reports, whichever method it used: `pages` counts REQ pages, COUNTs and negentropy
+ * sessions; `crowdedSeconds` is 0 for negentropy (it has no such notion).
+ */
+export type PassReport = Pick<PaginateReport, 'pages' | 'delivered' | 'outOfFilter' | 'crowdedSeconds' | 'complete' | 'incompleteReason'>;
 
 export interface RelaySyncResult {
   relayUrl: string;
@@ -220,14 +213,8 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
         },
         connectionCounter(connection, guard),
       );
-      report = {
-        pages: paginated.pages,
-        delivered: paginated.delivered,
-        outOfFilter: paginated.outOfFilter,
-        crowdedSeconds: paginated.crowdedSeconds,
-        complete: paginated.complete,
-        ...(paginated.incompleteReason ? { incompleteReason: paginated.incompleteReason } : {}),
-      };
+      const { pages, delivered, outOfFilter, crowdedSeconds, complete, incompleteReason } = paginated;
+      report = { pages, delivered, outOfFilter, crowdedSeconds, complete, ...(incompleteReason ? { incompleteReason } : {}) };
     }
     await pipeline.drain();
   } catch (error) {
