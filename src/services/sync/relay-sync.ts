@@ -144,7 +144,14 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
     ...(options.signal ? { signal: options.signal } : {}),
   });
   let method: RelaySyncResult['method'] = 'req';
-  const pipeline = createStorePipeline({ db, pool, relayId: relay.id, passUntil: window.until, config, logger, inFlight: BATCHES_IN_FLIGHT,
+  const pipeline = createStorePipeline({
+    db,
+    pool,
+    relayId: relay.id,
+    passUntil: window.until,
+    config,
+    logger,
+    inFlight: BATCHES_IN_FLIGHT,
     ...(options.totals ? { totals: options.totals } : {}),
     onCommitted: (positionAt) =>
       options.onProgress?.({ relayUrl: relay.url, method, stored: pipeline.totals.stored, newLinks: pipeline.totals.newLinks, ...(positionAt === undefined ? {} : { positionAt }) }),
