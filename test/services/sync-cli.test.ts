@@ -34,6 +34,15 @@ async function relay(options: Parameters<typeof startTestRelay>[0]): Promise<Tes
   return started;
 }
 
+/** Waits until the relay has sent `count` events (the syncing process is then mid-pass). */
+async function untilSent(target: TestRelay, count: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (target.counters.eventsSent < count) {
+    if (Date.now() > deadline) throw new Error(`relay sent only ${target.counters.eventsSent} events`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function storedEvents(): Promise<{ events: number; pairs: number }> {
   const stats = await runCli(['stats', '--json'], database.env);
   const parsed = JSON.parse(stats.stdout) as { events: number; eventRelayPairs: number };
@@ -83,15 +92,40 @@ describe('bigbrotr sync --once', () => {
     const child = spawnCli(['sync', '--once', '--relay', slow.url, '--since', String(base + 10_000), '--until', String(base + 20_000)], database.env);
     const exited = new Promise((resolve) => child.on('close', resolve));
     // Let it commit some pages, then kill it hard.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await untilSent(slow, 300);
     child.kill('SIGKILL');
     await exited;
     const partial = (await storedEvents()).events - before;
+    expect(partial).toBeGreaterThan(0);
     expect(partial).toBeLessThan(fresh.length);
     slow.setBehaviour({ delayMs: 0 });
     const resumed = await runCli(['sync', '--once', '--relay', slow.url, '--since', String(base + 10_000), '--until', String(base + 20_000), '--json'], database.env);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect((await storedEvents()).events - before).toBe(fresh.length);
+  });
+
+  it('resumes after kill -9 on the NIP-77 path too: the next reconciliation fetches only what is missing', async () => {
+    const slow = await relay({ maxLimit: 50, negentropy: true, misbehaviour: { delayMs: 10 } });
+    const fresh = generateEvents({ count: 600, authors: 5, createdAt: [base + 50_000, base + 56_000], seed: 'resume-neg' });
+    slow.addEvents(fresh);
+    const before = (await storedEvents()).events;
+    const child = spawnCli(['sync', '--once', '--relay', slow.url, '--since', String(base + 50_000), '--until', String(base + 60_000)], database.env);
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    await untilSent(slow, 300);
+    child.kill('SIGKILL');
+    await exited;
+    const partial = (await storedEvents()).events - before;
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(fresh.length);
+    slow.setBehaviour({ delayMs: 0 });
+    const resumed = await runCli(['sync', '--once', '--relay', slow.url, '--since', String(base + 50_000), '--until', String(base + 60_000), '--json'], database.env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const pass = (JSON.parse(resumed.stdout) as { results: { method: string; stored: number; negentropy: { need: number } }[] }).results[0];
+    expect(pass?.method).toBe('negentropy');
+    expect(pass?.negentropy.need).toBe(fresh.length - partial);
+    expect(pass?.stored).toBe(fresh.length - partial);
+    const after = await storedEvents();
+    expect(after.events - before).toBe(fresh.length);
   });
 
   it('--progress prints per-relay progress lines (events, rate, position in time) on stderr', async () => {
