@@ -12,6 +12,7 @@ import { registerStats } from './commands/stats.js';
 import { registerConfig } from './commands/config.js';
 import { registerRun } from './commands/run.js';
 import { registerSync } from './commands/sync.js';
+import { registerValidate } from './commands/validate.js';
 import { packageVersion } from './version.js';
 
 export const EXIT_OK = 0;
@@ -35,6 +36,7 @@ export function buildProgram(run: ActionRunner): Command {
   registerStats(program, run);
   registerConfig(program, run);
   registerSync(program, run);
+  registerValidate(program, run);
   registerRun(program, run);
   for (const command of program.commands) {
     command.exitOverride();

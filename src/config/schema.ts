@@ -145,6 +145,20 @@ export const syncSchema = z
   })
   .strict();
 
+export const validatorSchema = z
+  .object({
+    enabled: bool().default(true).meta({ description: 'Run the validator inside `bigbrotr run`: probe candidate relays and promote those that answer like relays.' }),
+    concurrency: positiveInt('relays').default(16).meta({ description: 'Candidates probed at the same time by one process.' }),
+    idle_poll_seconds: positiveInt('seconds').default(30).meta({ description: 'When no candidate is due, look again after this long.' }),
+    probe_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Time a candidate has to accept the WebSocket and answer a REQ (EOSE, EVENT or CLOSED).' }),
+    max_attempts: positiveInt('probes').default(5).meta({ description: 'Consecutive failed probes before a candidate may be retired.' }),
+    retire_after_seconds: nonNegativeInt('seconds').default(3 * 86_400).meta({ description: 'A candidate is retired only when it has also been failing for at least this long.' }),
+    retry_backoff_seconds: positiveInt('seconds').default(600).meta({ description: 'Wait after a failed probe, doubling with each consecutive failure (with jitter).' }),
+    retry_backoff_max_seconds: positiveInt('seconds').default(86_400).meta({ description: 'Longest wait between two probes of one candidate.' }),
+    dns_servers: z.array(z.string().min(1)).default([]).meta({ description: 'Name servers (`host` or `host:port`) used to resolve candidate hosts for the private-address check; empty = the system\'s (/etc/resolv.conf).' }),
+  })
+  .strict();
+
 export const verifySchema = z
   .object({
     workers: nonNegativeInt('threads').default(0).meta({ description: 'Signature verification worker threads; 0 = one per CPU core.' }),
@@ -179,6 +193,7 @@ export const configSchema = z
     limits: limitsSchema.default(limitsSchema.parse({})),
     sync: syncSchema.default(syncSchema.parse({})),
     verify: verifySchema.default(verifySchema.parse({})),
+    validator: validatorSchema.default(validatorSchema.parse({})),
     shutdown: shutdownSchema.default(shutdownSchema.parse({})),
     identity: identitySchema.default(identitySchema.parse({})),
   })

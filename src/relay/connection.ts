@@ -5,6 +5,7 @@
  * relay can only end its own connection.
  */
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
 import WebSocket from 'ws';
 import { SocksProxyAgent } from 'socks-proxy-agent';
 import type { RelayClientConfig } from '../config/schema.js';
@@ -17,6 +18,20 @@ export interface RelayConnectionOptions {
   config: RelayClientConfig;
   /** Extra request headers (e.g. User-Agent). */
   headers?: Record<string, string>;
+  /**
+   * Connect to these already screened addresses instead of resolving the host again (closes the
+   * window in which a name could re-resolve to a private address between screening and connecting).
+   */
+  addresses?: string[];
+}
+
+/** A `lookup` for net.connect that answers with pinned addresses. */
+function pinnedLookup(addresses: string[]) {
+  return (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+    const entries = addresses.map((address) => ({ address, family: isIP(address) }));
+    if (options.all) callback(null, entries);
+    else callback(null, entries[0]?.address, entries[0]?.family);
+  };
 }
 
 /** Why a subscription ended. */
@@ -112,6 +127,7 @@ export class RelayConnection extends EventEmitter<{
         perMessageDeflate: config.per_message_deflate,
         headers: options.headers,
         followRedirects: false,
+        ...(options.addresses?.length && !agent ? { lookup: pinnedLookup(options.addresses) } : {}),
       });
       // The handshake timeout of `ws` covers the HTTP upgrade; this one also covers TCP/TLS/SOCKS.
       const timer = setTimeout(() => {

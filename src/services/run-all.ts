@@ -17,6 +17,7 @@ import { seedRelays } from './seeder.js';
 import { superviseServices, type SupervisorResult } from './supervisor.js';
 import type { Service } from './service.js';
 import { createSyncService } from './sync/sync-service.js';
+import { createValidatorService } from './validator/validator.js';
 
 export interface RunAllOptions {
   loaded: LoadedConfig;
@@ -54,6 +55,7 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     }
 
     const services: Service[] = [];
+    if (config.validator.enabled) services.push(createValidatorService({ db, config: () => config, logger: logger.child({ service: 'validator' }) }));
     if (config.sync.enabled) services.push(createSyncService({ db, config: () => config, logger: logger.child({ service: 'synchronizer' }) }));
 
     return await superviseServices({
