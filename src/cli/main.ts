@@ -13,6 +13,7 @@ import { registerConfig } from './commands/config.js';
 import { registerRun } from './commands/run.js';
 import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
+import { registerFind } from './commands/find.js';
 import { packageVersion } from './version.js';
 
 export const EXIT_OK = 0;
@@ -36,6 +37,7 @@ export function buildProgram(run: ActionRunner): Command {
   registerStats(program, run);
   registerConfig(program, run);
   registerSync(program, run);
+  registerFind(program, run);
   registerValidate(program, run);
   registerRun(program, run);
   for (const command of program.commands) {

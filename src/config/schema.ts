@@ -145,6 +145,16 @@ export const syncSchema = z
   })
   .strict();
 
+export const finderSchema = z
+  .object({
+    enabled: bool().default(true).meta({ description: 'Run the finder inside `bigbrotr run`: mine archived events for relay URLs and add them as candidates.' }),
+    interval_seconds: positiveInt('seconds').default(300).meta({ description: 'Time between two scans of newly archived events.' }),
+    batch_size: positiveInt('events').default(5_000).meta({ description: 'Events read per query while scanning the archive.' }),
+    scan_lag_seconds: nonNegativeInt('seconds').default(60).meta({ description: 'Events archived less than this long ago are left for the next scan, so that slower concurrent transactions are not skipped.' }),
+    revive_after_seconds: nonNegativeInt('seconds').default(7 * 86_400).meta({ description: 'A retired relay mentioned again after being retired this long becomes a candidate again.' }),
+  })
+  .strict();
+
 export const validatorSchema = z
   .object({
     enabled: bool().default(true).meta({ description: 'Run the validator inside `bigbrotr run`: probe candidate relays and promote those that answer like relays.' }),
@@ -194,6 +204,7 @@ export const configSchema = z
     sync: syncSchema.default(syncSchema.parse({})),
     verify: verifySchema.default(verifySchema.parse({})),
     validator: validatorSchema.default(validatorSchema.parse({})),
+    finder: finderSchema.default(finderSchema.parse({})),
     shutdown: shutdownSchema.default(shutdownSchema.parse({})),
     identity: identitySchema.default(identitySchema.parse({})),
   })

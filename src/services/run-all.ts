@@ -18,6 +18,7 @@ import { superviseServices, type SupervisorResult } from './supervisor.js';
 import type { Service } from './service.js';
 import { createSyncService } from './sync/sync-service.js';
 import { createValidatorService } from './validator/validator.js';
+import { createFinderService } from './finder/finder.js';
 
 export interface RunAllOptions {
   loaded: LoadedConfig;
@@ -55,6 +56,7 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     }
 
     const services: Service[] = [];
+    if (config.finder.enabled) services.push(createFinderService({ db, config: () => config, logger: logger.child({ service: 'finder' }) }));
     if (config.validator.enabled) services.push(createValidatorService({ db, config: () => config, logger: logger.child({ service: 'validator' }) }));
     if (config.sync.enabled) services.push(createSyncService({ db, config: () => config, logger: logger.child({ service: 'synchronizer' }) }));
 

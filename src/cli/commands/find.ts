@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import type { ActionRunner } from '../main.js';
+import { buildContext, type GlobalOptions } from '../context.js';
+import { withDatabase } from '../with-database.js';
+import { printJson, printLine } from '../output.js';
+import { superviseServices } from '../../services/supervisor.js';
+import { createFinderService, findFromArchive } from '../../services/finder/finder.js';
+
+export function registerFind(program: Command, run: ActionRunner): void {
+  program
+    .command('find')
+    .description('Discover relays: scan newly archived events for relay URLs (NIP-65 lists, contact lists, relay hints, NIP-66) and add them as candidates')
+    .option('--once', 'scan what is new since the last scan, then exit (without it: keep scanning until SIGINT/SIGTERM)')
+    .option('--json', 'with --once: print the outcome as JSON')
+    .action((options: { once?: boolean; json?: boolean }) =>
+      run(async () => {
+        const context = buildContext(program.opts<GlobalOptions>());
+        return withDatabase(context, async (db) => {
+          if (!options.once) {
+            const result = await superviseServices({
+              services: [createFinderService({ db, config: () => context.loaded.config, logger: context.logger })],
+              logger: context.logger,
+              graceMs: () => context.loaded.config.shutdown.grace_ms,
+            });
+            return result.failed.length > 0 ? 1 : 0;
+          }
+          const summary = await findFromArchive({ db, config: context.loaded.config, logger: context.logger });
+          if (options.json) printJson(summary);
+          else {
+            const refused = Object.entries(summary.refused).map(([reason, count]) => `${count} ${reason}`).join(', ');
+            printLine(`${summary.scanned} event(s) scanned: ${summary.newCandidates} new candidate relay(s), ${summary.revived} revived${refused ? `; refused: ${refused}` : ''}`);
+          }
+          return 0;
+        });
+      }),
+    );
+}
