@@ -152,6 +152,12 @@ export const finderSchema = z
     batch_size: positiveInt('events').default(5_000).meta({ description: 'Events read per query while scanning the archive.' }),
     scan_lag_seconds: nonNegativeInt('seconds').default(60).meta({ description: 'Events archived less than this long ago are left for the next scan, so that slower concurrent transactions are not skipped.' }),
     revive_after_seconds: nonNegativeInt('seconds').default(7 * 86_400).meta({ description: 'A retired relay mentioned again after being retired this long becomes a candidate again.' }),
+    relay_scan: bool().default(true).meta({ description: 'Also ask active relays directly for kinds 10002 and 30166 (relay lists, other monitors\' reports), paged like the synchronizer, from where the last scan of each relay ended.' }),
+    relays_per_round: positiveInt('relays').default(50).meta({ description: 'Active relays asked directly per finder round (those asked longest ago first).' }),
+    relay_scan_max_pages: positiveInt('pages').default(200).meta({ description: 'Bound on pages per relay in one direct scan.' }),
+    external_lists: z.array(z.string().url()).default([]).meta({ description: 'HTTP(S) URLs returning a JSON array of relay URLs (strings, or objects with a `url` field), as public relay directories do; fetched each round.' }),
+    external_list_timeout_ms: positiveInt('milliseconds').default(15_000).meta({ description: 'Time limit for fetching one external list.' }),
+    external_list_max_bytes: positiveInt('bytes').default(5 * 1024 * 1024).meta({ description: 'Largest external list body accepted; a larger one is refused.' }),
   })
   .strict();
 

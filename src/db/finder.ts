@@ -70,3 +70,24 @@ export async function recordRelayMentions(db: Queryable, mentions: RelayMention[
   );
   return { inserted: rows.filter((row) => row.inserted).length, revived: rows.filter((row) => row.revived).length };
 }
+
+/** Active relays for the finder's direct scan, least recently scanned first, with where the last scan ended. */
+export async function relaysForDirectScan(db: Queryable, limit: number): Promise<{ id: number; url: string; scannedUntil: number | null }[]> {
+  const { rows } = await db.query<{ id: number; url: string; scanned_until: number | null }>(
+    `SELECT r.id, r.url, extract(epoch FROM c.position_at)::bigint AS scanned_until
+     FROM relay r LEFT JOIN finder_cursor c ON c.source = 'relay:' || r.id
+     WHERE r.state = 'active'
+     ORDER BY c.updated_at NULLS FIRST, r.id
+     LIMIT $1`,
+    [limit],
+  );
+  return rows.map((row) => ({ id: row.id, url: row.url, scannedUntil: row.scanned_until === null ? null : Number(row.scanned_until) }));
+}
+
+export async function saveDirectScanPosition(db: Queryable, relayId: number, until: number): Promise<void> {
+  await db.query(
+    `INSERT INTO finder_cursor (source, position_at, position_id, updated_at) VALUES ('relay:' || $1, to_timestamp($2), '\\x00'::bytea, now())
+     ON CONFLICT (source) DO UPDATE SET position_at = EXCLUDED.position_at, updated_at = now()`,
+    [relayId, until],
+  );
+}

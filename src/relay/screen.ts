@@ -34,11 +34,8 @@ export function createResolver(servers: readonly string[], timeoutMs: number): R
 }
 
 export async function screenRelayUrl(url: string, options: ScreenOptions): Promise<ScreenResult> {
-  const lower = url.toLowerCase();
-  if (!options.filter.allows(lower)) {
-    const whitelisted = options.filter.whitelist.length === 0 || options.filter.whitelist.some((source) => new RegExp(source).test(lower));
-    return { ok: false, refusal: whitelisted ? 'blacklisted' : 'not-whitelisted', detail: whitelisted ? 'matches relay_url.blacklist' : 'matches no relay_url.whitelist pattern' };
-  }
+  const listed = options.filter.refusal(url);
+  if (listed) return { ok: false, refusal: listed, detail: listed === 'blacklisted' ? 'matches relay_url.blacklist' : 'matches no relay_url.whitelist pattern' };
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   // Operator-named relays and overlay networks are connected to as named (system resolver, proxy).
   if (options.trusted || networkOfHost(host) !== 'clearnet') return { ok: true, addresses: [] };

@@ -22,6 +22,8 @@ export interface RelayUrlFilter {
   blacklist: string[];
   whitelist: string[];
   allows(url: string): boolean;
+  /** Why the URL is not allowed, or undefined when it is. */
+  refusal(url: string): 'blacklisted' | 'not-whitelisted' | undefined;
 }
 
 export function relayUrlFilter(options: { blacklist: readonly string[]; whitelist: readonly string[] }): RelayUrlFilter {
@@ -29,13 +31,11 @@ export function relayUrlFilter(options: { blacklist: readonly string[]; whitelis
   const whitelist = options.whitelist.map(relayPatternRegex);
   const black = blacklist.map((source) => new RegExp(source));
   const white = whitelist.map((source) => new RegExp(source));
-  return {
-    blacklist,
-    whitelist,
-    allows: (url) => {
-      const lower = url.toLowerCase();
-      if (black.some((regex) => regex.test(lower))) return false;
-      return white.length === 0 || white.some((regex) => regex.test(lower));
-    },
+  const refusal = (url: string): 'blacklisted' | 'not-whitelisted' | undefined => {
+    const lower = url.toLowerCase();
+    if (black.some((regex) => regex.test(lower))) return 'blacklisted';
+    if (white.length > 0 && !white.some((regex) => regex.test(lower))) return 'not-whitelisted';
+    return undefined;
   };
+  return { blacklist, whitelist, refusal, allows: (url) => refusal(url) === undefined };
 }

@@ -5,6 +5,7 @@
  * active; `find` again adds nothing.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,9 +16,9 @@ import { runCli } from '../support/cli.js';
 import { createCliDatabase, createTestDatabase } from '../support/database.js';
 import { loadConfig } from '../../src/config/loader.js';
 import { insertEventBatch } from '../../src/db/events.js';
-import { getOrCreateRelayIds } from '../../src/db/relays.js';
+import { getOrCreateRelayIds, setRelayState } from '../../src/db/relays.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { findFromArchive } from '../../src/services/finder/finder.js';
+import { findFromArchive, findOnce } from '../../src/services/finder/finder.js';
 import { testSecretKey } from '../support/events.js';
 import { startTestRelay, type TestRelay } from '../support/relay/server.js';
 
@@ -86,6 +87,58 @@ describe('finder screening and revival', () => {
   });
 });
 
+describe('finder sources beyond the archive', () => {
+  it('asks active relays directly for kinds 10002/30166 and reads external lists with time and size limits', async () => {
+    const test = await createTestDatabase();
+    const direct = await startTestRelay();
+    const http = createServer((request, response) => {
+      if (request.url === '/good') return void response.end(JSON.stringify(['wss://listed.example', { url: 'wss://object.example/' }, 42, 'http://nope.example']));
+      if (request.url === '/huge') return void response.end(JSON.stringify(Array.from({ length: 20_000 }, (_, index) => `wss://r${index}.example`)));
+      if (request.url === '/notjson') return void response.end('<html>');
+      // /slow: never answers
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+    try {
+      direct.addEvents([signEvent({ kind: 10002, created_at: 1_700_000_000, content: '', tags: [['r', 'wss://direct.example']] }, testSecretKey('finder-direct', 0))]);
+      const ids = await getOrCreateRelayIds(test.db, [{ url: direct.url, network: 'clearnet' }], 'seed');
+      await setRelayState(test.db, ids.get(direct.url) as number, 'active');
+      const config = loadConfig({
+        env: {},
+        overrides: {
+          'finder.external_lists': [`${base}/good`, `${base}/huge`, `${base}/notjson`, `${base}/slow`],
+          'finder.external_list_max_bytes': 10_000,
+          'finder.external_list_timeout_ms': 1_000,
+        },
+      }).config;
+      const summary = await findOnce({ db: test.db, config, logger: silentLogger() });
+      expect(summary.relaysAsked).toBe(1);
+      expect(summary.listsFetched).toBe(1);
+      expect(summary.newBySource).toEqual({ 'relay:nip65': 1, list: 2 });
+      expect(summary.refused).toEqual({ 'bad-scheme': 1 });
+      expect(summary.errors.map((error) => error.error)).toEqual([
+        expect.stringMatching(/huge: body .*larger than finder.external_list_max_bytes/),
+        expect.stringMatching(/notjson: not JSON/),
+        expect.stringMatching(/slow: no answer within 1000 ms/),
+      ]);
+      const { rows } = await test.db.query<{ url: string; discovered_from: string }>("SELECT url, discovered_from FROM relay WHERE state = 'candidate' ORDER BY url");
+      expect(rows).toEqual([
+        { url: 'wss://direct.example/', discovered_from: 'relay:nip65' },
+        { url: 'wss://listed.example/', discovered_from: 'list' },
+        { url: 'wss://object.example/', discovered_from: 'list' },
+      ]);
+      // The next round asks the relay only for what is newer than its last scan.
+      const again = await findOnce({ db: test.db, config: { ...config, finder: { ...config.finder, external_lists: [] } }, logger: silentLogger() });
+      expect(again).toMatchObject({ relaysAsked: 1, newCandidates: 0, mentions: {} });
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+      await direct.close();
+      await test.dispose();
+    }
+  });
+});
+
 describe('bigbrotr find + validate', () => {
   it('from one seeded relay, ends with exactly the reachable, allowed relays active; a second find adds nothing', async () => {
     const env = {
@@ -108,10 +161,11 @@ describe('bigbrotr find + validate', () => {
     expect(found.code, found.stderr).toBe(0);
     const summary = JSON.parse(found.stdout) as { scanned: number; newCandidates: number; mentions: Record<string, number>; refused: Record<string, number> };
     expect(summary.scanned).toBe(4);
-    expect(summary.mentions).toEqual({ nip65: 4, contacts: 2, nip66: 1, hint: 2 });
+    // The archive first, then the seed relay asked directly for kinds 10002 and 30166 (same URLs again).
+    expect(summary.mentions).toEqual({ nip65: 4, contacts: 2, nip66: 1, hint: 2, 'relay:nip65': 4, 'relay:nip66': 1 });
     // second (twice), third (twice: the upper-case contact-list key normalises to the same URL), the dead port.
     expect(summary.newCandidates).toBe(3);
-    expect(summary.refused).toEqual({ 'bad-scheme': 1, 'nested-scheme': 1, blacklisted: 1, 'too-long': 1 });
+    expect(summary.refused).toEqual({ 'bad-scheme': 2, 'nested-scheme': 2, blacklisted: 1, 'too-long': 1 });
 
     const validated = await runCli(['validate', '--once', '--json'], env);
     expect(validated.code, validated.stderr).toBe(0);

@@ -101,6 +101,14 @@ describe('validator', () => {
     const allowed = await validateDue({ db: other.db, config: configWith({ 'relay_url.allow_private': true, 'relay_url.blacklist': ['127.0.0.1'] }), logger: silentLogger() });
     expect(allowed.promoted).toEqual([rebinding]);
     expect(allowed.refused).toEqual([{ url: literal, reason: 'blacklisted' }]);
+
+    // A whitelist admits only what it names.
+    const listed = await createTestDatabase();
+    databases.push(listed);
+    await insertCandidates(listed.db, [rebinding, literal].map((url) => ({ url, network: 'clearnet' as const })), 'event');
+    const whitelisted = await validateDue({ db: listed.db, config: configWith({ 'relay_url.allow_private': true, 'relay_url.whitelist': ['*.rebind.test'] }), logger: silentLogger() });
+    expect(whitelisted.promoted).toEqual([rebinding]);
+    expect(whitelisted.refused).toEqual([{ url: literal, reason: 'not-whitelisted' }]);
   });
 
   it('bigbrotr validate --once promotes seeded relays that answer and reports the rest', async () => {

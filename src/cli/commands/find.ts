@@ -4,12 +4,12 @@ import { buildContext, type GlobalOptions } from '../context.js';
 import { withDatabase } from '../with-database.js';
 import { printJson, printLine } from '../output.js';
 import { superviseServices } from '../../services/supervisor.js';
-import { createFinderService, findFromArchive } from '../../services/finder/finder.js';
+import { createFinderService, findOnce } from '../../services/finder/finder.js';
 
 export function registerFind(program: Command, run: ActionRunner): void {
   program
     .command('find')
-    .description('Discover relays: scan newly archived events for relay URLs (NIP-65 lists, contact lists, relay hints, NIP-66) and add them as candidates')
+    .description('Discover relays: scan newly archived events (NIP-65 lists, contact lists, relay hints, NIP-66), ask active relays for kinds 10002/30166, fetch external lists; add what passes screening as candidates')
     .option('--once', 'scan what is new since the last scan, then exit (without it: keep scanning until SIGINT/SIGTERM)')
     .option('--json', 'with --once: print the outcome as JSON')
     .action((options: { once?: boolean; json?: boolean }) =>
@@ -24,11 +24,16 @@ export function registerFind(program: Command, run: ActionRunner): void {
             });
             return result.failed.length > 0 ? 1 : 0;
           }
-          const summary = await findFromArchive({ db, config: context.loaded.config, logger: context.logger });
+          const summary = await findOnce({ db, config: context.loaded.config, logger: context.logger });
           if (options.json) printJson(summary);
           else {
             const refused = Object.entries(summary.refused).map(([reason, count]) => `${count} ${reason}`).join(', ');
-            printLine(`${summary.scanned} event(s) scanned: ${summary.newCandidates} new candidate relay(s), ${summary.revived} revived${refused ? `; refused: ${refused}` : ''}`);
+            printLine(
+              `${summary.scanned} archived event(s) scanned, ${summary.relaysAsked} relay(s) asked, ${summary.listsFetched} list(s) fetched: ` +
+                `${summary.newCandidates} new candidate relay(s), ${summary.revived} revived${refused ? `; refused: ${refused}` : ''}`,
+            );
+            for (const [source, count] of Object.entries(summary.newBySource)) printLine(`  new from ${source}: ${count}`);
+            for (const failure of summary.errors) printLine(`  not read: ${failure.source}: ${failure.error}`);
           }
           return 0;
         });

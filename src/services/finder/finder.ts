@@ -9,86 +9,185 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter } from 'prom-client';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
-import { archivedEventsAfter, readFinderCursor, recordRelayMentions, saveFinderCursor, type RelayMention } from '../../db/finder.js';
+import { eventLimitsFrom } from '../../config/limits.js';
+import type { Queryable } from '../../db/database.js';
+import { archivedEventsAfter, readFinderCursor, recordRelayMentions, relaysForDirectScan, saveDirectScanPosition, saveFinderCursor, type RelayMention } from '../../db/finder.js';
+import { RelayConnection } from '../../relay/connection.js';
+import { connectionCounter, connectionPageFetcher } from '../../relay/fetch-page.js';
+import { paginateWindow } from '../../relay/paginate.js';
+import { fetchExternalList } from './external-list.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
-import type { Logger } from '../../observability/logger.js';
+import { relayLogger, type Logger } from '../../observability/logger.js';
 import { metricsRegistry } from '../../observability/metrics.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
 import type { Service } from '../service.js';
-import { relayMentions, type MentionSource } from './extract.js';
+import { relayMentions } from './extract.js';
 
-const CURSOR = 'archive';
+const ARCHIVE_CURSOR = 'archive';
 
 export interface FindSummary {
+  /** Archived events scanned. */
   scanned: number;
-  mentions: Partial<Record<MentionSource, number>>;
+  /** URLs found, by where: event sources (archive), `relay:<source>` (asked directly), `list`. */
+  mentions: Record<string, number>;
+  /** New candidates by where they were first found. */
+  newBySource: Record<string, number>;
   newCandidates: number;
   revived: number;
   refused: Record<string, number>;
+  relaysAsked: number;
+  listsFetched: number;
+  /** Relays or lists that could not be read, with why. */
+  errors: { source: string; error: string }[];
+}
+
+type Grouped = Map<string, Map<string, RelayMention>>;
+
+/** Normalises and screens mentioned URLs, counting refusals; groups the accepted ones by source. */
+function screenMentions(mentions: { source: string; text: string }[], config: Config, summary: FindSummary, grouped: Grouped): void {
+  const filter = relayUrlFilter(config.relay_url);
+  for (const mention of mentions) {
+    summary.mentions[mention.source] = (summary.mentions[mention.source] ?? 0) + 1;
+    finderMetrics().mentions.inc({ source: mention.source });
+    const normalized = normalizeRelayUrl(mention.text, { maxLength: config.relay_url.max_length });
+    let refusal: string | undefined;
+    if (!normalized.ok) refusal = normalized.reason;
+    else if (normalized.isPrivateLiteral && !config.relay_url.allow_private) refusal = 'private-address';
+    else refusal = filter.refusal(normalized.url);
+    if (refusal !== undefined || !normalized.ok) {
+      const reason = refusal ?? 'malformed';
+      summary.refused[reason] = (summary.refused[reason] ?? 0) + 1;
+      finderMetrics().refused.inc({ reason });
+      continue;
+    }
+    const group = grouped.get(mention.source) ?? new Map<string, RelayMention>();
+    grouped.set(mention.source, group);
+    const known = group.get(normalized.url);
+    if (known) known.count += 1;
+    else group.set(normalized.url, { url: normalized.url, network: normalized.network, count: 1 });
+  }
+}
+
+async function recordGrouped(db: Queryable, grouped: Grouped, sourcePrefix: string, config: Config, summary: FindSummary): Promise<void> {
+  for (const [source, group] of grouped) {
+    const origin = `${sourcePrefix}${source}`;
+    const recorded = await recordRelayMentions(db, [...group.values()], origin, config.finder.revive_after_seconds);
+    summary.newCandidates += recorded.inserted;
+    summary.revived += recorded.revived;
+    if (recorded.inserted > 0) summary.newBySource[origin] = (summary.newBySource[origin] ?? 0) + recorded.inserted;
+    finderMetrics().candidates.inc({ source: origin }, recorded.inserted);
+  }
+}
+
+export function emptyFindSummary(): FindSummary {
+  return { scanned: 0, mentions: {}, newBySource: {}, newCandidates: 0, revived: 0, refused: {}, relaysAsked: 0, listsFetched: 0, errors: [] };
 }
 
 let metrics: ReturnType<typeof createMetrics> | undefined;
+function finderMetrics(): ReturnType<typeof createMetrics> {
+  metrics ??= createMetrics();
+  return metrics;
+}
 function createMetrics() {
   const registers = [metricsRegistry()];
   return {
-    mentions: new Counter({ name: 'bigbrotr_finder_mentions_total', help: 'Relay URLs found in archived events, by source (nip65, relay-list, contacts, hint, nip66).', labelNames: ['source'], registers }),
+    mentions: new Counter({ name: 'bigbrotr_finder_mentions_total', help: 'Relay URLs found, by source (nip65, relay-list, contacts, hint, nip66 in archived events; relay:nip65, relay:nip66 asked directly; list).', labelNames: ['source'], registers }),
     refused: new Counter({ name: 'bigbrotr_finder_refused_total', help: 'Mentioned URLs refused by screening, by reason.', labelNames: ['reason'], registers }),
-    candidates: new Counter({ name: 'bigbrotr_finder_new_candidates_total', help: 'Relay URLs new to the archive, added as candidates.', registers }),
+    candidates: new Counter({ name: 'bigbrotr_finder_new_candidates_total', help: 'Relay URLs new to the archive, added as candidates, by where they were first found.', labelNames: ['source'], registers }),
   };
 }
 
-export async function findFromArchive(options: { db: Database; config: Config; logger: Logger; signal?: AbortSignal }): Promise<FindSummary> {
+/** Scans events archived since the last scan. */
+export async function findFromArchive(options: { db: Database; config: Config; logger: Logger; signal?: AbortSignal; summary?: FindSummary }): Promise<FindSummary> {
   const { db, config } = options;
-  metrics ??= createMetrics();
-  const filter = relayUrlFilter(config.relay_url);
-  const summary: FindSummary = { scanned: 0, mentions: {}, newCandidates: 0, revived: 0, refused: {} };
-  const refuse = (reason: string) => {
-    summary.refused[reason] = (summary.refused[reason] ?? 0) + 1;
-    metrics?.refused.inc({ reason });
-  };
-  let cursor = await readFinderCursor(db, CURSOR);
+  const summary = options.summary ?? emptyFindSummary();
+  let cursor = await readFinderCursor(db, ARCHIVE_CURSOR);
   while (!options.signal?.aborted) {
     const rows = await archivedEventsAfter(db, cursor, config.finder.batch_size, config.finder.scan_lag_seconds);
     if (rows.length === 0) break;
-    const bySource = new Map<MentionSource, Map<string, RelayMention>>();
-    for (const row of rows) {
-      for (const mention of relayMentions(row)) {
-        summary.mentions[mention.source] = (summary.mentions[mention.source] ?? 0) + 1;
-        metrics.mentions.inc({ source: mention.source });
-        const normalized = normalizeRelayUrl(mention.text, { maxLength: config.relay_url.max_length });
-        if (!normalized.ok) {
-          refuse(normalized.reason);
-          continue;
-        }
-        if (normalized.isPrivateLiteral && !config.relay_url.allow_private) {
-          refuse('private-address');
-          continue;
-        }
-        if (!filter.allows(normalized.url)) {
-          refuse('blacklisted');
-          continue;
-        }
-        const group = bySource.get(mention.source) ?? new Map<string, RelayMention>();
-        bySource.set(mention.source, group);
-        const known = group.get(normalized.url);
-        if (known) known.count += 1;
-        else group.set(normalized.url, { url: normalized.url, network: normalized.network, count: 1 });
-      }
-    }
+    const grouped: Grouped = new Map();
+    screenMentions(rows.flatMap((row) => relayMentions(row)), config, summary, grouped);
     const last = rows[rows.length - 1] as (typeof rows)[number];
     const position = { at: last.archived_at, id: last.id };
     await db.transaction(async (tx) => {
-      for (const [source, group] of bySource) {
-        const recorded = await recordRelayMentions(tx, [...group.values()], `event:${source}`, config.finder.revive_after_seconds);
-        summary.newCandidates += recorded.inserted;
-        summary.revived += recorded.revived;
-      }
-      await saveFinderCursor(tx, CURSOR, position);
+      await recordGrouped(tx, grouped, 'event:', config, summary);
+      await saveFinderCursor(tx, ARCHIVE_CURSOR, position);
     });
     summary.scanned += rows.length;
     cursor = position;
   }
-  metrics.candidates.inc(summary.newCandidates);
+  return summary;
+}
+
+const DIRECT_KINDS = [10002, 30166];
+
+/** Asks active relays (those asked longest ago first) for kinds 10002 and 30166 since their last scan. */
+export async function findFromRelays(options: { db: Database; config: Config; logger: Logger; signal?: AbortSignal; summary?: FindSummary }): Promise<FindSummary> {
+  const { db, config } = options;
+  const summary = options.summary ?? emptyFindSummary();
+  const filter = relayUrlFilter(config.relay_url);
+  const relays = (await relaysForDirectScan(db, config.finder.relays_per_round)).filter((relay) => filter.allows(relay.url));
+  for (const relay of relays) {
+    if (options.signal?.aborted) break;
+    const until = Math.floor(Date.now() / 1000);
+    const mentions: { source: string; text: string }[] = [];
+    try {
+      const connection = await RelayConnection.open({ url: relay.url, config: config.relay });
+      try {
+        const report = await paginateWindow(
+          connectionPageFetcher(connection, { malformed: 0, endedWithoutEose: 0 }, eventLimitsFrom(config.limits)),
+          { since: relay.scannedUntil ?? config.sync.since, until, pageLimit: config.sync.page_limit, kinds: DIRECT_KINDS, maxPages: config.finder.relay_scan_max_pages, maxKindsPerFilter: config.sync.max_kinds_per_filter },
+          async (events) => {
+            for (const event of events) for (const mention of relayMentions(event)) mentions.push({ source: `relay:${mention.source}`, text: mention.text });
+          },
+          connectionCounter(connection),
+        );
+        const grouped: Grouped = new Map();
+        screenMentions(mentions, config, summary, grouped);
+        await db.transaction(async (tx) => {
+          await recordGrouped(tx, grouped, '', config, summary);
+          // Incomplete (page bound): the next round starts over the same window.
+          if (report.complete) await saveDirectScanPosition(tx, relay.id, until);
+        });
+        summary.relaysAsked += 1;
+      } finally {
+        connection.close();
+      }
+    } catch (error) {
+      summary.errors.push({ source: relay.url, error: (error as Error).message });
+      // Keep its position but move it to the back of the queue, so failing relays do not starve the others.
+      await saveDirectScanPosition(db, relay.id, relay.scannedUntil ?? config.sync.since).catch(() => undefined);
+      relayLogger(options.logger, relay.url).debug({ err: error }, 'finder could not ask this relay');
+    }
+  }
+  return summary;
+}
+
+/** Fetches every configured external list. */
+export async function findFromLists(options: { db: Database; config: Config; logger: Logger; summary?: FindSummary }): Promise<FindSummary> {
+  const { db, config } = options;
+  const summary = options.summary ?? emptyFindSummary();
+  for (const listUrl of config.finder.external_lists) {
+    try {
+      const entries = await fetchExternalList(listUrl, { timeoutMs: config.finder.external_list_timeout_ms, maxBytes: config.finder.external_list_max_bytes });
+      const grouped: Grouped = new Map();
+      screenMentions(entries.map((text) => ({ source: 'list', text })), config, summary, grouped);
+      await db.transaction((tx) => recordGrouped(tx, grouped, '', config, summary));
+      summary.listsFetched += 1;
+    } catch (error) {
+      summary.errors.push({ source: listUrl, error: (error as Error).message });
+      options.logger.warn({ list: listUrl, err: error }, 'external relay list not read');
+    }
+  }
+  return summary;
+}
+
+/** One finder round: the archive, then relays asked directly, then external lists. */
+export async function findOnce(options: { db: Database; config: Config; logger: Logger; signal?: AbortSignal }): Promise<FindSummary> {
+  const summary = emptyFindSummary();
+  await findFromArchive({ ...options, summary });
+  if (options.config.finder.relay_scan) await findFromRelays({ ...options, summary });
+  await findFromLists({ ...options, summary });
   return summary;
 }
 
@@ -99,8 +198,8 @@ export function createFinderService(options: { db: Database; config: () => Confi
       while (!signal.aborted) {
         const config = options.config();
         try {
-          const summary = await findFromArchive({ db: options.db, config, logger: options.logger, signal });
-          if (summary.scanned > 0) options.logger.info({ scanned: summary.scanned, newCandidates: summary.newCandidates, refused: summary.refused }, 'archive scanned for relay URLs');
+          const summary = await findOnce({ db: options.db, config, logger: options.logger, signal });
+          if (summary.scanned > 0 || summary.newCandidates > 0) options.logger.info({ scanned: summary.scanned, relaysAsked: summary.relaysAsked, listsFetched: summary.listsFetched, newCandidates: summary.newCandidates, refused: summary.refused }, 'finder round done');
         } catch (error) {
           options.logger.warn({ err: error }, 'finder scan failed; retrying later');
         }
