@@ -3,7 +3,7 @@ import type { ActionRunner } from '../main.js';
 import { buildContext, type GlobalOptions } from '../context.js';
 import { withDatabase } from '../with-database.js';
 import { printJson, printLine } from '../output.js';
-import { superviseServices } from '../../services/supervisor.js';
+import { runServiceUntilStopped } from '../service-mode.js';
 import { createFinderService, findOnce } from '../../services/finder/finder.js';
 
 export function registerFind(program: Command, run: ActionRunner): void {
@@ -16,14 +16,7 @@ export function registerFind(program: Command, run: ActionRunner): void {
       run(async () => {
         const context = buildContext(program.opts<GlobalOptions>());
         return withDatabase(context, async (db) => {
-          if (!options.once) {
-            const result = await superviseServices({
-              services: [createFinderService({ db, config: () => context.loaded.config, logger: context.logger })],
-              logger: context.logger,
-              graceMs: () => context.loaded.config.shutdown.grace_ms,
-            });
-            return result.failed.length > 0 ? 1 : 0;
-          }
+          if (!options.once) return runServiceUntilStopped(context, db, createFinderService);
           const summary = await findOnce({ db, config: context.loaded.config, logger: context.logger });
           if (options.json) printJson(summary);
           else {

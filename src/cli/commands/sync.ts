@@ -13,7 +13,7 @@ import { syncRelayWithRetries } from '../../services/sync/pass-runner.js';
 import { loadPriorityRelays } from '../../services/sync/priority-relays.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
 import { relayLogger } from '../../observability/logger.js';
-import { superviseServices } from '../../services/supervisor.js';
+import { runServiceUntilStopped } from '../service-mode.js';
 import { createSyncService } from '../../services/sync/sync-service.js';
 
 function parseTime(value: string, flag: string): number {
@@ -44,14 +44,7 @@ export function registerSync(program: Command, run: ActionRunner): void {
         if (!options.once) {
           if (options.relay.length || options.since || options.until) throw new UsageError('sync: --relay, --since and --until need --once (the continuous service works on active relays)');
           const context = buildContext(program.opts<GlobalOptions>());
-          const result = await withDatabase(context, (db) =>
-            superviseServices({
-              services: [createSyncService({ db, config: () => context.loaded.config, logger: context.logger })],
-              logger: context.logger,
-              graceMs: () => context.loaded.config.shutdown.grace_ms,
-            }),
-          );
-          return result.failed.length > 0 ? 1 : 0;
+          return withDatabase(context, (db) => runServiceUntilStopped(context, db, createSyncService));
         }
         const since = options.since === undefined ? undefined : parseTime(options.since, '--since');
         const until = options.until === undefined ? undefined : parseTime(options.until, '--until');
