@@ -1,4 +1,4 @@
-import { writeFileSync, mkdtempSync, chmodSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await database?.dispose();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
 interface StatsJson {
