@@ -3,7 +3,14 @@
  * a service until an expiry; another worker skips them until the lease is released or expires. No
  * coordinator: a crashed worker's leases simply run out.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Queryable } from './database.js';
+
+/** A lease owner id unique to this process (host, pid, random suffix), readable in the lease table. */
+export function processOwnerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
 
 /**
  * Leases up to `limit` of `candidates` that nobody else holds (or whose lease expired) and returns

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
 
 /**
  * A long-running part of bigbrotr (seeder, synchronizer, monitor, …). `run` resolves when the service
@@ -9,4 +11,31 @@ export interface Service {
   run(signal: AbortSignal): Promise<void>;
   /** Applies a reloaded config (SIGHUP). Restart-only options are already held back by the caller. */
   reload?(config: Config): void;
+}
+
+/**
+ * A service that runs `round` every `intervalSeconds` (read from the current config each time) until
+ * stopped; a failed round is logged and retried at the next interval.
+ */
+export function periodicService(options: {
+  name: string;
+  config: () => Config;
+  logger: Logger;
+  intervalSeconds: (config: Config) => number;
+  round: (config: Config, signal: AbortSignal) => Promise<void>;
+}): Service {
+  return {
+    name: options.name,
+    async run(signal) {
+      while (!signal.aborted) {
+        const config = options.config();
+        try {
+          await options.round(config, signal);
+        } catch (error) {
+          options.logger.warn({ err: error }, `${options.name} round failed; retrying later`);
+        }
+        await sleep(options.intervalSeconds(config) * 1000, undefined, { signal }).catch(() => undefined);
+      }
+    },
+  };
 }

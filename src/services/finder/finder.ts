@@ -5,7 +5,6 @@
  * reason) and records them as candidates with their mention counts. The validator probes them next;
  * names that resolve to private addresses are refused there, after DNS.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter } from 'prom-client';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
@@ -20,7 +19,7 @@ import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { metricsRegistry } from '../../observability/metrics.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
-import type { Service } from '../service.js';
+import { periodicService, type Service } from '../service.js';
 import { relayMentions } from './extract.js';
 
 const ARCHIVE_CURSOR = 'archive';
@@ -192,19 +191,14 @@ export async function findOnce(options: { db: Database; config: Config; logger: 
 }
 
 export function createFinderService(options: { db: Database; config: () => Config; logger: Logger }): Service {
-  return {
+  return periodicService({
     name: 'finder',
-    async run(signal) {
-      while (!signal.aborted) {
-        const config = options.config();
-        try {
-          const summary = await findOnce({ db: options.db, config, logger: options.logger, signal });
-          if (summary.scanned > 0 || summary.newCandidates > 0) options.logger.info({ scanned: summary.scanned, relaysAsked: summary.relaysAsked, listsFetched: summary.listsFetched, newCandidates: summary.newCandidates, refused: summary.refused }, 'finder round done');
-        } catch (error) {
-          options.logger.warn({ err: error }, 'finder scan failed; retrying later');
-        }
-        await sleep(config.finder.interval_seconds * 1000, undefined, { signal }).catch(() => undefined);
-      }
+    config: options.config,
+    logger: options.logger,
+    intervalSeconds: (config) => config.finder.interval_seconds,
+    round: async (config, signal) => {
+      const summary = await findOnce({ db: options.db, config, logger: options.logger, signal });
+      if (summary.scanned > 0 || summary.newCandidates > 0) options.logger.info({ scanned: summary.scanned, relaysAsked: summary.relaysAsked, listsFetched: summary.listsFetched, newCandidates: summary.newCandidates, refused: summary.refused }, 'finder round done');
     },
-  };
+  });
 }

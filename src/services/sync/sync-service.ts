@@ -7,13 +7,11 @@
  * failing is benched by the circuit breaker with the reason. On stop, passes end after the batch in
  * flight is committed.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
 import { DatabaseError } from '../../db/errors.js';
-import { acquireLeases, releaseLeases, renewLeases } from '../../db/leases.js';
+import { acquireLeases, processOwnerId, releaseLeases, renewLeases } from '../../db/leases.js';
 import { recordRelayFailure, recordRelaySuccess } from '../../db/relay-health.js';
 import { dueRelays, type DueRelay } from '../../db/sync-schedule.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
@@ -31,7 +29,7 @@ function isDatabaseOutage(error: unknown): boolean {
 }
 
 export function createSyncService(options: { db: Database; config: () => Config; logger: Logger }): Service {
-  const processOwner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const processOwner = processOwnerId();
   // Fails at start-up (exit 2) on a bad priority URL or file.
   const priorityUrls = loadPriorityRelays(options.config());
   return {

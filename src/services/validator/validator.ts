@@ -5,18 +5,15 @@
  * `validator.max_attempts` failures spanning `validator.retire_after_seconds`. Candidates are leased,
  * so several processes on one PostgreSQL never probe the same one.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
-import { acquireLeases, releaseLeases } from '../../db/leases.js';
+import { acquireLeases, processOwnerId, releaseLeases } from '../../db/leases.js';
 import { dueCandidates, promoteCandidate, recordProbeFailure, retireRelay, type DueCandidate } from '../../db/relay-validation.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { probeRelay } from '../../relay/probe.js';
 import { createResolver, screenRelayUrl } from '../../relay/screen.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
-import type { Service } from '../service.js';
+import { periodicService, type Service } from '../service.js';
 import { validatorMetrics } from './metrics.js';
 
 export const VALIDATOR_SERVICE = 'validate';
@@ -77,7 +74,7 @@ async function validateCandidate(db: Database, config: Config, candidate: DueCan
 /** Probes every candidate due now (in waves of `validator.concurrency`) and returns what happened. */
 export async function validateDue(options: { db: Database; config: Config; logger: Logger; owner?: string; signal?: AbortSignal }): Promise<ValidationSummary> {
   const { db, config, logger } = options;
-  const owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const owner = options.owner ?? processOwnerId();
   const summary: ValidationSummary = { probed: 0, promoted: [], failed: [], retired: [], refused: [] };
   const resolver = createResolver(config.validator.dns_servers, config.validator.probe_timeout_ms);
   const seen = new Set<number>();
@@ -103,20 +100,15 @@ export async function validateDue(options: { db: Database; config: Config; logge
 }
 
 export function createValidatorService(options: { db: Database; config: () => Config; logger: Logger }): Service {
-  const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  return {
+  const owner = processOwnerId();
+  return periodicService({
     name: 'validator',
-    async run(signal) {
-      while (!signal.aborted) {
-        const config = options.config();
-        try {
-          const summary = await validateDue({ db: options.db, config, logger: options.logger, owner, signal });
-          if (summary.probed > 0) options.logger.info({ probed: summary.probed, promoted: summary.promoted.length, failed: summary.failed.length, retired: summary.retired.length }, 'validation round done');
-        } catch (error) {
-          options.logger.warn({ err: error }, 'validation round failed; retrying later');
-        }
-        await sleep(config.validator.idle_poll_seconds * 1000, undefined, { signal }).catch(() => undefined);
-      }
+    config: options.config,
+    logger: options.logger,
+    intervalSeconds: (config) => config.validator.idle_poll_seconds,
+    round: async (config, signal) => {
+      const summary = await validateDue({ db: options.db, config, logger: options.logger, owner, signal });
+      if (summary.probed > 0) options.logger.info({ probed: summary.probed, promoted: summary.promoted.length, failed: summary.failed.length, retired: summary.retired.length }, 'validation round done');
     },
-  };
+  });
 }
