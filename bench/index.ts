@@ -19,6 +19,7 @@ const benchmarks: Record<string, () => Promise<BenchModule>> = {
   verify: () => import('./verify.js') as Promise<BenchModule>,
   insert: () => import('./insert.js') as Promise<BenchModule>,
   sync: () => import('./sync.js') as Promise<BenchModule>,
+  monitor: () => import('./monitor.js') as Promise<BenchModule>,
 };
 
 async function main(): Promise<void> {

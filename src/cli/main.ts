@@ -14,6 +14,7 @@ import { registerRun } from './commands/run.js';
 import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
 import { registerFind } from './commands/find.js';
+import { registerMonitor } from './commands/monitor.js';
 import { packageVersion } from './version.js';
 
 export const EXIT_OK = 0;
@@ -39,6 +40,7 @@ export function buildProgram(run: ActionRunner): Command {
   registerSync(program, run);
   registerFind(program, run);
   registerValidate(program, run);
+  registerMonitor(program, run);
   registerRun(program, run);
   for (const command of program.commands) {
     command.exitOverride();

@@ -175,6 +175,35 @@ export const validatorSchema = z
   })
   .strict();
 
+export const monitorSchema = z
+  .object({
+    enabled: bool().default(true).meta({ description: 'Run the monitor inside `bigbrotr run`: NIP-11 and NIP-66 health checks of every active relay, stored as history, optionally published as signed NIP-66 events.' }),
+    interval_seconds: positiveInt('seconds').default(3_600).meta({ description: 'A relay is checked again this long after its last check (also the `frequency` announced in the kind 10166 event).' }),
+    idle_poll_seconds: positiveInt('seconds').default(30).meta({ description: 'When no relay is due, look again after this long.' }),
+    concurrency: positiveInt('relays').default(50).meta({ description: 'Relays checked at the same time by one process.' }),
+    nip11_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Time limit for fetching the NIP-11 document (connection, redirects and body).' }),
+    nip11_max_redirects: nonNegativeInt('redirects').default(3).meta({ description: 'Redirects followed when fetching a NIP-11 document (each target screened like the relay itself).' }),
+    open_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Time limit for the WebSocket handshake (the `open` check).' }),
+    read_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Time limit for an answer (EVENT, EOSE or CLOSED) to one REQ (the `read` check).' }),
+    write_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Time limit for the OK answering our test event (the `write` check).' }),
+    dns_timeout_ms: positiveInt('milliseconds').default(5_000).meta({ description: 'Time limit for the A/AAAA lookups (the `dns` check).' }),
+    tls_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Time limit for the TLS handshake that reads a wss relay\'s certificate (the `ssl` check).' }),
+    write_check: bool().default(true).meta({ description: 'Publish a small ephemeral event to test writing (recorded as accepted or rejected with the relay\'s reason). Off: no event is ever sent to relays.' }),
+    write_check_kind: z.number().int().min(20_000).max(29_999, { error: 'expected an ephemeral kind (20000-29999)' }).default(20_166).meta({ description: 'Kind of the write-check event: ephemeral (20000-29999) so relays need not keep it.' }),
+    dns_servers: z.array(z.string().min(1)).default([]).meta({ description: 'Name servers (`host` or `host:port`) for the `dns` check and for resolving relay hosts; empty = the system\'s (/etc/resolv.conf).' }),
+    geoip_city_database: z.string().optional().meta({ description: 'Path of a MaxMind-format city database (GeoLite2-City.mmdb or compatible) for the `geo` check. Unset: no geolocation.' }),
+    geoip_asn_database: z.string().optional().meta({ description: 'Path of a MaxMind-format ASN database (GeoLite2-ASN.mmdb or compatible) for the `geo` check. Unset: no ASN.' }),
+    geohash_precision: z.number().int().min(1).max(12, { error: 'expected 1-12 characters' }).default(9).meta({ description: 'Characters of the geohash stored and published (`g` tag); fewer is coarser (5 = about 5 km).' }),
+    tls_ca_file: z.string().optional().meta({ description: 'PEM file of extra certificate authorities trusted by the `ssl` check and by `nip11` fetches besides the system ones (private CAs).' }),
+    lease_seconds: positiveInt('seconds').default(300).meta({ description: 'How long a process holds a relay while checking it; other processes skip it meanwhile.' }),
+    feed_circuit_breaker: bool().default(true).meta({ description: 'A relay whose WebSocket does not open is benched for the synchronizer (with backoff), and a relay the monitor benched is released as soon as it opens again.' }),
+    publish: bool().default(false).meta({ description: 'Publish a signed kind 30166 event per checked relay and a kind 10166 announcement (NIP-66), signed with `identity.secret_key`, to `publish_relays`, and store them in the archive.' }),
+    publish_relays: z.array(z.string().min(1)).default([]).meta({ description: 'Relay URLs the NIP-66 events are sent to. Checked at start-up.' }),
+    publish_nip11_content: bool().default(true).meta({ description: 'Put the relay\'s NIP-11 document (as served) in the content of its kind 30166 event.' }),
+    user_agent: z.string().min(1).default('bigbrotr-monitor').meta({ description: 'User-Agent of NIP-11 requests and WebSocket handshakes.' }),
+  })
+  .strict();
+
 export const verifySchema = z
   .object({
     workers: nonNegativeInt('threads').default(0).meta({ description: 'Signature verification worker threads; 0 = one per CPU core.' }),
@@ -188,7 +217,7 @@ export const identitySchema = z
       .string()
       .regex(/^[0-9a-f]{64}$/, { error: 'expected 64 lowercase hex characters (the value is not shown: it is secret)' })
       .optional()
-      .meta({ description: 'The service\'s Nostr secret key (hex), used to answer NIP-42 AUTH challenges (and, later, to sign NIP-66 events). Give it as a file: `BIGBROTR_IDENTITY__SECRET_KEY_FILE`. Unset: relays that require AUTH are reported as such and skipped.', [SECRET]: true }),
+      .meta({ description: 'The service\'s Nostr secret key (hex), used to answer NIP-42 AUTH challenges and to sign the monitor\'s NIP-66 events. Give it as a file: `BIGBROTR_IDENTITY__SECRET_KEY_FILE`. Unset: relays that require AUTH are reported as such and skipped.', [SECRET]: true }),
   })
   .strict();
 
@@ -211,6 +240,7 @@ export const configSchema = z
     verify: verifySchema.default(verifySchema.parse({})),
     validator: validatorSchema.default(validatorSchema.parse({})),
     finder: finderSchema.default(finderSchema.parse({})),
+    monitor: monitorSchema.default(monitorSchema.parse({})),
     shutdown: shutdownSchema.default(shutdownSchema.parse({})),
     identity: identitySchema.default(identitySchema.parse({})),
   })
@@ -223,6 +253,7 @@ export type HttpConfig = Config['http'];
 export type RelayClientConfig = Config['relay'];
 export type LimitsConfig = Config['limits'];
 export type SyncConfig = Config['sync'];
+export type MonitorConfig = Config['monitor'];
 
 /**
  * Options that a running service cannot change on SIGHUP; a reload that changes them logs their names

@@ -32,13 +32,13 @@ new_events AS (
 ),
 new_links AS (
   INSERT INTO event_relay (event_id, relay_id, first_seen_at)
-  SELECT decode(id_hex, 'hex'), $10::int, $11::timestamptz FROM input
+  SELECT decode(id_hex, 'hex'), $10::int, $11::timestamptz FROM input WHERE $10::int IS NOT NULL
   ON CONFLICT DO NOTHING
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_events) AS new_events, (SELECT count(*) FROM new_links) AS new_links`;
 
-async function insertChunk(db: Queryable, events: NostrEvent[], relayId: number, seenAt: Date): Promise<InsertBatchResult> {
+async function insertChunk(db: Queryable, events: NostrEvent[], relayId: number | null, seenAt: Date): Promise<InsertBatchResult> {
   // A relay may send the same event twice in one batch; one row per id keeps the statement simple.
   const encoded = [...new Map(events.map((event) => [event.id, event])).values()].map(encodeEvent);
   const { rows } = await db.query<{ new_events: number; new_links: number }>(INSERT_BATCH_SQL, [
@@ -59,13 +59,13 @@ async function insertChunk(db: Queryable, events: NostrEvent[], relayId: number,
 }
 
 /**
- * Stores validated events seen on one relay. Splits into statements of at most `batchSize` events;
+ * Stores validated events seen on one relay (`null`: events of our own that no relay holds yet). Splits into statements of at most `batchSize` events;
  * each statement is atomic (events and their provenance together).
  */
 export async function insertEventBatch(
   db: Queryable,
   events: NostrEvent[],
-  relayId: number,
+  relayId: number | null,
   options: { batchSize?: number; seenAt?: Date } = {},
 ): Promise<InsertBatchResult> {
   const batchSize = options.batchSize ?? 2_000;

@@ -23,6 +23,8 @@ export interface RelayConnectionOptions {
    * window in which a name could re-resolve to a private address between screening and connecting).
    */
   addresses?: string[];
+  /** Certificate authorities trusted for wss (the system's plus a private one); unset: the system's. */
+  ca?: string[];
 }
 
 /** A `lookup` for net.connect that answers with pinned addresses. */
@@ -127,6 +129,7 @@ export class RelayConnection extends EventEmitter<{
         perMessageDeflate: config.per_message_deflate,
         headers: options.headers,
         followRedirects: false,
+        ...(options.ca ? { ca: options.ca } : {}),
         ...(options.addresses?.length && !agent ? { lookup: pinnedLookup(options.addresses) } : {}),
       });
       // The handshake timeout of `ws` covers the HTTP upgrade; this one also covers TCP/TLS/SOCKS.
@@ -188,9 +191,9 @@ export class RelayConnection extends EventEmitter<{
     });
   }
 
-  /** Publishes a signed event and waits for the relay's OK (bounded by `request_timeout_ms`). */
-  publish(event: NostrEvent): Promise<PublishResult> {
-    return this.sendAndAwaitOk(['EVENT', event], event.id, 'publish', this.config.request_timeout_ms);
+  /** Publishes a signed event and waits for the relay's OK (bounded by `timeoutMs`, default `request_timeout_ms`). */
+  publish(event: NostrEvent, timeoutMs = this.config.request_timeout_ms): Promise<PublishResult> {
+    return this.sendAndAwaitOk(['EVENT', event], event.id, 'publish', timeoutMs);
   }
 
   /** NIP-42: sends our signed kind-22242 event and waits for the relay's OK. */

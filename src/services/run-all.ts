@@ -1,7 +1,6 @@
 /**
  * `bigbrotr run`: one process with every service. Migrates, seeds, starts the metrics/health server,
- * then supervises the services until a stop signal. Later services (synchronizer, monitor, finder, api)
- * are added to the list here.
+ * then supervises the services until a stop signal. The services: finder, validator, monitor, synchronizer (the api joins later).
  */
 import { loadConfig, type LoadedConfig } from '../config/loader.js';
 import { diffConfig, mergeReloaded } from '../config/reload.js';
@@ -19,6 +18,7 @@ import type { Service } from './service.js';
 import { createSyncService } from './sync/sync-service.js';
 import { createValidatorService } from './validator/validator.js';
 import { createFinderService } from './finder/finder.js';
+import { createMonitorService } from './monitor/monitor.js';
 
 export interface RunAllOptions {
   loaded: LoadedConfig;
@@ -58,6 +58,7 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     const services: Service[] = [];
     if (config.finder.enabled) services.push(createFinderService({ db, config: () => config, logger: logger.child({ service: 'finder' }) }));
     if (config.validator.enabled) services.push(createValidatorService({ db, config: () => config, logger: logger.child({ service: 'validator' }) }));
+    if (config.monitor.enabled) services.push(createMonitorService({ db, config: () => config, logger: logger.child({ service: 'monitor' }) }));
     if (config.sync.enabled) services.push(createSyncService({ db, config: () => config, logger: logger.child({ service: 'synchronizer' }) }));
 
     return await superviseServices({

@@ -31,7 +31,13 @@ export interface Misbehaviour {
   /** Refuse NIP-45 COUNT (CLOSED "unsupported:"), like relays that do not implement it. */
   noCount: boolean;
   /** How NIP-11 is served: the document, HTML, broken JSON, wrong types, slowly, or huge. */
-  nip11Mode: 'normal' | 'html' | 'invalid-json' | 'wrong-types' | 'slow' | 'huge' | 'missing';
+  nip11Mode: 'normal' | 'html' | 'invalid-json' | 'wrong-types' | 'slow' | 'huge' | 'missing' | 'redirect' | 'redirect-loop' | 'redirect-private';
+  /** Refuse every EVENT with this OK message (e.g. `restricted: paid relay`); empty = accept. */
+  refuseWrites: string;
+  /** Never answer EVENT with OK. */
+  noOk: boolean;
+  /** Refuse EVENT with `auth-required:` until the connection has authenticated (NIP-42). */
+  authRequiredForWrites: boolean;
 }
 
 export interface TestRelayOptions {
@@ -54,6 +60,10 @@ export interface TestRelayOptions {
   /** Negentropy frame size limit of the relay's replies in bytes (0 = unlimited, else >= 4096). */
   negentropyFrameSizeLimit: number;
   misbehaviour: Partial<Misbehaviour>;
+  /** Serve wss:// (and https:// for NIP-11) with this PEM key and certificate. */
+  tls?: { key: string; cert: string };
+  /** Host name in the relay's URL (e.g. `localhost`, or a name a test DNS server resolves); default 127.0.0.1. */
+  urlHost?: string;
 }
 
 export const DEFAULT_MISBEHAVIOUR: Misbehaviour = {
@@ -73,6 +83,9 @@ export const DEFAULT_MISBEHAVIOUR: Misbehaviour = {
   hangHandshake: false,
   noCount: false,
   nip11Mode: 'normal',
+  refuseWrites: '',
+  noOk: false,
+  authRequiredForWrites: false,
 };
 
 export const DEFAULT_RELAY_OPTIONS: Omit<TestRelayOptions, 'misbehaviour'> = {

@@ -4,7 +4,8 @@
  * NEG-CLOSE/NEG-ERR), a silent `limit` cap, and switchable misbehaviours.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import { verifyEvent as verifySignature } from 'nostr-tools/pure';
@@ -196,6 +197,9 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       counters.eventsReceived += 1;
       const shape = validateEventShape(raw);
       const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : '';
+      if (behaviour.noOk) return;
+      if (behaviour.authRequiredForWrites && connection.authedPubkeys.size === 0) return void (await send(connection, ['OK', id, false, 'auth-required: this relay accepts events from authenticated users only']));
+      if (behaviour.refuseWrites) return void (await send(connection, ['OK', id, false, behaviour.refuseWrites]));
       if (!shape.ok) return void (await send(connection, ['OK', id, false, `invalid: ${shape.message}`]));
       if (!verifySignature({ ...shape.event })) return void (await send(connection, ['OK', id, false, 'invalid: bad id or signature']));
       const outcome = store.add(shape.event);
@@ -260,13 +264,20 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     },
   };
 
-  const http: Server = createServer((req, res) => {
+  const handleHttp = (req: IncomingMessage, res: ServerResponse) => {
     if ((req.headers.accept ?? '').includes('application/nostr+json')) {
-      serveNip11(req, res, nip11Document(settings), behaviour.nip11Mode, behaviour.delayMs);
+      const redirect = behaviour.nip11Mode.startsWith('redirect') && req.url !== '/moved';
+      if (redirect) {
+        const location = behaviour.nip11Mode === 'redirect-loop' ? '/' : behaviour.nip11Mode === 'redirect-private' ? 'http://10.255.255.1/' : '/moved';
+        res.writeHead(301, { location }).end();
+        return;
+      }
+      serveNip11(req, res, nip11Document(settings), behaviour.nip11Mode.startsWith('redirect') ? 'normal' : behaviour.nip11Mode, behaviour.delayMs);
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain' }).end('bigbrotr test relay: connect with a WebSocket client\n');
-  });
+  };
+  const http: Server = settings.tls ? createHttpsServer({ key: settings.tls.key, cert: settings.tls.cert }, handleHttp) : createServer(handleHttp);
   http.on('connection', (socket) => {
     rawSockets.add(socket);
     socket.on('close', () => rawSockets.delete(socket));
@@ -278,7 +289,13 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
     }
-    if (behaviour.hangHandshake) return; // keep the TCP connection open, never answer
+    if (behaviour.hangHandshake) {
+      // Keep the TCP connection open and never answer, but notice when the client goes away.
+      socket.on('error', () => socket.destroy());
+      socket.on('end', () => socket.destroy());
+      socket.resume();
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
@@ -295,7 +312,7 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     connections.add(connection);
     socket.on('close', () => connections.delete(connection));
     socket.on('error', () => connections.delete(connection));
-    if (settings.authRequired !== false) void send(connection, ['AUTH', connection.challenge]);
+    if (settings.authRequired !== false || behaviour.authRequiredForWrites) void send(connection, ['AUTH', connection.challenge]);
     socket.on('message', (data, isBinary) => {
       if (isBinary) return void send(connection, ['NOTICE', 'invalid: binary frames are not supported']);
       let message: unknown;
@@ -314,11 +331,12 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
 
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
-  url = `ws://127.0.0.1:${port}/`;
+  const urlHost = settings.urlHost ?? '127.0.0.1';
+  url = `${settings.tls ? 'wss' : 'ws'}://${urlHost}:${port}/`;
 
   return {
     url,
-    httpUrl: `http://127.0.0.1:${port}/`,
+    httpUrl: `${settings.tls ? 'https' : 'http'}://${urlHost}:${port}/`,
     port,
     store,
     counters,
