@@ -145,7 +145,9 @@ describe('NIP-66 publishing', () => {
   });
 
   it('leaves no sockets or timers behind after a pass', async () => {
-    const test = await database();
+    // One PostgreSQL connection, so that the pool's own socket and idle timer are the same before and after.
+    const test = await createTestDatabase({ poolSize: 1 });
+    databases.push(test);
     const fine = await relay();
     const slow = await relay({ misbehaviour: { neverEose: true, noOk: true, nip11Mode: 'slow' } });
     const hanging = await relay({ misbehaviour: { hangHandshake: true } });

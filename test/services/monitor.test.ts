@@ -138,6 +138,18 @@ describe('monitor checks', () => {
     expect(metrics).toMatch(/bigbrotr_monitor_relays\{status="up"\} [1-9]/);
   });
 
+  it('reuses HTTP connections for NIP-11 documents of relays on one host', async () => {
+    const shared = await relay();
+    const test = await database();
+    const paths = ['a', 'b', 'c'].map((path) => `${shared.url}${path}`);
+    const summary = await monitorOnce({ db: test.db, config: configWith({ 'monitor.concurrency': 1 }), logger: silentLogger(), urls: paths });
+    expect(summary).toMatchObject({ checked: 3, up: 3 });
+    for (const url of paths) expect((await latest(test, url)).nip11?.ok, url).toBe(true);
+    // Three WebSocket connections, and one kept-alive HTTP connection for the three documents (not three).
+    expect(shared.counters.connections).toBe(3);
+    expect(shared.counters.tcpConnections).toBe(4);
+  });
+
   it('records each failure with its reason: dead port, hanging handshake, no EOSE, no OK, bad NIP-11 documents', async () => {
     const test = await database();
     const hanging = await relay({ misbehaviour: { hangHandshake: true } });

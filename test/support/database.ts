@@ -35,7 +35,7 @@ interface ScratchDatabase {
 }
 
 /** A fresh, empty database (not opened). */
-export async function createScratchDatabase(options: { onDisk?: boolean } = {}): Promise<ScratchDatabase> {
+export async function createScratchDatabase(options: { onDisk?: boolean; poolSize?: number } = {}): Promise<ScratchDatabase> {
   const defaults = databaseSchema.parse({});
   if (!serverUrl) {
     if (!options.onDisk) return { config: { ...defaults, data_dir: IN_MEMORY }, dispose: async () => {} };
@@ -48,7 +48,7 @@ export async function createScratchDatabase(options: { onDisk?: boolean } = {}):
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
-    config: { ...defaults, url: url.toString(), pool_size: 4 },
+    config: { ...defaults, url: url.toString(), pool_size: options.poolSize ?? 4 },
     dispose: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
@@ -59,9 +59,9 @@ export interface TestDatabase {
   dispose(): Promise<void>;
 }
 
-/** A fresh, migrated, open database. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const scratch = await createScratchDatabase();
+/** A fresh, migrated, open database (`poolSize`: PostgreSQL connections, default 4). */
+export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
+  const scratch = await createScratchDatabase(options);
   const db = await openDatabase(scratch.config);
   await migrate(db, { lockTimeoutMs: 30_000 });
   return {

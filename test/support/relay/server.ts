@@ -24,6 +24,8 @@ export interface TestRelayCounters {
   eventsReceived: number;
   oks: number;
   auths: number;
+  /** TCP connections accepted (HTTP requests for NIP-11 and WebSocket upgrades alike). */
+  tcpConnections: number;
 }
 
 export interface TestRelay {
@@ -57,7 +59,7 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
   let settings: Omit<TestRelayOptions, 'misbehaviour'> = { ...DEFAULT_RELAY_OPTIONS, ...options };
   let behaviour: Misbehaviour = { ...DEFAULT_MISBEHAVIOUR, ...options.misbehaviour };
   const store = new EventStore(settings.keepAllVersions);
-  const counters: TestRelayCounters = { connections: 0, reqs: [], eventsSent: 0, eventsReceived: 0, oks: 0, auths: 0 };
+  const counters: TestRelayCounters = { connections: 0, reqs: [], eventsSent: 0, eventsReceived: 0, oks: 0, auths: 0, tcpConnections: 0 };
   const connections = new Set<Connection>();
   const rawSockets = new Set<Socket>();
   let url = '';
@@ -279,6 +281,7 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
   };
   const http: Server = settings.tls ? createHttpsServer({ key: settings.tls.key, cert: settings.tls.cert }, handleHttp) : createServer(handleHttp);
   http.on('connection', (socket) => {
+    counters.tcpConnections += 1;
     rawSockets.add(socket);
     socket.on('close', () => rawSockets.delete(socket));
   });
