@@ -15,6 +15,8 @@ import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
 import { registerFind } from './commands/find.js';
 import { registerMonitor } from './commands/monitor.js';
+import { registerServe } from './commands/serve.js';
+import { registerDemo } from './commands/demo.js';
 import { packageVersion } from './version.js';
 
 export const EXIT_OK = 0;
@@ -41,6 +43,8 @@ export function buildProgram(run: ActionRunner): Command {
   registerFind(program, run);
   registerValidate(program, run);
   registerMonitor(program, run);
+  registerServe(program, run);
+  registerDemo(program, run);
   registerRun(program, run);
   for (const command of program.commands) {
     command.exitOverride();

@@ -69,7 +69,7 @@ export const logSchema = z
 export const httpSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1').meta({ description: 'Address the metrics/health HTTP server binds to.' }),
-    port: port().default(9464).meta({ description: 'Port of the metrics/health HTTP server (`/metrics`, `/healthz`, `/readyz`); 0 picks a free port.' }),
+    port: port().default(9464).meta({ description: 'Port of the HTTP server (`/metrics`, `/healthz`, `/readyz`, and with `api.enabled` the API, archive relay and dashboard); 0 picks a free port.' }),
     enabled: bool().default(true).meta({ description: 'Start the metrics/health server in `bigbrotr run`.' }),
     readiness_timeout_ms: positiveInt('milliseconds').default(2_000).meta({ description: 'How long `/readyz` waits for the database to answer.' }),
   })
@@ -204,6 +204,25 @@ export const monitorSchema = z
   })
   .strict();
 
+export const apiSchema = z
+  .object({
+    enabled: bool().default(true).meta({ description: 'Serve the REST API (`/v1`), the archive relay (WebSocket on `/`) and the dashboard (`/`) on the HTTP server (`http.host`:`http.port`), in `bigbrotr run` and `bigbrotr serve`.' }),
+    page_size_default: positiveInt('events').default(100).meta({ description: 'Items per page when a request gives no `limit`.' }),
+    page_size_max: positiveInt('events').default(500).meta({ description: 'Hard cap on items per page (a larger `limit` is a 400).' }),
+    statement_timeout_ms: positiveInt('milliseconds').default(5_000).meta({ description: 'Each API query is cancelled after this long (the client gets a 503).' }),
+    rate_limit_per_minute: nonNegativeInt('requests').default(600).meta({ description: 'Requests per minute per client address on `/v1` (0 = no limit); beyond it, 429 with Retry-After.' }),
+    trust_proxy: bool().default(false).meta({ description: 'Take the client address from X-Forwarded-For (behind a reverse proxy) for rate limits.' }),
+    stats_cache_seconds: nonNegativeInt('seconds').default(60).meta({ description: 'Network statistics (events per day, kinds, software, countries) are computed at most this often.' }),
+    relay_enabled: bool().default(true).meta({ description: 'Serve the read-only archive relay (NIP-01 REQ/CLOSE, NIP-45 COUNT, NIP-11) on WebSocket connections to `/`.' }),
+    relay_max_connections: positiveInt('connections').default(1_000).meta({ description: 'Open WebSocket connections to the archive relay at once; more are refused with HTTP 503.' }),
+    relay_max_subscriptions: positiveInt('subscriptions').default(20).meta({ description: 'Open subscriptions per archive relay connection.' }),
+    relay_max_filters: positiveInt('filters').default(10).meta({ description: 'Filters per REQ or COUNT.' }),
+    relay_max_filter_values: positiveInt('values').default(1_000).meta({ description: 'Values per filter field (ids, authors, kinds, each tag).' }),
+    relay_max_limit: positiveInt('events').default(500).meta({ description: 'Most events returned for one REQ (also the limit when a filter has none).' }),
+    relay_max_message_bytes: positiveInt('bytes').default(65_536).meta({ description: 'Largest message accepted from an archive relay client.' }),
+  })
+  .strict();
+
 export const verifySchema = z
   .object({
     workers: nonNegativeInt('threads').default(0).meta({ description: 'Signature verification worker threads; 0 = one per CPU core.' }),
@@ -241,6 +260,7 @@ export const configSchema = z
     validator: validatorSchema.default(validatorSchema.parse({})),
     finder: finderSchema.default(finderSchema.parse({})),
     monitor: monitorSchema.default(monitorSchema.parse({})),
+    api: apiSchema.default(apiSchema.parse({})),
     shutdown: shutdownSchema.default(shutdownSchema.parse({})),
     identity: identitySchema.default(identitySchema.parse({})),
   })
@@ -254,6 +274,7 @@ export type RelayClientConfig = Config['relay'];
 export type LimitsConfig = Config['limits'];
 export type SyncConfig = Config['sync'];
 export type MonitorConfig = Config['monitor'];
+export type ApiConfig = Config['api'];
 
 /**
  * Options that a running service cannot change on SIGHUP; a reload that changes them logs their names

@@ -7,7 +7,7 @@ import { diffConfig, mergeReloaded } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import { openDatabase } from '../db/open.js';
 import { migrate } from '../db/migrate.js';
-import { startHealthServer, type HealthServer } from '../observability/http-server.js';
+import { startHttpServer, type HttpServer } from '../api/http-server.js';
 import type { Logger } from '../observability/logger.js';
 import { metricsRegistry, setBuildInfo } from '../observability/metrics.js';
 import { registerSecret } from '../observability/redact.js';
@@ -33,7 +33,7 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
   const { logger } = options;
   let config: Config = options.loaded.config;
   const db = await openDatabase(config.database, logger);
-  let health: HealthServer | undefined;
+  let health: HttpServer | undefined;
   try {
     const migration = await migrate(db, { lockTimeoutMs: config.database.migrate_lock_timeout_ms, logger });
     logger.info({ database: db.kind, applied: migration.applied, schema: migration.current }, 'database ready');
@@ -44,15 +44,19 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     }
 
     if (config.http.enabled) {
-      health = await startHealthServer({
+      health = await startHttpServer({
         host: config.http.host,
         port: config.http.port,
         registry: metricsRegistry(),
         checkReady: () => db.ping(),
         readinessTimeoutMs: config.http.readiness_timeout_ms,
         logger,
+        ...(config.api.enabled ? { api: { db, config: () => config, version: packageVersion() } } : {}),
       });
       logger.info({ url: health.url }, `metrics at ${health.url}/metrics, health at ${health.url}/healthz and ${health.url}/readyz`);
+      if (config.api.enabled) {
+        logger.info({ url: health.url }, `dashboard at ${health.url}/, API at ${health.url}/v1 (docs ${health.url}/v1/docs), archive relay at ${health.url.replace(/^http/, 'ws')}/`);
+      }
     }
 
     const services: Service[] = [];

@@ -3,6 +3,7 @@
  * reload hook. A service that fails is logged and the others keep running; the supervisor reports it in
  * its result so the CLI can exit 1.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../observability/logger.js';
 import type { Service } from './service.js';
 
@@ -28,6 +29,8 @@ export interface SupervisorResult {
 export async function superviseServices(options: SupervisorOptions): Promise<SupervisorResult> {
   const { logger } = options;
   const controller = new AbortController();
+  // Every service and each of its workers (sync slots, monitor workers, sleeps) listen to this one signal.
+  setMaxListeners(1_000, controller.signal);
   const failed: string[] = [];
   let stoppedBy = 'all services ended';
 

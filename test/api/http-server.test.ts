@@ -1,18 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Counter, Registry } from 'prom-client';
-import { startHealthServer, type HealthServer } from '../../src/observability/http-server.js';
+import { startHttpServer, type HttpServer } from '../../src/api/http-server.js';
 import { silentLogger } from '../../src/observability/logger.js';
 
-let server: HealthServer | undefined;
+let server: HttpServer | undefined;
 afterEach(async () => {
   await server?.close();
   server = undefined;
 });
 
-async function start(checkReady: () => Promise<void>, readinessTimeoutMs = 500): Promise<HealthServer> {
+async function start(checkReady: () => Promise<void>, readinessTimeoutMs = 500): Promise<HttpServer> {
   const registry = new Registry();
   new Counter({ name: 'bigbrotr_test_total', help: 'test counter', registers: [registry] }).inc(3);
-  server = await startHealthServer({ host: '127.0.0.1', port: 0, registry, checkReady, readinessTimeoutMs, logger: silentLogger() });
+  server = await startHttpServer({ host: '127.0.0.1', port: 0, registry, checkReady, readinessTimeoutMs, logger: silentLogger() });
   return server;
 }
 

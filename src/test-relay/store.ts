@@ -2,7 +2,7 @@
  * The test relay's event store: events sorted newest first (ties: lowest id first), as NIP-01 orders
  * query results, with an id index. Queries find their since/until window by binary search.
  */
-import type { NostrEvent } from '../../../src/nostr/event.js';
+import type { NostrEvent } from '../nostr/event.js';
 import { matchesFilter, type Filter } from './filter.js';
 
 export type AddOutcome = 'stored' | 'duplicate' | 'replaced-newer-exists' | 'ephemeral';

@@ -1,5 +1,5 @@
 /** NIP-01 filter semantics for the test relay. */
-import type { NostrEvent } from '../../../src/nostr/event.js';
+import type { NostrEvent } from '../nostr/event.js';
 
 export interface Filter {
   ids?: string[];

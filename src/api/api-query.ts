@@ -1,0 +1,25 @@
+/**
+ * Every API read runs in a read-only transaction with a statement timeout, so a heavy query is
+ * cancelled (503) instead of holding a connection, and the API can never write.
+ */
+import type { Database, Queryable } from '../db/database.js';
+
+export class ApiTimeoutError extends Error {
+  constructor() {
+    super('the archive did not answer in time');
+    this.name = 'ApiTimeoutError';
+  }
+}
+
+export async function readOnly<T>(db: Database, statementTimeoutMs: number, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  try {
+    return await db.transaction(async (tx) => {
+      await tx.exec(`SET LOCAL statement_timeout = ${Math.floor(statementTimeoutMs)}; SET LOCAL transaction_read_only = on`);
+      return fn(tx);
+    });
+  } catch (error) {
+    // 57014: query_canceled (statement_timeout).
+    if ((error as { code?: string }).code === '57014' || /statement timeout/i.test((error as Error).message)) throw new ApiTimeoutError();
+    throw error;
+  }
+}

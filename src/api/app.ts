@@ -1,0 +1,119 @@
+/**
+ * The one HTTP server of bigbrotr (Fastify): `/metrics`, `/healthz`, `/readyz` always; with
+ * `api.enabled` also the REST API under `/v1` (OpenAPI document at `/v1/openapi.json`, browsable
+ * docs at `/v1/docs`), the dashboard at `/`, the archive's NIP-11 document at `/` for
+ * `Accept: application/nostr+json`, and the archive relay on WebSocket upgrades of `/`.
+ */
+import fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/schema.js';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../observability/logger.js';
+import { ApiTimeoutError } from './api-query.js';
+import { archiveNip11Document } from './archive-relay.js';
+import { registerDashboard } from './dashboard.js';
+import { BadParameterError } from './errors.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerRelayRoutes } from './routes/relays.js';
+import { registerStatsRoutes } from './routes/stats.js';
+
+export interface HttpAppOptions {
+  registry: Registry;
+  checkReady: () => Promise<void>;
+  readinessTimeoutMs: number;
+  logger: Logger;
+  /** The archive to serve; without it only the health routes exist. */
+  api?: { db: Database; config: () => Config; version: string };
+}
+
+interface ZodIssueLike {
+  path?: (string | number)[];
+  instancePath?: string;
+  message: string;
+  params?: { issue?: { path?: (string | number)[]; message?: string } };
+}
+
+/** The parameter a validation error is about, and what is wrong with it. */
+function describeValidation(error: FastifyError): { parameter: string; message: string } {
+  const issue = (error.validation?.[0] ?? {}) as unknown as ZodIssueLike;
+  const unknownKeys = (issue.params as { keys?: string[] } | undefined)?.keys;
+  if (unknownKeys?.length) return { parameter: String(unknownKeys[0]), message: 'unknown parameter' };
+  const path = issue.params?.issue?.path ?? issue.path ?? (issue.instancePath ? issue.instancePath.split('/').filter(Boolean) : []);
+  const parameter = path.length ? String(path[0]) : error.validationContext ?? 'request';
+  const message = issue.params?.issue?.message ?? issue.message ?? error.message;
+  return { parameter, message: message.replace(/^Invalid input: /, '') };
+}
+
+export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  const app = fastify({
+    logger: false,
+    trustProxy: options.api?.config().api.trust_proxy ?? false,
+    bodyLimit: 64 * 1024,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const { parameter, message } = describeValidation(error);
+      return reply.code(400).send({ error: 'invalid parameter', parameter, message: `${parameter}: ${message}` });
+    }
+    if (error instanceof BadParameterError) return reply.code(400).send({ error: 'invalid parameter', parameter: error.parameter, message: error.message });
+    if (error instanceof ApiTimeoutError) return reply.code(503).send({ error: 'timeout', message: 'the archive did not answer in time; narrow the query' });
+    if (error.statusCode === 429) return reply.code(429).send({ error: 'rate limited', message: error.message });
+    if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: 'bad request', message: error.message });
+    options.logger.error({ err: error, method: request.method, url: request.url.slice(0, 300) }, 'API request failed');
+    return reply.code(500).send({ error: 'internal error', message: 'the request failed; see the server log' });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const known = ['/metrics', '/healthz', '/readyz'].includes(request.url.split('?')[0] ?? '');
+    if (known) return reply.code(405).type('text/plain').send('method not allowed\n');
+    return reply.code(404).send({ error: 'not found', message: `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}` });
+  });
+
+  registerHealthRoutes(app, options);
+  const api = options.api;
+  if (!api) return app;
+
+  const config = api.config();
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'bigbrotr archive API', description: 'Search the archived Nostr events and the health history of relays.', version: api.version },
+      tags: [
+        { name: 'events', description: 'Archived events' },
+        { name: 'relays', description: 'Relays and their checks' },
+        { name: 'stats', description: 'Network statistics' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/v1/docs' });
+  if (config.api.rate_limit_per_minute > 0) {
+    await app.register(fastifyRateLimit, {
+      global: true,
+      max: config.api.rate_limit_per_minute,
+      timeWindow: 60_000,
+      // Only the API is limited: health checks, metrics scrapes and the dashboard page are not.
+      allowList: (request) => !request.url.startsWith('/v1/') || request.url.startsWith('/v1/docs'),
+      errorResponseBuilder: (_request, context) => ({ statusCode: 429, error: 'rate limited', message: `more than ${context.max} requests per minute; retry after ${Math.ceil(context.ttl / 1000)} s` }),
+    });
+  }
+  registerEventRoutes(app, api);
+  registerRelayRoutes(app, api);
+  registerStatsRoutes(app, api);
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const nip11 = archiveNip11Document(config, api.version);
+  registerDashboard(app, {
+    nip11: () => nip11,
+  });
+  return app;
+}

@@ -1,0 +1,57 @@
+/**
+ * Request parameters of the REST API as zod schemas: every value checked (hex lengths, integer
+ * ranges, URL syntax) so that a bad one is a 400 naming it. Lists come as repeated parameters
+ * (`kinds=1&kinds=7`) or comma-separated (`kinds=1,7`).
+ */
+import { z } from 'zod';
+import { normalizeRelayUrl } from '../nostr/relay-url.js';
+
+/** A list parameter: repeated, comma-separated, or both. */
+export function listOf<T extends z.ZodType>(item: T, maxItems: number) {
+  return z.preprocess(
+    (value) => {
+      if (value === undefined) return undefined;
+      const parts = (Array.isArray(value) ? value : [value]).flatMap((entry) => String(entry).split(','));
+      return parts.map((part) => part.trim()).filter((part) => part.length > 0);
+    },
+    z.array(item).min(1, { error: 'expected at least one value' }).max(maxItems, { error: `expected at most ${maxItems} values` }),
+  );
+}
+
+export const hex64 = z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected 64 lowercase hex characters' });
+
+export const kind = z.coerce
+  .number({ error: 'expected an integer kind (0-65535)' })
+  .int({ error: 'expected an integer kind (0-65535)' })
+  .min(0, { error: 'expected an integer kind (0-65535)' })
+  .max(65_535, { error: 'expected an integer kind (0-65535)' });
+
+export const unixSeconds = z.coerce
+  .number({ error: 'expected unix seconds (a non-negative integer)' })
+  .int({ error: 'expected unix seconds (a non-negative integer)' })
+  .min(0, { error: 'expected unix seconds (a non-negative integer)' })
+  .max(Number.MAX_SAFE_INTEGER, { error: 'expected unix seconds (a non-negative integer)' });
+
+export function pageLimit(defaultSize: number, maxSize: number) {
+  return z.coerce
+    .number({ error: `expected an integer from 1 to ${maxSize}` })
+    .int({ error: `expected an integer from 1 to ${maxSize}` })
+    .min(1, { error: `expected an integer from 1 to ${maxSize}` })
+    .max(maxSize, { error: `expected an integer from 1 to ${maxSize}` })
+    .default(defaultSize);
+}
+
+/** A relay URL, normalised (the form the archive stores). */
+export const relayUrl = z.string().max(2_048, { error: 'expected a relay URL of at most 2048 characters' }).transform((value, context) => {
+  const normalized = normalizeRelayUrl(value);
+  if (!normalized.ok) {
+    context.addIssue({ code: 'custom', message: `expected a ws:// or wss:// relay URL: ${normalized.message}` });
+    return z.NEVER;
+  }
+  return normalized.url;
+});
+
+export const cursor = z.string().max(200, { error: 'expected a cursor from a previous page' }).regex(/^[A-Za-z0-9_-]+$/, { error: 'expected a cursor from a previous page' });
+
+/** `#x` query keys (x a single letter): tag filters. */
+export const TAG_KEY = /^#[a-zA-Z]$/;

@@ -1,0 +1,113 @@
+/**
+ * `GET /v1/relays`: relays with their latest health, software and country, filtered by network,
+ * state, up/down and supported NIP, paged by id. `GET /v1/relays/detail`: one relay's latest NIP-11
+ * and checks, uptime, latency, sync position and circuit-breaker state. `GET /v1/relays/checks`: its
+ * check history, newest first.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Config } from '../../config/schema.js';
+import type { Database } from '../../db/database.js';
+import { checkHistory, listRelaySummaries, relayDetail } from '../../db/relay-queries.js';
+import { readOnly } from '../api-query.js';
+import { BadParameterError } from '../errors.js';
+import { jsonRow } from '../json.js';
+import { pageLimit, relayUrl, unixSeconds } from '../params.js';
+import { errorSchema, relaySummarySchema } from '../schemas.js';
+
+const CHECK_TYPES = ['nip11', 'open', 'read', 'write', 'dns', 'ssl', 'geo', 'requirements'] as const;
+const idCursor = z.coerce.number({ error: 'expected a cursor from a previous page' }).int({ error: 'expected a cursor from a previous page' }).min(0, { error: 'expected a cursor from a previous page' }).max(2 ** 53, { error: 'expected a cursor from a previous page' });
+
+export function registerRelayRoutes(app: FastifyInstance, options: { db: Database; config: () => Config }): void {
+  const api = options.config().api;
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const timeout = () => options.config().api.statement_timeout_ms;
+
+  routes.get(
+    '/v1/relays',
+    {
+      schema: {
+        summary: 'List relays',
+        tags: ['relays'],
+        querystring: z
+          .object({
+            network: z.enum(['clearnet', 'tor', 'i2p', 'loki']).optional(),
+            state: z.enum(['candidate', 'active', 'retired']).optional(),
+            status: z.enum(['up', 'down', 'unchecked']).optional().describe('by the latest open check'),
+            nip: z.coerce.number({ error: 'expected a NIP number (0-9999)' }).int({ error: 'expected a NIP number (0-9999)' }).min(0, { error: 'expected a NIP number (0-9999)' }).max(9_999, { error: 'expected a NIP number (0-9999)' }).optional().describe('relays whose latest NIP-11 lists this NIP in supported_nips'),
+            limit: pageLimit(api.page_size_default, api.page_size_max),
+            cursor: idCursor.optional().describe('next_cursor of the previous page'),
+          })
+          .strict(),
+        response: { 200: z.object({ relays: z.array(relaySummarySchema), next_cursor: z.string().nullable() }), 400: errorSchema, 503: errorSchema },
+      },
+    },
+    async (request) => {
+      const query = request.query;
+      const rows = await readOnly(options.db, timeout(), (tx) => listRelaySummaries(tx, { ...query, afterId: query.cursor, limit: query.limit + 1 }));
+      const page = rows.slice(0, query.limit).map(jsonRow);
+      const last = page[page.length - 1];
+      return { relays: page, next_cursor: rows.length > query.limit && last ? String(last.id) : null };
+    },
+  );
+
+  routes.get(
+    '/v1/relays/detail',
+    {
+      schema: {
+        summary: 'One relay: latest NIP-11 and checks, uptime, latency, sync',
+        tags: ['relays'],
+        querystring: z.object({ url: relayUrl.describe('the relay URL (ws:// or wss://)') }).strict(),
+        response: { 200: z.record(z.string(), z.unknown()), 400: errorSchema, 404: errorSchema, 503: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const detail = await readOnly(options.db, timeout(), (tx) => relayDetail(tx, request.query.url));
+      if (!detail) return reply.code(404).send({ error: 'not found', message: `no relay ${request.query.url} in the archive` });
+      return {
+        ...detail,
+        relay: jsonRow(detail.relay),
+        checks: Object.fromEntries(Object.entries(detail.checks).map(([type, check]) => [type, jsonRow(check)])),
+        uptime: detail.uptime ? jsonRow(detail.uptime) : null,
+        sync: detail.sync ? jsonRow(detail.sync) : null,
+        health: detail.health ? jsonRow(detail.health) : null,
+      };
+    },
+  );
+
+  routes.get(
+    '/v1/relays/checks',
+    {
+      schema: {
+        summary: "A relay's check history, newest first",
+        tags: ['relays'],
+        querystring: z
+          .object({
+            url: relayUrl,
+            type: z.enum(CHECK_TYPES).optional(),
+            since: unixSeconds.optional(),
+            limit: pageLimit(api.page_size_default, api.page_size_max),
+            cursor: idCursor.optional(),
+          })
+          .strict(),
+        response: {
+          200: z.object({
+            checks: z.array(z.object({ id: z.number(), check_type: z.string(), checked_at: z.string(), ok: z.boolean(), rtt_ms: z.number().nullable(), reason: z.string().nullable() })),
+            next_cursor: z.string().nullable(),
+          }),
+          400: errorSchema,
+          503: errorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const query = request.query;
+      if (query.cursor === 0) throw new BadParameterError('cursor', 'expected a cursor from a previous page');
+      const rows = await readOnly(options.db, timeout(), (tx) => checkHistory(tx, { url: query.url, type: query.type, since: query.since, beforeId: query.cursor, limit: query.limit + 1 }));
+      const page = rows.slice(0, query.limit).map(jsonRow);
+      const last = page[page.length - 1];
+      return { checks: page, next_cursor: rows.length > query.limit && last ? String(last.id) : null };
+    },
+  );
+}

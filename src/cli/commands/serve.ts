@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import type { ActionRunner } from '../main.js';
+import { buildContext, type GlobalOptions } from '../context.js';
+import { withDatabase } from '../with-database.js';
+import { runServiceUntilStopped } from '../service-mode.js';
+import { createApiService } from '../../api/api-service.js';
+
+export function registerServe(program: Command, run: ActionRunner): void {
+  program
+    .command('serve')
+    .description('Serve the archive: REST API (/v1, OpenAPI at /v1/openapi.json), the read-only archive relay (WebSocket on /), the dashboard (/), /metrics, /healthz, /readyz, on http.host:http.port, until SIGINT/SIGTERM')
+    .action(() =>
+      run(async () => {
+        const context = buildContext(program.opts<GlobalOptions>());
+        return withDatabase(context, (db) => runServiceUntilStopped(context, db, createApiService));
+      }),
+    );
+}

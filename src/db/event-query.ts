@@ -1,0 +1,98 @@
+/**
+ * NIP-01 filters as SQL over the archive, shared by the REST search and the archive relay: ids,
+ * authors, kinds, since/until, `#x` tag values (any single letter, through the GIN index on
+ * `tagvalues`), the relay an event was seen on, newest first with a keyset position (never OFFSET).
+ * Values travel as parameters only; the SQL text depends only on which fields are present.
+ */
+import type { NostrEvent } from '../nostr/event.js';
+import type { Queryable } from './database.js';
+import { decodeEventRow, type EventRow } from './event-codec.js';
+
+export interface ArchiveFilter {
+  ids?: string[];
+  authors?: string[];
+  kinds?: number[];
+  since?: number;
+  until?: number;
+  /** Tag letter → accepted values (the event matches when its first value of that tag is one of them). */
+  tags?: Record<string, string[]>;
+  /** Only events seen on this relay (normalised URL). */
+  relay?: string;
+}
+
+/** Where the previous page ended: events strictly older than (createdAt, id) come next. */
+export interface EventPosition {
+  createdAt: number;
+  id: string;
+}
+
+export interface EventQuery {
+  text: string;
+  values: unknown[];
+}
+
+const SELECT_COLUMNS = 'e.id, e.pubkey, e.created_at, e.kind, e.tags, e.content, e.sig, e.raw_json';
+
+/** Builds the WHERE clause of one filter; `values` receives the parameters. */
+function whereOf(filter: ArchiveFilter, values: unknown[], position?: EventPosition): string {
+  const conditions: string[] = [];
+  const param = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  if (filter.ids) conditions.push(`e.id = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest(${param(filter.ids)}::text[]) AS x))`);
+  if (filter.authors) conditions.push(`e.pubkey = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest(${param(filter.authors)}::text[]) AS x))`);
+  if (filter.kinds) conditions.push(`e.kind = ANY(${param(filter.kinds)}::int[])`);
+  if (filter.since !== undefined) conditions.push(`e.created_at >= ${param(filter.since)}::bigint`);
+  if (filter.until !== undefined) conditions.push(`e.created_at <= ${param(filter.until)}::bigint`);
+  for (const [letter, accepted] of Object.entries(filter.tags ?? {})) {
+    conditions.push(`e.tagvalues && ${param(accepted.map((value) => `${letter}:${value.replaceAll('\u0000', '\uFFFD')}`))}::text[]`);
+  }
+  if (filter.relay !== undefined) {
+    conditions.push(`EXISTS (SELECT 1 FROM event_relay er JOIN relay r ON r.id = er.relay_id WHERE er.event_id = e.id AND r.url = ${param(filter.relay)})`);
+  }
+  if (position) conditions.push(`(e.created_at, e.id) < (${param(position.createdAt)}::bigint, decode(${param(position.id)}, 'hex'))`);
+  return conditions.length ? conditions.join(' AND ') : 'true';
+}
+
+/** One filter, newest first, at most `limit` events after `position`. */
+export function eventQuery(filter: ArchiveFilter, limit: number, position?: EventPosition): EventQuery {
+  const values: unknown[] = [];
+  const where = whereOf(filter, values, position);
+  values.push(limit);
+  return { text: `SELECT ${SELECT_COLUMNS} FROM event e WHERE ${where} ORDER BY e.created_at DESC, e.id DESC LIMIT $${values.length}`, values };
+}
+
+/** Several filters (NIP-01: an event matching any), newest first, each event once, at most `limit`. */
+export function eventsQuery(filters: ArchiveFilter[], limit: number): EventQuery {
+  if (filters.length === 1) return eventQuery(filters[0] as ArchiveFilter, limit);
+  const values: unknown[] = [];
+  const where = filters.map((filter) => `(${whereOf(filter, values)})`).join(' OR ');
+  values.push(limit);
+  return { text: `SELECT ${SELECT_COLUMNS} FROM event e WHERE ${where} ORDER BY e.created_at DESC, e.id DESC LIMIT $${values.length}`, values };
+}
+
+/** NIP-45: how many events match any of the filters. */
+export function countQuery(filters: ArchiveFilter[]): EventQuery {
+  const values: unknown[] = [];
+  const where = filters.map((filter) => `(${whereOf(filter, values)})`).join(' OR ');
+  return { text: `SELECT count(*) AS count FROM event e WHERE ${where}`, values };
+}
+
+export async function findEvents(db: Queryable, query: EventQuery): Promise<NostrEvent[]> {
+  const { rows } = await db.query<EventRow>(query.text, query.values);
+  return rows.map(decodeEventRow);
+}
+
+/** An opaque page cursor: base64url of `created_at:id`. */
+export function encodeCursor(position: EventPosition): string {
+  return Buffer.from(`${position.createdAt}:${position.id}`, 'utf8').toString('base64url');
+}
+
+/** The position of a cursor, or undefined when it is not one of ours. */
+export function decodeCursor(cursor: string): EventPosition | undefined {
+  const match = /^(\d{1,16}):([0-9a-f]{64})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) return undefined;
+  const createdAt = Number(match[1]);
+  return Number.isSafeInteger(createdAt) ? { createdAt, id: match[2] as string } : undefined;
+}

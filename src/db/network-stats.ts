@@ -1,0 +1,115 @@
+/**
+ * Network statistics for the API and the dashboard: archive size, events per day and per kind,
+ * relays by software, country, network and state, latency distribution, uptime over time, sync lag.
+ */
+import type { Queryable } from './database.js';
+
+export async function archiveSummary(db: Queryable) {
+  const { rows } = await db.query<Record<string, string | null>>(
+    `SELECT (SELECT count(*) FROM event) AS unique_events,
+            (SELECT count(*) FROM event_relay) AS event_relay_pairs,
+            (SELECT count(*) FROM relay) AS relays,
+            (SELECT count(*) FROM relay WHERE state = 'active') AS active_relays,
+            (SELECT count(*) FROM relay_check) AS checks,
+            (SELECT min(created_at) FROM event) AS oldest_created_at,
+            (SELECT max(created_at) FROM event) AS newest_created_at,
+            (SELECT max(archived_at) FROM event) AS last_archived_at`,
+  );
+  const row = rows[0] ?? {};
+  const number = (value: string | null | undefined) => (value == null ? null : Number(value));
+  const health = await db.query<{ ok: boolean; relays: string }>(`SELECT ok, count(*) AS relays FROM relay_metadata_latest WHERE check_type = 'open' GROUP BY ok`);
+  return {
+    unique_events: number(row.unique_events) ?? 0,
+    event_relay_pairs: number(row.event_relay_pairs) ?? 0,
+    relays: number(row.relays) ?? 0,
+    active_relays: number(row.active_relays) ?? 0,
+    relays_up: Number(health.rows.find((entry) => entry.ok)?.relays ?? 0),
+    relays_down: Number(health.rows.find((entry) => !entry.ok)?.relays ?? 0),
+    checks: number(row.checks) ?? 0,
+    oldest_created_at: number(row.oldest_created_at),
+    newest_created_at: number(row.newest_created_at),
+    last_archived_at: row.last_archived_at ?? null,
+  };
+}
+
+/** Events per UTC day over the last `days` days, by created_at or by when bigbrotr archived them. */
+export async function eventsPerDay(db: Queryable, days: number, basis: 'created' | 'archived'): Promise<{ day: string; events: number }[]> {
+  const sql =
+    basis === 'created'
+      ? `SELECT to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS events FROM event
+         WHERE created_at >= extract(epoch FROM date_trunc('day', now() AT TIME ZONE 'UTC') - make_interval(days => $1 - 1))::bigint
+           AND created_at < extract(epoch FROM now())::bigint + 86400
+         GROUP BY 1 ORDER BY 1`
+      : `SELECT to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS events FROM event
+         WHERE archived_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - make_interval(days => $1 - 1)
+         GROUP BY 1 ORDER BY 1`;
+  const { rows } = await db.query<{ day: string; events: string }>(sql, [days]);
+  return rows.map((row) => ({ day: row.day, events: Number(row.events) }));
+}
+
+export async function topKinds(db: Queryable, limit: number): Promise<{ kind: number; events: number }[]> {
+  const { rows } = await db.query<{ kind: number; events: string }>('SELECT kind, count(*) AS events FROM event GROUP BY kind ORDER BY count(*) DESC, kind LIMIT $1', [limit]);
+  return rows.map((row) => ({ kind: row.kind, events: Number(row.events) }));
+}
+
+/** Relays (not retired) grouped by a property of their latest documents, biggest groups first. */
+export async function relayBreakdown(db: Queryable, limit: number) {
+  const group = async (expression: string, join: string) => {
+    const { rows } = await db.query<{ value: string | null; relays: string }>(
+      `SELECT ${expression} AS value, count(*) AS relays FROM relay r ${join} WHERE r.state <> 'retired' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => ({ value: row.value ?? 'unknown', relays: Number(row.relays) }));
+  };
+  const latestDoc = (type: string) =>
+    `LEFT JOIN LATERAL (SELECT m.data FROM relay_check c JOIN metadata m ON m.id = c.metadata_id WHERE c.relay_id = r.id AND c.check_type = '${type}' AND c.ok ORDER BY c.checked_at DESC LIMIT 1) d ON true`;
+  const [software, countries, networks, states] = await Promise.all([
+    // `git+https://github.com/hoytech/strfry.git`, `https://github.com/hoytech/strfry` → `hoytech/strfry`
+    group(`regexp_replace(regexp_replace(lower(d.data ->> 'software'), '^(git\\+)?(https?://)?(www\\.)?(github\\.com/|gitlab\\.com/)?', ''), '(\\.git)?/*$', '')`, latestDoc('nip11')),
+    group(`d.data ->> 'country'`, latestDoc('geo')),
+    group('r.network', ''),
+    group('r.state', ''),
+  ]);
+  return { software, countries, networks, states };
+}
+
+/** Latest open round trips of relays that are up, in buckets (ms upper bounds). */
+export async function latencyDistribution(db: Queryable): Promise<{ le_ms: number | null; relays: number }[]> {
+  const bounds = [50, 100, 200, 500, 1000, 2000, 5000];
+  const { rows } = await db.query<{ bucket: number; relays: string }>(
+    `SELECT width_bucket(rtt_ms, $1::int[]) AS bucket, count(*) AS relays FROM relay_metadata_latest WHERE check_type = 'open' AND ok AND rtt_ms IS NOT NULL GROUP BY 1 ORDER BY 1`,
+    [bounds],
+  );
+  return [...bounds, null].map((bound, index) => ({ le_ms: bound, relays: Number(rows.find((row) => Number(row.bucket) === index)?.relays ?? 0) }));
+}
+
+/** Relays up and down per hour over the last `hours` hours, from open checks. */
+export async function uptimeHistory(db: Queryable, hours: number): Promise<{ hour: string; up: number; down: number }[]> {
+  const { rows } = await db.query<{ hour: string; up: string; down: string }>(
+    `SELECT to_char(date_trunc('hour', checked_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00"Z"') AS hour,
+            count(DISTINCT relay_id) FILTER (WHERE ok) AS up,
+            count(DISTINCT relay_id) FILTER (WHERE NOT ok) AS down
+     FROM relay_check
+     WHERE check_type = 'open' AND checked_at > now() - make_interval(hours => $1)
+     GROUP BY 1 ORDER BY 1`,
+    [hours],
+  );
+  return rows.map((row) => ({ hour: row.hour, up: Number(row.up), down: Number(row.down) }));
+}
+
+/** Sync progress per relay: how far it is archived and how far behind now. */
+export async function syncProgress(db: Queryable, limit: number) {
+  const { rows } = await db.query<{ url: string; completed_until: string | null; updated_at: string; last_full_pass_at: string | null; benched_until: string | null; last_error: string | null }>(
+    `SELECT r.url, s.completed_until, s.updated_at, s.last_full_pass_at, h.benched_until, h.last_error
+     FROM sync_cursor s JOIN relay r ON r.id = s.relay_id LEFT JOIN relay_health h ON h.relay_id = r.id
+     WHERE s.scope = 'all'
+     ORDER BY s.completed_until NULLS FIRST, r.url
+     LIMIT $1`,
+    [limit],
+  );
+  const now = Math.floor(Date.now() / 1000);
+  return rows.map((row) => {
+    const completed = row.completed_until == null ? null : Number(row.completed_until);
+    return { ...row, completed_until: completed, lag_seconds: completed === null ? null : Math.max(0, now - completed) };
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * Reads of relays for the API and the dashboard: the list with each relay's latest health, software
+ * and country; one relay's latest checks, uptime, sync position and check history.
+ */
+import type { Queryable } from './database.js';
+
+export interface RelayListFilter {
+  network?: string;
+  state?: string;
+  status?: 'up' | 'down' | 'unchecked';
+  nip?: number;
+  afterId?: number;
+  limit: number;
+}
+
+export interface RelaySummary {
+  id: number;
+  url: string;
+  network: string;
+  state: string;
+  discovered_from: string;
+  discovered_at: string;
+  last_checked_at: string | null;
+  up: boolean | null;
+  rtt_open_ms: number | null;
+  name: string | null;
+  software: string | null;
+  version: string | null;
+  country: string | null;
+}
+
+const LATEST = (type: string, columns: string, alias: string) =>
+  `LEFT JOIN LATERAL (SELECT ${columns} FROM relay_check c LEFT JOIN metadata m ON m.id = c.metadata_id
+     WHERE c.relay_id = r.id AND c.check_type = '${type}' ORDER BY c.checked_at DESC LIMIT 1) ${alias} ON true`;
+
+export async function listRelaySummaries(db: Queryable, filter: RelayListFilter): Promise<RelaySummary[]> {
+  const { rows } = await db.query<RelaySummary>(
+    `SELECT r.id, r.url, r.network, r.state, r.discovered_from, r.discovered_at,
+            o.checked_at AS last_checked_at, o.ok AS up, o.rtt_ms AS rtt_open_ms,
+            n.data ->> 'name' AS name, n.data ->> 'software' AS software, n.data ->> 'version' AS version,
+            g.data ->> 'country' AS country
+     FROM relay r
+     ${LATEST('open', 'c.checked_at, c.ok, c.rtt_ms', 'o')}
+     ${LATEST('nip11', 'm.data', 'n')}
+     ${LATEST('geo', 'm.data', 'g')}
+     WHERE ($1::text IS NULL OR r.network = $1)
+       AND ($2::text IS NULL OR r.state = $2)
+       AND ($3::text IS NULL OR ($3 = 'up' AND o.ok) OR ($3 = 'down' AND NOT o.ok) OR ($3 = 'unchecked' AND o.ok IS NULL))
+       AND ($4::int IS NULL OR n.data -> 'supported_nips' @> to_jsonb($4::int))
+       AND r.id > $5
+     ORDER BY r.id
+     LIMIT $6`,
+    [filter.network ?? null, filter.state ?? null, filter.status ?? null, filter.nip ?? null, filter.afterId ?? 0, filter.limit],
+  );
+  return rows;
+}
+
+export interface RelayDetail {
+  relay: { id: number; url: string; network: string; state: string; discovered_from: string; discovered_at: string; mention_count: number; state_changed_at: string };
+  checks: Record<string, { checked_at: string; ok: boolean; rtt_ms: number | null; reason: string | null; data: unknown; detail: unknown }>;
+  uptime: Record<string, unknown> | null;
+  sync: { completed_until: number | null; last_full_pass_at: string | null; updated_at: string; lag_seconds: number | null } | null;
+  health: { consecutive_failures: number; benched_until: string | null; last_error: string | null; last_success_at: string | null } | null;
+}
+
+export async function relayDetail(db: Queryable, url: string): Promise<RelayDetail | undefined> {
+  const { rows } = await db.query<RelayDetail['relay']>(
+    'SELECT id, url, network, state, discovered_from, discovered_at, mention_count, state_changed_at FROM relay WHERE url = $1',
+    [url],
+  );
+  const relay = rows[0];
+  if (!relay) return undefined;
+  const [checks, uptime, sync, health] = await Promise.all([
+    db.query<{ check_type: string; checked_at: string; ok: boolean; rtt_ms: number | null; reason: string | null; data: unknown; detail: unknown }>(
+      'SELECT check_type, checked_at, ok, rtt_ms, reason, data, detail FROM relay_metadata_latest WHERE relay_id = $1',
+      [relay.id],
+    ),
+    db.query<Record<string, unknown>>(
+      `SELECT last_checked_at, last_ok, availability_24h, availability_7d, availability_30d, checks_30d,
+              median_rtt_open_7d_ms, median_rtt_read_7d_ms, median_rtt_write_7d_ms
+       FROM relay_uptime WHERE relay_id = $1`,
+      [relay.id],
+    ),
+    db.query<{ completed_until: string | null; last_full_pass_at: string | null; updated_at: string }>(
+      `SELECT completed_until, last_full_pass_at, updated_at FROM sync_cursor WHERE relay_id = $1 AND scope = 'all'`,
+      [relay.id],
+    ),
+    db.query<NonNullable<RelayDetail['health']>>('SELECT consecutive_failures, benched_until, last_error, last_success_at FROM relay_health WHERE relay_id = $1', [relay.id]),
+  ]);
+  const cursor = sync.rows[0];
+  const completedUntil = cursor?.completed_until == null ? null : Number(cursor.completed_until);
+  return {
+    relay: { ...relay, mention_count: Number(relay.mention_count) },
+    checks: Object.fromEntries(checks.rows.map(({ check_type, ...check }) => [check_type, check])),
+    uptime: uptime.rows[0] ?? null,
+    sync: cursor ? { completed_until: completedUntil, last_full_pass_at: cursor.last_full_pass_at, updated_at: cursor.updated_at, lag_seconds: completedUntil === null ? null : Math.max(0, Math.floor(Date.now() / 1000) - completedUntil) } : null,
+    health: health.rows[0] ?? null,
+  };
+}
+
+export interface CheckHistoryRow {
+  id: number;
+  check_type: string;
+  checked_at: string;
+  ok: boolean;
+  rtt_ms: number | null;
+  reason: string | null;
+}
+
+/** A relay's checks, newest first, optionally of one type and since a time, after a check id (keyset). */
+export async function checkHistory(db: Queryable, options: { url: string; type?: string; since?: number; beforeId?: number; limit: number }): Promise<CheckHistoryRow[]> {
+  const { rows } = await db.query<CheckHistoryRow>(
+    `SELECT c.id, c.check_type, c.checked_at, c.ok, c.rtt_ms, c.reason
+     FROM relay_check c JOIN relay r ON r.id = c.relay_id
+     WHERE r.url = $1 AND ($2::text IS NULL OR c.check_type = $2)
+       AND ($3::bigint IS NULL OR c.checked_at >= to_timestamp($3))
+       AND ($4::bigint IS NULL OR c.id < $4)
+     ORDER BY c.id DESC
+     LIMIT $5`,
+    [options.url, options.type ?? null, options.since ?? null, options.beforeId ?? null, options.limit],
+  );
+  return rows.map((row) => ({ ...row, id: Number(row.id) }));
+}
+
+/** Where an event was seen, and when. */
+export async function eventProvenance(db: Queryable, id: string): Promise<{ relay: string; first_seen_at: string }[]> {
+  const { rows } = await db.query<{ relay: string; first_seen_at: string }>(
+    `SELECT r.url AS relay, er.first_seen_at FROM event_relay er JOIN relay r ON r.id = er.relay_id WHERE er.event_id = decode($1, 'hex') ORDER BY er.first_seen_at, r.url`,
+    [id],
+  );
+  return rows;
+}

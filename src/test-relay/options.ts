@@ -1,0 +1,102 @@
+/** What the test relay does: NIP-01 limits, NIP-11 document, AUTH, and switchable misbehaviours. */
+export interface Misbehaviour {
+  /** Answer every REQ as if since/until were absent. */
+  ignoreSinceUntil: boolean;
+  /** Mix this many stored events that do NOT match the filter into each REQ answer. */
+  outOfFilterEvents: number;
+  /** Send every Nth event with a corrupted signature (0 = never). */
+  badSignatureEvery: number;
+  /** Send every Nth event with a corrupted id (0 = never). */
+  badIdEvery: number;
+  /** Send every event of a REQ answer twice. */
+  duplicateEvents: boolean;
+  /** Never send EOSE. */
+  neverEose: boolean;
+  /** Send EOSE after this many events, then the rest (-1 = off). */
+  earlyEoseAfter: number;
+  /** Drop the connection (terminate) after sending this many events in one REQ (-1 = off). */
+  dropAfterEvents: number;
+  /** Send CLOSED after this many events of a REQ (-1 = off). */
+  closeSubscriptionAfter: number;
+  /** Before answering a REQ, send garbage frames: non-JSON text, a binary frame, JSON of the wrong shape, an oversized frame. */
+  garbageFrames: boolean;
+  /** Delay every message by this many milliseconds. */
+  delayMs: number;
+  /** Answer CLOSED "rate-limited:" to REQs beyond this many per second per connection (0 = off). */
+  rateLimitPerSecond: number;
+  /** Refuse the WebSocket upgrade with HTTP 503. */
+  refuseUpgrade: boolean;
+  /** Accept TCP but never complete the WebSocket handshake. */
+  hangHandshake: boolean;
+  /** Refuse NIP-45 COUNT (CLOSED "unsupported:"), like relays that do not implement it. */
+  noCount: boolean;
+  /** How NIP-11 is served: the document, HTML, broken JSON, wrong types, slowly, or huge. */
+  nip11Mode: 'normal' | 'html' | 'invalid-json' | 'wrong-types' | 'slow' | 'huge' | 'missing' | 'redirect' | 'redirect-loop' | 'redirect-private';
+  /** Refuse every EVENT with this OK message (e.g. `restricted: paid relay`); empty = accept. */
+  refuseWrites: string;
+  /** Never answer EVENT with OK. */
+  noOk: boolean;
+  /** Refuse EVENT with `auth-required:` until the connection has authenticated (NIP-42). */
+  authRequiredForWrites: boolean;
+}
+
+export interface TestRelayOptions {
+  /** Silent cap on `limit` (strfry: 500). */
+  maxLimit: number;
+  /** Limit applied when a filter has none. */
+  defaultLimit: number;
+  /** Keep every version of replaceable/addressable events (default: only the newest, like real relays). */
+  keepAllVersions: boolean;
+  maxSubscriptions: number;
+  maxSubIdLength: number;
+  /** NIP-42: `true` = every REQ needs AUTH; a list = only REQs asking for those kinds. */
+  authRequired: boolean | number[];
+  /** Extra NIP-11 fields (merged over the generated document). */
+  nip11: Record<string, unknown>;
+  /** NIP-77 NEG-OPEN/NEG-MSG/NEG-CLOSE; when off, they get the NOTICE any unknown message type gets. */
+  negentropy: boolean;
+  /** Answer NEG-OPEN with NEG-ERR "blocked:" when the filter matches more events (0 = unlimited). */
+  negentropyMaxRecords: number;
+  /** Negentropy frame size limit of the relay's replies in bytes (0 = unlimited, else >= 4096). */
+  negentropyFrameSizeLimit: number;
+  misbehaviour: Partial<Misbehaviour>;
+  /** Serve wss:// (and https:// for NIP-11) with this PEM key and certificate. */
+  tls?: { key: string; cert: string };
+  /** Host name in the relay's URL (e.g. `localhost`, or a name a test DNS server resolves); default 127.0.0.1. */
+  urlHost?: string;
+}
+
+export const DEFAULT_MISBEHAVIOUR: Misbehaviour = {
+  ignoreSinceUntil: false,
+  outOfFilterEvents: 0,
+  badSignatureEvery: 0,
+  badIdEvery: 0,
+  duplicateEvents: false,
+  neverEose: false,
+  earlyEoseAfter: -1,
+  dropAfterEvents: -1,
+  closeSubscriptionAfter: -1,
+  garbageFrames: false,
+  delayMs: 0,
+  rateLimitPerSecond: 0,
+  refuseUpgrade: false,
+  hangHandshake: false,
+  noCount: false,
+  nip11Mode: 'normal',
+  refuseWrites: '',
+  noOk: false,
+  authRequiredForWrites: false,
+};
+
+export const DEFAULT_RELAY_OPTIONS: Omit<TestRelayOptions, 'misbehaviour'> = {
+  maxLimit: 500,
+  defaultLimit: 500,
+  keepAllVersions: false,
+  maxSubscriptions: 20,
+  maxSubIdLength: 64,
+  authRequired: false,
+  nip11: {},
+  negentropy: true,
+  negentropyMaxRecords: 0,
+  negentropyFrameSizeLimit: 0,
+};

@@ -1,0 +1,372 @@
+/**
+ * A real Nostr relay for tests, on 127.0.0.1 and a random port: NIP-01 (REQ/EVENT/EOSE/CLOSE/OK/
+ * NOTICE/CLOSED), NIP-11 over HTTP, NIP-42 AUTH, NIP-45 COUNT, NIP-77 negentropy (NEG-OPEN/NEG-MSG/
+ * NEG-CLOSE/NEG-ERR), a silent `limit` cap, and switchable misbehaviours.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer, WebSocket } from 'ws';
+import type { NostrEvent } from '../nostr/event.js';
+import { validateEventShape } from '../nostr/event-shape.js';
+import { loadVerifier } from '../nostr/schnorr.js';
+import { verifyEvent } from '../nostr/verify-event.js';
+import { Negentropy, NegentropyError, NegentropyStorage } from '../nostr/negentropy.js';
+import { matchesFilter, parseFilter, type Filter } from './filter.js';
+import { nip11Document, serveNip11 } from './nip11.js';
+import { DEFAULT_MISBEHAVIOUR, DEFAULT_RELAY_OPTIONS, type Misbehaviour, type TestRelayOptions } from './options.js';
+import { EventStore, isEphemeral } from './store.js';
+
+const verifier = loadVerifier();
+/** Id and BIP-340 signature both check out. */
+const verifiedSignature = (event: NostrEvent): boolean => verifyEvent(event, verifier).ok;
+
+export interface TestRelayCounters {
+  connections: number;
+  reqs: { subId: string; filters: Filter[] }[];
+  eventsSent: number;
+  eventsReceived: number;
+  oks: number;
+  auths: number;
+  /** TCP connections accepted (HTTP requests for NIP-11 and WebSocket upgrades alike). */
+  tcpConnections: number;
+}
+
+export interface TestRelay {
+  url: string;
+  httpUrl: string;
+  port: number;
+  store: EventStore;
+  counters: TestRelayCounters;
+  readonly connectionCount: number;
+  addEvents(events: NostrEvent[]): number;
+  setBehaviour(misbehaviour: Partial<Misbehaviour>): void;
+  setOptions(options: Partial<Omit<TestRelayOptions, 'misbehaviour'>>): void;
+  close(): Promise<void>;
+}
+
+interface Connection {
+  socket: WebSocket;
+  subscriptions: Map<string, Filter[]>;
+  challenge: string;
+  authedPubkeys: Set<string>;
+  reqTimes: number[];
+  /** NIP-77 sessions by subscription id (a namespace separate from REQ's). */
+  negentropy: Map<string, Negentropy>;
+}
+
+type MessageHandler = (connection: Connection, message: unknown[]) => Promise<void> | void;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startTestRelay(options: Partial<TestRelayOptions> = {}): Promise<TestRelay> {
+  let settings: Omit<TestRelayOptions, 'misbehaviour'> = { ...DEFAULT_RELAY_OPTIONS, ...options };
+  let behaviour: Misbehaviour = { ...DEFAULT_MISBEHAVIOUR, ...options.misbehaviour };
+  const store = new EventStore(settings.keepAllVersions);
+  const counters: TestRelayCounters = { connections: 0, reqs: [], eventsSent: 0, eventsReceived: 0, oks: 0, auths: 0, tcpConnections: 0 };
+  const connections = new Set<Connection>();
+  const rawSockets = new Set<Socket>();
+  let url = '';
+
+  const send = async (connection: Connection, message: unknown): Promise<void> => {
+    if (behaviour.delayMs > 0) await sleep(behaviour.delayMs);
+    if (connection.socket.readyState !== WebSocket.OPEN) return;
+    // Respect backpressure: a fast stream must not pile up in memory.
+    while (connection.socket.bufferedAmount > 1024 * 1024 && connection.socket.readyState === WebSocket.OPEN) await sleep(5);
+    await new Promise<void>((resolve) => connection.socket.send(JSON.stringify(message), () => resolve()));
+  };
+
+  const needsAuth = (filters: Filter[]): boolean => {
+    if (settings.authRequired === true) return true;
+    if (Array.isArray(settings.authRequired)) {
+      const protectedKinds = settings.authRequired;
+      return filters.some((filter) => !filter.kinds || filter.kinds.some((kind) => protectedKinds.includes(kind)));
+    }
+    return false;
+  };
+
+  const tamper = (event: NostrEvent, index: number): NostrEvent => {
+    if (behaviour.badSignatureEvery > 0 && index % behaviour.badSignatureEvery === 0) {
+      return { ...event, sig: `${event.sig.slice(0, 10)}${event.sig[10] === '0' ? '1' : '0'}${event.sig.slice(11)}` };
+    }
+    if (behaviour.badIdEvery > 0 && index % behaviour.badIdEvery === 0) return { ...event, id: `${event.id.slice(0, 63)}${event.id[63] === '0' ? '1' : '0'}` };
+    return event;
+  };
+
+  const sendGarbage = (connection: Connection) => {
+    const socket = connection.socket;
+    socket.send('this is not json');
+    socket.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]), { binary: true });
+    socket.send(JSON.stringify({ not: 'an array' }));
+    socket.send(JSON.stringify(['EVENT']));
+    socket.send(JSON.stringify(['WHATEVER', 1, 2]));
+    socket.send(JSON.stringify(['EVENT', 'unknown-sub', { id: 'zz' }]));
+  };
+
+  const answerReq = async (connection: Connection, subId: string, filters: Filter[]): Promise<void> => {
+    const ignoreTime = behaviour.ignoreSinceUntil;
+    const seen = new Set<string>();
+    const events: NostrEvent[] = [];
+    for (const filter of filters) {
+      const limit = Math.min(filter.limit ?? settings.defaultLimit, settings.maxLimit);
+      for (const event of store.query(filter, limit, { ignoreTime })) {
+        if (seen.has(event.id)) continue;
+        seen.add(event.id);
+        events.push(event);
+      }
+    }
+    if (behaviour.outOfFilterEvents > 0) {
+      const strangers = store.all().filter((event) => !filters.some((filter) => matchesFilter(event, filter))).slice(0, behaviour.outOfFilterEvents);
+      events.splice(Math.min(1, events.length), 0, ...strangers);
+    }
+    if (behaviour.garbageFrames) sendGarbage(connection);
+    let sent = 0;
+    for (const event of events) {
+      if (!connection.subscriptions.has(subId) || connection.socket.readyState !== WebSocket.OPEN) return;
+      if (sent === behaviour.earlyEoseAfter) await send(connection, ['EOSE', subId]);
+      if (sent === behaviour.dropAfterEvents) {
+        connection.socket.terminate();
+        return;
+      }
+      if (sent === behaviour.closeSubscriptionAfter) {
+        connection.subscriptions.delete(subId);
+        await send(connection, ['CLOSED', subId, 'error: subscription closed by the test relay']);
+        return;
+      }
+      sent += 1;
+      const outgoing = tamper(event, sent);
+      await send(connection, ['EVENT', subId, outgoing]);
+      counters.eventsSent += 1;
+      if (behaviour.duplicateEvents) {
+        await send(connection, ['EVENT', subId, outgoing]);
+        counters.eventsSent += 1;
+      }
+    }
+    if (sent === behaviour.dropAfterEvents) {
+      connection.socket.terminate();
+      return;
+    }
+    if (!behaviour.neverEose && behaviour.earlyEoseAfter < 0) await send(connection, ['EOSE', subId]);
+    else if (behaviour.earlyEoseAfter >= sent && !behaviour.neverEose) await send(connection, ['EOSE', subId]);
+  };
+
+  const negentropyError = (error: unknown): string =>
+    error instanceof NegentropyError ? `invalid: ${error.message}` : `error: ${(error as Error).message}`;
+
+  const broadcast = (event: NostrEvent) => {
+    for (const connection of connections) {
+      for (const [subId, filters] of connection.subscriptions) {
+        if (filters.some((filter) => matchesFilter(event, filter))) void send(connection, ['EVENT', subId, event]);
+      }
+    }
+  };
+
+  const messageHandlers: Record<string, MessageHandler> = {
+    REQ: async (connection, [, subId, ...rawFilters]) => {
+      if (typeof subId !== 'string' || subId.length === 0) return void (await send(connection, ['NOTICE', 'invalid: REQ needs a subscription id']));
+      if (subId.length > settings.maxSubIdLength) return void (await send(connection, ['CLOSED', subId, `invalid: subscription id longer than ${settings.maxSubIdLength}`]));
+      const filters: Filter[] = [];
+      for (const raw of rawFilters) {
+        const parsed = parseFilter(raw);
+        if (typeof parsed === 'string') return void (await send(connection, ['CLOSED', subId, `invalid: ${parsed}`]));
+        filters.push(parsed);
+      }
+      counters.reqs.push({ subId, filters });
+      if (behaviour.rateLimitPerSecond > 0) {
+        const now = Date.now();
+        connection.reqTimes = connection.reqTimes.filter((time) => now - time < 1_000);
+        connection.reqTimes.push(now);
+        if (connection.reqTimes.length > behaviour.rateLimitPerSecond) return void (await send(connection, ['CLOSED', subId, 'rate-limited: slow down']));
+      }
+      if (needsAuth(filters) && connection.authedPubkeys.size === 0) return void (await send(connection, ['CLOSED', subId, 'auth-required: this relay needs NIP-42 authentication']));
+      if (!connection.subscriptions.has(subId) && connection.subscriptions.size >= settings.maxSubscriptions) {
+        return void (await send(connection, ['CLOSED', subId, `error: too many subscriptions (max ${settings.maxSubscriptions})`]));
+      }
+      connection.subscriptions.set(subId, filters);
+      await answerReq(connection, subId, filters);
+    },
+    CLOSE: (connection, [, subId]) => {
+      if (typeof subId === 'string') connection.subscriptions.delete(subId);
+    },
+    COUNT: async (connection, [, subId, ...rawFilters]) => {
+      if (typeof subId !== 'string') return;
+      if (behaviour.noCount) return void (await send(connection, ['CLOSED', subId, 'unsupported: COUNT is not implemented']));
+      const ids = new Set<string>();
+      for (const raw of rawFilters) {
+        const parsed = parseFilter(raw);
+        if (typeof parsed === 'string') return void (await send(connection, ['CLOSED', subId, `invalid: ${parsed}`]));
+        for (const event of store.query(parsed, Number.MAX_SAFE_INTEGER)) ids.add(event.id);
+      }
+      await send(connection, ['COUNT', subId, { count: ids.size }]);
+    },
+    EVENT: async (connection, [, raw]) => {
+      counters.eventsReceived += 1;
+      const shape = validateEventShape(raw);
+      const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : '';
+      if (behaviour.noOk) return;
+      if (behaviour.authRequiredForWrites && connection.authedPubkeys.size === 0) return void (await send(connection, ['OK', id, false, 'auth-required: this relay accepts events from authenticated users only']));
+      if (behaviour.refuseWrites) return void (await send(connection, ['OK', id, false, behaviour.refuseWrites]));
+      if (!shape.ok) return void (await send(connection, ['OK', id, false, `invalid: ${shape.message}`]));
+      if (!verifiedSignature(shape.event)) return void (await send(connection, ['OK', id, false, 'invalid: bad id or signature']));
+      const outcome = store.add(shape.event);
+      counters.oks += 1;
+      if (outcome === 'duplicate') return void (await send(connection, ['OK', id, true, 'duplicate: already have this event']));
+      await send(connection, ['OK', id, true, '']);
+      if (outcome === 'stored' || isEphemeral(shape.event.kind)) broadcast(shape.event);
+    },
+    AUTH: async (connection, [, raw]) => {
+      const shape = validateEventShape(raw);
+      const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : '';
+      if (!shape.ok || !verifiedSignature(shape.event)) return void (await send(connection, ['OK', id, false, 'invalid: bad auth event']));
+      const event = shape.event;
+      const tag = (name: string) => event.tags.find((entry) => entry[0] === name)?.[1];
+      if (event.kind !== 22242 || tag('challenge') !== connection.challenge || tag('relay') !== url || Math.abs(event.created_at - Date.now() / 1000) > 600) {
+        return void (await send(connection, ['OK', id, false, 'invalid: wrong kind, challenge, relay or time']));
+      }
+      connection.authedPubkeys.add(event.pubkey);
+      counters.auths += 1;
+      await send(connection, ['OK', id, true, '']);
+    },
+    'NEG-OPEN': async (connection, [, subId, rawFilter, initialMessage]) => {
+      if (typeof subId !== 'string' || subId.length === 0) return void (await send(connection, ['NOTICE', 'invalid: NEG-OPEN needs a subscription id']));
+      connection.negentropy.delete(subId); // NIP-77: reopening an id closes the old session first
+      const fail = (reason: string) => send(connection, ['NEG-ERR', subId, reason]);
+      if (subId.length > settings.maxSubIdLength) return void (await fail(`invalid: subscription id longer than ${settings.maxSubIdLength}`));
+      const filter = parseFilter(rawFilter);
+      if (typeof filter === 'string') return void (await fail(`invalid: ${filter}`));
+      if (typeof initialMessage !== 'string') return void (await fail('invalid: NEG-OPEN needs a hex initial message'));
+      if (needsAuth([filter]) && connection.authedPubkeys.size === 0) return void (await fail('auth-required: this relay needs NIP-42 authentication'));
+      // No silent maxLimit cap here: a truncated set would make the client "need" or "have" wrong ids.
+      const maxRecords = settings.negentropyMaxRecords;
+      const events = store.query(filter, Math.min(filter.limit ?? Number.MAX_SAFE_INTEGER, maxRecords > 0 ? maxRecords + 1 : Number.MAX_SAFE_INTEGER));
+      if (maxRecords > 0 && events.length > maxRecords) return void (await fail(`blocked: too many records, this relay reconciles at most ${maxRecords}`));
+      let reply: string;
+      try {
+        const storage = NegentropyStorage.fromItems(events.map((event) => ({ createdAt: event.created_at, id: event.id })));
+        const session = new Negentropy(storage, { frameSizeLimit: settings.negentropyFrameSizeLimit });
+        reply = session.respond(initialMessage);
+        connection.negentropy.set(subId, session);
+      } catch (error) {
+        return void (await fail(negentropyError(error)));
+      }
+      await send(connection, ['NEG-MSG', subId, reply]);
+    },
+    'NEG-MSG': async (connection, [, subId, message]) => {
+      if (typeof subId !== 'string') return void (await send(connection, ['NOTICE', 'invalid: NEG-MSG needs a subscription id']));
+      const session = connection.negentropy.get(subId);
+      if (!session) return void (await send(connection, ['NEG-ERR', subId, 'closed: no open negentropy session with this id']));
+      let reply: string;
+      try {
+        if (typeof message !== 'string') throw new NegentropyError('NEG-MSG needs a hex message');
+        reply = session.respond(message);
+      } catch (error) {
+        connection.negentropy.delete(subId); // after NEG-ERR the session counts as closed
+        return void (await send(connection, ['NEG-ERR', subId, negentropyError(error)]));
+      }
+      await send(connection, ['NEG-MSG', subId, reply]);
+    },
+    'NEG-CLOSE': (connection, [, subId]) => {
+      if (typeof subId === 'string') connection.negentropy.delete(subId);
+    },
+  };
+
+  const handleHttp = (req: IncomingMessage, res: ServerResponse) => {
+    if ((req.headers.accept ?? '').includes('application/nostr+json')) {
+      const redirect = behaviour.nip11Mode.startsWith('redirect') && req.url !== '/moved';
+      if (redirect) {
+        const location = behaviour.nip11Mode === 'redirect-loop' ? '/' : behaviour.nip11Mode === 'redirect-private' ? 'http://10.255.255.1/' : '/moved';
+        res.writeHead(301, { location }).end();
+        return;
+      }
+      serveNip11(req, res, nip11Document(settings), behaviour.nip11Mode.startsWith('redirect') ? 'normal' : behaviour.nip11Mode, behaviour.delayMs);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('bigbrotr test relay: connect with a WebSocket client\n');
+  };
+  const http: Server = settings.tls ? createHttpsServer({ key: settings.tls.key, cert: settings.tls.cert }, handleHttp) : createServer(handleHttp);
+  http.on('connection', (socket) => {
+    counters.tcpConnections += 1;
+    rawSockets.add(socket);
+    socket.on('close', () => rawSockets.delete(socket));
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  http.on('upgrade', (req: IncomingMessage, socket, head) => {
+    if (behaviour.refuseUpgrade) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (behaviour.hangHandshake) {
+      // Keep the TCP connection open and never answer, but notice when the client goes away.
+      socket.on('error', () => socket.destroy());
+      socket.on('end', () => socket.destroy());
+      socket.resume();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  wss.on('connection', (socket: WebSocket) => {
+    counters.connections += 1;
+    const connection: Connection = {
+      socket,
+      subscriptions: new Map(),
+      challenge: randomBytes(16).toString('hex'),
+      authedPubkeys: new Set(),
+      reqTimes: [],
+      negentropy: new Map(),
+    };
+    connections.add(connection);
+    socket.on('close', () => connections.delete(connection));
+    socket.on('error', () => connections.delete(connection));
+    if (settings.authRequired !== false || behaviour.authRequiredForWrites) void send(connection, ['AUTH', connection.challenge]);
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return void send(connection, ['NOTICE', 'invalid: binary frames are not supported']);
+      let message: unknown;
+      try {
+        message = JSON.parse(data.toString());
+      } catch {
+        return void send(connection, ['NOTICE', 'invalid: message is not JSON']);
+      }
+      if (!Array.isArray(message) || typeof message[0] !== 'string') return void send(connection, ['NOTICE', 'invalid: message is not an array']);
+      // A relay without NIP-77 treats NEG-* like any other unknown message type.
+      const handler = settings.negentropy || !message[0].startsWith('NEG-') ? messageHandlers[message[0]] : undefined;
+      if (!handler) return void send(connection, ['NOTICE', `invalid: unknown message type ${String(message[0]).slice(0, 20)}`]);
+      Promise.resolve(handler(connection, message)).catch((error: unknown) => void send(connection, ['NOTICE', `error: ${(error as Error).message}`]));
+    });
+  });
+
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  const urlHost = settings.urlHost ?? '127.0.0.1';
+  url = `${settings.tls ? 'wss' : 'ws'}://${urlHost}:${port}/`;
+
+  return {
+    url,
+    httpUrl: `${settings.tls ? 'https' : 'http'}://${urlHost}:${port}/`,
+    port,
+    store,
+    counters,
+    get connectionCount() {
+      return connections.size;
+    },
+    addEvents(events) {
+      const stored = store.addMany(events);
+      for (const event of events) broadcast(event);
+      return stored;
+    },
+    setBehaviour(misbehaviour) {
+      behaviour = { ...behaviour, ...misbehaviour };
+    },
+    setOptions(next) {
+      settings = { ...settings, ...next };
+    },
+    close: async () => {
+      for (const connection of connections) connection.socket.terminate();
+      for (const socket of rawSockets) socket.destroy();
+      wss.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
