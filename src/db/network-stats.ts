@@ -63,13 +63,12 @@ export async function relayBreakdown(db: Queryable, limit: number) {
   };
   const latestDoc = (type: string) =>
     `LEFT JOIN LATERAL (SELECT m.data FROM relay_check c JOIN metadata m ON m.id = c.metadata_id WHERE c.relay_id = r.id AND c.check_type = '${type}' AND c.ok ORDER BY c.checked_at DESC LIMIT 1) d ON true`;
-  const [software, countries, networks, states] = await Promise.all([
-    // `git+https://github.com/hoytech/strfry.git`, `https://github.com/hoytech/strfry` → `hoytech/strfry`
-    group(`regexp_replace(regexp_replace(lower(d.data ->> 'software'), '^(git\\+)?(https?://)?(www\\.)?(github\\.com/|gitlab\\.com/)?', ''), '(\\.git)?/*$', '')`, latestDoc('nip11')),
-    group(`d.data ->> 'country'`, latestDoc('geo')),
-    group('r.network', ''),
-    group('r.state', ''),
-  ]);
+  // One after the other: `db` may be a single transaction connection.
+  // `git+https://github.com/hoytech/strfry.git`, `https://github.com/hoytech/strfry` → `hoytech/strfry`
+  const software = await group(`regexp_replace(regexp_replace(lower(d.data ->> 'software'), '^(git\\+)?(https?://)?(www\\.)?(github\\.com/|gitlab\\.com/)?', ''), '(\\.git)?/*$', '')`, latestDoc('nip11'));
+  const countries = await group(`d.data ->> 'country'`, latestDoc('geo'));
+  const networks = await group('r.network', '');
+  const states = await group('r.state', '');
   return { software, countries, networks, states };
 }
 
@@ -77,7 +76,8 @@ export async function relayBreakdown(db: Queryable, limit: number) {
 export async function latencyDistribution(db: Queryable): Promise<{ le_ms: number | null; relays: number }[]> {
   const bounds = [50, 100, 200, 500, 1000, 2000, 5000];
   const { rows } = await db.query<{ bucket: number; relays: string }>(
-    `SELECT width_bucket(rtt_ms, $1::int[]) AS bucket, count(*) AS relays FROM relay_metadata_latest WHERE check_type = 'open' AND ok AND rtt_ms IS NOT NULL GROUP BY 1 ORDER BY 1`,
+    // width_bucket counts a value equal to a bound in the next bucket; rtt_ms - 1 makes each bucket "≤ bound" (integer ms).
+    `SELECT width_bucket(rtt_ms - 1, $1::int[]) AS bucket, count(*) AS relays FROM relay_metadata_latest WHERE check_type = 'open' AND ok AND rtt_ms IS NOT NULL GROUP BY 1 ORDER BY 1`,
     [bounds],
   );
   return [...bounds, null].map((bound, index) => ({ le_ms: bound, relays: Number(rows.find((row) => Number(row.bucket) === index)?.relays ?? 0) }));

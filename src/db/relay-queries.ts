@@ -70,23 +70,22 @@ export async function relayDetail(db: Queryable, url: string): Promise<RelayDeta
   );
   const relay = rows[0];
   if (!relay) return undefined;
-  const [checks, uptime, sync, health] = await Promise.all([
-    db.query<{ check_type: string; checked_at: string; ok: boolean; rtt_ms: number | null; reason: string | null; data: unknown; detail: unknown }>(
+  // One after the other: `db` may be a single transaction connection, which runs one query at a time.
+  const checks = await db.query<{ check_type: string; checked_at: string; ok: boolean; rtt_ms: number | null; reason: string | null; data: unknown; detail: unknown }>(
       'SELECT check_type, checked_at, ok, rtt_ms, reason, data, detail FROM relay_metadata_latest WHERE relay_id = $1',
       [relay.id],
-    ),
-    db.query<Record<string, unknown>>(
+    );
+  const uptime = await db.query<Record<string, unknown>>(
       `SELECT last_checked_at, last_ok, availability_24h, availability_7d, availability_30d, checks_30d,
               median_rtt_open_7d_ms, median_rtt_read_7d_ms, median_rtt_write_7d_ms
        FROM relay_uptime WHERE relay_id = $1`,
       [relay.id],
-    ),
-    db.query<{ completed_until: string | null; last_full_pass_at: string | null; updated_at: string }>(
+    );
+  const sync = await db.query<{ completed_until: string | null; last_full_pass_at: string | null; updated_at: string }>(
       `SELECT completed_until, last_full_pass_at, updated_at FROM sync_cursor WHERE relay_id = $1 AND scope = 'all'`,
       [relay.id],
-    ),
-    db.query<NonNullable<RelayDetail['health']>>('SELECT consecutive_failures, benched_until, last_error, last_success_at FROM relay_health WHERE relay_id = $1', [relay.id]),
-  ]);
+    );
+  const health = await db.query<NonNullable<RelayDetail['health']>>('SELECT consecutive_failures, benched_until, last_error, last_success_at FROM relay_health WHERE relay_id = $1', [relay.id]);
   const cursor = sync.rows[0];
   const completedUntil = cursor?.completed_until == null ? null : Number(cursor.completed_until);
   return {
