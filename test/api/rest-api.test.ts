@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyEvent } from 'nostr-tools/pure';
+import { nip19 } from 'nostr-tools';
 import { loadConfig } from '../../src/config/loader.js';
 import type { Config } from '../../src/config/schema.js';
 import { insertEventBatch } from '../../src/db/events.js';
@@ -85,6 +86,11 @@ describe('GET /v1/events', () => {
     const since = now - 2 * 86_400;
     const windowed = (await get(`/v1/events?since=${since}&until=${now}&limit=500`)).body.events as NostrEvent[];
     expect(windowed.length).toBe(events.filter((event) => event.created_at >= since).length);
+    // NIP-19 forms are accepted alongside hex.
+    const npub = nip19.npubEncode(author);
+    expect(((await get(`/v1/events?authors=${npub}&kinds=1`)).body.events as NostrEvent[]).map((event) => event.id)).toEqual(expected.map((event) => event.id));
+    expect(((await get(`/v1/events/${nip19.noteEncode(events[0]?.id as string)}`)).body.event as NostrEvent).id).toBe(events[0]?.id);
+    expect((await get(`/v1/events?authors=${nip19.noteEncode(events[0]?.id as string)}`)).status).toBe(400); // a note is not an author
     const ids = events.slice(0, 3).map((event) => event.id);
     expect(((await get(`/v1/events?ids=${ids.join(',')}`)).body.events as unknown[]).length).toBe(3);
   });

@@ -12,7 +12,7 @@ import { decodeCursor, encodeCursor, eventQuery, findEvents, type ArchiveFilter 
 import { eventProvenance } from '../../db/relay-queries.js';
 import { readOnly } from '../api-query.js';
 import { jsonRow } from '../json.js';
-import { cursor, hex64, kind, listOf, pageLimit, relayUrl, TAG_KEY, unixSeconds } from '../params.js';
+import { cursor, eventId, kind, listOf, pageLimit, publicKey, relayUrl, TAG_KEY, unixSeconds } from '../params.js';
 import { errorSchema, nostrEventSchema } from '../schemas.js';
 import { BadParameterError } from '../errors.js';
 
@@ -24,8 +24,8 @@ export function registerEventRoutes(app: FastifyInstance, options: { db: Databas
   const tagValue = z.string().regex(/^[a-zA-Z]:.{1,1024}$/s, { error: 'expected <letter>:<value>, e.g. t:nostr' });
   const querystring = z
     .object({
-      ids: listOf(hex64, MAX_VALUES).optional().describe('event ids (64 hex), repeated or comma-separated'),
-      authors: listOf(hex64, MAX_VALUES).optional().describe('author public keys (64 hex)'),
+      ids: listOf(eventId, MAX_VALUES).optional().describe('event ids (64 hex, or note/nevent), repeated or comma-separated'),
+      authors: listOf(publicKey, MAX_VALUES).optional().describe('author public keys (64 hex, or npub/nprofile)'),
       kinds: listOf(kind, MAX_VALUES).optional().describe('kinds (0-65535)'),
       since: unixSeconds.optional().describe('created_at at or after (unix seconds)'),
       until: unixSeconds.optional().describe('created_at at or before (unix seconds)'),
@@ -76,7 +76,7 @@ export function registerEventRoutes(app: FastifyInstance, options: { db: Databas
       schema: {
         summary: 'One event, with where it was seen',
         tags: ['events'],
-        params: z.object({ id: hex64.describe('event id (64 hex)') }),
+        params: z.object({ id: eventId.describe('event id (64 hex, or note/nevent)') }),
         response: {
           200: z.object({ event: nostrEventSchema, seen_on: z.array(z.object({ relay: z.string(), first_seen_at: z.string() })) }),
           400: errorSchema,
