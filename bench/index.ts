@@ -20,6 +20,7 @@ const benchmarks: Record<string, () => Promise<BenchModule>> = {
   insert: () => import('./insert.js') as Promise<BenchModule>,
   sync: () => import('./sync.js') as Promise<BenchModule>,
   monitor: () => import('./monitor.js') as Promise<BenchModule>,
+  api: () => import('./api.js') as Promise<BenchModule>,
 };
 
 async function main(): Promise<void> {

@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../observability/logger.js';
+import { registerRequestTracing } from '../observability/tracing.js';
 import { ApiTimeoutError } from './api-query.js';
 import { archiveNip11Document } from './archive-relay.js';
 import { registerDashboard } from './dashboard.js';
@@ -58,6 +59,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  registerRequestTracing(app);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {

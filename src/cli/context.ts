@@ -5,6 +5,7 @@
 import { loadConfig, type LoadedConfig } from '../config/loader.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { registerSecret } from '../observability/redact.js';
+import { startTracing } from '../observability/tracing.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -25,5 +26,7 @@ export function buildContext(globals: GlobalOptions, overrides: Record<string, u
   for (const value of loaded.secretValues) registerSecret(value);
   registerSecret(loaded.config.database.url);
   const logger = createLogger(loaded.config.log);
+  // Once per process (a second call keeps the provider running); main() flushes it before exiting.
+  startTracing(loaded.config.tracing, logger);
   return { loaded, logger, globals };
 }

@@ -15,9 +15,14 @@ import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
 import { registerFind } from './commands/find.js';
 import { registerMonitor } from './commands/monitor.js';
+import { registerMaintenance } from './commands/maintenance.js';
 import { registerServe } from './commands/serve.js';
 import { registerDemo } from './commands/demo.js';
+import { registerRoles } from './commands/roles.js';
+import { registerBackup } from './commands/backup.js';
+import { registerRestore } from './commands/restore.js';
 import { packageVersion } from './version.js';
+import { shutdownTracing } from '../observability/tracing.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -43,8 +48,12 @@ export function buildProgram(run: ActionRunner): Command {
   registerFind(program, run);
   registerValidate(program, run);
   registerMonitor(program, run);
+  registerMaintenance(program, run);
   registerServe(program, run);
   registerDemo(program, run);
+  registerRoles(program, run);
+  registerBackup(program, run);
+  registerRestore(program, run);
   registerRun(program, run);
   for (const command of program.commands) {
     command.exitOverride();
@@ -82,6 +91,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     printError(`bigbrotr: error: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT_FAILURE;
+  } finally {
+    // Export the spans still buffered (a no-op when tracing is off).
+    await shutdownTracing();
   }
   return exitCode;
 }

@@ -79,7 +79,11 @@ function typeLabel(schema: AnySchema): string {
   const def = defOf(unwrap(schema));
   if (def.type === 'enum' && def.entries) return Object.values(def.entries).map((value) => `\`${value}\``).join(' \\| ');
   if (def.type === 'array' && def.element) return `list of ${typeLabel(def.element)}`;
-  if (def.type === 'number') return 'integer';
+  if (def.type === 'number') {
+    // z.number().int() carries a `number_format` check (int/safeint); plain z.number() is a decimal.
+    const checks = ((def as { checks?: { _zod?: { def?: { check?: string; format?: string } } }[] }).checks ?? []).map((check) => check._zod?.def);
+    return checks.some((check) => check?.check === 'number_format' && /int/.test(check.format ?? '')) ? 'integer' : 'number';
+  }
   return def.type;
 }
 

@@ -36,7 +36,7 @@ export const databaseSchema = z
       .optional()
       .meta({
         description:
-          'PostgreSQL connection URL (postgres://user:password@host:port/db). Unset: the embedded PGlite database in `data_dir` is used. Also read from `BIGBROTR_DATABASE_URL` and `BIGBROTR_DATABASE_URL_FILE`.',
+          'PostgreSQL connection URL (postgres://user:password@host:port/db). Unset: the embedded PGlite database in `data_dir` is used. Also read from `BIGBROTR_DATABASE_URL` and `BIGBROTR_DATABASE_URL_FILE`. A server not on this machine (other than 127.0.0.0/8, ::1, localhost, a unix socket) needs a password of at least 16 characters that is not a common default or the user name: start-up fails otherwise (docs/database.md).',
         [SECRET]: true,
       }),
     data_dir: z.string().min(1).default('./data').meta({ description: 'Directory of the embedded PGlite database (used when `url` is unset).' }),
@@ -47,7 +47,7 @@ export const databaseSchema = z
     data_dir_wait_ms: positiveInt('milliseconds').default(120_000).meta({ description: 'How long a process waits for another bigbrotr process to release the embedded database (PGlite serves one process at a time) before failing with the owner\'s pid.' }),
     pool_size: positiveInt('connections').default(10).meta({ description: 'Maximum PostgreSQL connections per process.' }),
     connect_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Timeout for opening one PostgreSQL connection.' }),
-    statement_timeout_ms: nonNegativeInt('milliseconds').default(60_000).meta({ description: 'PostgreSQL `statement_timeout` for every connection (0 = none).' }),
+    statement_timeout_ms: nonNegativeInt('milliseconds').default(60_000).meta({ description: 'PostgreSQL `statement_timeout` for every connection (0 = none), sent as a start-up parameter. Behind PgBouncer: list `statement_timeout` in its `ignore_startup_parameters` and set the timeout on the role or database instead, or set 0 (docs/database.md).' }),
     idle_timeout_ms: positiveInt('milliseconds').default(30_000).meta({ description: 'Close pooled PostgreSQL connections idle for this long.' }),
     ssl_mode: z
       .enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full'])
@@ -204,6 +204,19 @@ export const monitorSchema = z
   })
   .strict();
 
+export const maintenanceSchema = z
+  .object({
+    enabled: bool().default(true).meta({ description: 'Run the maintenance service inside `bigbrotr run`: partitions created ahead of time, retention, orphan metadata cleanup, ANALYZE (docs/maintenance.md). One process at a time runs it (leased).' }),
+    interval_seconds: positiveInt('seconds').default(3_600).meta({ description: 'Time between two maintenance runs.' }),
+    partitions_ahead_months: positiveInt('months').default(3).meta({ description: '`relay_check` partitions exist for the current month and this many months ahead; `event` partitions for the current year, the next one, and any year these months reach.' }),
+    event_retention_days: nonNegativeInt('days').default(0).meta({ description: 'Events are removed a whole yearly partition at a time once the partition\'s whole `created_at` range is older than this (with their `event_relay` rows). 0 = keep forever (an archive keeps everything). The default partition is never dropped.' }),
+    check_retention_days: nonNegativeInt('days').default(400).meta({ description: 'Check history (`relay_check`) is removed a whole monthly partition at a time once the partition\'s whole `checked_at` range is older than this. 0 = keep forever.' }),
+    orphan_grace_seconds: nonNegativeInt('seconds').default(86_400).meta({ description: 'Metadata documents no check points to are removed only when first seen longer ago than this.' }),
+    batch_size: positiveInt('rows').default(5_000).meta({ description: 'Rows per statement when removing the `event_relay` rows of a dropped event partition or orphan metadata documents.' }),
+    lock_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'How long a partition creation, drop or cleanup waits for a busy table\'s lock before giving up until the next run (readers and writers queue behind a waiting DDL statement).' }),
+  })
+  .strict();
+
 export const apiSchema = z
   .object({
     enabled: bool().default(true).meta({ description: 'Serve the REST API (`/v1`), the archive relay (WebSocket on `/`) and the dashboard (`/`) on the HTTP server (`http.host`:`http.port`), in `bigbrotr run` and `bigbrotr serve`.' }),
@@ -246,6 +259,20 @@ export const shutdownSchema = z
   })
   .strict();
 
+/** `name=value` pairs separated by commas (values may be percent-encoded), as in OTEL_EXPORTER_OTLP_HEADERS. */
+const OTLP_HEADERS = /^\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+\s*=[^,]*(,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+\s*=[^,]*)*$/;
+
+export const tracingSchema = z
+  .object({
+    enabled: bool().default(false).meta({ description: 'Export OpenTelemetry traces: one span per relay sync pass (`sync.relay`) and per API request (`http.request`). Off: the no-op tracer, nothing is recorded or sent.' }),
+    exporter: z.enum(['otlp-http', 'console']).default('otlp-http').meta({ description: '`otlp-http`: batches of spans sent as OTLP/HTTP (JSON) to `endpoint` (an OpenTelemetry Collector, Jaeger, Tempo); `console`: one JSON line per span on stderr (debugging).' }),
+    endpoint: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, e.g. http://127.0.0.1:4318/v1/traces' }).default('http://127.0.0.1:4318/v1/traces').meta({ description: 'OTLP/HTTP traces URL, the full path included (`/v1/traces`).' }),
+    service_name: z.string().min(1).default('bigbrotr').meta({ description: 'The `service.name` resource attribute the spans are filed under.' }),
+    sample_ratio: z.number({ error: (issue) => `expected a number from 0 to 1, got ${JSON.stringify(issue.input)}` }).min(0, { error: 'expected a number from 0 to 1' }).max(1, { error: 'expected a number from 0 to 1' }).default(1).meta({ description: 'Fraction of traces kept, a decimal from 0 to 1 (e.g. `0.1`), decided per trace ID so a trace is kept or dropped whole.' }),
+    headers: z.string().regex(OTLP_HEADERS, { error: 'expected name=value pairs separated by commas' }).optional().meta({ description: 'HTTP headers sent with every export, `name=value` pairs separated by commas (values may be percent-encoded), e.g. `authorization=Bearer%20TOKEN` for a hosted collector. Give it as a file: `BIGBROTR_TRACING__HEADERS_FILE`.', [SECRET]: true }),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     database: databaseSchema.default(databaseSchema.parse({})),
@@ -260,9 +287,11 @@ export const configSchema = z
     validator: validatorSchema.default(validatorSchema.parse({})),
     finder: finderSchema.default(finderSchema.parse({})),
     monitor: monitorSchema.default(monitorSchema.parse({})),
+    maintenance: maintenanceSchema.default(maintenanceSchema.parse({})),
     api: apiSchema.default(apiSchema.parse({})),
     shutdown: shutdownSchema.default(shutdownSchema.parse({})),
     identity: identitySchema.default(identitySchema.parse({})),
+    tracing: tracingSchema.default(tracingSchema.parse({})),
   })
   .strict();
 
@@ -274,7 +303,9 @@ export type RelayClientConfig = Config['relay'];
 export type LimitsConfig = Config['limits'];
 export type SyncConfig = Config['sync'];
 export type MonitorConfig = Config['monitor'];
+export type MaintenanceConfig = Config['maintenance'];
 export type ApiConfig = Config['api'];
+export type TracingConfig = Config['tracing'];
 
 /**
  * Options that a running service cannot change on SIGHUP; a reload that changes them logs their names
@@ -293,4 +324,24 @@ export const RESTART_ONLY_OPTIONS: readonly string[] = [
   'http.port',
   'http.enabled',
   'verify.workers',
+  'verify.batch_size',
+  'database.embedded_settings',
+  'sync.enabled',
+  'sync.concurrency',
+  'sync.priority_relays',
+  'sync.priority_file',
+  'sync.priority_slots',
+  'finder.enabled',
+  'validator.enabled',
+  'monitor.enabled',
+  'api.enabled',
+  'api.relay_enabled',
+  'api.trust_proxy',
+  'api.rate_limit_per_minute',
+  'tracing.enabled',
+  'tracing.exporter',
+  'tracing.endpoint',
+  'tracing.service_name',
+  'tracing.sample_ratio',
+  'tracing.headers',
 ];

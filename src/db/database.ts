@@ -18,7 +18,7 @@ export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Runs `fn` while holding a session advisory lock, waiting up to `timeoutMs` for it. */
+  /** Runs `fn` while holding an advisory lock, waiting up to `timeoutMs` for it (PostgreSQL: in one transaction, with a transaction-scoped lock). */
   withAdvisoryLock<T>(key: bigint, timeoutMs: number, fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;

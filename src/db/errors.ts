@@ -19,6 +19,15 @@ export class DatabaseError extends Error {
     if (this.stack) this.stack = redactText(this.stack);
   }
 
+  /**
+   * The database's own trouble, whatever the data: connection problems, insufficient resources (53:
+   * disk full, out of memory), cancelled statements and operator intervention (57), transaction
+   * rollbacks (40: serialization, deadlock), system errors (58). Not a reason to blame a relay.
+   */
+  get isDatabaseFault(): boolean {
+    return this.isConnectionError || /^(53|57|40|58)/.test(this.code ?? '');
+  }
+
   /** Connection-level problems (refused, reset, terminated, timeout) are worth retrying. */
   get isConnectionError(): boolean {
     return this.code === undefined || this.code.startsWith('08') || this.code === '57P01' || this.code === '57P03' || this.code === 'ECONNREFUSED' || this.code === 'ECONNRESET' || this.code === 'ETIMEDOUT';

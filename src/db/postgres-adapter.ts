@@ -54,6 +54,30 @@ function queryableOf(client: pg.PoolClient | pg.Pool): Queryable {
   };
 }
 
+/** The first connection failed: the driver's reason, the server named (never the password), and a hint for known causes. */
+function connectError(error: unknown, config: DatabaseConfig): DatabaseError {
+  let server = 'PostgreSQL';
+  try {
+    const url = new URL(config.url as string);
+    server = `PostgreSQL at ${url.host || 'the default socket'}`;
+  } catch {
+    // keep the generic name
+  }
+  const wrapped = wrapDatabaseError(error, `cannot connect to ${server}`);
+  const code = (error as { code?: unknown })?.code;
+  let hint = '';
+  if (/unsupported startup parameter/i.test(wrapped.message)) {
+    // PgBouncer refuses start-up parameters it does not know, `statement_timeout` among them.
+    hint =
+      'a connection pooler (PgBouncer) refuses the statement_timeout start-up parameter that database.statement_timeout_ms sends: add statement_timeout to its ignore_startup_parameters and set the timeout on the database or role (ALTER DATABASE ... SET statement_timeout), or set database.statement_timeout_ms to 0 (docs/database.md)';
+  } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altnames/i.test(wrapped.message)) {
+    hint = `with database.ssl_mode ${config.ssl_mode} the host in database.url must be a name (or address) in the server's certificate`;
+  } else if (/certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY/i.test(`${String(code)} ${wrapped.message}`)) {
+    hint = `the server's TLS certificate was not accepted (database.ssl_mode ${config.ssl_mode}): database.ssl_ca_file must be the CA that signed it${config.ssl_ca_file ? ` (now ${config.ssl_ca_file})` : ' (not set: only the system CAs are trusted)'}`;
+  }
+  return hint ? new DatabaseError(`${wrapped.message}; ${hint}`, { cause: error, code: wrapped.code }) : wrapped;
+}
+
 export async function openPostgres(config: DatabaseConfig, logger: Logger): Promise<Database> {
   if (!config.url) throw new DatabaseError('database.url is not set');
   let connection: ReturnType<typeof tlsOptions>;
@@ -109,21 +133,18 @@ export async function openPostgres(config: DatabaseConfig, logger: Logger): Prom
           throw error;
         }
       }),
+    // Transaction-scoped (released by COMMIT/ROLLBACK), never a session lock: behind PgBouncer in
+    // transaction pooling mode a session lock could stay behind on a server connection.
     withAdvisoryLock: (key, timeoutMs, fn) =>
-      withClient(async (client) => {
-        const session = queryableOf(client);
+      database.transaction(async (tx) => {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
-          const { rows } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key.toString()]);
+          const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [key.toString()]);
           if (rows[0]?.locked) break;
           if (Date.now() >= deadline) throw new DatabaseError(`advisory lock ${key} still held by another process after ${timeoutMs} ms`);
           await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
         }
-        try {
-          return await fn(session);
-        } finally {
-          await session.query('SELECT pg_advisory_unlock($1)', [key.toString()]).catch(() => undefined);
-        }
+        return fn(tx);
       }),
     ping: async () => {
       await base.query('SELECT 1');
@@ -134,10 +155,10 @@ export async function openPostgres(config: DatabaseConfig, logger: Logger): Prom
   };
   // Fail fast with a clear error when the server is unreachable.
   try {
-    await database.ping();
+    await pool.query('SELECT 1');
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw wrapDatabaseError(error, 'cannot connect to PostgreSQL');
+    throw connectError(error, config);
   }
   return database;
 }

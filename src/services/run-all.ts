@@ -1,6 +1,6 @@
 /**
  * `bigbrotr run`: one process with every service. Migrates, seeds, starts the metrics/health server,
- * then supervises the services until a stop signal. The services: finder, validator, monitor, synchronizer (the api joins later).
+ * then supervises the services until a stop signal. The services: finder, validator, monitor, synchronizer, maintenance (the api joins later).
  */
 import { loadConfig, type LoadedConfig } from '../config/loader.js';
 import { diffConfig, mergeReloaded } from '../config/reload.js';
@@ -19,6 +19,7 @@ import { createSyncService } from './sync/sync-service.js';
 import { createValidatorService } from './validator/validator.js';
 import { createFinderService } from './finder/finder.js';
 import { createMonitorService } from './monitor/monitor.js';
+import { createMaintenanceService } from './maintenance/maintenance.js';
 
 export interface RunAllOptions {
   loaded: LoadedConfig;
@@ -64,6 +65,7 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     if (config.validator.enabled) services.push(createValidatorService({ db, config: () => config, logger: logger.child({ service: 'validator' }) }));
     if (config.monitor.enabled) services.push(createMonitorService({ db, config: () => config, logger: logger.child({ service: 'monitor' }) }));
     if (config.sync.enabled) services.push(createSyncService({ db, config: () => config, logger: logger.child({ service: 'synchronizer' }) }));
+    if (config.maintenance.enabled) services.push(createMaintenanceService({ db, config: () => config, logger: logger.child({ service: 'maintenance' }) }));
 
     return await superviseServices({
       services,

@@ -26,6 +26,18 @@ describe('migrations', () => {
     expect(rows.map((row) => row.name)).toEqual(files.map((file) => file.name));
   });
 
+  it('let an older version run on a schema one release newer (rolling updates, rollback), but refuse an unknown older migration', async () => {
+    const { db, dispose } = await createTestDatabase();
+    cleanups.push(dispose);
+    // A newer release applied one more migration; this release does not have the file.
+    await db.query(`INSERT INTO schema_migration (name, checksum) VALUES ('9999_from_the_next_release.sql', 'x')`);
+    const older = await migrate(db, { lockTimeoutMs: 5_000 });
+    expect(older.applied).toEqual([]);
+    // A migration this release should know but does not: a different history.
+    await db.query(`INSERT INTO schema_migration (name, checksum) VALUES ('0001_a_branch.sql', 'y')`);
+    await expect(migrate(db, { lockTimeoutMs: 5_000 })).rejects.toThrow(/0001_a_branch\.sql.*different version history/);
+  });
+
   it('refuse a migration file changed after it was applied, naming it', async () => {
     const { db, dispose } = await createTestDatabase();
     cleanups.push(dispose);

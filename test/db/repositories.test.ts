@@ -148,6 +148,11 @@ describe('database errors', () => {
     expect((error as DatabaseError).isConnectionError).toBe(true);
   });
 
+  it("tell the database's own trouble (disk full, cancelled, deadlock) from errors about the data", () => {
+    for (const code of ['53100', '53200', '57014', '57P01', '40001', '40P01', '58030', '08006']) expect(new DatabaseError('x', { code }).isDatabaseFault, code).toBe(true);
+    for (const code of ['22P02', '23505', '42601', '22021']) expect(new DatabaseError('x', { code }).isDatabaseFault, code).toBe(false);
+  });
+
   it.runIf(testDatabaseKind === 'postgres')('a connection killed by the server fails one query at most, and the pool recovers', async () => {
     const db = await openDatabase({ ...test.config, pool_size: 1 });
     try {

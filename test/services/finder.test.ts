@@ -18,7 +18,7 @@ import { loadConfig } from '../../src/config/loader.js';
 import { insertEventBatch } from '../../src/db/events.js';
 import { getOrCreateRelayIds, setRelayState } from '../../src/db/relays.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { findFromArchive, findOnce } from '../../src/services/finder/finder.js';
+import { createFinderService, findFromArchive, findOnce } from '../../src/services/finder/finder.js';
 import { testSecretKey } from '../support/events.js';
 import { startTestRelay, type TestRelay } from '../support/relay/server.js';
 
@@ -177,5 +177,38 @@ describe('bigbrotr find + validate', () => {
 
     const again = await runCli(['find', '--once', '--json'], env);
     expect(JSON.parse(again.stdout)).toMatchObject({ scanned: 0, newCandidates: 0 });
+  });
+});
+
+describe('finder service across processes', () => {
+  it('runs a round only while it holds the round lease, so two processes never scan the same events twice', async () => {
+    const test = await createTestDatabase();
+    try {
+      const relayIds = await getOrCreateRelayIds(test.db, [{ url: 'wss://source.example/', network: 'clearnet' }], 'seed');
+      const key = testSecretKey('finder-lease', 0);
+      await insertEventBatch(test.db, [signEvent({ kind: 10002, created_at: 1_700_000_000, content: '', tags: [['r', 'wss://found.example/']] }, key)], relayIds.get('wss://source.example/') as number);
+      await test.db.query(`UPDATE event SET archived_at = now() - interval '1 hour'`);
+      const config = loadConfig({ env: {}, overrides: { 'finder.relay_scan': false, 'finder.interval_seconds': 1 } }).config;
+      const candidates = async () => Number((await test.db.query<{ n: string }>(`SELECT count(*) AS n FROM relay WHERE url = 'wss://found.example/'`)).rows[0]?.n);
+      const runFor = async (ms: number) => {
+        const controller = new AbortController();
+        const running = createFinderService({ db: test.db, config: () => config, logger: silentLogger() }).run(controller.signal);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        controller.abort();
+        await running;
+      };
+      // Another process holds the round: this one does nothing.
+      await test.db.query(`INSERT INTO service_lease (service, resource, owner, expires_at) VALUES ('find', 'round', 'other-host:1:abc', now() + interval '10 minutes')`);
+      await runFor(1_500);
+      expect(await candidates()).toBe(0);
+      // The lease is released (or expires): the next round runs.
+      await test.db.query(`UPDATE service_lease SET expires_at = now() - interval '1 second' WHERE service = 'find'`);
+      await runFor(1_500);
+      expect(await candidates()).toBe(1);
+      const { rows } = await test.db.query<{ owner: string }>(`SELECT owner FROM service_lease WHERE service = 'find'`);
+      expect(rows[0]?.owner).toBe(''); // released after the round
+    } finally {
+      await test.dispose();
+    }
   });
 });

@@ -74,6 +74,17 @@ async function archivedIds(db: TestDatabase['db']): Promise<string[]> {
 const corpusIds = () => corpus.map((event) => event.id).sort();
 
 describe('relay pass', () => {
+  it('with event retention, never fetches events older than its cutoff (maintenance would only drop them again)', async () => {
+    const { db, target } = await setup({ maxLimit: 100, defaultLimit: 100 });
+    // The pass runs at base + 1 day + 3,000 s with a retention of 1 day: events before base + 3,000 are out.
+    const pass = await syncRelayWithRetries({ db, relay: target, config: configWith({ 'maintenance.event_retention_days': 1 }), pool, logger: silentLogger(), now: () => base + 86_400 + 3_000 });
+    expect(pass.report.complete).toBe(true);
+    const expected = corpus.filter((event) => event.created_at >= base + 3_000).map((event) => event.id).sort();
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.length).toBeLessThan(corpus.length);
+    expect(await archivedIds(db)).toEqual(expected);
+  });
+
   it('negentropy: a relay speaking NIP-77 is reconciled, complete even in a crowded second, and a second pass fetches nothing', async () => {
     const { relay, db, target } = await setup({ maxLimit: 100, defaultLimit: 100 });
     const config = configWith();

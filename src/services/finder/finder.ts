@@ -19,6 +19,7 @@ import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { metricsRegistry } from '../../observability/metrics.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
+import { acquireLeases, processOwnerId, releaseLeases } from '../../db/leases.js';
 import { periodicService, type Service } from '../service.js';
 import { relayMentions } from './extract.js';
 
@@ -190,15 +191,28 @@ export async function findOnce(options: { db: Database; config: Config; logger: 
   return summary;
 }
 
+/** One finder round at a time across processes: the archive scan's cursor and mention counts are shared. */
+const FINDER_ROUND_LEASE = { service: 'find', resource: 'round', ttlMs: 30 * 60_000 };
+
 export function createFinderService(options: { db: Database; config: () => Config; logger: Logger }): Service {
+  const owner = processOwnerId();
   return periodicService({
     name: 'finder',
     config: options.config,
     logger: options.logger,
     intervalSeconds: (config) => config.finder.interval_seconds,
     round: async (config, signal) => {
-      const summary = await findOnce({ db: options.db, config, logger: options.logger, signal });
-      if (summary.scanned > 0 || summary.newCandidates > 0) options.logger.info({ scanned: summary.scanned, relaysAsked: summary.relaysAsked, listsFetched: summary.listsFetched, newCandidates: summary.newCandidates, refused: summary.refused }, 'finder round done');
+      const leased = await acquireLeases(options.db, { service: FINDER_ROUND_LEASE.service, owner, candidates: [FINDER_ROUND_LEASE.resource], limit: 1, ttlMs: FINDER_ROUND_LEASE.ttlMs });
+      if (leased.length === 0) {
+        options.logger.debug('another process runs the finder round; skipping this one');
+        return;
+      }
+      try {
+        const summary = await findOnce({ db: options.db, config, logger: options.logger, signal });
+        if (summary.scanned > 0 || summary.newCandidates > 0) options.logger.info({ scanned: summary.scanned, relaysAsked: summary.relaysAsked, listsFetched: summary.listsFetched, newCandidates: summary.newCandidates, refused: summary.refused }, 'finder round done');
+      } finally {
+        await releaseLeases(options.db, { service: FINDER_ROUND_LEASE.service, owner, resources: leased }).catch(() => undefined);
+      }
     },
   });
 }

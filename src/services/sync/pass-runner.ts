@@ -8,6 +8,7 @@ import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { DatabaseError } from '../../db/errors.js';
 import { RelayNetworkError, RelayProtocolError, RelayTimeoutError } from '../../relay/errors.js';
 import { RelayRefusedError } from '../../relay/fetch-page.js';
+import { traceRelaySync } from '../../observability/tracing.js';
 import { syncMetrics } from './metrics.js';
 import { PassAbortedError, syncRelayPass, type RelaySyncOptions, type RelaySyncResult } from './relay-sync.js';
 import { emptyStoreTotals } from './store-pipeline.js';
@@ -29,7 +30,12 @@ export function isRetryableRelayError(error: unknown): boolean {
   return error instanceof RelayNetworkError;
 }
 
-export async function syncRelayWithRetries(options: RelaySyncOptions): Promise<RelaySyncResult & { attempts: number }> {
+/** One pass with its retries, in a `sync.relay` span (a no-op unless tracing is on). */
+export function syncRelayWithRetries(options: RelaySyncOptions): Promise<RelaySyncResult & { attempts: number }> {
+  return traceRelaySync(options.relay.url, () => runWithRetries(options), { isStop: (error) => error instanceof PassAbortedError, errorType });
+}
+
+async function runWithRetries(options: RelaySyncOptions): Promise<RelaySyncResult & { attempts: number }> {
   const { config, logger } = options;
   const totals = options.totals ?? emptyStoreTotals();
   const policy = retry(handleWhen(isRetryableRelayError), {

@@ -98,10 +98,13 @@ interface PassWindow {
 function passWindow(cursor: SyncCursor, config: Config, options: RelaySyncOptions, now: number): PassWindow {
   const until = options.until ?? cursor.passUntil ?? now;
   const fullPassDue = config.sync.full_pass_interval_seconds > 0 && (cursor.lastFullPassAt === null || Date.now() - cursor.lastFullPassAt >= config.sync.full_pass_interval_seconds * 1000);
-  const since = options.since ?? (cursor.completedUntil === null || fullPassDue ? config.sync.since : Math.max(0, cursor.completedUntil - config.sync.rescan_window_seconds));
+  // With event retention, nothing older than its cutoff is fetched again (maintenance drops it).
+  const retentionFloor = config.maintenance.event_retention_days > 0 ? now - config.maintenance.event_retention_days * 86_400 : 0;
+  const oldest = Math.max(config.sync.since, retentionFloor);
+  const since = options.since ?? (cursor.completedUntil === null || fullPassDue ? oldest : Math.max(oldest, cursor.completedUntil - config.sync.rescan_window_seconds));
   // Resume an interrupted pass of the same window at the second it reached.
   const startAt = options.until === undefined && cursor.passUntil !== null && cursor.positionAt !== null ? cursor.positionAt : until;
-  return { since, until, startAt, full: since <= config.sync.since };
+  return { since, until, startAt, full: since <= oldest };
 }
 
 function shouldTryNegentropy(cursor: SyncCursor, config: Config): boolean {

@@ -131,6 +131,11 @@ async function passOnce(slot: SlotOptions, config: Config, relay: DueRelay): Pro
       log.warn({ err: error }, 'relay pass stopped by a database outage; it resumes from its cursor');
       return;
     }
+    if (error instanceof DatabaseError && error.isDatabaseFault) {
+      // Disk full, a cancelled statement, a deadlock: the database's trouble, not the relay's; no bench.
+      log.error({ err: error, code: error.code }, 'relay pass stopped by a database error; it resumes from its cursor');
+      return;
+    }
     log.warn({ err: error }, 'relay pass failed; its cursor keeps what was committed');
     await recordRelayFailure(db, relay.id, (error as Error).message, {
       baseSeconds: config.sync.failure_backoff_seconds,

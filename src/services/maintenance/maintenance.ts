@@ -1,0 +1,323 @@
+/**
+ * The maintenance service (docs/maintenance.md): creates the partitions of `event` (yearly) and
+ * `relay_check` (monthly) ahead of time, drops whole partitions past their retention (with the
+ * `event_relay` rows of dropped events), removes metadata documents no check points to any more,
+ * and ANALYZEs what changed. One process at a time runs it, through a lease; `dryRun` reports the
+ * same plan and changes nothing.
+ */
+import type { Config, MaintenanceConfig } from '../../config/schema.js';
+import type { Database } from '../../db/database.js';
+import { acquireLeases, processOwnerId, releaseLeases, renewLeases } from '../../db/leases.js';
+import {
+  EXPIRED_EVENT_PREFIX,
+  analyzeTable,
+  checkPartitionName,
+  countOrphanMetadata,
+  createCheckPartition,
+  createEventPartition,
+  deleteExpiredProvenanceBatch,
+  deleteOrphanMetadataBatch,
+  detachEventPartition,
+  dropCheckPartition,
+  dropExpiredEventTable,
+  eventPartitionName,
+  listExpiredEventTables,
+  listPartitions,
+  type PartitionInfo,
+  type PartitionedTable,
+} from '../../db/maintenance.js';
+import { silentLogger, type Logger } from '../../observability/logger.js';
+import { periodicService, type Service } from '../service.js';
+import { maintenanceMetrics } from './metrics.js';
+
+export const MAINTENANCE_SERVICE = 'maintenance';
+const LEASE_RESOURCE = 'run';
+const LEASE_TTL_MS = 10 * 60_000;
+const DAY_SECONDS = 86_400;
+
+export interface PartitionAction {
+  table: PartitionedTable;
+  name: string;
+  /** Range as ISO timestamps (null: unbounded or unknown, e.g. a detached partition left by an interrupted run). */
+  from: string | null;
+  to: string | null;
+  /** For drops: the planner's row estimate. */
+  estimatedRows?: number;
+}
+
+export interface MaintenanceReport {
+  dryRun: boolean;
+  /** The time the plan is computed for. */
+  at: string;
+  /** Partitions created (dry run: that would be created). */
+  created: PartitionAction[];
+  /** Partitions dropped by retention (dry run: that would be dropped). */
+  dropped: PartitionAction[];
+  /** event_relay rows removed with dropped events (null in a dry run: not counted). */
+  eventRelayRemoved: number | null;
+  /** Orphan metadata documents removed (dry run: that would be removed, counting the effect of the drops). */
+  orphanMetadata: number;
+  /** Tables analyzed (dry run: that would be). */
+  analyzed: string[];
+  /** Things left alone, with the reason (e.g. a custom partition overlapping a planned one). */
+  warnings: string[];
+  /** True when stopped before the end (a later run finishes the job). */
+  interrupted: boolean;
+  durationMs: number;
+}
+
+interface PlannedPartition {
+  table: PartitionedTable;
+  name: string;
+  from: number;
+  to: number;
+}
+
+export interface MaintenancePlan {
+  create: PlannedPartition[];
+  drop: PartitionInfo[];
+  warnings: string[];
+}
+
+function utcMonthStart(year: number, month: number): number {
+  return Date.UTC(year, month, 1) / 1000;
+}
+
+function iso(seconds: number | null): string | null {
+  return seconds === null ? null : new Date(seconds * 1000).toISOString();
+}
+
+/**
+ * What to create and what to drop, from the existing partitions, the settings and the time. Pure:
+ * the dry run and the real run compute the same plan from the same state.
+ */
+export function planPartitions(existing: Record<PartitionedTable, PartitionInfo[]>, settings: MaintenanceConfig, now: Date): MaintenancePlan {
+  const warnings: string[] = [];
+  const create: PlannedPartition[] = [];
+  const year = now.getUTCFullYear();
+  const month = now.getUTCMonth();
+  const wanted: PlannedPartition[] = [];
+  for (let ahead = 0; ahead <= settings.partitions_ahead_months; ahead += 1) {
+    const start = new Date(utcMonthStart(year, month + ahead) * 1000);
+    wanted.push({ table: 'relay_check', name: checkPartitionName(start), from: start.getTime() / 1000, to: utcMonthStart(start.getUTCFullYear(), start.getUTCMonth() + 1) });
+  }
+  const lastYear = Math.max(year + 1, new Date(utcMonthStart(year, month + settings.partitions_ahead_months) * 1000).getUTCFullYear());
+  for (let y = year; y <= lastYear; y += 1) wanted.push({ table: 'event', name: eventPartitionName(y), from: utcMonthStart(y, 0), to: utcMonthStart(y + 1, 0) });
+  for (const partition of wanted) {
+    const ranged = existing[partition.table].filter((info) => !info.isDefault);
+    if (ranged.some((info) => info.from === partition.from && info.to === partition.to)) continue;
+    const overlapping = ranged.find((info) => (info.from ?? -Infinity) < partition.to && (info.to ?? Infinity) > partition.from);
+    if (overlapping) {
+      warnings.push(`${partition.name} not created: ${overlapping.name} already covers part of [${iso(partition.from)}, ${iso(partition.to)})`);
+      continue;
+    }
+    if (existing[partition.table].some((info) => info.name === partition.name)) {
+      warnings.push(`${partition.name} not created: a partition of that name has another range`);
+      continue;
+    }
+    create.push(partition);
+  }
+
+  const drop: PartitionInfo[] = [];
+  const nowSeconds = now.getTime() / 1000;
+  for (const [table, days] of [['event', settings.event_retention_days], ['relay_check', settings.check_retention_days]] as const) {
+    if (days === 0) continue;
+    const cutoff = nowSeconds - days * DAY_SECONDS;
+    for (const info of existing[table]) {
+      if (!info.isDefault && info.to !== null && info.to <= cutoff) drop.push(info);
+    }
+  }
+  return { create, drop, warnings };
+}
+
+/** Keeps the maintenance lease alive during a long run; throws once it is lost. */
+function leaseKeeper(db: Database, owner: string | undefined): () => Promise<void> {
+  let renewedAt = Date.now();
+  return async () => {
+    if (owner === undefined || Date.now() - renewedAt < LEASE_TTL_MS / 10) return;
+    const held = await renewLeases(db, { service: MAINTENANCE_SERVICE, owner, resources: [LEASE_RESOURCE], ttlMs: LEASE_TTL_MS });
+    if (held.length === 0) throw new Error('maintenance lease lost (another process took over); stopping this run');
+    renewedAt = Date.now();
+  };
+}
+
+/**
+ * Deletes the event_relay rows of a detached expired event partition in batches, then drops it.
+ * Returns the rows deleted, or null when stopped by `signal` (the table stays for the next run).
+ */
+async function retireExpiredEventTable(db: Database, table: string, settings: MaintenanceConfig, keepLease: () => Promise<void>, signal?: AbortSignal): Promise<number | null> {
+  let after = '';
+  let removed = 0;
+  for (;;) {
+    if (signal?.aborted) return null;
+    const batch = await deleteExpiredProvenanceBatch(db, table, after, settings.batch_size);
+    removed += batch.links;
+    maintenanceMetrics().provenanceRemoved.inc(batch.links);
+    if (batch.lastIdHex === null || batch.events < settings.batch_size) break;
+    after = batch.lastIdHex;
+    await keepLease();
+  }
+  await dropExpiredEventTable(db, table, settings.lock_timeout_ms);
+  return removed;
+}
+
+/**
+ * One maintenance run. Without `dryRun` it takes the maintenance lease first and returns undefined
+ * when another process holds it. `now` (tests) is the time the plan is made for.
+ */
+export async function runMaintenance(options: { db: Database; config: Config; logger?: Logger; owner?: string; dryRun?: boolean; now?: Date; signal?: AbortSignal }): Promise<MaintenanceReport | undefined> {
+  const { db } = options;
+  const settings = options.config.maintenance;
+  const logger = options.logger ?? silentLogger();
+  const dryRun = options.dryRun === true;
+  const now = options.now ?? new Date();
+  const started = Date.now();
+  const metrics = maintenanceMetrics();
+  const owner = dryRun ? undefined : (options.owner ?? processOwnerId());
+  if (owner !== undefined) {
+    const leased = await acquireLeases(db, { service: MAINTENANCE_SERVICE, owner, candidates: [LEASE_RESOURCE], limit: 1, ttlMs: LEASE_TTL_MS });
+    if (leased.length === 0) {
+      metrics.runs.inc({ outcome: 'skipped' });
+      return undefined;
+    }
+  }
+  const keepLease = leaseKeeper(db, owner);
+  const report: MaintenanceReport = { dryRun, at: now.toISOString(), created: [], dropped: [], eventRelayRemoved: dryRun ? null : 0, orphanMetadata: 0, analyzed: [], warnings: [], interrupted: false, durationMs: 0 };
+  const analyze = new Set<string>();
+  try {
+    const existing = { event: await listPartitions(db, 'event'), relay_check: await listPartitions(db, 'relay_check') };
+    const plan = planPartitions(existing, settings, now);
+    report.warnings.push(...plan.warnings);
+    const leftovers = await listExpiredEventTables(db);
+
+    // 1. Partitions ahead of time.
+    for (const partition of plan.create) {
+      if (options.signal?.aborted) break;
+      const action: PartitionAction = { table: partition.table, name: partition.name, from: iso(partition.from), to: iso(partition.to) };
+      if (dryRun) {
+        report.created.push(action);
+        continue;
+      }
+      const created = partition.table === 'event'
+        ? await createEventPartition(db, new Date(partition.from * 1000).getUTCFullYear(), settings.lock_timeout_ms)
+        : await createCheckPartition(db, new Date(partition.from * 1000), settings.lock_timeout_ms);
+      if (created) {
+        report.created.push(action);
+        metrics.partitionsCreated.inc({ table: partition.table });
+        analyze.add(partition.name);
+        logger.info({ partition: partition.name, from: action.from, to: action.to }, `created partition ${partition.name}`);
+      }
+      await keepLease();
+    }
+
+    // 2. Retention: whole partitions only.
+    for (const table of leftovers) {
+      if (options.signal?.aborted) break;
+      report.dropped.push({ table: 'event', name: table.slice(EXPIRED_EVENT_PREFIX.length), from: null, to: null });
+      if (dryRun) continue;
+      logger.info({ table }, `finishing the retention of ${table} left by an interrupted run`);
+      const removed = await retireExpiredEventTable(db, table, settings, keepLease, options.signal);
+      if (removed === null) break;
+      report.eventRelayRemoved = (report.eventRelayRemoved ?? 0) + removed;
+      analyze.add('event_relay');
+    }
+    for (const partition of plan.drop) {
+      if (options.signal?.aborted) break;
+      const action: PartitionAction = { table: partition.table, name: partition.name, from: iso(partition.from), to: iso(partition.to), estimatedRows: partition.estimatedRows };
+      if (dryRun) {
+        report.dropped.push(action);
+        continue;
+      }
+      if (partition.table === 'relay_check') {
+        if (await dropCheckPartition(db, partition.name, settings.lock_timeout_ms)) {
+          report.dropped.push(action);
+          metrics.partitionsDropped.inc({ table: 'relay_check' });
+          analyze.add('relay_check');
+          logger.info({ partition: partition.name, rows: partition.estimatedRows }, `dropped partition ${partition.name} (check retention)`);
+        }
+      } else {
+        const detached = await detachEventPartition(db, partition.name, settings.lock_timeout_ms);
+        if (detached === null) continue;
+        report.dropped.push(action);
+        metrics.partitionsDropped.inc({ table: 'event' });
+        analyze.add('event');
+        logger.info({ partition: partition.name, rows: partition.estimatedRows }, `detached partition ${partition.name} (event retention); removing its event_relay rows`);
+        const removed = await retireExpiredEventTable(db, detached, settings, keepLease, options.signal);
+        if (removed === null) break;
+        report.eventRelayRemoved = (report.eventRelayRemoved ?? 0) + removed;
+        analyze.add('event_relay');
+        logger.info({ partition: partition.name, eventRelayRemoved: removed }, `dropped partition ${partition.name}`);
+      }
+      await keepLease();
+    }
+
+    // 3. Metadata documents no check points to any more, first seen before the grace period.
+    const olderThan = new Date(now.getTime() - settings.orphan_grace_seconds * 1000);
+    if (dryRun) {
+      report.orphanMetadata = await countOrphanMetadata(db, olderThan, plan.drop.filter((info) => info.table === 'relay_check').map((info) => info.name));
+    } else {
+      while (!options.signal?.aborted) {
+        const batch = await deleteOrphanMetadataBatch(db, olderThan, settings.batch_size, settings.lock_timeout_ms);
+        report.orphanMetadata += batch.deleted;
+        metrics.orphansRemoved.inc(batch.deleted);
+        if (batch.candidates < settings.batch_size || batch.deleted === 0) break;
+        await keepLease();
+      }
+      if (report.orphanMetadata > 0) {
+        analyze.add('metadata');
+        logger.info({ removed: report.orphanMetadata }, `removed ${report.orphanMetadata} orphan metadata document(s)`);
+      }
+    }
+
+    // 4. Statistics of what changed (autovacuum never analyzes a partitioned parent).
+    if (dryRun) {
+      for (const partition of plan.create) analyze.add(partition.name);
+      for (const partition of plan.drop) analyze.add(partition.table);
+      if (plan.drop.some((info) => info.table === 'event') || leftovers.length > 0) analyze.add('event_relay');
+      if (report.orphanMetadata > 0) analyze.add('metadata');
+      report.analyzed = [...analyze];
+    } else if (!options.signal?.aborted) {
+      for (const table of analyze) {
+        await analyzeTable(db, table);
+        report.analyzed.push(table);
+        await keepLease();
+      }
+    }
+    report.interrupted = options.signal?.aborted === true;
+    report.durationMs = Date.now() - started;
+    if (!dryRun) {
+      metrics.runs.inc({ outcome: 'done' });
+      metrics.lastRun.set(Date.now() / 1000);
+      metrics.lastDuration.set(report.durationMs / 1000);
+    }
+    return report;
+  } catch (error) {
+    if (!dryRun) metrics.runs.inc({ outcome: 'failed' });
+    throw error;
+  } finally {
+    if (owner !== undefined) await releaseLeases(db, { service: MAINTENANCE_SERVICE, owner, resources: [LEASE_RESOURCE] }).catch(() => undefined);
+  }
+}
+
+export function createMaintenanceService(options: { db: Database; config: () => Config; logger: Logger }): Service {
+  const owner = processOwnerId();
+  return periodicService({
+    name: 'maintenance',
+    config: options.config,
+    logger: options.logger,
+    intervalSeconds: (config) => config.maintenance.interval_seconds,
+    round: async (config, signal) => {
+      const report = await runMaintenance({ db: options.db, config, logger: options.logger, owner, signal });
+      if (report === undefined) {
+        options.logger.debug('maintenance is running in another process; skipped');
+        return;
+      }
+      for (const warning of report.warnings) options.logger.warn(warning);
+      const changed = report.created.length + report.dropped.length + report.orphanMetadata > 0;
+      options.logger[changed ? 'info' : 'debug'](
+        { created: report.created.length, dropped: report.dropped.length, eventRelayRemoved: report.eventRelayRemoved, orphanMetadata: report.orphanMetadata, durationMs: report.durationMs },
+        'maintenance run done',
+      );
+    },
+  });
+}
