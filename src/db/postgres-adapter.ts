@@ -107,12 +107,20 @@ export async function openPostgres(config: DatabaseConfig, logger: Logger): Prom
       throw wrapDatabaseError(error, 'cannot connect to PostgreSQL');
     }
     let broken = false;
+    // A connection that drops while checked out (between two queries of a transaction) emits 'error'
+    // on the client, not on the pool: without a listener that would crash the process.
+    const onError = (error: Error) => {
+      broken = true;
+      logger.warn({ err: wrapDatabaseError(error, 'PostgreSQL connection in use failed') }, 'PostgreSQL connection lost during a transaction; it is discarded');
+    };
+    client.on('error', onError);
     try {
       return await fn(client);
     } catch (error) {
-      broken = error instanceof DatabaseError && error.isConnectionError;
+      broken ||= error instanceof DatabaseError && error.isConnectionError;
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   };
