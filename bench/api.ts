@@ -145,14 +145,25 @@ async function getJson(pool: Pool, path: string): Promise<{ status: number; body
   return { status: response.statusCode, body: await response.body.text() };
 }
 
-/** First pages of author + kind 1 for authors picked by events until `count` of them have a second page; their second-page paths. */
+/** Share of all events written by author a: P(floor(A·u³) = a) for u uniform. */
+const authorShare = (author: number) => Math.cbrt((author + 1) / AUTHORS) - Math.cbrt(author / AUTHORS);
+const KIND1_SHARE = (KINDS.find(([kind]) => kind === 1) as readonly [number, number])[1];
+/** An author picked by events among those expected to have at least 150 kind-1 events (so a second page). */
+export const pickHeavyAuthor = (events: number): number => {
+  for (;;) {
+    const author = authorOf(random(events));
+    if (events * KIND1_SHARE * authorShare(author) >= 150) return author;
+  }
+};
+
+/** First pages of author + kind 1 for heavy authors until `count` of them have a second page; their second-page paths. */
 async function secondPages(pool: Pool, events: number, count: number): Promise<string[]> {
   const paths: string[] = [];
   let attempts = 0;
   const worker = async () => {
     // Small archives have few such authors: then their pages are asked more than once.
     while (paths.length < count && ++attempts <= count * 10) {
-      const path = `/v1/events?authors=${pubkeyOf(authorOf(random(events)))}&kinds=1&limit=100`;
+      const path = `/v1/events?authors=${pubkeyOf(pickHeavyAuthor(events))}&kinds=1&limit=100`;
       const first = await getJson(pool, path);
       const cursor = (JSON.parse(first.body) as { next_cursor: string | null }).next_cursor;
       if (cursor && paths.length < count) paths.push(`${path}&cursor=${cursor}`);
@@ -224,9 +235,9 @@ export const QUERY_TYPES: QueryType[] = [
     },
   },
   {
-    name: '(f) second page of (c) via cursor (authors with more than 100 kind-1 events)',
+    name: '(f) second page of author + kind 1 via cursor (authors with 150+ kind-1 events)',
     next: (events) => {
-      const author = pubkeyOf(authorOf(random(events)));
+      const author = pubkeyOf(pickHeavyAuthor(events));
       return { path: '', filter: { authors: [author], kinds: [1] }, limit: 101 };
     },
     prepare: secondPages,
