@@ -40,9 +40,12 @@ function whereOf(filter: ArchiveFilter, values: unknown[], position?: EventPosit
     values.push(value);
     return `$${values.length}`;
   };
-  if (filter.ids) conditions.push(`e.id = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest(${param(filter.ids)}::text[]) AS x))`);
-  if (filter.authors) conditions.push(`e.pubkey = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest(${param(filter.authors)}::text[]) AS x))`);
-  if (filter.kinds) conditions.push(`e.kind = ANY(${param(filter.kinds)}::int[])`);
+  // A single value is compared with `=`: the planner then reads an index in order and stops at the
+  // page size, where `= ANY(array)` makes it fetch and sort every match (20,000 events of a prolific
+  // author for a page of 100; measured in docs/api.md).
+  if (filter.ids) conditions.push(filter.ids.length === 1 ? `e.id = decode(${param(filter.ids[0])}, 'hex')` : `e.id = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest(${param(filter.ids)}::text[]) AS x))`);
+  if (filter.authors) conditions.push(filter.authors.length === 1 ? `e.pubkey = decode(${param(filter.authors[0])}, 'hex')` : `e.pubkey = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest(${param(filter.authors)}::text[]) AS x))`);
+  if (filter.kinds) conditions.push(filter.kinds.length === 1 ? `e.kind = ${param(filter.kinds[0])}::int` : `e.kind = ANY(${param(filter.kinds)}::int[])`);
   if (filter.since !== undefined) conditions.push(`e.created_at >= ${param(filter.since)}::bigint`);
   if (filter.until !== undefined) conditions.push(`e.created_at <= ${param(filter.until)}::bigint`);
   for (const [letter, accepted] of Object.entries(filter.tags ?? {})) {
