@@ -6,22 +6,11 @@
  * never finish the WebSocket handshake, and relays that never answer REQ or EVENT. Prints one line
  * `READY <json {kind: urls[]}>` and runs until stdin closes.
  */
-import { createServer } from 'node:net';
+import { freePort } from '../test/support/free-port.js';
 import { startTestRelay, type TestRelay } from '../test/support/relay/server.js';
 
 const total = Number(process.argv[2] ?? 500);
 const mix = { healthy: 0.7, slow: 0.1, dead: 0.08, garbage: 0.06, hanging: 0.03, silent: 0.03 };
-
-async function deadPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const relays: TestRelay[] = [];
 const urls: Record<string, string[]> = {};
@@ -32,7 +21,7 @@ for (const [kind, count] of counts) {
   urls[kind] = [];
   for (let index = 0; index < count; index += 1) {
     if (kind === 'dead') {
-      (urls[kind] as string[]).push(`ws://127.0.0.1:${await deadPort()}/`);
+      (urls[kind] as string[]).push(`ws://127.0.0.1:${await freePort()}/`);
       continue;
     }
     const relay = await startTestRelay({
