@@ -10,7 +10,6 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { startHttpServer } from '../src/api/http-server.js';
 import { loadConfig } from '../src/config/loader.js';
 import type { Config } from '../src/config/schema.js';
@@ -22,8 +21,8 @@ import { openDatabase } from '../src/db/open.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { metricsRegistry } from '../src/observability/metrics.js';
 import { AUTHORS, authorOf, eventId, HASHTAG_COUNT, HASHTAG_SQL_ARRAY, hashtag, KINDS, pubkeyOf, selectedTypes, SPAN, T0 } from './api.js';
+import { withScratchPostgres } from './scratch-postgres.js';
 
-const POSTGRES_SERVER = process.env.BIGBROTR_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const RELAYS = 8;
 const SQL_SAMPLES = Number(process.env.BENCH_API_SQL_SAMPLES ?? 500);
 const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -307,19 +306,10 @@ async function main() {
   }
   try {
     if (kind === 'pglite') return await phase(loadConfig({ env: {}, overrides: { ...overrides, 'database.data_dir': target } }).config, events, migrationsDir);
-    const name = `bigbrotr_bench_api_${process.pid}`;
-    const admin = new pg.Client({ connectionString: POSTGRES_SERVER });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    try {
-      const url = new URL(POSTGRES_SERVER);
-      url.pathname = `/${name}`;
-      return await phase(loadConfig({ env: {}, overrides: { ...overrides, 'database.url': url.toString() } }).config, events, migrationsDir);
-    } finally {
-      if (!process.env.BENCH_API_KEEP_DATABASE) await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-      else log(`kept database ${name}`);
-      await admin.end();
-    }
+    return await withScratchPostgres('bigbrotr_bench_api', (url) => phase(loadConfig({ env: {}, overrides: { ...overrides, 'database.url': url } }).config, events, migrationsDir), {
+      keep: Boolean(process.env.BENCH_API_KEEP_DATABASE),
+      onKept: (name) => log(`kept database ${name}`),
+    });
   } finally {
     if (migrationsDir) rmSync(migrationsDir, { recursive: true, force: true });
   }

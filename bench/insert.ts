@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { databaseSchema } from '../src/config/schema.js';
 import type { Database } from '../src/db/database.js';
 import { insertEventBatch } from '../src/db/events.js';
@@ -18,10 +17,10 @@ import { openDatabase } from '../src/db/open.js';
 import { getOrCreateRelayIds } from '../src/db/relays.js';
 import type { NostrEvent } from '../src/nostr/event.js';
 import type { BenchResult } from './index.js';
+import { withScratchPostgres } from './scratch-postgres.js';
 
 const TOTAL = Number(process.env.BENCH_INSERT_EVENTS ?? 100_000);
 const DUPLICATE_SHARE = 0.3;
-const POSTGRES_SERVER = process.env.BIGBROTR_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 function syntheticEvent(index: number, authors: string[]): NostrEvent {
   const pubkey = authors[index % authors.length] as string;
@@ -103,20 +102,14 @@ export async function run(target = process.env.BENCH_INSERT_TARGET ?? 'both'): P
     }
   }
   if (target === 'postgres' || target === 'both') {
-    const name = `bigbrotr_bench_${process.pid}`;
-    const admin = new pg.Client({ connectionString: POSTGRES_SERVER });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = new URL(POSTGRES_SERVER);
-    url.pathname = `/${name}`;
-    const db = await openDatabase({ ...databaseSchema.parse({}), url: url.toString() });
-    try {
-      results.push(...(await measure('postgres', db, stream, batchSize)));
-    } finally {
-      await db.close();
-      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-      await admin.end();
-    }
+    await withScratchPostgres('bigbrotr_bench', async (url) => {
+      const db = await openDatabase({ ...databaseSchema.parse({}), url });
+      try {
+        results.push(...(await measure('postgres', db, stream, batchSize)));
+      } finally {
+        await db.close();
+      }
+    });
   }
   return results;
 }

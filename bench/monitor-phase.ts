@@ -5,15 +5,14 @@
  * timeouts, concurrency 50) over all of them. Prints one JSON line.
  */
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
 import { loadConfig } from '../src/config/loader.js';
 import type { Config } from '../src/config/schema.js';
 import { migrate } from '../src/db/migrate.js';
 import { openDatabase } from '../src/db/open.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { monitorOnce } from '../src/services/monitor/monitor.js';
+import { withScratchPostgres } from './scratch-postgres.js';
 
-const POSTGRES_SERVER = process.env.BIGBROTR_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 async function monitorPhase(config: Config, urls: Record<string, string[]>) {
@@ -50,18 +49,7 @@ async function main() {
   if (!kind || !target || !urlsFile) throw new Error('usage: monitor-phase.ts pglite DATA_DIR URLS_JSON | postgres - URLS_JSON');
   const urls = JSON.parse(readFileSync(urlsFile, 'utf8')) as Record<string, string[]>;
   if (kind === 'pglite') return monitorPhase(loadConfig({ env: {}, overrides: { 'database.data_dir': target } }).config, urls);
-  const name = `bigbrotr_bench_monitor_${process.pid}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_SERVER });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  try {
-    const url = new URL(POSTGRES_SERVER);
-    url.pathname = `/${name}`;
-    return await monitorPhase(loadConfig({ env: {}, overrides: { 'database.url': url.toString() } }).config, urls);
-  } finally {
-    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+  return withScratchPostgres('bigbrotr_bench_monitor', (url) => monitorPhase(loadConfig({ env: {}, overrides: { 'database.url': url } }).config, urls));
 }
 
 main().then(

@@ -6,7 +6,6 @@
  * full re-scan of the whole window (everything already archived). Prints one JSON line.
  */
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { eventLimitsFrom } from '../src/config/limits.js';
 import { loadConfig } from '../src/config/loader.js';
 import type { Config } from '../src/config/schema.js';
@@ -20,11 +19,11 @@ import { paginateWindow } from '../src/relay/paginate.js';
 import { reconcileWindow } from '../src/relay/negentropy-window.js';
 import { syncRelayPass } from '../src/services/sync/relay-sync.js';
 import { createVerifyPool } from '../src/verify/pool.js';
+import { withScratchPostgres } from './scratch-postgres.js';
 
 const [phase, relayUrl, expectedText] = process.argv.slice(2);
 // pglite-create takes the data directory in place of the relay URL.
 const expected = Number(expectedText);
-const POSTGRES_SERVER = process.env.BIGBROTR_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const now = Math.floor(Date.now() / 1000);
 
 const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -122,18 +121,7 @@ async function main() {
     if (!dataDir) throw new Error('pglite phase: data directory missing');
     return archivePhase('pglite', loadConfig({ env: {}, overrides: { 'database.data_dir': dataDir } }).config, relayUrl);
   }
-  const name = `bigbrotr_bench_sync_${process.pid}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_SERVER });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  try {
-    const url = new URL(POSTGRES_SERVER);
-    url.pathname = `/${name}`;
-    return await archivePhase('postgres', loadConfig({ env: {}, overrides: { 'database.url': url.toString() } }).config, relayUrl);
-  } finally {
-    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+  return withScratchPostgres('bigbrotr_bench_sync', (url) => archivePhase('postgres', loadConfig({ env: {}, overrides: { 'database.url': url } }).config, relayUrl));
 }
 
 main().then(
