@@ -15,12 +15,13 @@ import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
-import type { Database, Queryable } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { wrapDatabaseError } from '../db/errors.js';
 import { countQuery, eventsQuery, findEvents, type ArchiveFilter } from '../db/event-query.js';
 import { isHex64 } from '../nostr/hex.js';
 import type { Logger } from '../observability/logger.js';
 import { metricsRegistry } from '../observability/metrics.js';
+import { ApiTimeoutError, readOnly } from './api-query.js';
 
 export interface ArchiveRelay {
   /** Open client connections. */
@@ -225,7 +226,7 @@ function rawText(data: WebSocket.RawData): string {
 /** Why the database failed, in words safe to show a client (no SQL, no connection details). */
 function failureSummary(error: unknown): string {
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (code === '57014') return 'query timed out';
+  if (error instanceof ApiTimeoutError || code === '57014') return 'query timed out';
   return 'internal error';
 }
 
@@ -267,13 +268,6 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
 
   // -- queries
 
-  async function runReadOnly<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return db.transaction(async (tx) => {
-      await tx.exec(`SET LOCAL statement_timeout = ${statementTimeoutMs}; SET LOCAL transaction_read_only = on`);
-      return fn(tx);
-    });
-  }
-
   function enqueue(client: Client, job: () => Promise<void>): boolean {
     if (client.pending >= maxPending) return false;
     client.pending += 1;
@@ -303,7 +297,7 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
     if (subscription.closed || !client.isOpen) return;
     let events;
     try {
-      events = parsed.limit === 0 ? [] : await runReadOnly((tx) => findEvents(tx, eventsQuery(parsed.filters, parsed.limit)));
+      events = parsed.limit === 0 ? [] : await readOnly(db, statementTimeoutMs, (tx) => findEvents(tx, eventsQuery(parsed.filters, parsed.limit)));
     } catch (error) {
       const stillWanted = !subscription.closed;
       if (client.subscriptions.get(subId) === subscription) client.subscriptions.delete(subId);
@@ -324,7 +318,7 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
     let count: number;
     try {
       const query = countQuery(parsed.filters);
-      const { rows } = await runReadOnly((tx) => tx.query<{ count: number | string }>(query.text, query.values));
+      const { rows } = await readOnly(db, statementTimeoutMs, (tx) => tx.query<{ count: number | string }>(query.text, query.values));
       count = Number(rows[0]?.count ?? 0);
     } catch (error) {
       answerFailure(client, subId, error, 'count', true);
