@@ -3,6 +3,8 @@
  * arrays of mixed types. Each known field is kept when its type is right (or unambiguously
  * convertible), dropped and recorded when it is not; unknown fields are kept aside untouched.
  */
+import { jsonNestingExceeds } from './json-depth.js';
+
 export interface Nip11Limitation {
   max_message_length?: number;
   max_subscriptions?: number;
@@ -48,9 +50,11 @@ export interface DroppedField {
 
 export type Nip11ParseResult =
   | { ok: true; document: Nip11Document; dropped: DroppedField[]; unknown: Record<string, unknown>; raw: Record<string, unknown> }
-  | { ok: false; reason: 'too-large' | 'not-json' | 'not-object'; message: string };
+  | { ok: false; reason: 'too-large' | 'too-deep' | 'not-json' | 'not-object'; message: string };
 
 export const DEFAULT_NIP11_MAX_BYTES = 256 * 1024;
+/** Deeper documents are refused: real ones nest 3 or 4 levels, and the document is walked recursively later. */
+export const NIP11_MAX_DEPTH = 32;
 
 const STRING_FIELDS = ['name', 'description', 'banner', 'icon', 'pubkey', 'self', 'contact', 'software', 'version', 'terms_of_service', 'privacy_policy', 'posting_policy', 'payments_url'] as const;
 const STRING_LIST_FIELDS = ['relay_countries', 'language_tags', 'tags'] as const;
@@ -83,6 +87,7 @@ export function parseNip11(input: string | unknown, options: { maxBytes?: number
   let data: unknown = input;
   if (typeof input === 'string') {
     if (Buffer.byteLength(input, 'utf8') > maxBytes) return { ok: false, reason: 'too-large', message: `document larger than ${maxBytes} bytes` };
+    if (jsonNestingExceeds(input, NIP11_MAX_DEPTH)) return { ok: false, reason: 'too-deep', message: `document nested deeper than ${NIP11_MAX_DEPTH} levels` };
     try {
       data = JSON.parse(input);
     } catch {

@@ -36,25 +36,39 @@ function pinnedLookup(addresses: string[]) {
   };
 }
 
-/** Why a subscription ended. */
+/**
+ * Why a subscription ended. Only `eose` means the relay said "that is all I hold for this filter";
+ * every other end proves nothing about what the relay holds.
+ */
 export type SubscriptionEnd =
   | { reason: 'eose' }
   | { reason: 'closed'; message: string }
+  /** A NOTICE arrived while this was our only outstanding request: most likely its refusal. */
+  | { reason: 'notice'; message: string }
+  /** We stopped reading: the answer passed the `maxBytes` budget (CLOSE sent). */
+  | { reason: 'cut'; bytes: number }
   | { reason: 'timeout' }
   | { reason: 'idle' }
   | { reason: 'disconnected'; message: string }
   | { reason: 'aborted' };
 
 export interface SubscriptionHandlers {
-  /** A raw event, untrusted: validate before use. */
-  onEvent(event: unknown): void;
+  /** A raw event, untrusted: validate before use. `bytes` is the size of the frame that carried it. */
+  onEvent(event: unknown, bytes: number): void;
+}
+
+export interface SubscribeOptions {
+  signal?: AbortSignal;
+  subIdPrefix?: string;
+  /** Stop reading (CLOSE, end `cut`) once the events received weigh more than this many bytes. */
+  maxBytes?: number;
 }
 
 /** How a NIP-77 negentropy session ended. */
 export type NegentropyEnd =
   | { reason: 'done' }
   | { reason: 'error'; message: string }
-  /** A NOTICE came instead of the first NEG-MSG: the relay does not know NEG-OPEN. */
+  /** A NOTICE or CLOSED came instead of the first NEG-MSG: the relay does not know NEG-OPEN. */
   | { reason: 'unsupported'; message: string }
   | { reason: 'timeout'; firstReply: boolean }
   | { reason: 'disconnected'; message: string }
@@ -63,7 +77,8 @@ export type NegentropyEnd =
 interface OpenNegentropy {
   onReply(message: string): void;
   onError(message: string): void;
-  onNotice(message: string): void;
+  /** A NOTICE or CLOSED addressed to this session (it is our only outstanding request). */
+  onRefusal(message: string): void;
   finish(end: NegentropyEnd, relayHoldsSession?: boolean): void;
 }
 
@@ -75,10 +90,17 @@ export interface PublishResult {
 interface OpenSubscription {
   handlers: SubscriptionHandlers;
   finish(end: SubscriptionEnd): void;
-  touch(): void;
+  /** Counts one event frame of `bytes`; true when that frame spent the byte budget (deliver it, then cut). */
+  receive(bytes: number): boolean;
+  cut(): void;
 }
 
 let subscriptionCounter = 0;
+
+function frameBytes(data: WebSocket.RawData): number {
+  if (Array.isArray(data)) return data.reduce((total, chunk) => total + chunk.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
 
 function nextSubscriptionId(prefix: string): string {
   subscriptionCounter = (subscriptionCounter + 1) % Number.MAX_SAFE_INTEGER;
@@ -154,20 +176,27 @@ export class RelayConnection extends EventEmitter<{
     });
   }
 
+  /** The configured idle and overall request timeouts (for describing how a request ended). */
+  get timeouts(): { idle: number; overall: number } {
+    return { idle: this.config.idle_timeout_ms, overall: this.config.request_timeout_ms };
+  }
+
   get isOpen(): boolean {
     return this.closedReason === undefined && this.socket.readyState === WebSocket.OPEN;
   }
 
   /**
-   * Sends `REQ` and delivers raw events until the subscription ends: EOSE, CLOSED, no message for
-   * `idle_timeout_ms`, `request_timeout_ms` overall, the connection dropping, or `signal` aborting.
-   * `CLOSE` is sent whenever the relay may still consider the subscription open.
+   * Sends `REQ` and delivers raw events until the subscription ends: EOSE, CLOSED, a NOTICE while it
+   * is our only outstanding request, the byte budget spent, no message for `idle_timeout_ms`,
+   * `request_timeout_ms` overall, the connection dropping, or `signal` aborting. `CLOSE` is sent
+   * whenever the relay may still consider the subscription open.
    */
-  subscribe(filters: object[], handlers: SubscriptionHandlers, options: { signal?: AbortSignal; subIdPrefix?: string } = {}): Promise<SubscriptionEnd> {
+  subscribe(filters: object[], handlers: SubscriptionHandlers, options: SubscribeOptions = {}): Promise<SubscriptionEnd> {
     if (!this.isOpen) return Promise.resolve({ reason: 'disconnected', message: this.closedReason ?? 'not open' });
     const subId = nextSubscriptionId(options.subIdPrefix ?? 'bb');
     return new Promise<SubscriptionEnd>((resolve) => {
       let idleTimer: NodeJS.Timeout | undefined;
+      let bytes = 0;
       const overallTimer = setTimeout(() => finish({ reason: 'timeout' }), this.config.request_timeout_ms);
       const touch = () => {
         clearTimeout(idleTimer);
@@ -183,7 +212,13 @@ export class RelayConnection extends EventEmitter<{
         if (end.reason !== 'closed' && end.reason !== 'disconnected') this.send(['CLOSE', subId]);
         resolve(end);
       };
-      this.subscriptions.set(subId, { handlers, finish, touch });
+      const receive = (frameBytes: number): boolean => {
+        touch();
+        bytes += frameBytes;
+        return options.maxBytes !== undefined && bytes > options.maxBytes;
+      };
+      const cut = () => finish({ reason: 'cut', bytes });
+      this.subscriptions.set(subId, { handlers, finish, receive, cut });
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (options.signal?.aborted) return finish({ reason: 'aborted' });
       touch();
@@ -218,13 +253,14 @@ export class RelayConnection extends EventEmitter<{
 
   /**
    * NIP-45 COUNT. Resolves with the count, or undefined when the relay does not answer it (CLOSED,
-   * NOTICE, silence until `request_timeout_ms`, lost connection): COUNT is optional for relays.
+   * NOTICE, an estimate, silence until `timeoutMs`, lost connection): COUNT is optional for relays,
+   * and some ignore it silently.
    */
-  count(filters: object[]): Promise<number | undefined> {
+  count(filters: object[], timeoutMs = this.config.request_timeout_ms): Promise<number | undefined> {
     if (!this.isOpen) return Promise.resolve(undefined);
     const subId = nextSubscriptionId('bbc');
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(undefined), this.config.request_timeout_ms);
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
       const finish = (count: number | undefined) => {
         if (!this.pendingCounts.has(subId)) return;
         this.pendingCounts.delete(subId);
@@ -279,9 +315,8 @@ export class RelayConnection extends EventEmitter<{
           }
         },
         onError: (message) => finish({ reason: 'error', message }, false),
-        onNotice: (message) => {
-          if (firstReply) finish({ reason: 'unsupported', message }, false);
-        },
+        // Before the first reply a NOTICE or CLOSED means "unknown message"; later, a failure.
+        onRefusal: (message) => finish(firstReply ? { reason: 'unsupported', message } : { reason: 'error', message }, false),
         finish,
       });
       options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -301,26 +336,61 @@ export class RelayConnection extends EventEmitter<{
     this.socket.terminate();
   }
 
+  /**
+   * Whatever a relay sends, and whatever a handler does with it, ends at most this connection: an
+   * exception here would otherwise escape from the socket's event handler and end the process.
+   */
   private onFrame(data: WebSocket.RawData, isBinary: boolean): void {
-    if (isBinary) {
-      this.emit('invalidFrame', 'binary frame');
-      return;
+    try {
+      if (isBinary) {
+        this.emit('invalidFrame', 'binary frame');
+        return;
+      }
+      const bytes = frameBytes(data);
+      const parsed = parseRelayMessage(data.toString());
+      if (!parsed.ok) {
+        this.emit('invalidFrame', parsed.reason);
+        return;
+      }
+      this.dispatch(parsed.message, bytes);
+    } catch (error) {
+      const reason = `frame could not be handled: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown error'}`;
+      try {
+        this.emit('invalidFrame', reason);
+      } catch {
+        // a listener failed too; the connection ends below either way
+      }
+      this.onClosed(reason);
+      this.socket.terminate();
     }
-    const parsed = parseRelayMessage(data.toString());
-    if (!parsed.ok) {
-      this.emit('invalidFrame', parsed.reason);
-      return;
-    }
-    this.dispatch(parsed.message);
   }
 
-  private dispatch(message: RelayMessage): void {
+  /** Our requests still waiting for an answer (REQ, COUNT, NEG-OPEN), for attributing a NOTICE. */
+  private outstandingRequests(): number {
+    return this.subscriptions.size + this.pendingCounts.size + this.negentropySessions.size;
+  }
+
+  /**
+   * Many relays refuse a request they do not like (a filter too large, an unknown message type) with
+   * a NOTICE instead of CLOSED, and then ignore it. A NOTICE that arrives while exactly one request
+   * of ours is outstanding ends that request with the relay's text at once, instead of after a
+   * timeout; with several outstanding, it cannot be attributed and is only reported.
+   */
+  private attributeNotice(message: string): void {
+    if (this.outstandingRequests() !== 1) return;
+    for (const subscription of this.subscriptions.values()) subscription.finish({ reason: 'notice', message });
+    for (const finish of this.pendingCounts.values()) finish(undefined);
+    for (const session of this.negentropySessions.values()) session.onRefusal(message);
+  }
+
+  private dispatch(message: RelayMessage, bytes: number): void {
     switch (message.type) {
       case 'EVENT': {
         const subscription = this.subscriptions.get(message.subId);
         if (!subscription) return; // late events of a subscription we already ended
-        subscription.touch();
-        subscription.handlers.onEvent(message.event);
+        const spent = subscription.receive(bytes);
+        subscription.handlers.onEvent(message.event, bytes);
+        if (spent) subscription.cut();
         return;
       }
       case 'EOSE':
@@ -329,9 +399,11 @@ export class RelayConnection extends EventEmitter<{
       case 'CLOSED':
         this.subscriptions.get(message.subId)?.finish({ reason: 'closed', message: message.message });
         this.pendingCounts.get(message.subId)?.(undefined);
+        this.negentropySessions.get(message.subId)?.onRefusal(message.message);
         return;
       case 'COUNT':
-        this.pendingCounts.get(message.subId)?.(message.count);
+        // An estimate proves nothing: it is treated as no answer.
+        this.pendingCounts.get(message.subId)?.(message.approximate ? undefined : message.count);
         return;
       case 'OK': {
         const waiter = this.pendingOks.get(message.eventId);
@@ -342,8 +414,8 @@ export class RelayConnection extends EventEmitter<{
         return;
       }
       case 'NOTICE':
-        for (const session of [...this.negentropySessions.values()]) session.onNotice(message.message);
         this.emit('notice', message.message);
+        this.attributeNotice(message.message);
         return;
       case 'NEG-MSG':
         this.negentropySessions.get(message.subId)?.onReply(message.message);

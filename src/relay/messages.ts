@@ -1,6 +1,7 @@
 /**
  * Parses one text frame from a relay into a typed message, or says why it is not one. Everything a
- * relay sends is untrusted: nothing here throws.
+ * relay sends is untrusted: nothing here throws, and nothing here walks a value recursively (V8's
+ * JSON.parse is iterative, but JSON.stringify of a 5,000-deep array overflows the stack).
  */
 export type RelayMessage =
   | { type: 'EVENT'; subId: string; event: unknown }
@@ -9,7 +10,8 @@ export type RelayMessage =
   | { type: 'OK'; eventId: string; accepted: boolean; message: string }
   | { type: 'NOTICE'; message: string }
   | { type: 'AUTH'; challenge: string }
-  | { type: 'COUNT'; subId: string; count: number }
+  /** `approximate`: the relay flagged the number as an estimate (`limited` in strfry, `hll` in khatru). */
+  | { type: 'COUNT'; subId: string; count: number; approximate: boolean }
   | { type: 'NEG-MSG'; subId: string; message: string }
   | { type: 'NEG-ERR'; subId: string; message: string };
 
@@ -39,13 +41,16 @@ export function parseRelayMessage(text: string): ParsedRelayMessage {
         ? { ok: true, message: { type, eventId: a, accepted: b, message: isString(c) ? c : '' } }
         : bad('OK without event id and boolean');
     case 'NOTICE':
-      return { ok: true, message: { type, message: isString(a) ? a : JSON.stringify(a ?? '') } };
+      // Never serialise what the relay sent: a deeply nested value would overflow the stack.
+      return { ok: true, message: { type, message: isString(a) ? a : `(NOTICE with a ${a === null ? 'null' : Array.isArray(a) ? 'array' : typeof a} instead of text)` } };
     case 'AUTH':
       return isString(a) ? { ok: true, message: { type, challenge: a } } : bad('AUTH without challenge');
     case 'COUNT': {
-      const count = (b as { count?: unknown } | null)?.count;
+      const body = b as { count?: unknown; limited?: unknown; approximate?: unknown; hll?: unknown } | null;
+      const count = body?.count;
+      const approximate = body?.limited === true || body?.approximate === true || body?.hll !== undefined;
       return isString(a) && typeof count === 'number' && Number.isSafeInteger(count) && count >= 0
-        ? { ok: true, message: { type, subId: a, count } }
+        ? { ok: true, message: { type, subId: a, count, approximate } }
         : bad('COUNT without subscription id and integer count');
     }
     case 'NEG-MSG':
@@ -57,7 +62,4 @@ export function parseRelayMessage(text: string): ParsedRelayMessage {
 }
 
 /** The machine-readable prefix of an OK/CLOSED message (`rate-limited`, `auth-required`, …), if any. */
-export function messagePrefix(message: string): string | undefined {
-  const match = /^([a-z-]+):/.exec(message);
-  return match?.[1];
-}
+export { refusalPrefix as messagePrefix } from './refusal.js';
