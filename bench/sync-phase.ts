@@ -6,16 +6,15 @@
  * full re-scan of the whole window (everything already archived). Prints one JSON line.
  */
 import { performance } from 'node:perf_hooks';
-import { eventLimitsFrom } from '../src/config/limits.js';
 import { loadConfig } from '../src/config/loader.js';
 import type { Config } from '../src/config/schema.js';
 import { migrate } from '../src/db/migrate.js';
 import { openDatabase } from '../src/db/open.js';
 import { getOrCreateRelayIds } from '../src/db/relays.js';
 import { silentLogger } from '../src/observability/logger.js';
-import { RelayConnection } from '../src/relay/connection.js';
-import { connectionCounter, connectionIdsFetcher, connectionPageFetcher } from '../src/relay/fetch-page.js';
+import { RelayFilterLimits } from '../src/relay/filter-limits.js';
 import { paginateWindow } from '../src/relay/paginate.js';
+import { openRelaySession } from '../src/services/relay-session.js';
 import { reconcileWindow } from '../src/relay/negentropy-window.js';
 import { syncRelayPass } from '../src/services/sync/relay-sync.js';
 import { createVerifyPool } from '../src/verify/pool.js';
@@ -30,19 +29,26 @@ const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 /** The download ceiling: the synchronizer's fetching (negentropy + ids, or REQ pagination) without verification or storage. */
 async function rawPhase(config: Config, url: string, method: 'negentropy' | 'req') {
-  const connection = await RelayConnection.open({ url, config: config.relay });
-  const stats = { malformed: 0, endedWithoutEose: 0 };
+  const session = await openRelaySession(url, config, silentLogger());
+  const limits = new RelayFilterLimits({
+    pageLimit: config.sync.page_limit,
+    maxKinds: config.sync.max_kinds_per_filter,
+    maxAuthors: config.sync.max_authors_per_filter,
+    maxIds: config.sync.max_ids_per_filter,
+    maxFilters: config.sync.max_filters_per_request,
+    requiresKinds: false,
+    largestPage: 0,
+  });
   let received = 0;
   const start = performance.now();
-  const limits = eventLimitsFrom(config.limits);
   const count = async (events: unknown[]) => {
     received += events.length;
   };
+  const pageWindow = (since: number, until: number) => paginateWindow(session.fetchPage, { since, until, limits, maxRequests: config.sync.max_pages_per_pass, countEvents: session.count }, count);
   const report =
     method === 'negentropy'
       ? await reconcileWindow(
-          connection,
-          connectionIdsFetcher(connection, stats, limits),
+          session,
           {
             since: 0,
             until: now,
@@ -50,21 +56,18 @@ async function rawPhase(config: Config, url: string, method: 'negentropy' | 'req
             maxLocalRecords: config.sync.negentropy_max_local_records,
             frameSizeLimit: config.sync.negentropy_frame_size_limit,
             timeoutMs: config.sync.negentropy_timeout_ms,
-            fetchBatch: config.sync.page_limit,
+            limits,
             maxRequests: config.sync.max_pages_per_pass,
+            withheld: new Set(),
+            pageWindow,
           },
           count,
         )
-      : await paginateWindow(
-          connectionPageFetcher(connection, stats, limits),
-          { since: 0, until: now, pageLimit: config.sync.page_limit, maxPages: config.sync.max_pages_per_pass, maxKindsPerFilter: config.sync.max_kinds_per_filter },
-          count,
-          connectionCounter(connection),
-        );
+      : await pageWindow(0, now);
   const seconds = (performance.now() - start) / 1000;
-  connection.close();
+  session.close();
   if (method === 'negentropy' && (received !== expected || !report.complete)) throw new Error(`raw negentropy: received ${received} of ${expected} (${report.incompleteReason ?? 'complete'})`);
-  const pages = 'pages' in report ? report.pages : report.sessions + report.requests;
+  const pages = 'sessions' in report ? report.sessions + report.requests : report.requests;
   return { phase: `raw-${method}`, events: received, expected, complete: report.complete, incompleteReason: report.incompleteReason ?? null, seconds, eventsPerSecond: received / seconds, pages, peakRssMiB: peakRssMiB() };
 }
 
@@ -77,7 +80,7 @@ async function archivePhase(name: 'pglite' | 'postgres', config: Config, url: st
     const relay = { id: ids.get(url) as number, url };
     const pass = async (since?: number) => {
       const start = performance.now();
-      const result = await syncRelayPass({ db, relay, config, pool, logger: silentLogger(), now: () => now, ...(since === undefined ? {} : { since, until: now }) });
+      const result = await syncRelayPass({ db, relay, config, pool, logger: silentLogger(), clock: () => now * 1000, ...(since === undefined ? {} : { since, until: now }) });
       return { result, seconds: (performance.now() - start) / 1000, rssAfterMiB: Math.round(process.memoryUsage().rss / 2 ** 20), peakSoFarMiB: peakRssMiB() };
     };
     const first = await pass();
@@ -91,7 +94,7 @@ async function archivePhase(name: 'pglite' | 'postgres', config: Config, url: st
       events: first.result.stored,
       seconds: first.seconds,
       eventsPerSecond: expected / first.seconds,
-      pages: first.result.report.pages,
+      pages: first.result.report.requests,
       secondPassSeconds: second.seconds,
       rescanSeconds: rescan.seconds,
       peakRssAfterFirstPassMiB: first.peakSoFarMiB,

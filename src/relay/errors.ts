@@ -1,4 +1,5 @@
 /** Errors from talking to a relay. Callers decide retry vs skip by class, never by message text. */
+import { interpretRefusal, refusalPrefix, type Refusal } from './refusal.js';
 
 /** The relay could not be reached or the connection broke (retryable with backoff). */
 export class RelayNetworkError extends Error {
@@ -21,5 +22,32 @@ export class RelayTimeoutError extends RelayNetworkError {
   constructor(relayUrl: string, what: string, timeoutMs: number) {
     super(relayUrl, `${what}: no answer within ${timeoutMs} ms`);
     this.name = 'RelayTimeoutError';
+  }
+}
+
+/**
+ * The relay refused a request, with CLOSED or with a NOTICE while it was our only outstanding
+ * request. `prefix` is the NIP-01 machine-readable reason (`rate-limited`, `auth-required`, …, read
+ * past strfry's `ERROR: `); `refusal` is what the text means for the request (see refusal.ts).
+ */
+export class RelayRefusedError extends RelayProtocolError {
+  readonly prefix: string | undefined;
+  readonly refusal: Refusal;
+  constructor(relayUrl: string, readonly relayMessage: string, readonly via: 'closed' | 'notice' = 'closed') {
+    super(relayUrl, `request refused by the relay (${via === 'notice' ? 'NOTICE' : 'CLOSED'}): ${relayMessage.slice(0, 300)}`);
+    this.name = 'RelayRefusedError';
+    this.prefix = refusalPrefix(relayMessage);
+    this.refusal = interpretRefusal(relayMessage);
+  }
+}
+
+/**
+ * A request the relay did not answer at all: no event, no EOSE, no CLOSED within the idle or overall
+ * timeout. Silence proves nothing about what the relay holds; the request is retried later.
+ */
+export class RelayUnansweredError extends RelayTimeoutError {
+  constructor(relayUrl: string, what: string, timeoutMs: number) {
+    super(relayUrl, what, timeoutMs);
+    this.name = 'RelayUnansweredError';
   }
 }

@@ -4,34 +4,28 @@
  * this has no hole at crowded seconds, catches late or backdated events anywhere in the window, and
  * costs almost nothing when nothing is new.
  *
- * Windows too large for one session (more local records than configured, or the relay answering
- * NEG-ERR such as `blocked: too many query results`) are split in two by time, down to one second.
+ * NIP-77 failures are not NIP-77 absence:
+ *   - a window too large for one session (more local records than configured, a NEG-ERR such as
+ *     strfry's `blocked: too many query results`, or a reply larger than we accept, which closes the
+ *     connection: we reconnect) is split in two by time, down to one second;
+ *   - a second the relay will not reconcile is paged with REQ within the relay's limits instead;
+ *   - a NEG-ERR or CLOSED or NOTICE answering the first NEG-OPEN means "use REQ" for the pass.
+ * Ids the relay lists but does not serve by id are withheld (remembered, never re-asked every pass,
+ * never read as a page cap). Windows that stay unproven are owed, as with REQ.
  */
 import type { NostrEvent } from '../nostr/event.js';
 import { Negentropy, NegentropyStorage, type NegentropyItem } from '../nostr/negentropy.js';
-import type { RelayConnection } from './connection.js';
-import { RelayNetworkError, RelayProtocolError } from './errors.js';
-import { RelayRefusedError, type FetchIds } from './fetch-page.js';
-import { messagePrefix } from './messages.js';
-import type { RequestGuard } from './request-guard.js';
+import { RelayNetworkError, RelayProtocolError, RelayRefusedError } from './errors.js';
+import { refusalPrefix } from './refusal.js';
+import type { RelayFilterLimits } from './filter-limits.js';
+import type { IncompleteReason, OwedWindow, PaginateReport, Problem } from './paginate.js';
+import type { RelaySession } from './session.js';
 
-/** The relay does not speak NIP-77 (NOTICE or silence on NEG-OPEN): use REQ pagination. */
+/** The relay does not speak NIP-77 (NOTICE, CLOSED, NEG-ERR or silence on the first NEG-OPEN): use REQ pagination. */
 export class NegentropyUnsupportedError extends RelayProtocolError {
   constructor(relayUrl: string, detail: string) {
     super(relayUrl, `negentropy not supported: ${detail}`);
     this.name = 'NegentropyUnsupportedError';
-  }
-}
-
-/**
- * A negentropy message from the relay exceeded `relay.max_payload_bytes` (relays without a frame size
- * limit answer a large set in one message). A network error, so the pass is retried; the caller
- * marks the relay for REQ pagination first.
- */
-export class NegentropyFrameTooLargeError extends RelayNetworkError {
-  constructor(relayUrl: string, detail: string) {
-    super(relayUrl, `negentropy message larger than relay.max_payload_bytes (${detail})`);
-    this.name = 'NegentropyFrameTooLargeError';
   }
 }
 
@@ -43,12 +37,22 @@ export interface ReconcileWindowOptions {
   maxLocalRecords: number;
   frameSizeLimit: number;
   timeoutMs: number;
-  /** Ids asked per REQ (the relay may cap it; a smaller batch is then used). */
-  fetchBatch: number;
+  limits: RelayFilterLimits;
   /** Bound on negentropy sessions plus REQs for the window; reaching it is reported. */
   maxRequests: number;
-  /** Pacing, rate-limit and AUTH handling shared with the relay's other requests. */
-  guard?: RequestGuard;
+  /** Wall-clock time (ms) after which the reconciliation stops where it is. */
+  deadline?: number;
+  now?: () => number;
+  /** Ids this relay is known to withhold (not asked again). */
+  withheld: ReadonlySet<string>;
+  /** Pages a window with REQ (a second NIP-77 cannot reconcile), within the relay's limits. */
+  pageWindow(since: number, until: number): Promise<PaginateReport>;
+  onOwed?: (window: OwedWindow) => Promise<void>;
+  onProblem?: (problem: Problem) => void;
+  /** Records ids listed but not served. */
+  onWithheld?: (ids: string[], reason: string) => Promise<void>;
+  /** Everything newer than `second` in the window is done (windows are worked newest first). */
+  onPosition?: (second: number) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -56,142 +60,273 @@ export interface ReconcileReport {
   sessions: number;
   /** Windows split because they were too large for one session. */
   splits: number;
-  /** Ids the relay has and the archive lacked (for this relay). */
+  /** Ids the relay has and the archive lacked (for this relay), withheld ones excluded. */
   need: number;
   /** Ids the archive had from this relay that the relay no longer serves (deleted, expired or lost). */
   gone: number;
   requests: number;
   delivered: number;
-  /** Needed ids the relay did not serve when asked by id. */
+  /** Needed ids the relay did not serve when asked by id (now recorded as withheld). */
   missing: number;
+  /** Listed ids skipped because the relay is known to withhold them. */
+  withheld: number;
+  /** Seconds paged with REQ because NIP-77 could not reconcile them. */
+  reqFallbacks: number;
   /** Events served that were not asked for (other ids, or outside the window). */
   outOfFilter: number;
+  refusals: number;
+  owed: number;
+  problems: Partial<Record<IncompleteReason, number>>;
   complete: boolean;
   incompleteReason?: string;
+  stopped?: 'request-bound' | 'time-budget';
 }
 
 export type OnReconciledEvents = (events: NostrEvent[]) => Promise<void>;
 
-/** Ids are re-asked in a smaller batch at most this many times when the relay caps a batch. */
-const MAX_ID_RETRIES = 2;
+type SessionOutcome = { need: string[]; gone: number } | { tooLarge: string } | { refused: string };
 
-export async function reconcileWindow(connection: RelayConnection, fetchIds: FetchIds, options: ReconcileWindowOptions, onEvents: OnReconciledEvents): Promise<ReconcileReport> {
-  const report: ReconcileReport = { sessions: 0, splits: 0, need: 0, gone: 0, requests: 0, delivered: 0, missing: 0, outOfFilter: 0, complete: true };
-  const budgetLeft = () => {
-    if (report.sessions + report.requests < options.maxRequests) return true;
-    report.complete = false;
-    report.incompleteReason ??= `request bound reached (${options.maxRequests} negentropy sessions and REQs)`;
-    return false;
+export async function reconcileWindow(session: RelaySession, options: ReconcileWindowOptions, onEvents: OnReconciledEvents): Promise<ReconcileReport> {
+  const reconciler = new WindowReconciler(session, options, onEvents);
+  await reconciler.run();
+  return reconciler.report;
+}
+
+class WindowReconciler {
+  readonly report: ReconcileReport = {
+    sessions: 0,
+    splits: 0,
+    need: 0,
+    gone: 0,
+    requests: 0,
+    delivered: 0,
+    missing: 0,
+    withheld: 0,
+    reqFallbacks: 0,
+    outOfFilter: 0,
+    refusals: 0,
+    owed: 0,
+    problems: {},
+    complete: true,
   };
-  const splitOrGiveUp = (stack: [number, number][], since: number, until: number, why: string) => {
+  private readonly now: () => number;
+  /** Windows are split before asking when they hold more archived events than this (lowered when a reply was too large). */
+  private maxLocalRecords: number;
+  constructor(
+    private readonly session: RelaySession,
+    private readonly options: ReconcileWindowOptions,
+    private readonly onEvents: OnReconciledEvents,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.maxLocalRecords = options.maxLocalRecords;
+  }
+
+  async run(): Promise<void> {
+    // Newest windows first, like pagination: pop takes the last pushed.
+    const stack: [number, number][] = [[this.options.since, this.options.until]];
+    while (stack.length > 0 && this.budgetLeft()) {
+      const [since, until] = stack.pop() as [number, number];
+      const local = await this.options.localItems(since, until, this.maxLocalRecords + 1);
+      if (local.length > this.maxLocalRecords) {
+        await this.split(stack, since, until, `more than ${this.maxLocalRecords} archived events in one second`);
+        continue;
+      }
+      const outcome = await this.session.guard.run(() => this.runSession(since, until, local));
+      if ('tooLarge' in outcome) {
+        // Windows holding as much as this one are too large for this relay: split such windows up front.
+        if (local.length > 1_000) this.maxLocalRecords = Math.min(this.maxLocalRecords, Math.floor(local.length / 2));
+        await this.split(stack, since, until, outcome.tooLarge);
+        continue;
+      }
+      if ('refused' in outcome) {
+        // A later NEG-OPEN refused (the first one would have meant "unsupported"): this window by REQ.
+        this.problem({ reason: 'unreconciled', detail: outcome.refused });
+        await this.reqFallback(since, until);
+        continue;
+      }
+      const need = outcome.need.filter((id) => !this.options.withheld.has(id));
+      this.report.withheld += outcome.need.length - need.length;
+      this.report.need += need.length;
+      this.report.gone += outcome.gone;
+      const finished = await this.fetchNeeded(need, since, until);
+      if (!finished) return;
+      await this.options.onPosition?.(since - 1);
+    }
+  }
+
+  private budgetLeft(): boolean {
+    if (this.report.stopped) return false;
+    if (this.report.sessions + this.report.requests >= this.options.maxRequests) {
+      this.stop('request-bound', `request bound reached (${this.options.maxRequests} negentropy sessions and REQs)`);
+      return false;
+    }
+    if (this.options.deadline !== undefined && this.now() >= this.options.deadline) {
+      this.stop('time-budget', 'the pass\'s time budget ran out; the rest of the window waits for the next pass');
+      return false;
+    }
+    return true;
+  }
+
+  private stop(reason: 'request-bound' | 'time-budget', detail: string): void {
+    this.report.stopped = reason;
+    this.report.complete = false;
+    this.report.incompleteReason ??= detail;
+    this.problem({ reason, detail });
+  }
+
+  private problem(problem: Problem): void {
+    const seen = this.report.problems[problem.reason] ?? 0;
+    this.report.problems[problem.reason] = seen + 1;
+    if (seen === 0) this.options.onProblem?.(problem);
+  }
+
+  /** Splits [since, until] in two, or pages a single second with REQ when it cannot be split. */
+  private async split(stack: [number, number][], since: number, until: number, why: string): Promise<void> {
     if (since < until) {
       const middle = Math.floor(since / 2 + until / 2);
       stack.push([since, middle], [middle + 1, until]);
-      report.splits += 1;
+      this.report.splits += 1;
       return;
     }
-    report.complete = false;
-    report.incompleteReason ??= `second ${since} cannot be reconciled: ${why}`;
-  };
-
-  // Newest windows first, like pagination: pop takes the last pushed.
-  const stack: [number, number][] = [[options.since, options.until]];
-  while (stack.length > 0 && budgetLeft()) {
-    const [since, until] = stack.pop() as [number, number];
-    const local = await options.localItems(since, until, options.maxLocalRecords + 1);
-    if (local.length > options.maxLocalRecords) {
-      splitOrGiveUp(stack, since, until, `more than ${options.maxLocalRecords} archived events in one second`);
-      continue;
-    }
-    const session = () => runSession(connection, since, until, local, options, report);
-    const outcome = options.guard ? await options.guard.run(session) : await session();
-    if (outcome === 'too-large') {
-      splitOrGiveUp(stack, since, until, 'the relay refuses it as too large');
-      continue;
-    }
-    const { need, gone } = outcome;
-    report.need += need.length;
-    report.gone += gone;
-    await fetchNeeded(need, since, until);
+    this.problem({ reason: 'unreconciled', detail: `second ${since} cannot be reconciled (${why}); paged with REQ` });
+    await this.reqFallback(since, until);
   }
-  return report;
 
-  async function fetchNeeded(need: string[], since: number, until: number): Promise<void> {
-    const retries = new Map<string, number>();
-    let batchSize = options.fetchBatch;
+  private async reqFallback(since: number, until: number): Promise<void> {
+    this.report.reqFallbacks += 1;
+    const paged = await this.options.pageWindow(since, until);
+    this.report.requests += paged.requests;
+    this.report.delivered += paged.delivered;
+    this.report.outOfFilter += paged.outOfFilter;
+    this.report.refusals += paged.refusals;
+    this.report.owed += paged.owed;
+    for (const [reason, count] of Object.entries(paged.problems)) this.report.problems[reason as IncompleteReason] = (this.report.problems[reason as IncompleteReason] ?? 0) + count;
+    if (!paged.complete) {
+      this.report.complete = false;
+      this.report.incompleteReason ??= paged.incompleteReason;
+    }
+    if (paged.stopped) this.report.stopped = paged.stopped;
+    else await this.options.onPosition?.(since - 1);
+  }
+
+  private async owe(window: OwedWindow): Promise<void> {
+    this.report.complete = false;
+    this.report.incompleteReason ??= window.detail;
+    this.report.owed += 1;
+    this.problem({ reason: window.reason, detail: window.detail });
+    await this.options.onOwed?.(window);
+  }
+
+  /**
+   * Fetches the needed ids in batches within the relay's limits. Ids a batch did not return are asked
+   * again in a further round only while rounds keep delivering some of them (a silent cap on `limit`);
+   * once a round delivers none, the rest are withheld by the relay (strfry keeps DMs for their
+   * recipients), recorded, and not asked again on every pass. A batch that ends without EOSE leaves
+   * the window owed. Returns false when a budget stopped it.
+   */
+  private async fetchNeeded(need: string[], since: number, until: number): Promise<boolean> {
+    const limits = this.options.limits;
     let queue = need;
+    let batchSize = Math.max(1, Math.min(limits.values.maxIds, limits.values.pageLimit));
+    let stalled: string | undefined;
+    let round = 0;
     while (queue.length > 0) {
-      const retry: string[] = [];
+      round += 1;
+      const missing: string[] = [];
+      let delivered = 0;
+      let largest = 0;
       for (let position = 0; position < queue.length; ) {
-        if (!budgetLeft()) return;
-        const batch = queue.slice(position, position + batchSize);
+        if (!this.budgetLeft()) return false;
+        const size = Math.max(1, Math.min(batchSize, limits.values.maxIds, limits.values.pageLimit));
+        const batch = queue.slice(position, position + size);
+        this.report.requests += 1;
+        let page;
+        try {
+          page = await this.session.fetchIds(batch);
+        } catch (error) {
+          if (!(error instanceof RelayRefusedError)) throw error;
+          this.report.refusals += 1;
+          this.problem({ reason: 'refused', detail: error.relayMessage.slice(0, 300), filter: `{ids: ${batch.length}}` });
+          if (limits.learnFromRefusal(error.refusal, error.relayMessage, [{ limit: batch.length, ids: batch }])) continue;
+          throw error;
+        }
         position += batch.length;
-        report.requests += 1;
-        const page = await fetchIds(batch);
+        largest = Math.max(largest, page.received);
         const wanted = new Set(batch);
         const served: NostrEvent[] = [];
         for (const event of page.events) {
           if (wanted.delete(event.id) && event.created_at >= since && event.created_at <= until) served.push(event);
-          else report.outOfFilter += 1;
+          else this.report.outOfFilter += 1;
         }
-        report.delivered += served.length;
-        if (served.length > 0) await onEvents(served);
-        // Fewer events than asked: either the relay caps `limit` (ask the rest again in batches of
-        // what it returned) or it no longer has them.
-        const capped = page.received > 0 && page.received < batch.length;
-        if (capped) batchSize = Math.min(batchSize, page.received);
-        for (const id of wanted) {
-          const tries = retries.get(id) ?? 0;
-          if (capped && tries < MAX_ID_RETRIES) {
-            retries.set(id, tries + 1);
-            retry.push(id);
-          } else report.missing += 1;
-        }
+        delivered += served.length;
+        this.report.delivered += served.length;
+        if (served.length > 0) await this.onEvents(served);
+        if (wanted.size === 0) continue;
+        if (page.end !== 'eose') stalled ??= page.endDetail ?? 'no EOSE';
+        else missing.push(...wanted);
       }
-      queue = retry;
+      if (missing.length === 0) break;
+      // The first round always gets one more try; later rounds only while they still deliver.
+      if (round > 1 && delivered === 0) {
+        this.report.missing += missing.length;
+        await this.options.onWithheld?.(missing, 'listed in NIP-77 reconciliation, not served by REQ ids');
+        break;
+      }
+      queue = missing;
+      batchSize = Math.max(1, largest);
     }
+    if (stalled) await this.owe({ since, until, reason: 'stalled', detail: `ids fetch: ${stalled}` });
+    return true;
   }
-}
 
-/**
- * One negentropy session over [since, until]. A NEG-ERR `blocked:` (too many records for the relay)
- * asks the caller to split the window; any other NEG-ERR is a refusal (`auth-required:`,
- * `rate-limited:`, …) for the request guard.
- */
-async function runSession(connection: RelayConnection, since: number, until: number, local: NegentropyItem[], options: ReconcileWindowOptions, report: ReconcileReport): Promise<{ need: string[]; gone: number } | 'too-large'> {
-  const reconciler = new Negentropy(NegentropyStorage.fromItems(local), { frameSizeLimit: options.frameSizeLimit });
-  const need: string[] = [];
-  let gone = 0;
-  report.sessions += 1;
-  const end = await connection.negentropy(
-    { since, until },
-    reconciler.initiate(),
-    (reply) => {
-      const round = reconciler.reconcile(reply);
-      for (const id of round.need) need.push(id);
-      gone += round.have.length;
-      return round.next;
-    },
-    { timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) },
-  );
-  switch (end.reason) {
-    case 'done':
-      return { need, gone };
-    case 'unsupported':
-      throw new NegentropyUnsupportedError(connection.url, `NOTICE "${end.message.slice(0, 200)}" in answer to NEG-OPEN`);
-    case 'timeout':
-      if (end.firstReply && report.sessions === 1) throw new NegentropyUnsupportedError(connection.url, `no answer to NEG-OPEN within ${options.timeoutMs} ms`);
-      throw new RelayNetworkError(connection.url, `negentropy reply not received within ${options.timeoutMs} ms`);
-    case 'error': {
-      const prefix = messagePrefix(end.message);
-      // strfry: "blocked: too many query results"; a ban is also `blocked:` but is not a size problem.
-      if (prefix === 'blocked' && /too (many|large|big)|limit|exceed/i.test(end.message)) return 'too-large';
-      throw new RelayRefusedError(connection.url, prefix, end.message);
+  /**
+   * One negentropy session over [since, until]. A reply larger than we accept closes the
+   * connection: reconnect and split. A NEG-ERR `blocked:` about size splits; auth and rate limits go
+   * to the request guard; any other answer instead of the first reply means "no NIP-77".
+   */
+  private async runSession(since: number, until: number, local: NegentropyItem[]): Promise<SessionOutcome> {
+    const reconciler = new Negentropy(NegentropyStorage.fromItems(local), { frameSizeLimit: this.options.frameSizeLimit });
+    const need: string[] = [];
+    let gone = 0;
+    this.report.sessions += 1;
+    const first = this.report.sessions === 1;
+    const url = this.session.url;
+    const end = await this.session.connection.negentropy(
+      { since, until },
+      reconciler.initiate(),
+      (reply) => {
+        const round = reconciler.reconcile(reply);
+        for (const id of round.need) need.push(id);
+        gone += round.have.length;
+        return round.next;
+      },
+      { timeoutMs: this.options.timeoutMs, ...(this.options.signal ? { signal: this.options.signal } : {}) },
+    );
+    switch (end.reason) {
+      case 'done':
+        return { need, gone };
+      case 'unsupported':
+        if (first) throw new NegentropyUnsupportedError(url, `"${end.message.slice(0, 200)}" in answer to NEG-OPEN`);
+        return { refused: end.message.slice(0, 200) };
+      case 'timeout':
+        if (end.firstReply && first) throw new NegentropyUnsupportedError(url, `no answer to NEG-OPEN within ${this.options.timeoutMs} ms`);
+        throw new RelayNetworkError(url, `negentropy reply not received within ${this.options.timeoutMs} ms`);
+      case 'error': {
+        const prefix = refusalPrefix(end.message);
+        // strfry: "blocked: too many query results"; a ban is also `blocked:` but is not a size problem.
+        if (prefix === 'blocked' && /too (many|large|big)|limit|exceed/i.test(end.message)) return { tooLarge: end.message.slice(0, 200) };
+        if (prefix === 'rate-limited' || prefix === 'auth-required') throw new RelayRefusedError(url, end.message);
+        if (first) throw new NegentropyUnsupportedError(url, `NEG-ERR "${end.message.slice(0, 200)}" in answer to NEG-OPEN`);
+        return { refused: end.message.slice(0, 200) };
+      }
+      case 'disconnected':
+        if (/max payload|1009|too big|too large/i.test(end.message)) {
+          await this.session.reconnect('a negentropy reply was larger than relay.max_payload_bytes');
+          return { tooLarge: `reply larger than relay.max_payload_bytes (${end.message.slice(0, 120)})` };
+        }
+        throw new RelayNetworkError(url, `connection lost during negentropy: ${end.message}`);
+      case 'aborted':
+        throw new RelayNetworkError(url, 'negentropy aborted');
     }
-    case 'disconnected':
-      if (/max payload/i.test(end.message)) throw new NegentropyFrameTooLargeError(connection.url, end.message);
-      throw new RelayNetworkError(connection.url, `connection lost during negentropy: ${end.message}`);
-    case 'aborted':
-      throw new RelayNetworkError(connection.url, 'negentropy aborted');
   }
 }

@@ -1,14 +1,16 @@
 /**
- * Politeness and access for one relay connection: requests are spaced by the relay's current
- * interval; a `rate-limited:` refusal doubles the interval and retries the same request (bounded);
- * an `auth-required:` refusal is answered with NIP-42 AUTH (kind 22242, signed with the service key)
- * and the request retried once, when a key is configured. Every other refusal goes to the caller.
+ * Politeness and access for one relay: requests are spaced by the relay's current interval; a
+ * rate-limit refusal (`rate-limited:` in CLOSED, or a NOTICE saying so, as nostream sends) doubles the
+ * interval and retries the same request (bounded); an `auth-required:` refusal is answered with
+ * NIP-42 AUTH (kind 22242, signed with the service key) and the request retried once, when a key is
+ * configured. Every other refusal goes to the caller. The guard outlives a connection: after a
+ * reconnect `attach` the new one, and the pacing learned so far carries over.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signEvent } from '../nostr/sign.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayConnection } from './connection.js';
-import { RelayRefusedError } from './fetch-page.js';
+import { RelayRefusedError } from './errors.js';
 
 export interface RequestGuardOptions {
   minIntervalMs: number;
@@ -32,6 +34,8 @@ export interface RequestGuardStats {
 
 export interface RequestGuard {
   run<T>(request: () => Promise<T>): Promise<T>;
+  /** Uses this connection from now on (after a reconnect). */
+  attach(connection: RelayConnection): void;
   readonly stats: RequestGuardStats;
 }
 
@@ -39,16 +43,26 @@ export interface RequestGuard {
 const RECOVERY_REQUESTS = 20;
 const AUTH_KIND = 22242;
 
-export function createRequestGuard(connection: RelayConnection, options: RequestGuardOptions): RequestGuard {
+export function createRequestGuard(first: RelayConnection, options: RequestGuardOptions): RequestGuard {
   const stats: RequestGuardStats = { rateLimited: 0, authenticated: false, intervalMs: options.minIntervalMs };
   let nextAllowedAt = 0;
   let successes = 0;
-  let challenge: string | undefined = connection.authChallenge;
-  const challengeWaiters: ((challenge: string) => void)[] = [];
-  connection.on('auth', (received) => {
-    challenge = received;
-    for (const waiter of challengeWaiters.splice(0)) waiter(received);
-  });
+  let connection = first;
+  let challenge: string | undefined;
+  let challengeWaiters: ((challenge: string) => void)[] = [];
+
+  const attach = (next: RelayConnection) => {
+    connection = next;
+    challenge = next.authChallenge;
+    challengeWaiters = [];
+    stats.authenticated = false;
+    next.on('auth', (received) => {
+      if (connection !== next) return;
+      challenge = received;
+      for (const waiter of challengeWaiters.splice(0)) waiter(received);
+    });
+  };
+  attach(first);
 
   const waitTurn = async () => {
     const wait = nextAllowedAt - Date.now();
@@ -81,6 +95,7 @@ export function createRequestGuard(connection: RelayConnection, options: Request
 
   return {
     stats,
+    attach,
     async run(request) {
       let rateLimitedTries = 0;
       let authTried = false;
@@ -96,16 +111,16 @@ export function createRequestGuard(connection: RelayConnection, options: Request
           return result;
         } catch (error) {
           if (!(error instanceof RelayRefusedError)) throw error;
-          if (error.prefix === 'rate-limited' && rateLimitedTries < options.rateLimitRetries) {
+          if (error.refusal.kind === 'rate-limited' && rateLimitedTries < options.rateLimitRetries) {
             rateLimitedTries += 1;
             stats.rateLimited += 1;
             successes = 0;
             stats.intervalMs = Math.min(options.maxDelayMs, Math.max(options.rateLimitDelayMs, stats.intervalMs * 2));
             nextAllowedAt = Date.now() + stats.intervalMs;
-            if (stats.rateLimited === 1) options.logger.info({ intervalMs: stats.intervalMs }, 'relay rate-limits us; slowing down');
+            if (stats.rateLimited === 1) options.logger.info({ intervalMs: stats.intervalMs, message: error.relayMessage.slice(0, 200) }, 'relay rate-limits us; slowing down');
             continue;
           }
-          if (error.prefix === 'auth-required' && !authTried) {
+          if (error.refusal.kind === 'auth-required' && !authTried) {
             authTried = true;
             if (await authenticate()) continue;
           }

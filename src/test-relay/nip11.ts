@@ -8,7 +8,7 @@ export function nip11Document(options: Omit<TestRelayOptions, 'misbehaviour'>): 
     description: 'A relay started by the bigbrotr test suite on 127.0.0.1.',
     software: 'bigbrotr-test-relay',
     version: '1.0.0',
-    supported_nips: options.negentropy ? [1, 11, 42, 45, 77] : [1, 11, 42, 45],
+    supported_nips: [1, 11, 42, ...(options.count === 'exact' ? [45] : []), ...(options.negentropy ? [77] : [])],
     limitation: {
       max_limit: options.maxLimit,
       default_limit: options.defaultLimit,

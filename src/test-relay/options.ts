@@ -38,7 +38,31 @@ export interface Misbehaviour {
   noOk: boolean;
   /** Refuse EVENT with `auth-required:` until the connection has authenticated (NIP-42). */
   authRequiredForWrites: boolean;
+  /** Before answering a REQ, send a NOTICE holding an array nested this deep (0 = off; ~5,000 crashed JSON.stringify). */
+  deepNestingNotice: number;
+  /** Accept REQs and never answer them (no event, no EOSE, no CLOSED). */
+  neverAnswerReq: boolean;
+  /** Answer only the first REQ of each connection; ignore every later one. */
+  answerOnlyFirstReq: boolean;
+  /** Send every message one byte per WebSocket frame, waiting this many ms between bytes (-1 = off). */
+  byteAtATimeMs: number;
+  /** Add this to every COUNT answer (0 = exact). */
+  countOffset: number;
+  /** Answer NEG-OPEN with NEG-ERR and this text (empty = off). */
+  negentropyRefusal: string;
 }
+
+/** How a relay answers a filter it will not run (a list too long, too many filters, a filter too wide). */
+export type FilterRefusalMode =
+  /** NOTICE, and the REQ is ignored: no EOSE (nostr-relay-nestjs, nostream). */
+  | 'notice'
+  /** NOTICE, then EOSE with no events (khatru over eventstore's SQL back ends). */
+  | 'notice-then-eose'
+  /** CLOSED with the text (strfry, rnostr). */
+  | 'closed';
+
+/** Which of several events of one second a capped page holds first. */
+export type SameSecondOrder = 'id-asc' | 'id-desc' | 'newest-stored-first' | 'unspecified';
 
 export interface TestRelayOptions {
   /** Silent cap on `limit` (strfry: 500). */
@@ -64,6 +88,32 @@ export interface TestRelayOptions {
   tls?: { key: string; cert: string };
   /** Host name in the relay's URL (e.g. `localhost`, or a name a test DNS server resolves); default 127.0.0.1. */
   urlHost?: string;
+  /** Longest lists per filter and most filters per REQ the relay runs (0 = unlimited). */
+  filterLimits: { kinds: number; authors: number; ids: number; filters: number };
+  filterRefusal: FilterRefusalMode;
+  /** Refusal texts per list (`{max}` is replaced by the limit). */
+  refusalTexts: { kinds: string; authors: string; ids: string; filters: string };
+  /** Refuse filters with no ids, authors, kinds or tags (khatru's NoEmptyFilters) with this CLOSED text (empty = accept). */
+  narrowFilterRefusal: string;
+  sameSecondOrder: SameSecondOrder;
+  /** `limit` of a REQ with several filters: each filter's own, or the first filter's for the whole answer (nostream). */
+  multiFilterLimit: 'per-filter' | 'first-filter';
+  /** Send an event once per filter it matches (nostr-rs-relay, rnostr) instead of once per REQ. */
+  duplicatesAcrossFilters: boolean;
+  /** How unknown message types (and NEG-* without NIP-77) are answered: a NOTICE with `unknownMessageText`, or silence. */
+  unknownMessage: 'notice' | 'silent';
+  unknownMessageText: string;
+  /** NIP-45: exact counts; refused with CLOSED `countRefusal`; or treated as an unknown message. */
+  count: 'exact' | 'closed' | 'unknown';
+  countRefusal: string;
+  /** Kinds served only to authenticated readers (strfry: 4 and 1059); dropped from REQ answers after the limit is applied. */
+  withheldKinds: number[];
+  /** Whether those withheld events are listed in NIP-77 reconciliation anyway (strfry with a prebuilt negentropy tree). */
+  withheldInNegentropy: boolean;
+  /** Rate limit on REQs per connection: over `perSecond`, answer CLOSED or NOTICE with `text` (0 = off). */
+  reqRateLimit: { perSecond: number; mode: 'closed' | 'notice'; text: string };
+  /** Close connections that sent nothing for this long (0 = never). */
+  idleCloseMs: number;
 }
 
 export const DEFAULT_MISBEHAVIOUR: Misbehaviour = {
@@ -86,6 +136,12 @@ export const DEFAULT_MISBEHAVIOUR: Misbehaviour = {
   refuseWrites: '',
   noOk: false,
   authRequiredForWrites: false,
+  deepNestingNotice: 0,
+  neverAnswerReq: false,
+  answerOnlyFirstReq: false,
+  byteAtATimeMs: -1,
+  countOffset: 0,
+  negentropyRefusal: '',
 };
 
 export const DEFAULT_RELAY_OPTIONS: Omit<TestRelayOptions, 'misbehaviour'> = {
@@ -99,4 +155,19 @@ export const DEFAULT_RELAY_OPTIONS: Omit<TestRelayOptions, 'misbehaviour'> = {
   negentropy: true,
   negentropyMaxRecords: 0,
   negentropyFrameSizeLimit: 0,
+  filterLimits: { kinds: 0, authors: 0, ids: 0, filters: 0 },
+  filterRefusal: 'closed',
+  refusalTexts: { kinds: 'invalid: too many kinds (max {max})', authors: 'invalid: too many authors (max {max})', ids: 'invalid: too many ids (max {max})', filters: 'invalid: too many filters (max {max})' },
+  narrowFilterRefusal: '',
+  sameSecondOrder: 'id-asc',
+  multiFilterLimit: 'per-filter',
+  duplicatesAcrossFilters: false,
+  unknownMessage: 'notice',
+  unknownMessageText: 'invalid: unknown message type {type}',
+  count: 'exact',
+  countRefusal: 'unsupported: COUNT is not implemented',
+  withheldKinds: [],
+  withheldInNegentropy: false,
+  reqRateLimit: { perSecond: 0, mode: 'closed', text: 'rate-limited: slow down' },
+  idleCloseMs: 0,
 };

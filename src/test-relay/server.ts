@@ -54,6 +54,9 @@ interface Connection {
   reqTimes: number[];
   /** NIP-77 sessions by subscription id (a namespace separate from REQ's). */
   negentropy: Map<string, Negentropy>;
+  /** REQs answered on this connection. */
+  reqsAnswered: number;
+  idleTimer?: NodeJS.Timeout;
 }
 
 type MessageHandler = (connection: Connection, message: unknown[]) => Promise<void> | void;
@@ -69,12 +72,46 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
   const rawSockets = new Set<Socket>();
   let url = '';
 
-  const send = async (connection: Connection, message: unknown): Promise<void> => {
+  const sendText = async (connection: Connection, text: string): Promise<void> => {
     if (behaviour.delayMs > 0) await sleep(behaviour.delayMs);
     if (connection.socket.readyState !== WebSocket.OPEN) return;
     // Respect backpressure: a fast stream must not pile up in memory.
     while (connection.socket.bufferedAmount > 1024 * 1024 && connection.socket.readyState === WebSocket.OPEN) await sleep(5);
-    await new Promise<void>((resolve) => connection.socket.send(JSON.stringify(message), () => resolve()));
+    if (behaviour.byteAtATimeMs >= 0) {
+      // One byte per WebSocket frame (continuation frames), slowly.
+      const bytes = Buffer.from(text, 'utf8');
+      for (let index = 0; index < bytes.length; index += 1) {
+        if (connection.socket.readyState !== WebSocket.OPEN) return;
+        await new Promise<void>((resolve) => connection.socket.send(bytes.subarray(index, index + 1), { fin: index === bytes.length - 1, binary: false }, () => resolve()));
+        if (behaviour.byteAtATimeMs > 0) await sleep(behaviour.byteAtATimeMs);
+      }
+      return;
+    }
+    await new Promise<void>((resolve) => connection.socket.send(text, () => resolve()));
+  };
+  const send = (connection: Connection, message: unknown): Promise<void> => sendText(connection, JSON.stringify(message));
+
+  const refusalText = (field: keyof TestRelayOptions['refusalTexts'], max: number) => settings.refusalTexts[field].replaceAll('{max}', String(max));
+
+  /** Why the relay will not run these filters (a list too long, too many filters, a filter too wide), or undefined. */
+  const filterRefusal = (filters: Filter[]): string | undefined => {
+    const caps = settings.filterLimits;
+    if (caps.filters > 0 && filters.length > caps.filters) return refusalText('filters', caps.filters);
+    for (const filter of filters) {
+      for (const field of ['kinds', 'authors', 'ids'] as const) {
+        const cap = caps[field];
+        const list = filter[field];
+        if (cap > 0 && list && list.length > cap) return refusalText(field, cap);
+      }
+      const narrow = filter.ids || filter.authors || filter.kinds || Object.keys(filter).some((key) => key.startsWith('#'));
+      if (settings.narrowFilterRefusal && !narrow) return settings.narrowFilterRefusal;
+    }
+    return undefined;
+  };
+
+  const answerUnknown = (connection: Connection, type: string) => {
+    if (settings.unknownMessage === 'silent') return;
+    void send(connection, ['NOTICE', settings.unknownMessageText.replaceAll('{type}', type.slice(0, 20))]);
   };
 
   const needsAuth = (filters: Filter[]): boolean => {
@@ -107,15 +144,22 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
   const answerReq = async (connection: Connection, subId: string, filters: Filter[]): Promise<void> => {
     const ignoreTime = behaviour.ignoreSinceUntil;
     const seen = new Set<string>();
-    const events: NostrEvent[] = [];
+    let events: NostrEvent[] = [];
     for (const filter of filters) {
       const limit = Math.min(filter.limit ?? settings.defaultLimit, settings.maxLimit);
-      for (const event of store.query(filter, limit, { ignoreTime })) {
-        if (seen.has(event.id)) continue;
+      for (const event of store.queryOrdered(filter, limit, settings.sameSecondOrder, { ignoreTime })) {
+        if (seen.has(event.id) && !settings.duplicatesAcrossFilters) continue;
         seen.add(event.id);
         events.push(event);
       }
     }
+    if (settings.multiFilterLimit === 'first-filter' && filters.length > 1) {
+      // nostream: one UNION whose ORDER BY and LIMIT are the first filter's.
+      const limit = Math.min(filters[0]?.limit ?? settings.defaultLimit, settings.maxLimit);
+      events = [...events].sort((a, b) => b.created_at - a.created_at).slice(0, limit);
+    }
+    // strfry: events of read-restricted kinds count towards the limit, then are dropped for readers who did not authenticate.
+    if (settings.withheldKinds.length > 0 && connection.authedPubkeys.size === 0) events = events.filter((event) => !settings.withheldKinds.includes(event.kind));
     if (behaviour.outOfFilterEvents > 0) {
       const strangers = store.all().filter((event) => !filters.some((filter) => matchesFilter(event, filter))).slice(0, behaviour.outOfFilterEvents);
       events.splice(Math.min(1, events.length), 0, ...strangers);
@@ -173,6 +217,28 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
         filters.push(parsed);
       }
       counters.reqs.push({ subId, filters });
+      if (behaviour.neverAnswerReq) return;
+      if (behaviour.answerOnlyFirstReq && connection.reqsAnswered > 0) return;
+      if (behaviour.deepNestingNotice > 0) await sendText(connection, `["NOTICE",${'['.repeat(behaviour.deepNestingNotice)}${']'.repeat(behaviour.deepNestingNotice)}]`);
+      if (settings.reqRateLimit.perSecond > 0) {
+        const now = Date.now();
+        connection.reqTimes = connection.reqTimes.filter((time) => now - time < 1_000);
+        connection.reqTimes.push(now);
+        if (connection.reqTimes.length > settings.reqRateLimit.perSecond) {
+          return void (await send(connection, settings.reqRateLimit.mode === 'closed' ? ['CLOSED', subId, settings.reqRateLimit.text] : ['NOTICE', settings.reqRateLimit.text]));
+        }
+      }
+      const refusal = filterRefusal(filters);
+      if (refusal !== undefined) {
+        if (settings.filterRefusal === 'closed' || refusal === settings.narrowFilterRefusal) return void (await send(connection, ['CLOSED', subId, refusal]));
+        await send(connection, ['NOTICE', refusal]);
+        if (settings.filterRefusal === 'notice-then-eose') await send(connection, ['EOSE', subId]);
+        return;
+      }
+      if (settings.withheldKinds.length > 0 && connection.authedPubkeys.size === 0 && filters.every((filter) => filter.kinds?.length && filter.kinds.every((kind) => settings.withheldKinds.includes(kind)))) {
+        return void (await send(connection, ['CLOSED', subId, 'auth-required: requested filter requires authentication']));
+      }
+      connection.reqsAnswered += 1;
       if (behaviour.rateLimitPerSecond > 0) {
         const now = Date.now();
         connection.reqTimes = connection.reqTimes.filter((time) => now - time < 1_000);
@@ -190,15 +256,16 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       if (typeof subId === 'string') connection.subscriptions.delete(subId);
     },
     COUNT: async (connection, [, subId, ...rawFilters]) => {
+      if (settings.count === 'unknown') return answerUnknown(connection, 'COUNT');
       if (typeof subId !== 'string') return;
-      if (behaviour.noCount) return void (await send(connection, ['CLOSED', subId, 'unsupported: COUNT is not implemented']));
+      if (behaviour.noCount || settings.count === 'closed') return void (await send(connection, ['CLOSED', subId, behaviour.noCount ? 'unsupported: COUNT is not implemented' : settings.countRefusal]));
       const ids = new Set<string>();
       for (const raw of rawFilters) {
         const parsed = parseFilter(raw);
         if (typeof parsed === 'string') return void (await send(connection, ['CLOSED', subId, `invalid: ${parsed}`]));
         for (const event of store.query(parsed, Number.MAX_SAFE_INTEGER)) ids.add(event.id);
       }
-      await send(connection, ['COUNT', subId, { count: ids.size }]);
+      await send(connection, ['COUNT', subId, { count: Math.max(0, ids.size + behaviour.countOffset) }]);
     },
     EVENT: async (connection, [, raw]) => {
       counters.eventsReceived += 1;
@@ -230,6 +297,7 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     },
     'NEG-OPEN': async (connection, [, subId, rawFilter, initialMessage]) => {
       if (typeof subId !== 'string' || subId.length === 0) return void (await send(connection, ['NOTICE', 'invalid: NEG-OPEN needs a subscription id']));
+      if (behaviour.negentropyRefusal) return void (await send(connection, ['NEG-ERR', subId, behaviour.negentropyRefusal]));
       connection.negentropy.delete(subId); // NIP-77: reopening an id closes the old session first
       const fail = (reason: string) => send(connection, ['NEG-ERR', subId, reason]);
       if (subId.length > settings.maxSubIdLength) return void (await fail(`invalid: subscription id longer than ${settings.maxSubIdLength}`));
@@ -239,7 +307,9 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       if (needsAuth([filter]) && connection.authedPubkeys.size === 0) return void (await fail('auth-required: this relay needs NIP-42 authentication'));
       // No silent maxLimit cap here: a truncated set would make the client "need" or "have" wrong ids.
       const maxRecords = settings.negentropyMaxRecords;
-      const events = store.query(filter, Math.min(filter.limit ?? Number.MAX_SAFE_INTEGER, maxRecords > 0 ? maxRecords + 1 : Number.MAX_SAFE_INTEGER));
+      const listed = store.query(filter, Math.min(filter.limit ?? Number.MAX_SAFE_INTEGER, maxRecords > 0 ? maxRecords + 1 : Number.MAX_SAFE_INTEGER));
+      const hideWithheld = settings.withheldKinds.length > 0 && !settings.withheldInNegentropy && connection.authedPubkeys.size === 0;
+      const events = hideWithheld ? listed.filter((event) => !settings.withheldKinds.includes(event.kind)) : listed;
       if (maxRecords > 0 && events.length > maxRecords) return void (await fail(`blocked: too many records, this relay reconciles at most ${maxRecords}`));
       let reply: string;
       try {
@@ -316,12 +386,23 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       authedPubkeys: new Set(),
       reqTimes: [],
       negentropy: new Map(),
+      reqsAnswered: 0,
     };
     connections.add(connection);
-    socket.on('close', () => connections.delete(connection));
-    socket.on('error', () => connections.delete(connection));
+    const armIdleClose = () => {
+      clearTimeout(connection.idleTimer);
+      if (settings.idleCloseMs > 0) connection.idleTimer = setTimeout(() => socket.close(1000, 'idle'), settings.idleCloseMs);
+    };
+    armIdleClose();
+    const forget = () => {
+      clearTimeout(connection.idleTimer);
+      connections.delete(connection);
+    };
+    socket.on('close', forget);
+    socket.on('error', forget);
     if (settings.authRequired !== false || behaviour.authRequiredForWrites) void send(connection, ['AUTH', connection.challenge]);
     socket.on('message', (data, isBinary) => {
+      armIdleClose();
       if (isBinary) return void send(connection, ['NOTICE', 'invalid: binary frames are not supported']);
       let message: unknown;
       try {
@@ -332,7 +413,7 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       if (!Array.isArray(message) || typeof message[0] !== 'string') return void send(connection, ['NOTICE', 'invalid: message is not an array']);
       // A relay without NIP-77 treats NEG-* like any other unknown message type.
       const handler = settings.negentropy || !message[0].startsWith('NEG-') ? messageHandlers[message[0]] : undefined;
-      if (!handler) return void send(connection, ['NOTICE', `invalid: unknown message type ${String(message[0]).slice(0, 20)}`]);
+      if (!handler) return answerUnknown(connection, message[0]);
       Promise.resolve(handler(connection, message)).catch((error: unknown) => void send(connection, ['NOTICE', `error: ${(error as Error).message}`]));
     });
   });

@@ -4,6 +4,7 @@
  */
 import type { NostrEvent } from '../nostr/event.js';
 import { matchesFilter, type Filter } from './filter.js';
+import type { SameSecondOrder } from './options.js';
 
 export type AddOutcome = 'stored' | 'duplicate' | 'replaced-newer-exists' | 'ephemeral';
 
@@ -26,6 +27,9 @@ export class EventStore {
   private sorted: NostrEvent[] = [];
   private readonly byId = new Map<string, NostrEvent>();
   private readonly byAddress = new Map<string, NostrEvent>();
+  /** Insertion order, for relays that order one second's events by when they were stored. */
+  private readonly sequence = new Map<string, number>();
+  private nextSequence = 0;
 
   constructor(private readonly keepAllVersions: boolean) {}
 
@@ -86,6 +90,7 @@ export class EventStore {
     }
     this.sorted.splice(this.insertionIndex(event), 0, event);
     this.byId.set(event.id, event);
+    this.sequence.set(event.id, this.nextSequence++);
     return 'stored';
   }
 
@@ -96,6 +101,7 @@ export class EventStore {
     for (const event of events) {
       if (isEphemeral(event.kind) || this.byId.has(event.id)) continue;
       this.byId.set(event.id, event);
+      this.sequence.set(event.id, this.nextSequence++);
       this.sorted.push(event);
       stored += 1;
     }
@@ -116,8 +122,30 @@ export class EventStore {
     return low;
   }
 
+  /**
+   * Like `query`, but events of one second come in `order` (as real relays differ), and the limit
+   * cuts after that ordering: the whole last second is gathered before it is ordered and cut.
+   */
+  queryOrdered(filter: Filter, limit: number, order: SameSecondOrder, options: { ignoreTime?: boolean } = {}): NostrEvent[] {
+    if (order === 'id-asc') return this.query(filter, limit, options);
+    const gathered = this.query(filter, Number.MAX_SAFE_INTEGER, { ...options, stopAfter: limit });
+    const rank = (event: NostrEvent): number | string => {
+      if (order === 'newest-stored-first') return -(this.sequence.get(event.id) ?? 0);
+      if (order === 'unspecified') return `${event.id.slice(32)}${event.id.slice(0, 32)}`;
+      return '';
+    };
+    gathered.sort((a, b) => {
+      if (a.created_at !== b.created_at) return b.created_at - a.created_at;
+      if (order === 'id-desc') return a.id < b.id ? 1 : -1;
+      const ra = rank(a);
+      const rb = rank(b);
+      return ra < rb ? -1 : ra > rb ? 1 : 0;
+    });
+    return gathered.slice(0, limit);
+  }
+
   /** Stored events matching the filter, in NIP-01 order, at most `limit`. */
-  query(filter: Filter, limit: number, options: { ignoreTime?: boolean } = {}): NostrEvent[] {
+  query(filter: Filter, limit: number, options: { ignoreTime?: boolean; stopAfter?: number } = {}): NostrEvent[] {
     if (filter.ids) {
       return filter.ids
         .map((id) => this.byId.get(id))
@@ -130,6 +158,8 @@ export class EventStore {
     for (let index = start; index < this.sorted.length && results.length < limit; index += 1) {
       const event = this.sorted[index] as NostrEvent;
       if (!options.ignoreTime && filter.since !== undefined && event.created_at < filter.since) break;
+      // `stopAfter`: enough events, and the second of the last one is complete.
+      if (options.stopAfter !== undefined && results.length >= options.stopAfter && event.created_at !== (results[results.length - 1] as NostrEvent).created_at) break;
       if (matchesFilter(event, filter, options)) results.push(event);
     }
     return results;

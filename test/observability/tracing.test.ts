@@ -154,7 +154,7 @@ async function setup(count: number, seed: string) {
 /** One sync pass, one traced API request with a query string, and two untraced health requests. */
 async function exercise(setupResult: Awaited<ReturnType<typeof setup>>, config: Config) {
   const { db, target } = setupResult;
-  const result = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), now: () => now });
+  const result = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), clock: () => now * 1000 });
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, registry: metricsRegistry(), checkReady: () => db.ping(), readinessTimeoutMs: 2_000, logger: silentLogger(), api: { db, config: () => config, version: 'test' } });
   try {
     const response = await fetch(`${server.url}/v1/events?${QUERY_MARKER}&limit=5`);
@@ -188,7 +188,7 @@ describe('tracing', () => {
     const closedUrl = closed.endpoint.replace(/^http:\/\/([^/]+)\/.*$/, 'ws://$1/');
     await closed.close();
     const [closedId] = (await getOrCreateRelayIds(setupResult.db, [{ url: closedUrl, network: 'clearnet' }], 'test')).values();
-    await expect(syncRelayWithRetries({ db: setupResult.db, relay: { id: closedId as number, url: closedUrl }, config, pool, logger: silentLogger(), now: () => now })).rejects.toThrow();
+    await expect(syncRelayWithRetries({ db: setupResult.db, relay: { id: closedId as number, url: closedUrl }, config, pool, logger: silentLogger(), clock: () => now * 1000 })).rejects.toThrow();
 
     await tracing.shutdown();
     const spans = receiver.spans();

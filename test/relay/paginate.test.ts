@@ -1,9 +1,17 @@
+/**
+ * REQ pagination against real test relays: complete under silent caps and crowded seconds, honest
+ * (never "complete") when a relay refuses, stalls, ignores since/until or cannot be split within its
+ * limits, and within the filter limits it learns from refusals.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RelayConnection } from '../../src/relay/connection.js';
-import { connectionCounter, connectionPageFetcher, RelayRefusedError, type FetchPageStats } from '../../src/relay/fetch-page.js';
-import { paginateWindow, type PaginateOptions, type PaginateReport } from '../../src/relay/paginate.js';
 import { relaySchema } from '../../src/config/schema.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
+import { RelayRefusedError } from '../../src/relay/errors.js';
+import { RelayFilterLimits, type FilterLimitValues } from '../../src/relay/filter-limits.js';
+import { paginateWindow, type OwedWindow, type PaginateOptions, type PaginateReport } from '../../src/relay/paginate.js';
+import { RelaySession } from '../../src/relay/session.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { DEFAULT_EVENT_LIMITS } from '../../src/nostr/event-shape.js';
 import { startTestRelay, type TestRelay } from '../support/relay/server.js';
 import type { TestRelayOptions } from '../support/relay/options.js';
 import { generateEvents } from '../support/events.js';
@@ -25,137 +33,213 @@ afterAll(async () => {
   await Promise.all(relays.map((relay) => relay.close()));
 });
 
-async function archive(relayOptions: Partial<TestRelayOptions>, options: Partial<PaginateOptions> = {}, useCount = true): Promise<{ report: PaginateReport; ids: string[]; stats: FetchPageStats }> {
+export async function openSession(url: string, relayConfig = clientConfig): Promise<RelaySession> {
+  return RelaySession.open({
+    url,
+    config: relayConfig,
+    guard: { minIntervalMs: 0, rateLimitRetries: 2, rateLimitDelayMs: 50, maxDelayMs: 200, authTimeoutMs: 1_000, logger: silentLogger() },
+    eventLimits: DEFAULT_EVENT_LIMITS,
+    maxPageBytes: 8 * 1024 * 1024,
+    countTimeoutMs: 1_000,
+    maxReconnects: 0,
+  });
+}
+
+interface Archived {
+  report: PaginateReport;
+  ids: string[];
+  owed: OwedWindow[];
+  limits: RelayFilterLimits;
+  relay: TestRelay;
+}
+
+async function archive(relayOptions: Partial<TestRelayOptions>, options: Partial<PaginateOptions> = {}, limitValues: Partial<FilterLimitValues> = {}, events = corpus): Promise<Archived> {
   const relay = await startTestRelay({ keepAllVersions: true, ...relayOptions });
   relays.push(relay);
-  relay.addEvents(corpus);
-  const connection = await RelayConnection.open({ url: relay.url, config: clientConfig });
-  const stats: FetchPageStats = { malformed: 0, endedWithoutEose: 0 };
+  relay.addEvents(events);
+  const session = await openSession(relay.url);
   const ids: string[] = [];
+  const owed: OwedWindow[] = [];
+  const limits = new RelayFilterLimits(limitValues);
   try {
     const report = await paginateWindow(
-      connectionPageFetcher(connection, stats),
-      { since: base, until: base + 3_000, pageLimit: 500, maxPages: 10_000, maxKindsPerFilter: 4_096, ...options },
+      session.fetchPage,
+      { since: base, until: base + 3_000, limits, maxRequests: 100_000, countEvents: session.count, onOwed: async (window) => void owed.push(window), ...options },
       async (events) => {
         ids.push(...events.map((event) => event.id));
       },
-      useCount ? connectionCounter(connection) : undefined,
     );
-    return { report, ids, stats };
+    return { report, ids, owed, limits, relay };
   } finally {
-    connection.close();
+    session.close();
   }
 }
 
-function expectEveryEventOnce(ids: string[]): void {
-  expect(ids.length).toBe(corpus.length);
-  expect(new Set(ids).size).toBe(corpus.length);
-  expect(new Set(ids)).toEqual(new Set(corpus.map((event) => event.id)));
+function expectEveryEventOnce(ids: string[], expected = corpus): void {
+  expect(ids.length).toBe(expected.length);
+  expect(new Set(ids)).toEqual(new Set(expected.map((event) => event.id)));
 }
 
 describe('paginateWindow: completeness under limit caps', () => {
   for (const cap of [500, 100]) {
     it(`gets every event exactly once when the relay silently caps limit at ${cap}`, async () => {
-      const { report, ids } = await archive({ maxLimit: cap, defaultLimit: cap });
+      const { report, ids, owed } = await archive({ maxLimit: cap, defaultLimit: cap });
       expectEveryEventOnce(ids);
       expect(report.complete).toBe(true);
+      expect(owed).toEqual([]);
       expect(report.crowdedSeconds).toBeGreaterThanOrEqual(1);
       expect(report.observedCap).toBe(cap);
     });
   }
 
-  it('with a cap of 10, reaches every author it can see, never duplicates, and reports what NIP-01 cannot prove', async () => {
-    const { report, ids } = await archive({ maxLimit: 10, defaultLimit: 10 });
+  it('with a cap of 10, reaches every author it can see, never duplicates, and owes what NIP-01 cannot prove', async () => {
+    const { report, ids, owed } = await archive({ maxLimit: 10, defaultLimit: 10, count: 'closed' });
     expect(new Set(ids).size).toBe(ids.length);
     const crowdSecond = base + 1_500;
     const outsideCrowd = corpus.filter((event) => event.created_at !== crowdSecond).map((event) => event.id);
     const got = new Set(ids);
     expect(outsideCrowd.every((id) => got.has(id))).toBe(true);
-    // 1,200 events in one second behind a cap of 10: authors never shown cannot be asked for.
+    // 1,200 events in one second behind a cap of 10 and no COUNT: authors never shown cannot be asked for.
     expect(report.complete).toBe(false);
-    expect(report.incompleteReason).toMatch(/negentropy/);
-    expect(report.observedCap).toBe(10);
+    expect(report.problems.crowded).toBeGreaterThan(0);
+    expect(owed.some((window) => window.since === crowdSecond && window.until === crowdSecond && window.reason === 'crowded')).toBe(true);
   });
 
-  it('without COUNT, still gets every event and splits conservatively', async () => {
-    const { report, ids } = await archive({ maxLimit: 100, misbehaviour: { noCount: true } }, {}, true);
-    expectEveryEventOnce(ids);
-    // Without a count, authors absent from every page cannot be ruled out: the report says so.
+  it('with a cap of 10, tests the relay\'s COUNT against a scope REQ proved, and trusts it when it agrees', async () => {
+    const { report, limits, owed } = await archive({ maxLimit: 10, defaultLimit: 10 });
+    expect(limits.values.count).toBe('agrees');
+    // COUNT proves or refutes; it cannot name the authors never seen: the second stays owed, precisely.
     expect(report.complete).toBe(false);
-    expect(report.incompleteReason).toMatch(/negentropy/);
+    expect(owed.map((window) => [window.since, window.until])).toEqual([[base + 1_500, base + 1_500]]);
   });
 
-  it('uses the known max_limit from NIP-11 to avoid needless splitting', async () => {
-    const { report, ids } = await archive({ maxLimit: 300, defaultLimit: 300 }, { knownMaxLimit: 300 });
+  it('never takes a wrong COUNT as proof: it is tested against a scope REQ proved, and refused', async () => {
+    const { report, limits } = await archive({ maxLimit: 10, defaultLimit: 10, misbehaviour: { countOffset: -3 } });
+    expect(limits.values.count).toBe('disagrees');
+    expect(report.complete).toBe(false);
+  });
+
+  it('without COUNT, still gets every event when kinds split the crowded second under the cap', async () => {
+    const { report, ids } = await archive({ maxLimit: 300, count: 'closed' });
     expectEveryEventOnce(ids);
     expect(report.complete).toBe(true);
   });
 
-  it('handles a cap of 1 on a small window', async () => {
-    const relay = await startTestRelay({ maxLimit: 1, defaultLimit: 1 });
-    relays.push(relay);
+  it('uses the relay\'s stated max_limit and the largest page it ever gave', async () => {
+    const { report, ids } = await archive({ maxLimit: 300, defaultLimit: 300 }, {}, { statedMaxLimit: 300, pageLimit: 300, largestPage: 300 });
+    expectEveryEventOnce(ids);
+    expect(report.complete).toBe(true);
+  });
+
+  it('handles a cap of 1 on a small window: gets everything, and proves nothing (no page can)', async () => {
     // Three events in one second (one per kind) and three spread out.
     const few = [...generateEvents({ count: 3, kinds: [1, 7, 9], createdAt: base, seed: 'tiny-crowd' }), ...generateEvents({ count: 3, createdAt: [base + 1, base + 3], seed: 'tiny' })];
-    relay.addEvents(few);
-    const connection = await RelayConnection.open({ url: relay.url, config: clientConfig });
-    const ids: string[] = [];
-    const report = await paginateWindow(
-      connectionPageFetcher(connection, { malformed: 0, endedWithoutEose: 0 }),
-      { since: base, until: base + 10, pageLimit: 500, maxPages: 10_000, maxKindsPerFilter: 4_096 },
-      async (events) => {
-        ids.push(...events.map((event) => event.id));
-      },
-      connectionCounter(connection),
-    );
-    connection.close();
-    expect(new Set(ids)).toEqual(new Set(few.map((event) => event.id)));
-    expect(ids.length).toBe(6);
-    // The crowded second is split by kind until each page holds one event, and COUNT proves it.
+    const { report, ids } = await archive({ maxLimit: 1, defaultLimit: 1 }, { until: base + 10 }, {}, few);
+    expectEveryEventOnce(ids, few);
+    // Every page is full at a cap of 1, and no scope proved by REQ can vouch for the relay's COUNT.
+    expect(report.complete).toBe(false);
+  });
+});
+
+describe('paginateWindow: filter limits learned from refusals', () => {
+  for (const mode of ['notice', 'notice-then-eose', 'closed'] as const) {
+    it(`learns a kinds cap refused with ${mode} and still archives everything`, async () => {
+      const { report, ids, limits, relay } = await archive({ maxLimit: 300, count: 'closed', filterLimits: { kinds: 20, authors: 0, ids: 0, filters: 0 }, filterRefusal: mode, refusalTexts: { kinds: 'invalid: must be less than or equal to {max} kinds at "[0].kinds"', authors: '', ids: '', filters: '' } });
+      expectEveryEventOnce(ids);
+      expect(report.complete).toBe(true);
+      expect(limits.values.maxKinds).toBe(20);
+      expect(report.refusals).toBe(1);
+      expect(limits.takeLearned().limits).toEqual([expect.objectContaining({ field: 'kinds', value: 20 })]);
+      // Nothing it sent afterwards was over the cap.
+      const oversized = relay.counters.reqs.filter((req) => req.filters.some((filter) => (filter.kinds?.length ?? 0) > 20));
+      expect(oversized.length).toBe(1);
+    });
+  }
+
+  it('halves a list when the refusal names no number, down to what the relay runs', async () => {
+    const { report, ids, limits } = await archive({ maxLimit: 300, count: 'closed', filterLimits: { kinds: 10, authors: 0, ids: 0, filters: 0 }, filterRefusal: 'notice-then-eose', refusalTexts: { kinds: 'too many kinds', authors: '', ids: '', filters: '' } });
+    expectEveryEventOnce(ids);
     expect(report.complete).toBe(true);
+    expect(limits.values.maxKinds).toBeLessThanOrEqual(10);
+    expect(limits.values.maxKinds).toBeGreaterThanOrEqual(5);
+  });
+
+  it('learns a cap on filters per REQ', async () => {
+    const { report, ids, limits } = await archive({ maxLimit: 300, count: 'closed', filterLimits: { kinds: 0, authors: 0, ids: 0, filters: 3 }, filterRefusal: 'closed', refusalTexts: { kinds: '', authors: '', ids: '', filters: 'invalid: limitation.max_filters {max}' } }, {}, { maxKinds: 16 });
+    expectEveryEventOnce(ids);
+    expect(report.complete).toBe(true);
+    expect(limits.values.maxFilters).toBe(3);
+  });
+
+  it('pages per kinds list on a relay that refuses filters without one', async () => {
+    const { report, ids, limits } = await archive({ maxLimit: 300, count: 'closed', narrowFilterRefusal: "blocked: can't handle empty filters" });
+    expectEveryEventOnce(ids);
+    expect(limits.values.requiresKinds).toBe(true);
+    expect(report.complete).toBe(true);
+  });
+
+  it('a refusal that is not about size is tried once more, then surfaced with its text', async () => {
+    const started = await archive({ maxLimit: 50, narrowFilterRefusal: 'restricted: members only' }).catch((caught: unknown) => caught);
+    expect(started).toBeInstanceOf(RelayRefusedError);
+    expect((started as RelayRefusedError).prefix).toBe('restricted');
+    const relay = relays[relays.length - 1] as TestRelay;
+    expect(relay.counters.reqs.length).toBe(2);
   });
 });
 
 describe('paginateWindow: hostile relays', () => {
-  it('drops events outside the filter and counts them', async () => {
+  it('drops events outside the filter and counts them, still complete', async () => {
     const { report, ids } = await archive({ maxLimit: 200, misbehaviour: { outOfFilterEvents: 2 } }, { kinds: [7] });
     expect(report.outOfFilter).toBeGreaterThan(0);
-    const expected = corpus.filter((event) => event.kind === 7).map((event) => event.id);
-    expect(new Set(ids)).toEqual(new Set(expected));
-    expect(ids.length).toBe(expected.length);
+    const expected = corpus.filter((event) => event.kind === 7);
+    expectEveryEventOnce(ids, expected);
+    expect(report.complete).toBe(true);
   });
 
-  it('reports a relay that ignores since/until instead of looping', async () => {
-    const { report } = await archive({ maxLimit: 100, misbehaviour: { ignoreSinceUntil: true } }, { since: base, until: base + 100 });
+  it('owes the window of a relay that ignores since/until instead of looping', async () => {
+    const { report, owed } = await archive({ maxLimit: 100, misbehaviour: { ignoreSinceUntil: true } }, { since: base, until: base + 100 });
     expect(report.complete).toBe(false);
-    expect(report.pages).toBeLessThan(50);
+    expect(report.problems['ignores-time']).toBeGreaterThan(0);
+    expect(owed.length).toBeGreaterThan(0);
+    expect(report.requests).toBeLessThan(50);
   });
 
-  it('stops at the page bound and says so', async () => {
-    const { report } = await archive({ maxLimit: 10 }, { maxPages: 5 });
-    expect(report.pages).toBe(5);
+  it('stops at the request bound and says so', async () => {
+    const { report } = await archive({ maxLimit: 10 }, { maxRequests: 5 });
+    expect(report.requests).toBe(5);
     expect(report.complete).toBe(false);
-    expect(report.incompleteReason).toMatch(/page bound/);
+    expect(report.stopped).toBe('request-bound');
   });
 
-  it('surfaces rate limiting as a typed refusal with its prefix', async () => {
-    const error = await archive({ maxLimit: 50, misbehaviour: { rateLimitPerSecond: 3 } }).catch((caught: unknown) => caught);
+  it('stops at the time budget and says so', async () => {
+    let calls = 0;
+    const { report } = await archive({ maxLimit: 10 }, { deadline: 1_000, now: () => (calls++ < 4 ? 0 : 2_000) });
+    expect(report.complete).toBe(false);
+    expect(report.stopped).toBe('time-budget');
+    expect(report.requests).toBe(4);
+  });
+
+  it('surfaces a rate limit that outlasts the retries as a typed refusal with its prefix', async () => {
+    const error = await archive({ maxLimit: 50, misbehaviour: { rateLimitPerSecond: 1 } }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(RelayRefusedError);
     expect((error as RelayRefusedError).prefix).toBe('rate-limited');
   });
 
-  it('treats a relay that never sends EOSE as ending pages on idle', async () => {
+  it('archives what a relay that never sends EOSE sends, and never calls it complete', async () => {
     const relay = await startTestRelay({ maxLimit: 100, misbehaviour: { neverEose: true } });
     relays.push(relay);
     const few = generateEvents({ count: 30, createdAt: [base, base + 29], seed: 'noeose' });
     relay.addEvents(few);
-    const connection = await RelayConnection.open({ url: relay.url, config: { ...clientConfig, idle_timeout_ms: 200 } });
-    const stats = { malformed: 0, endedWithoutEose: 0 };
+    const session = await openSession(relay.url, { ...clientConfig, idle_timeout_ms: 200 });
     const ids: string[] = [];
-    await paginateWindow(connectionPageFetcher(connection, stats), { since: base, until: base + 100, pageLimit: 100, maxPages: 100, maxKindsPerFilter: 4_096 }, async (events) => {
+    const owed: OwedWindow[] = [];
+    const report = await paginateWindow(session.fetchPage, { since: base, until: base + 100, limits: new RelayFilterLimits(), maxRequests: 100, onOwed: async (window) => void owed.push(window) }, async (events) => {
       ids.push(...events.map((event) => event.id));
     });
-    connection.close();
+    session.close();
     expect(new Set(ids)).toEqual(new Set(few.map((event) => event.id)));
-    expect(stats.endedWithoutEose).toBeGreaterThan(0);
+    expect(report.complete).toBe(false);
+    expect(report.problems.stalled).toBeGreaterThan(0);
+    expect(owed.length).toBeGreaterThan(0);
   });
 });

@@ -201,7 +201,8 @@ describe('monitor checks', () => {
     // Without a key: the refusal is final and recorded.
     await monitorOnce({ db: test.db, config: configWith(), logger: silentLogger(), urls: [authRelay.url, paid.url, pow.url, writeAuth.url] });
     const refused = await latest(test, authRelay.url);
-    expect(refused.read).toMatchObject({ ok: false, reason: expect.stringMatching(/^auth-required:/), detail: { answer: 'closed', prefix: 'auth-required' } });
+    // A refused REQ is a policy answer from a relay that is up: the read round trip counts, the refusal is kept.
+    expect(refused.read).toMatchObject({ ok: true, reason: expect.stringMatching(/^auth-required:/), detail: { answer: 'closed', refused: true, prefix: 'auth-required' } });
     expect(refused.requirements).toMatchObject({ data: { auth: true }, detail: { sources: { auth: 'reply' }, challenged: true, authenticated: false } });
 
     const paidChecks = await latest(test, paid.url);

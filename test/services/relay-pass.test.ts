@@ -2,7 +2,6 @@
  * One relay pass (with retries) against the test relay on each database: both sync methods (NIP-77
  * negentropy and REQ pagination), late events, rate limits, NIP-42 AUTH and dropped connections.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.js';
 import type { Config } from '../../src/config/schema.js';
@@ -12,7 +11,7 @@ import type { NostrEvent } from '../../src/nostr/event.js';
 import { generateSecretKey } from '../../src/nostr/sign.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { syncRelayWithRetries } from '../../src/services/sync/pass-runner.js';
-import { RelayRefusedError } from '../../src/relay/fetch-page.js';
+import { RelayRefusedError } from '../../src/relay/errors.js';
 import { RelayNetworkError } from '../../src/relay/errors.js';
 import { createVerifyPool, type VerifyPool } from '../../src/verify/pool.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -77,7 +76,7 @@ describe('relay pass', () => {
   it('with event retention, never fetches events older than its cutoff (maintenance would only drop them again)', async () => {
     const { db, target } = await setup({ maxLimit: 100, defaultLimit: 100 });
     // The pass runs at base + 1 day + 3,000 s with a retention of 1 day: events before base + 3,000 are out.
-    const pass = await syncRelayWithRetries({ db, relay: target, config: configWith({ 'maintenance.event_retention_days': 1 }), pool, logger: silentLogger(), now: () => base + 86_400 + 3_000 });
+    const pass = await syncRelayWithRetries({ db, relay: target, config: configWith({ 'maintenance.event_retention_days': 1 }), pool, logger: silentLogger(), clock: () => (base + 86_400 + 3_000) * 1000 });
     expect(pass.report.complete).toBe(true);
     const expected = corpus.filter((event) => event.created_at >= base + 3_000).map((event) => event.id).sort();
     expect(expected.length).toBeGreaterThan(0);
@@ -88,7 +87,7 @@ describe('relay pass', () => {
   it('negentropy: a relay speaking NIP-77 is reconciled, complete even in a crowded second, and a second pass fetches nothing', async () => {
     const { relay, db, target } = await setup({ maxLimit: 100, defaultLimit: 100 });
     const config = configWith();
-    const first = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), now: () => now });
+    const first = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), clock: () => now * 1000 });
     expect(first.method).toBe('negentropy');
     expect(first.report.complete).toBe(true);
     expect(first.stored).toBe(corpus.length);
@@ -96,11 +95,11 @@ describe('relay pass', () => {
     expect(await archivedIds(db)).toEqual(corpusIds());
     expect((await readCursor(db, target.id)).negentropy).toBe('supported');
 
-    // A late event, backdated into the archived past: the next reconciliation finds exactly it.
+    // A late event, backdated into the archived past: the very next reconciliation finds exactly it
+    // (NIP-77 relays are reconciled over their whole range on every pass).
     const [late] = generateEvents({ count: 1, createdAt: base + 100, seed: 'pass-late' });
     relay.addEvents([late as NostrEvent]);
-    await sleep(1_100); // the full-pass schedule runs on the wall clock
-    const second = await syncRelayWithRetries({ db, relay: target, config: configWith({ 'sync.full_pass_interval_seconds': 1 }), pool, logger: silentLogger(), now: () => now + 5 });
+    const second = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), clock: () => (now + 5) * 1000 });
     expect(second.method).toBe('negentropy');
     expect(second.full).toBe(true);
     expect(second.stored).toBe(1);
@@ -110,7 +109,7 @@ describe('relay pass', () => {
 
   it('REQ pagination: a relay without NIP-77 is paged (crowded second split), remembered as such, and late events are caught by the full pass', async () => {
     const { relay, db, target } = await setup({ maxLimit: 100, defaultLimit: 100, negentropy: false });
-    const first = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), now: () => now });
+    const first = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => now * 1000 });
     expect(first.method).toBe('req');
     expect(first.report.complete).toBe(true);
     expect(first.report.crowdedSeconds).toBeGreaterThanOrEqual(1);
@@ -120,31 +119,32 @@ describe('relay pass', () => {
     const [late] = generateEvents({ count: 1, createdAt: base + 100, seed: 'pass-late-req' });
     relay.addEvents([late as NostrEvent]);
     // A regular visit re-scans only the trailing window: the backdated event is outside it.
-    const regular = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), now: () => now + 60 });
+    const regular = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => (now + 60) * 1000 });
     expect(regular.full).toBe(false);
     expect(regular.stored).toBe(0);
-    // The scheduled full pass finds it.
-    await sleep(1_100);
-    const full = await syncRelayWithRetries({ db, relay: target, config: configWith({ 'sync.full_pass_interval_seconds': 1 }), pool, logger: silentLogger(), now: () => now + 120 });
+    // The scheduled full pass finds it (a week later by the injected clock).
+    const full = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => (now + 7 * 86_400 + 120) * 1000 });
     expect(full.full).toBe(true);
     expect(full.method).toBe('req');
     expect(full.stored).toBe(1);
   });
 
-  it('a negentropy reply larger than the payload limit makes the retry page with REQ instead, complete', async () => {
+  it('a negentropy reply larger than the payload limit is no reason to give up NIP-77: the window is split in time, complete', async () => {
     const { db, target } = await setup({ maxLimit: 100, defaultLimit: 100 });
     // 1,000 ids in one unlimited NEG-MSG are ~64 kB of hex: more than this client accepts.
     const config = configWith({ 'relay.max_payload_bytes': 32_768 });
-    const result = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), now: () => now });
-    expect(result.attempts).toBe(2);
-    expect(result.method).toBe('req');
+    const result = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), clock: () => now * 1000 });
+    expect(result.attempts).toBe(1);
+    expect(result.method).toBe('negentropy');
+    expect(result.negentropy?.splits).toBeGreaterThan(0);
     expect(result.stored).toBe(corpus.length);
-    expect((await readCursor(db, target.id)).negentropy).toBe('unsupported');
+    expect(result.report.complete).toBe(true);
+    expect((await readCursor(db, target.id)).negentropy).toBe('supported');
   });
 
   it('slows down on rate-limited: and still archives everything', async () => {
     const { db, target } = await setup({ maxLimit: 50, defaultLimit: 50, negentropy: false, misbehaviour: { rateLimitPerSecond: 4 } }, corpus.slice(0, 600));
-    const result = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), now: () => now });
+    const result = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => now * 1000 });
     expect(result.rateLimited).toBeGreaterThan(0);
     expect(result.report.complete).toBe(true);
     expect(result.stored).toBe(600);
@@ -152,11 +152,11 @@ describe('relay pass', () => {
 
   it('answers NIP-42 AUTH with the configured key; without a key the refusal is reported, not retried', async () => {
     const { relay, db, target } = await setup({ maxLimit: 100, authRequired: true }, corpus.slice(0, 300));
-    await expect(syncRelayWithRetries({ db, relay: target, config: configWith({ 'sync.negentropy': 'off' }), pool, logger: silentLogger(), now: () => now })).rejects.toBeInstanceOf(RelayRefusedError);
+    await expect(syncRelayWithRetries({ db, relay: target, config: configWith({ 'sync.negentropy': 'off' }), pool, logger: silentLogger(), clock: () => now * 1000 })).rejects.toBeInstanceOf(RelayRefusedError);
     expect(relay.counters.connections).toBe(1);
 
     const withKey = configWith({ 'identity.secret_key': generateSecretKey() });
-    const result = await syncRelayWithRetries({ db, relay: target, config: withKey, pool, logger: silentLogger(), now: () => now });
+    const result = await syncRelayWithRetries({ db, relay: target, config: withKey, pool, logger: silentLogger(), clock: () => now * 1000 });
     expect(result.authenticated).toBe(true);
     expect(result.stored).toBe(300);
     expect(relay.counters.auths).toBeGreaterThanOrEqual(1);
@@ -165,11 +165,11 @@ describe('relay pass', () => {
   it('a relay dropping the connection mid-stream is retried with backoff, then benched for the caller; the next pass completes, nothing stored twice', async () => {
     const { relay, db, target } = await setup({ maxLimit: 100, defaultLimit: 100, negentropy: false, misbehaviour: { dropAfterEvents: 60 } }, corpus.slice(0, 600));
     const config = configWith({ 'sync.retry_attempts': 2 });
-    await expect(syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), now: () => now })).rejects.toBeInstanceOf(RelayNetworkError);
+    await expect(syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), clock: () => now * 1000 })).rejects.toBeInstanceOf(RelayNetworkError);
     // One attempt and two retries, each on a new connection.
     expect(relay.counters.connections).toBe(3);
     relay.setBehaviour({ dropAfterEvents: -1 });
-    const next = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), now: () => now });
+    const next = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), clock: () => now * 1000 });
     expect(next.report.complete).toBe(true);
     expect(next.attempts).toBe(1);
     expect(await archivedIds(db)).toEqual(corpus.slice(0, 600).map((event) => event.id).sort());

@@ -15,6 +15,7 @@ import { relayUrlFilter } from '../../relay/url-patterns.js';
 import { relayLogger } from '../../observability/logger.js';
 import { runServiceUntilStopped } from '../service-mode.js';
 import { createSyncService } from '../../services/sync/sync-service.js';
+import { createByteBudget } from '../../services/sync/byte-budget.js';
 
 function parseTime(value: string, flag: string): number {
   const asNumber = Number(value);
@@ -22,6 +23,22 @@ function parseTime(value: string, flag: string): number {
   const parsed = Date.parse(value);
   if (Number.isNaN(parsed)) throw new UsageError(`${flag}: expected unix seconds or an ISO date, got ${JSON.stringify(value)}`);
   return Math.floor(parsed / 1000);
+}
+
+/** One line per relay: what was stored, what it cost, and whether the pass proved its window. */
+export function summaryLine(result: RelaySyncResult): string {
+  const { report } = result;
+  const parts = [
+    `${result.stored} new events, ${result.newLinks} new relay links`,
+    `${report.requests} requests in ${(report.elapsedMs / 1000).toFixed(1)} s (${result.method === 'negentropy' ? 'NIP-77 negentropy' : 'REQ pagination'})`,
+    report.complete ? 'complete' : `incomplete: ${report.incompleteReason ?? 'unknown'}; ${report.owed.windows} owed window(s)`,
+  ];
+  if (report.refusals > 0) parts.push(`${report.refusals} refused requests`);
+  if (report.withheld > 0) parts.push(`${report.withheld} ids withheld by the relay`);
+  if (report.stopped) parts.push(`stopped by its ${report.stopped === 'time-budget' ? 'time budget' : 'request bound'}`);
+  const invalid = result.invalid;
+  if (invalid.badId + invalid.badSig + invalid.malformed > 0) parts.push(`rejected ${invalid.badId} bad ids, ${invalid.badSig} bad signatures, ${invalid.malformed} malformed`);
+  return `${result.relayUrl}: ${parts.join(', ')}`;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -72,6 +89,7 @@ export function registerSync(program: Command, run: ActionRunner): void {
             return 0;
           }
           const pool = await createVerifyPool({ workers: config.verify.workers, batchSize: config.verify.batch_size });
+          const budget = createByteBudget(config.sync.max_bytes_in_flight);
           const progress = (options.progress ?? process.stderr.isTTY) ? createProgressReporter((line) => process.stderr.write(`${line}\n`)) : undefined;
           const results: RelaySyncResult[] = [];
           const failures: { relay: string; error: string }[] = [];
@@ -86,13 +104,14 @@ export function registerSync(program: Command, run: ActionRunner): void {
                     relay,
                     config,
                     pool,
+                    budget,
                     logger: log,
                     ...(since === undefined ? {} : { since }),
                     ...(until === undefined ? {} : { until }),
                     ...(progress ? { onProgress: (update: PassProgress) => progress.update(update) } : {}),
                   });
                   results.push(result);
-                  log.info({ method: result.method, stored: result.stored, requests: result.report.pages, complete: result.report.complete, invalid: result.invalid }, 'relay pass done');
+                  log.info({ method: result.method, stored: result.stored, requests: result.report.requests, refusals: result.report.refusals, owedWindows: result.report.owed.windows, complete: result.report.complete, elapsedMs: result.report.elapsedMs, invalid: result.invalid }, 'relay pass done');
                 } catch (error) {
                   failures.push({ relay: relay.url, error: (error as Error).message });
                   log.error({ err: error }, 'relay pass failed; its cursor keeps what was committed');
@@ -106,13 +125,7 @@ export function registerSync(program: Command, run: ActionRunner): void {
           }
           if (options.json) printJson({ results, failures });
           else {
-            for (const result of results) {
-              printLine(
-                `${result.relayUrl}: ${result.stored} new events, ${result.newLinks} new relay links, ${result.report.pages} requests (${result.method === 'negentropy' ? 'NIP-77 negentropy' : 'REQ pagination'})` +
-                  `${result.report.complete ? '' : ` (incomplete: ${result.report.incompleteReason})`}` +
-                  `${result.invalid.badId + result.invalid.badSig + result.invalid.malformed ? `, rejected ${result.invalid.badId} bad ids, ${result.invalid.badSig} bad signatures, ${result.invalid.malformed} malformed` : ''}`,
-              );
-            }
+            for (const result of results) printLine(summaryLine(result));
             for (const failure of failures) printLine(`${failure.relay}: failed: ${failure.error}`);
           }
           return failures.length > 0 && results.length === 0 ? 1 : 0;

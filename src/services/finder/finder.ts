@@ -8,12 +8,11 @@
 import { Counter } from 'prom-client';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
-import { eventLimitsFrom } from '../../config/limits.js';
 import type { Queryable } from '../../db/database.js';
 import { archivedEventsAfter, readFinderCursor, recordRelayMentions, relaysForDirectScan, saveDirectScanPosition, saveFinderCursor, type RelayMention } from '../../db/finder.js';
-import { RelayConnection } from '../../relay/connection.js';
-import { connectionCounter, connectionPageFetcher } from '../../relay/fetch-page.js';
 import { paginateWindow } from '../../relay/paginate.js';
+import { loadFilterLimits, saveFilterLimits } from '../relay-filter-limits.js';
+import { openRelaySession } from '../relay-session.js';
 import { fetchExternalList } from './external-list.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
@@ -131,33 +130,45 @@ export async function findFromRelays(options: { db: Database; config: Config; lo
     if (options.signal?.aborted) break;
     const until = Math.floor(Date.now() / 1000);
     const mentions: { source: string; text: string }[] = [];
+    const log = relayLogger(options.logger, relay.url);
     try {
-      const connection = await RelayConnection.open({ url: relay.url, config: config.relay });
+      // The same discipline as the synchronizer: only a proven window moves the scan position.
+      const limits = await loadFilterLimits(db, relay.id, config);
+      const session = await openRelaySession(relay.url, config, log, { ...(options.signal ? { signal: options.signal } : {}), maxReconnects: 0 });
       try {
         const report = await paginateWindow(
-          connectionPageFetcher(connection, { malformed: 0, endedWithoutEose: 0 }, eventLimitsFrom(config.limits)),
-          { since: relay.scannedUntil ?? config.sync.since, until, pageLimit: config.sync.page_limit, kinds: DIRECT_KINDS, maxPages: config.finder.relay_scan_max_pages, maxKindsPerFilter: config.sync.max_kinds_per_filter },
+          session.fetchPage,
+          {
+            since: relay.scannedUntil ?? config.sync.since,
+            until,
+            kinds: DIRECT_KINDS,
+            limits,
+            maxRequests: config.finder.relay_scan_max_pages,
+            deadline: Date.now() + config.sync.pass_time_budget_seconds * 1000,
+            countEvents: session.count,
+            onProblem: (problem) => log.info({ reason: problem.reason, detail: problem.detail, ...(problem.filter ? { filter: problem.filter } : {}) }, 'finder scan of this relay is not proven complete'),
+          },
           async (events) => {
             for (const event of events) for (const mention of relayMentions(event)) mentions.push({ source: `relay:${mention.source}`, text: mention.text });
           },
-          connectionCounter(connection),
         );
         const grouped: Grouped = new Map();
         screenMentions(mentions, config, summary, grouped);
         await db.transaction(async (tx) => {
           await recordGrouped(tx, grouped, '', config, summary);
-          // Incomplete (page bound): the next round starts over the same window.
+          // Not proven (refused, unanswered, budget): the next round starts over the same window.
           if (report.complete) await saveDirectScanPosition(tx, relay.id, until);
         });
         summary.relaysAsked += 1;
       } finally {
-        connection.close();
+        session.close();
+        await saveFilterLimits(db, relay.id, limits).catch(() => undefined);
       }
     } catch (error) {
       summary.errors.push({ source: relay.url, error: (error as Error).message });
       // Keep its position but move it to the back of the queue, so failing relays do not starve the others.
       await saveDirectScanPosition(db, relay.id, relay.scannedUntil ?? config.sync.since).catch(() => undefined);
-      relayLogger(options.logger, relay.url).debug({ err: error }, 'finder could not ask this relay');
+      log.debug({ err: error }, 'finder could not ask this relay');
     }
   }
   return summary;

@@ -1,18 +1,19 @@
 /**
  * The storing half of a relay pass: each batch of events is verified in the worker pool and stored
- * with its provenance (and, for pagination, the pass position) in one transaction. Batch k is verified
- * and stored while batch k+1 is being fetched; commits stay in batch order, so a saved position never
- * passes an uncommitted batch, and at most `inFlight` batches are held in memory (backpressure: `push`
- * waits when the limit is reached).
+ * with its provenance (and the pass position: the owed window being worked shrinks to it) in one
+ * transaction. Batch k is verified and stored while batch k+1 is being fetched; commits stay in batch
+ * order, so a saved position never passes an uncommitted batch. At most `inFlight` batches of a pass
+ * are held, and their bytes are taken from the process-wide byte budget (backpressure: `push` waits).
  */
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
 import { insertEventBatch } from '../../db/events.js';
-import { savePassPosition } from '../../db/sync-cursors.js';
+import { shrinkOwed } from '../../db/sync-gaps.js';
 import type { NostrEvent } from '../../nostr/event.js';
 import type { EventVerdict } from '../../nostr/verify-event.js';
 import type { Logger } from '../../observability/logger.js';
 import type { VerifyPool } from '../../verify/pool.js';
+import { approximateBytes, type ByteBudget } from './byte-budget.js';
 import { syncMetrics } from './metrics.js';
 
 export interface StoreTotals {
@@ -26,9 +27,15 @@ export function emptyStoreTotals(): StoreTotals {
   return { stored: 0, newLinks: 0, invalid: { badId: 0, badSig: 0 }, strictSerialization: 0 };
 }
 
+/** Where the pass stands: the owed window `owedId` now ends at `until` (that second may be partly done). */
+export interface PassPosition {
+  owedId: number;
+  until: number;
+}
+
 export interface StorePipeline {
-  /** Queues a batch; `positionAt` (pagination) is saved with it as the pass position. */
-  push(events: NostrEvent[], positionAt?: number): Promise<void>;
+  /** Queues a batch (possibly empty: a position alone); the position is saved with it. */
+  push(events: NostrEvent[], position?: PassPosition): Promise<void>;
   /** Waits for every queued batch to be committed; rethrows the first failure. */
   drain(): Promise<void>;
   /** Waits for queued batches to end, successfully or not (after a failure elsewhere). */
@@ -40,21 +47,23 @@ export function createStorePipeline(options: {
   db: Database;
   pool: VerifyPool;
   relayId: number;
-  passUntil: number;
   config: Config;
   logger: Logger;
   inFlight: number;
+  /** The process-wide bound on bytes held between fetching and committing. */
+  budget?: ByteBudget;
+  signal?: AbortSignal;
   totals?: StoreTotals;
-  /** Called after each batch is committed, with the pass position saved with it (pagination). */
-  onCommitted?: (positionAt: number | undefined) => void;
+  /** Called after each batch is committed, with the pass position saved with it. */
+  onCommitted?: (position: PassPosition | undefined) => void;
 }): StorePipeline {
-  const { db, pool, relayId, passUntil, config, logger } = options;
+  const { db, pool, relayId, config, logger } = options;
   const metrics = syncMetrics();
   const totals: StoreTotals = options.totals ?? emptyStoreTotals();
   const queue: Promise<void>[] = [];
   let invalidLogged = false;
 
-  const store = async (events: NostrEvent[], verified: Promise<EventVerdict[]>, previous: Promise<void>, positionAt: number | undefined) => {
+  const store = async (events: NostrEvent[], verified: Promise<EventVerdict[]>, previous: Promise<void>, position: PassPosition | undefined) => {
     const verdicts = await verified;
     const valid: NostrEvent[] = [];
     verdicts.forEach((verdict, index) => {
@@ -70,22 +79,26 @@ export function createStorePipeline(options: {
     }
     // A failed earlier batch stops every later commit (its events would leave a gap behind the position).
     await previous;
+    if (valid.length === 0 && position === undefined) return;
     await db.transaction(async (tx) => {
-      const inserted = await insertEventBatch(tx, valid, relayId, { batchSize: config.database.insert_batch_size });
-      totals.stored += inserted.newEvents;
-      totals.newLinks += inserted.newRelayLinks;
-      metrics.eventsStored.inc(inserted.newEvents);
-      metrics.relayLinks.inc(inserted.newRelayLinks);
-      if (positionAt !== undefined) await savePassPosition(tx, { relayId, scope: 'all', passUntil, positionAt });
+      if (valid.length > 0) {
+        const inserted = await insertEventBatch(tx, valid, relayId, { batchSize: config.database.insert_batch_size });
+        totals.stored += inserted.newEvents;
+        totals.newLinks += inserted.newRelayLinks;
+        metrics.eventsStored.inc(inserted.newEvents);
+        metrics.relayLinks.inc(inserted.newRelayLinks);
+      }
+      if (position !== undefined) await shrinkOwed(tx, position.owedId, position.until);
     });
-    options.onCommitted?.(positionAt);
+    options.onCommitted?.(position);
   };
 
   return {
     totals,
-    async push(events, positionAt) {
+    async push(events, position) {
+      const release = options.budget ? await options.budget.acquire(approximateBytes(events), options.signal) : () => undefined;
       const previous = queue[queue.length - 1] ?? Promise.resolve();
-      const work = store(events, pool.verify(events), previous, positionAt);
+      const work = store(events, events.length > 0 ? pool.verify(events) : Promise.resolve([]), previous, position).finally(release);
       work.catch(() => undefined); // awaited by push, drain or settle
       queue.push(work);
       if (queue.length >= options.inFlight) await queue.shift();

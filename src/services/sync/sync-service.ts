@@ -19,6 +19,7 @@ import { relayUrlFilter } from '../../relay/url-patterns.js';
 import { createVerifyPool, type VerifyPool } from '../../verify/pool.js';
 import type { Service } from '../service.js';
 import { syncRelayWithRetries } from './pass-runner.js';
+import { createByteBudget, type ByteBudget } from './byte-budget.js';
 import { loadPriorityRelays } from './priority-relays.js';
 import { PassAbortedError } from './relay-sync.js';
 
@@ -38,12 +39,13 @@ export function createSyncService(options: { db: Database; config: () => Config;
       const { db, logger } = options;
       const initial = options.config();
       const pool = await createVerifyPool({ workers: initial.verify.workers, batchSize: initial.verify.batch_size });
+      const budget = createByteBudget(initial.sync.max_bytes_in_flight);
       // Reserved slots, but never all of them: other relays must still progress.
       const reserved = Math.min(initial.sync.priority_slots, Math.max(0, initial.sync.concurrency - 1));
       try {
         await Promise.all(
           Array.from({ length: initial.sync.concurrency }, (_, slot) =>
-            runSlot({ db, logger, config: options.config, pool, signal, owner: `${processOwner}/${slot}`, priorityOnly: slot < reserved, priorityUrls, unreleased: [] }),
+            runSlot({ db, logger, config: options.config, pool, budget, signal, owner: `${processOwner}/${slot}`, priorityOnly: slot < reserved, priorityUrls, unreleased: [] }),
           ),
         );
       } finally {
@@ -58,6 +60,7 @@ interface SlotOptions {
   logger: Logger;
   config: () => Config;
   pool: VerifyPool;
+  budget: ByteBudget;
   signal: AbortSignal;
   owner: string;
   priorityOnly: boolean;
@@ -113,7 +116,7 @@ async function runSlot(slot: SlotOptions): Promise<void> {
 }
 
 async function passOnce(slot: SlotOptions, config: Config, relay: DueRelay): Promise<void> {
-  const { db, pool, signal, owner } = slot;
+  const { db, pool, budget, signal, owner } = slot;
   const log = relayLogger(slot.logger, relay.url);
   const resources = [String(relay.id)];
   const ttlMs = config.sync.lease_seconds * 1000;
@@ -121,9 +124,9 @@ async function passOnce(slot: SlotOptions, config: Config, relay: DueRelay): Pro
     renewLeases(db, { service: SYNC_SERVICE, owner, resources, ttlMs }).catch((error: unknown) => log.warn({ err: error }, 'lease renewal failed'));
   }, ttlMs / 3);
   try {
-    const result = await syncRelayWithRetries({ db, relay, config, pool, logger: log, signal });
+    const result = await syncRelayWithRetries({ db, relay, config, pool, budget, logger: log, signal });
     await recordRelaySuccess(db, relay.id);
-    log.info({ method: result.method, full: result.full, stored: result.stored, requests: result.report.pages, complete: result.report.complete, attempts: result.attempts }, 'relay pass done');
+    log.info({ method: result.method, full: result.full, stored: result.stored, requests: result.report.requests, refusals: result.report.refusals, owedWindows: result.report.owed.windows, complete: result.report.complete, elapsedMs: result.report.elapsedMs, attempts: result.attempts }, 'relay pass done');
   } catch (error) {
     if (error instanceof PassAbortedError || signal.aborted) return;
     if (isDatabaseOutage(error)) {

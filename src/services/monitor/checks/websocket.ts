@@ -7,6 +7,7 @@
 import type { RelayClientConfig } from '../../../config/schema.js';
 import { RelayConnection } from '../../../relay/connection.js';
 import { signEvent } from '../../../nostr/sign.js';
+import { refusalPrefix } from '../../../relay/refusal.js';
 
 export interface RoundTrip {
   ok: boolean;
@@ -48,10 +49,7 @@ export interface WebSocketCheckOptions {
 
 const AUTH_KIND = 22242;
 
-/** The machine-readable prefix of a NIP-01 refusal (`auth-required: ...` → `auth-required`). */
-export function refusalPrefix(message: string): string | undefined {
-  return /^([a-z][a-z-]*):/.exec(message.trim())?.[1];
-}
+export { refusalPrefix } from '../../../relay/refusal.js';
 
 export async function checkWebSocket(options: WebSocketCheckOptions): Promise<WebSocketOutcome> {
   const outcome: WebSocketOutcome = { open: { ok: false, detail: {} }, challenged: false, authRequired: false, authenticated: false, refusalPrefixes: [], refusalMessages: [] };
@@ -87,7 +85,7 @@ export async function checkWebSocket(options: WebSocketCheckOptions): Promise<We
   };
   try {
     outcome.read = await readRoundTrip(connection, options.readTimeoutMs, noteRefusal);
-    if (!outcome.read.ok && outcome.read.detail.prefix === 'auth-required' && (await authenticate())) {
+    if (outcome.read.detail.refused === true && outcome.read.detail.prefix === 'auth-required' && (await authenticate())) {
       outcome.read = await readRoundTrip(connection, options.readTimeoutMs, noteRefusal);
       outcome.read.detail.authenticated = true;
     }
@@ -119,9 +117,11 @@ async function readRoundTrip(connection: RelayConnection, timeoutMs: number, not
   const rttMs = firstAnswerMs ?? performance.now() - started;
   if (end.reason === 'eose') return { ok: true, rttMs, detail: { answer: events > 0 ? 'event' : 'eose' } };
   if (events > 0) return { ok: true, rttMs, detail: { answer: 'event' } };
-  if (end.reason === 'closed') {
+  if (end.reason === 'closed' || end.reason === 'notice') {
+    // A refusal is a policy answer from a relay that is up (auth, payment, a filter it dislikes):
+    // the round trip counts, the refusal is recorded with its prefix.
     noteRefusal(end.message);
-    return { ok: false, rttMs, reason: end.message.slice(0, 300) || 'CLOSED without a message', detail: { answer: 'closed', prefix: refusalPrefix(end.message) } };
+    return { ok: true, rttMs, reason: end.message.slice(0, 300) || `${end.reason.toUpperCase()} without a message`, detail: { answer: end.reason, refused: true, prefix: refusalPrefix(end.message) } };
   }
   if (end.reason === 'disconnected') return { ok: false, reason: `connection lost: ${end.message}`, detail: { answer: 'none' } };
   return { ok: false, reason: `no answer to REQ within ${timeoutMs} ms`, detail: { answer: 'none' } };
