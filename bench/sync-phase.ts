@@ -36,6 +36,7 @@ async function rawPhase(config: Config, url: string, method: 'negentropy' | 'req
     maxAuthors: config.sync.max_authors_per_filter,
     maxIds: config.sync.max_ids_per_filter,
     maxFilters: config.sync.max_filters_per_request,
+    maxRequestBytes: config.sync.max_request_bytes,
     requiresKinds: false,
     largestPage: 0,
   });

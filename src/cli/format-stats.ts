@@ -17,5 +17,9 @@ export function formatStats(database: string, stats: ArchiveStats): string[] {
     `event-relay pairs: ${number(stats.eventRelayPairs)}`,
     `metadata records:  ${number(stats.metadata)}`,
     `relay checks:      ${number(stats.relayChecks)}`,
+    `last sync passes:  ${number(stats.sync.relaysComplete)} complete, ${number(stats.sync.relaysIncomplete)} incomplete`,
+    `owed windows:      ${number(stats.sync.owedWindows)}`,
+    `withheld ids:      ${number(stats.sync.withheldIds)}`,
+    `learned limits:    ${number(stats.sync.learnedLimits.filter((entry) => entry.maxKinds !== null || entry.maxAuthors !== null || entry.maxIds !== null || entry.maxFilters !== null || entry.maxLimit !== null || entry.requiresKinds).length)} relays (details: stats --json)`,
   ];
 }

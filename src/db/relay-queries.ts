@@ -59,7 +59,23 @@ export interface RelayDetail {
   relay: { id: number; url: string; network: string; state: string; discovered_from: string; discovered_at: string; mention_count: number; state_changed_at: string };
   checks: Record<string, { checked_at: string; ok: boolean; rtt_ms: number | null; reason: string | null; data: unknown; detail: unknown }>;
   uptime: Record<string, unknown> | null;
-  sync: { completed_until: number | null; last_full_pass_at: string | null; updated_at: string; lag_seconds: number | null } | null;
+  sync: {
+    completed_until: number | null;
+    last_full_pass_at: string | null;
+    updated_at: string;
+    lag_seconds: number | null;
+    last_pass_at: string | null;
+    last_pass_complete: boolean | null;
+    last_pass_reason: string | null;
+    last_pass_requests: number | null;
+    /** Windows of the relay's history not proven archived, retried by later passes. */
+    owed_windows: number;
+    owed_seconds: number;
+    /** Ids the relay lists (NIP-77) but does not serve us. */
+    withheld_ids: number;
+  } | null;
+  /** The filter limits learned from the relay (refusals, NIP-11) and whether its COUNT agrees with REQ. */
+  limits: Record<string, unknown> | null;
   health: { consecutive_failures: number; benched_until: string | null; last_error: string | null; last_success_at: string | null } | null;
 }
 
@@ -81,10 +97,19 @@ export async function relayDetail(db: Queryable, url: string): Promise<RelayDeta
        FROM relay_uptime WHERE relay_id = $1`,
       [relay.id],
     );
-  const sync = await db.query<{ completed_until: string | null; last_full_pass_at: string | null; updated_at: string }>(
-      `SELECT completed_until, last_full_pass_at, updated_at FROM sync_cursor WHERE relay_id = $1 AND scope = 'all'`,
+  const sync = await db.query<{ completed_until: string | null; last_full_pass_at: string | null; updated_at: string; last_pass_at: string | null; last_pass_complete: boolean | null; last_pass_reason: string | null; last_pass_requests: number | null; owed_windows: string; owed_seconds: string | null; withheld_ids: string }>(
+      `SELECT completed_until, last_full_pass_at, updated_at, last_pass_at, last_pass_complete, last_pass_reason, last_pass_requests,
+              (SELECT count(*) FROM sync_gap g WHERE g.relay_id = c.relay_id) AS owed_windows,
+              (SELECT sum(g.until - g.since + 1) FROM sync_gap g WHERE g.relay_id = c.relay_id) AS owed_seconds,
+              (SELECT count(*) FROM relay_withheld w WHERE w.relay_id = c.relay_id) AS withheld_ids
+       FROM sync_cursor c WHERE relay_id = $1 AND scope = 'all'`,
       [relay.id],
     );
+  const limits = await db.query<Record<string, unknown>>(
+    `SELECT max_limit, max_kinds, max_authors, max_ids, max_filters, requires_kinds, largest_page, count_trust, count_checked_at, learned, learned_at
+     FROM relay_limits WHERE relay_id = $1`,
+    [relay.id],
+  );
   const health = await db.query<NonNullable<RelayDetail['health']>>('SELECT consecutive_failures, benched_until, last_error, last_success_at FROM relay_health WHERE relay_id = $1', [relay.id]);
   const cursor = sync.rows[0];
   const completedUntil = cursor?.completed_until == null ? null : Number(cursor.completed_until);
@@ -92,7 +117,22 @@ export async function relayDetail(db: Queryable, url: string): Promise<RelayDeta
     relay: { ...relay, mention_count: Number(relay.mention_count) },
     checks: Object.fromEntries(checks.rows.map(({ check_type, ...check }) => [check_type, check])),
     uptime: uptime.rows[0] ?? null,
-    sync: cursor ? { completed_until: completedUntil, last_full_pass_at: cursor.last_full_pass_at, updated_at: cursor.updated_at, lag_seconds: completedUntil === null ? null : Math.max(0, Math.floor(Date.now() / 1000) - completedUntil) } : null,
+    sync: cursor
+      ? {
+          completed_until: completedUntil,
+          last_full_pass_at: cursor.last_full_pass_at,
+          updated_at: cursor.updated_at,
+          lag_seconds: completedUntil === null ? null : Math.max(0, Math.floor(Date.now() / 1000) - completedUntil),
+          last_pass_at: cursor.last_pass_at,
+          last_pass_complete: cursor.last_pass_complete,
+          last_pass_reason: cursor.last_pass_reason,
+          last_pass_requests: cursor.last_pass_requests,
+          owed_windows: Number(cursor.owed_windows),
+          owed_seconds: Number(cursor.owed_seconds ?? 0),
+          withheld_ids: Number(cursor.withheld_ids),
+        }
+      : null,
+    limits: limits.rows[0] ?? null,
     health: health.rows[0] ?? null,
   };
 }

@@ -7,6 +7,15 @@ export interface ArchiveStats {
   eventRelayPairs: number;
   metadata: number;
   relayChecks: number;
+  sync: {
+    /** Relays whose last pass proved its window with nothing owed, and those whose did not. */
+    relaysComplete: number;
+    relaysIncomplete: number;
+    owedWindows: number;
+    withheldIds: number;
+    /** Per relay, the filter limits learned from its refusals and NIP-11, and its COUNT status. */
+    learnedLimits: { url: string; maxLimit: number | null; maxKinds: number | null; maxAuthors: number | null; maxIds: number | null; maxFilters: number | null; requiresKinds: boolean; largestPage: number | null; count: string | null }[];
+  };
 }
 
 export async function collectStats(db: Queryable): Promise<ArchiveStats> {
@@ -29,11 +38,39 @@ export async function collectStats(db: Queryable): Promise<ArchiveStats> {
             (SELECT count(*) FROM relay_check) AS checks`,
   );
   const counts = rows[0];
+  const sync = await db.query<{ complete: string; incomplete: string; owed: string; withheld: string }>(
+    `SELECT (SELECT count(*) FROM sync_cursor WHERE last_pass_complete) AS complete,
+            (SELECT count(*) FROM sync_cursor WHERE last_pass_complete = false) AS incomplete,
+            (SELECT count(*) FROM sync_gap) AS owed,
+            (SELECT count(*) FROM relay_withheld) AS withheld`,
+  );
+  const learned = await db.query<{ url: string; max_limit: number | null; max_kinds: number | null; max_authors: number | null; max_ids: number | null; max_filters: number | null; requires_kinds: boolean; largest_page: number | null; count_trust: string | null }>(
+    `SELECT r.url, l.max_limit, l.max_kinds, l.max_authors, l.max_ids, l.max_filters, l.requires_kinds, l.largest_page, l.count_trust
+     FROM relay_limits l JOIN relay r ON r.id = l.relay_id ORDER BY r.url`,
+  );
+  const syncCounts = sync.rows[0];
   return {
     relays: { total, byNetwork, byState },
     events: Number(counts?.events ?? 0),
     eventRelayPairs: Number(counts?.pairs ?? 0),
     metadata: Number(counts?.metadata ?? 0),
     relayChecks: Number(counts?.checks ?? 0),
+    sync: {
+      relaysComplete: Number(syncCounts?.complete ?? 0),
+      relaysIncomplete: Number(syncCounts?.incomplete ?? 0),
+      owedWindows: Number(syncCounts?.owed ?? 0),
+      withheldIds: Number(syncCounts?.withheld ?? 0),
+      learnedLimits: learned.rows.map((row) => ({
+        url: row.url,
+        maxLimit: row.max_limit,
+        maxKinds: row.max_kinds,
+        maxAuthors: row.max_authors,
+        maxIds: row.max_ids,
+        maxFilters: row.max_filters,
+        requiresKinds: row.requires_kinds,
+        largestPage: row.largest_page,
+        count: row.count_trust,
+      })),
+    },
   };
 }

@@ -21,12 +21,12 @@ export interface OwedSummary {
   oldestReason?: string;
 }
 
-/** Inserts an owed window; it is due again after `retryAfterSeconds`. */
-export async function insertOwed(db: Queryable, relayId: number, window: { since: number; until: number; reason: string; attempts: number }, retryAfterSeconds: number): Promise<number> {
+/** Inserts an owed window, due again at `dueAtMs` (on the pass's clock). */
+export async function insertOwed(db: Queryable, relayId: number, window: { since: number; until: number; reason: string; attempts: number }, dueAtMs: number): Promise<number> {
   const { rows } = await db.query<{ id: number | string }>(
     `INSERT INTO sync_gap (relay_id, since, until, reason, attempts, next_try_at)
-     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6)) RETURNING id`,
-    [relayId, window.since, window.until, window.reason.slice(0, 500), window.attempts, retryAfterSeconds],
+     VALUES ($1, $2, $3, $4, $5, to_timestamp($6::double precision / 1000)) RETURNING id`,
+    [relayId, window.since, window.until, window.reason.slice(0, 500), window.attempts, dueAtMs],
   );
   return Number(rows[0]?.id);
 }
@@ -35,12 +35,14 @@ export async function insertOwed(db: Queryable, relayId: number, window: { since
  * Plans a pass: the new window becomes an owed row, then every due row of the relay that overlaps or
  * touches another is merged into one, in one transaction. Returns the rows to work, newest first.
  */
-export async function planOwed(db: Queryable, relayId: number, window: { since: number; until: number } | undefined, limit: number): Promise<{ rows: OwedRow[]; lastId: number }> {
-  if (window) await db.query(`INSERT INTO sync_gap (relay_id, since, until, reason) VALUES ($1, $2, $3, 'pass in progress')`, [relayId, window.since, window.until]);
+export async function planOwed(db: Queryable, relayId: number, window: { since: number; until: number } | undefined, limit: number, nowMs: number): Promise<{ rows: OwedRow[]; lastId: number }> {
+  if (window) {
+    await db.query(`INSERT INTO sync_gap (relay_id, since, until, reason, next_try_at) VALUES ($1, $2, $3, 'pass in progress', to_timestamp($4::double precision / 1000))`, [relayId, window.since, window.until, nowMs]);
+  }
   const { rows: last } = await db.query<{ id: number | string | null }>('SELECT max(id) AS id FROM sync_gap WHERE relay_id = $1', [relayId]);
   const { rows } = await db.query<{ id: number | string; since: number | string; until: number | string; reason: string; attempts: number }>(
-    `SELECT id, since, until, reason, attempts FROM sync_gap WHERE relay_id = $1 AND next_try_at <= now() ORDER BY until DESC, since DESC`,
-    [relayId],
+    `SELECT id, since, until, reason, attempts FROM sync_gap WHERE relay_id = $1 AND next_try_at <= to_timestamp($2::double precision / 1000) ORDER BY until DESC, since DESC`,
+    [relayId, nowMs],
   );
   const due = rows.map((row) => ({ id: Number(row.id), since: Number(row.since), until: Number(row.until), reason: row.reason, attempts: row.attempts }));
   const merged: (OwedRow & { absorbed: number[] })[] = [];

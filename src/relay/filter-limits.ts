@@ -18,6 +18,8 @@ export interface FilterLimitValues {
   maxIds: number;
   /** Filters sent in one REQ. */
   maxFilters: number;
+  /** Bytes of one REQ message (strfry drops the connection over 128 KiB without a word). */
+  maxRequestBytes: number;
   /** The relay refuses filters that have no kinds/authors/ids (only since/until/limit). */
   requiresKinds: boolean;
   /** NIP-11 `limitation.max_limit`, when the relay states one (it may be wrong). */
@@ -48,7 +50,7 @@ type ListField = (typeof LIST_FIELDS)[number];
 const MAX_OF: Record<ListField, 'maxKinds' | 'maxAuthors' | 'maxIds'> = { kinds: 'maxKinds', authors: 'maxAuthors', ids: 'maxIds' };
 
 /** The starting sizes when nothing is known of a relay (the `sync.*_per_filter` defaults). */
-export const DEFAULT_FILTER_LIMITS: FilterLimitValues = { pageLimit: 500, maxKinds: 4_096, maxAuthors: 500, maxIds: 500, maxFilters: 10, requiresKinds: false, largestPage: 0 };
+export const DEFAULT_FILTER_LIMITS: FilterLimitValues = { pageLimit: 500, maxKinds: 4_096, maxAuthors: 500, maxIds: 500, maxFilters: 100, maxRequestBytes: 65_536, requiresKinds: false, largestPage: 0 };
 
 export class RelayFilterLimits {
   readonly values: FilterLimitValues;

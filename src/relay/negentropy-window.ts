@@ -84,7 +84,39 @@ export interface ReconcileReport {
 
 export type OnReconciledEvents = (events: NostrEvent[]) => Promise<void>;
 
-type SessionOutcome = { need: string[]; gone: number } | { tooLarge: string } | { refused: string };
+/**
+ * Does the relay speak NIP-77? One session over the last minute before `until` (cheap for any relay
+ * that does: a few ids at most), with a short timeout: relays that do not know NEG-OPEN answer with a
+ * NOTICE, a CLOSED, a NEG-ERR, or nothing at all (nostr-relay-nestjs), and silence must not cost the
+ * full negentropy timeout. Throws NegentropyUnsupportedError when it does not.
+ */
+export async function probeNegentropy(session: RelaySession, until: number, timeoutMs: number, frameSizeLimit: number): Promise<void> {
+  // Inside the guard: an `auth-required:` or `rate-limited:` NEG-ERR is answered like any refusal.
+  await session.guard.run(async () => {
+    const reconciler = new Negentropy(NegentropyStorage.fromItems([]), { frameSizeLimit });
+    const end = await session.connection.negentropy({ since: Math.max(0, until - 60), until }, reconciler.initiate(), (reply) => reconciler.reconcile(reply).next, { timeoutMs });
+    switch (end.reason) {
+      case 'done':
+        return;
+      case 'unsupported':
+        throw new NegentropyUnsupportedError(session.url, `"${end.message.slice(0, 200)}" in answer to NEG-OPEN`);
+      case 'timeout':
+        if (end.firstReply) throw new NegentropyUnsupportedError(session.url, `no answer to NEG-OPEN within ${timeoutMs} ms`);
+        return;
+      case 'error': {
+        const prefix = refusalPrefix(end.message);
+        if (prefix === 'rate-limited' || prefix === 'auth-required') throw new RelayRefusedError(session.url, end.message);
+        // A size refusal of one minute still means the relay speaks NIP-77.
+        if (prefix === 'blocked') return;
+        throw new NegentropyUnsupportedError(session.url, `NEG-ERR "${end.message.slice(0, 200)}" in answer to NEG-OPEN`);
+      }
+      case 'disconnected':
+        throw new RelayNetworkError(session.url, `connection lost during the NIP-77 probe: ${end.message}`);
+      case 'aborted':
+        throw new RelayNetworkError(session.url, 'NIP-77 probe aborted');
+    }
+  });
+}
 
 export async function reconcileWindow(session: RelaySession, options: ReconcileWindowOptions, onEvents: OnReconciledEvents): Promise<ReconcileReport> {
   const reconciler = new WindowReconciler(session, options, onEvents);

@@ -120,6 +120,31 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   return chunks;
 }
 
+/** About the bytes of a REQ whose filters hold these kinds lists (since/until/limit and framing included). */
+function requestBytes(lists: readonly number[][]): number {
+  let bytes = 40;
+  for (const list of lists) {
+    bytes += 70;
+    for (const kind of list) bytes += String(kind).length + 1;
+  }
+  return bytes;
+}
+
+/** Groups kinds lists into REQs of at most `maxFilters` filters and about `maxBytes` bytes. */
+function batchBySize(lists: number[][], maxFilters: number, maxBytes: number): number[][][] {
+  const batches: number[][][] = [];
+  let batch: number[][] = [];
+  for (const list of lists) {
+    if (batch.length > 0 && (batch.length >= maxFilters || requestBytes([...batch, list]) > maxBytes)) {
+      batches.push(batch);
+      batch = [];
+    }
+    batch.push(list);
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
 function allKinds(only?: number[]): number[] {
   return only ? [...only] : Array.from({ length: ALL_KINDS_MAX + 1 }, (_, kind) => kind);
 }
@@ -264,11 +289,14 @@ class WindowPager {
         await this.deliver(this.freshOf(within), Math.max(...filters.map((filter) => filter.until)));
         return { type: 'replan' };
       }
+      // Cut at the byte budget after as many events as asked: that is the whole answer (capped).
+      if (page.end === 'cut') page = { ...page, end: 'eose' };
       // A page is measured against the smaller of the limit asked (capped by the relay's stated
       // max_limit) and the largest page the relay answered before: a page that large may have been
       // cut by a silent cap. The very first page can therefore prove nothing by its size alone.
+      // Only a one-filter page says what one filter may hold (several filters may each fill a page).
       const largestBefore = this.limits.values.largestPage;
-      if (page.end === 'eose') this.limits.notePage(page.received);
+      if (page.end === 'eose' && filters.length === 1) this.limits.notePage(page.received);
       const cap = Math.min(this.limits.capFor(asked), largestBefore);
       const inFilter: NostrEvent[] = [];
       for (const event of page.events) {
@@ -395,13 +423,13 @@ class WindowPager {
     const stack: number[][][] = [];
     const pushOthers = (lists: number[]) => {
       const filters = chunk(lists, this.limits.values.maxKinds);
-      for (const batch of chunk(filters, this.limits.values.maxFilters).reverse()) stack.push(batch);
+      for (const batch of batchBySize(filters, this.limits.values.maxFilters, this.limits.values.maxRequestBytes).reverse()) stack.push(batch);
     };
     pushOthers(others);
     for (const seen of groups.reverse()) stack.push([seen]);
     while (stack.length > 0) {
       const lists = stack.pop() as number[][];
-      if (lists.some((list) => list.length > this.limits.values.maxKinds) || lists.length > this.limits.values.maxFilters) {
+      if (lists.some((list) => list.length > this.limits.values.maxKinds) || lists.length > this.limits.values.maxFilters || (lists.length > 1 && requestBytes(lists) > this.limits.values.maxRequestBytes)) {
         pushOthers(lists.flat());
         continue;
       }

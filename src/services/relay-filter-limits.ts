@@ -13,6 +13,7 @@ const below = (...values: (number | undefined)[]) => Math.min(...values.map((val
 
 export async function loadFilterLimits(db: Queryable, relayId: number, config: Config, nowMs = Date.now()): Promise<RelayFilterLimits> {
   const [stored, stated] = await Promise.all([readRelayLimits(db, relayId), knownLimitation(db, relayId)]);
+  // Keep well under the relay's stated message limit: framing and our own slack.
   const reprobeMs = config.sync.limits_reprobe_seconds * 1000;
   const learned = stored?.learnedAtMs !== undefined && nowMs - stored.learnedAtMs < reprobeMs ? stored : undefined;
   const countFresh = stored?.countCheckedAtMs !== undefined && nowMs - stored.countCheckedAtMs < reprobeMs;
@@ -22,6 +23,7 @@ export async function loadFilterLimits(db: Queryable, relayId: number, config: C
     maxAuthors: below(config.sync.max_authors_per_filter, learned?.maxAuthors),
     maxIds: below(config.sync.max_ids_per_filter, learned?.maxIds),
     maxFilters: below(config.sync.max_filters_per_request, learned?.maxFilters),
+    maxRequestBytes: Math.max(1_024, below(config.sync.max_request_bytes, stated.maxMessageLength === undefined ? undefined : Math.floor(stated.maxMessageLength * 0.9))),
     requiresKinds: learned?.requiresKinds ?? false,
     ...(stated.maxLimit ? { statedMaxLimit: stated.maxLimit } : {}),
     largestPage: stored?.largestPage ?? 0,

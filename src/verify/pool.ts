@@ -31,13 +31,20 @@ interface PoolWorker {
   pending: number;
 }
 
+/**
+ * A worker holds one chunk of one page at a time (pages are cut at `sync.max_page_bytes`): a small
+ * old generation makes V8 collect as it goes instead of growing each worker's heap by hundreds of
+ * megabytes of garbage when relays send huge events.
+ */
+const WORKER_RESOURCE_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 };
+
 function startWorker(workerData: unknown): Worker {
   // Under vitest/tsx the sources are TypeScript: the worker registers the tsx loader before loading them.
   if (fileURLToPath(import.meta.url).endsWith('.ts')) {
     const target = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
-    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${target}); })`, { eval: true, workerData });
+    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${target}); })`, { eval: true, workerData, resourceLimits: WORKER_RESOURCE_LIMITS });
   }
-  return new Worker(new URL('./worker.js', import.meta.url), { workerData });
+  return new Worker(new URL('./worker.js', import.meta.url), { workerData, resourceLimits: WORKER_RESOURCE_LIMITS });
 }
 
 export async function createVerifyPool(options: VerifyPoolOptions): Promise<VerifyPool> {

@@ -72,6 +72,7 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
         uptime: detail.uptime ? jsonRow(detail.uptime) : null,
         sync: detail.sync ? jsonRow(detail.sync) : null,
         health: detail.health ? jsonRow(detail.health) : null,
+        limits: detail.limits ? jsonRow(detail.limits) : null,
       };
     },
   );

@@ -123,7 +123,9 @@ export function registerSync(program: Command, run: ActionRunner): void {
             progress?.stop();
             await pool.close();
           }
-          if (options.json) printJson({ results, failures });
+          // The process's peak resident memory (KiB → MiB), for operators sizing machines.
+          const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+          if (options.json) printJson({ results, failures, peakRssMiB, mem: process.env.BB_MEM ? process.memoryUsage() : undefined });
           else {
             for (const result of results) printLine(summaryLine(result));
             for (const failure of failures) printLine(`${failure.relay}: failed: ${failure.error}`);

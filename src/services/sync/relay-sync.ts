@@ -20,7 +20,7 @@ import { deleteOwed, insertOwed, owedSummary, planOwed, settleOwedWithin, type O
 import { advanceCompletedUntil, readCursor, recordNegentropySupport, recordPassOutcome, type SyncCursor } from '../../db/sync-cursors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayFilterLimits } from '../../relay/filter-limits.js';
-import { NegentropyUnsupportedError, reconcileWindow, type ReconcileReport } from '../../relay/negentropy-window.js';
+import { NegentropyUnsupportedError, probeNegentropy, reconcileWindow, type ReconcileReport } from '../../relay/negentropy-window.js';
 import { paginateWindow, type IncompleteReason, type OwedWindow, type PaginateReport, type Problem } from '../../relay/paginate.js';
 import type { RelaySession } from '../../relay/session.js';
 import type { VerifyPool } from '../../verify/pool.js';
@@ -227,11 +227,22 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
     const { rows, lastId } = await db.transaction(async (tx) => {
       if (cursor.passUntil !== null) {
         // A pass of an older release was interrupted: its unfinished part becomes an owed window.
-        await insertOwed(tx, relay.id, { since: config.sync.since, until: cursor.positionAt ?? cursor.passUntil, reason: 'interrupted pass', attempts: 0 }, 0);
+        await insertOwed(tx, relay.id, { since: config.sync.since, until: cursor.positionAt ?? cursor.passUntil, reason: 'interrupted pass', attempts: 0 }, startedMs);
       }
       await advanceCompletedUntil(tx, relay.id, window.until);
-      return planOwed(tx, relay.id, window, config.sync.owed_windows_per_pass);
+      return planOwed(tx, relay.id, window, config.sync.owed_windows_per_pass, startedMs);
     });
+    if (method === 'negentropy' && cursor.negentropy !== 'supported') {
+      try {
+        await probeNegentropy(session, window.until, config.sync.negentropy_probe_timeout_ms, frameSizeLimit);
+      } catch (error) {
+        if (!(error instanceof NegentropyUnsupportedError)) throw error;
+        logger.info({ reason: error.message }, 'relay does not speak NIP-77; paging with REQ');
+        await recordNegentropySupport(db, relay.id, false, clock());
+        method = 'req';
+      }
+      total.requests += 1;
+    }
     const withheld = method === 'negentropy' ? await withheldIds(db, relay.id, config.sync.withheld_recheck_seconds) : new Set<string>();
     for (const range of rows) {
       if (options.signal?.aborted) throw new PassAbortedError();
@@ -351,7 +362,7 @@ function oweUnder(context: RangeContext, range: OwedRow): (window: OwedWindow) =
   const attempts = range.attempts + 1;
   const retryAfter = Math.min(config.sync.owed_retry_max_seconds, config.sync.owed_retry_seconds * 2 ** Math.min(attempts - 1, 20));
   return async (window) => {
-    await insertOwed(db, relay.id, { since: window.since, until: window.until, reason: `${window.reason}: ${window.detail}`, attempts }, retryAfter);
+    await insertOwed(db, relay.id, { since: window.since, until: window.until, reason: `${window.reason}: ${window.detail}`, attempts }, context.clock() + retryAfter * 1000);
   };
 }
 
