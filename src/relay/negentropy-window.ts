@@ -118,6 +118,8 @@ export async function probeNegentropy(session: RelaySession, until: number, time
   });
 }
 
+type SessionOutcome = { need: string[]; gone: number } | { tooLarge: string } | { refused: string };
+
 export async function reconcileWindow(session: RelaySession, options: ReconcileWindowOptions, onEvents: OnReconciledEvents): Promise<ReconcileReport> {
   const reconciler = new WindowReconciler(session, options, onEvents);
   await reconciler.run();
