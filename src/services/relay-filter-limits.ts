@@ -13,7 +13,6 @@ const below = (...values: (number | undefined)[]) => Math.min(...values.map((val
 
 export async function loadFilterLimits(db: Queryable, relayId: number, config: Config, nowMs = Date.now()): Promise<RelayFilterLimits> {
   const [stored, stated] = await Promise.all([readRelayLimits(db, relayId), knownLimitation(db, relayId)]);
-  // Keep well under the relay's stated message limit: framing and our own slack.
   const reprobeMs = config.sync.limits_reprobe_seconds * 1000;
   const learned = stored?.learnedAtMs !== undefined && nowMs - stored.learnedAtMs < reprobeMs ? stored : undefined;
   const countFresh = stored?.countCheckedAtMs !== undefined && nowMs - stored.countCheckedAtMs < reprobeMs;
@@ -22,7 +21,8 @@ export async function loadFilterLimits(db: Queryable, relayId: number, config: C
     maxKinds: below(config.sync.max_kinds_per_filter, learned?.maxKinds),
     maxAuthors: below(config.sync.max_authors_per_filter, learned?.maxAuthors),
     maxIds: below(config.sync.max_ids_per_filter, learned?.maxIds),
-    maxFilters: below(config.sync.max_filters_per_request, learned?.maxFilters),
+    maxFilters: below(config.sync.max_filters_per_request, stated.maxFilters, learned?.maxFilters),
+    // Keep under the relay's stated message limit, with room for framing.
     maxRequestBytes: Math.max(1_024, below(config.sync.max_request_bytes, stated.maxMessageLength === undefined ? undefined : Math.floor(stated.maxMessageLength * 0.9))),
     requiresKinds: learned?.requiresKinds ?? false,
     ...(stated.maxLimit ? { statedMaxLimit: stated.maxLimit } : {}),

@@ -162,7 +162,7 @@ export async function findFromRelays(options: { db: Database; config: Config; lo
         summary.relaysAsked += 1;
       } finally {
         session.close();
-        await saveFilterLimits(db, relay.id, limits).catch(() => undefined);
+        await saveFilterLimits(db, relay.id, limits).catch((error: unknown) => log.warn({ err: error }, 'could not store the relay\'s learned filter limits'));
       }
     } catch (error) {
       summary.errors.push({ source: relay.url, error: (error as Error).message });

@@ -155,13 +155,14 @@ const PROBLEM_MESSAGES: Record<IncompleteReason, string> = {
   unreconciled: 'NIP-77 could not reconcile a window; it is paged with REQ',
 };
 
-function emptyReport(): Omit<PassReport, 'owed' | 'elapsedMs'> {
+/** What the pass's windows add up to, before the relay's owed windows are counted. */
+type WindowsReport = Omit<PassReport, 'owed' | 'elapsedMs'>;
+
+function emptyReport(): WindowsReport {
   return { requests: 0, delivered: 0, outOfFilter: 0, crowdedSeconds: 0, complete: true, refusals: 0, problems: {}, withheld: 0 };
 }
 
-type Partial1 = ReturnType<typeof emptyReport>;
-
-function addReport(total: Partial1, part: Pick<PaginateReport, 'delivered' | 'outOfFilter' | 'refusals' | 'problems' | 'complete' | 'incompleteReason' | 'stopped'> & { requests: number; crowdedSeconds?: number }): void {
+function addReport(total: WindowsReport, part: Pick<PaginateReport, 'delivered' | 'outOfFilter' | 'refusals' | 'problems' | 'complete' | 'incompleteReason' | 'stopped'> & { requests: number; crowdedSeconds?: number }): void {
   total.requests += part.requests;
   total.delivered += part.delivered;
   total.outOfFilter += part.outOfFilter;
