@@ -23,8 +23,9 @@ export interface DueRelayOptions {
 }
 
 /**
- * Active relays whose last pass ended more than `intervalSeconds` ago (never synced, or with a pass
- * interrupted, first), priority relays before the others, skipping relays the circuit breaker has
+ * Active relays whose last pass ended more than `intervalSeconds` ago, or that owe a window due for
+ * another try (an interrupted pass leaves its remainder owed and due at once); never synced or owing
+ * relays first, priority relays before the others, skipping relays the circuit breaker has
  * benched, relays another worker holds a live lease on, and relays the black/whitelist excludes.
  */
 export async function dueRelays(db: Queryable, options: DueRelayOptions): Promise<DueRelay[]> {
@@ -34,12 +35,13 @@ export async function dueRelays(db: Queryable, options: DueRelayOptions): Promis
      LEFT JOIN relay_health h ON h.relay_id = r.id
      WHERE r.state = 'active'
        AND (h.benched_until IS NULL OR h.benched_until <= now())
-       AND (c.updated_at IS NULL OR c.pass_until IS NOT NULL OR c.updated_at <= now() - make_interval(secs => $1::double precision))
+       AND (c.updated_at IS NULL OR c.pass_until IS NOT NULL OR c.updated_at <= now() - make_interval(secs => $1::double precision)
+            OR EXISTS (SELECT 1 FROM sync_gap g WHERE g.relay_id = r.id AND g.next_try_at <= now()))
        AND NOT EXISTS (SELECT 1 FROM service_lease l WHERE l.service = $4 AND l.resource = r.id::text AND l.expires_at > now())
        AND NOT (r.url ~ ANY($5::text[]))
        AND (cardinality($6::text[]) = 0 OR r.url ~ ANY($6::text[]))
        AND (NOT $7::boolean OR r.url = ANY($3::text[]))
-     ORDER BY priority DESC, c.pass_until IS NULL, c.updated_at NULLS FIRST, r.id
+     ORDER BY priority DESC, NOT EXISTS (SELECT 1 FROM sync_gap g WHERE g.relay_id = r.id AND g.next_try_at <= now()), c.updated_at NULLS FIRST, r.id
      LIMIT $2`,
     [options.intervalSeconds, options.limit, options.priorityUrls, options.service, options.blacklist, options.whitelist, options.priorityOnly],
   );

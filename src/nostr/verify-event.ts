@@ -19,14 +19,17 @@ export function verifyEvent(event: NostrEvent, verifier: SchnorrVerifier): Event
 
 /**
  * Verifies many events with one call into the verifier. Returns one verdict per event, in order.
+ * `signatureKnown[i] === 1`: the archive holds this exact (id, sig) already verified; only the id is
+ * checked (it proves the content), not the signature again.
  */
-export function verifyEvents(events: NostrEvent[], verifier: SchnorrVerifier): EventVerdict[] {
+export function verifyEvents(events: NostrEvent[], verifier: SchnorrVerifier, signatureKnown?: Uint8Array): EventVerdict[] {
   const verdicts: EventVerdict[] = new Array(events.length);
   const pending: number[] = [];
   const serializations: Serialization[] = new Array(events.length);
   for (let index = 0; index < events.length; index += 1) {
     const serialization = matchEventId(events[index] as NostrEvent);
     if (!serialization) verdicts[index] = { ok: false, reason: 'bad-id' };
+    else if (signatureKnown?.[index] === 1) verdicts[index] = { ok: true, serialization };
     else {
       serializations[index] = serialization;
       pending.push(index);

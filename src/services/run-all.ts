@@ -4,6 +4,7 @@
  */
 import { loadConfig, type LoadedConfig } from '../config/loader.js';
 import { diffConfig, mergeReloaded } from '../config/reload.js';
+import { describeVerifier } from '../nostr/schnorr.js';
 import type { Config } from '../config/schema.js';
 import { openDatabase } from '../db/open.js';
 import { migrate } from '../db/migrate.js';
@@ -38,6 +39,8 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
   try {
     const migration = await migrate(db, { lockTimeoutMs: config.database.migrate_lock_timeout_ms, logger });
     logger.info({ database: db.kind, applied: migration.applied, schema: migration.current }, 'database ready');
+    const verifier = describeVerifier();
+    (verifier.name === 'wasm' ? logger.warn.bind(logger) : logger.info.bind(logger))({ verifier: verifier.name, unavailable: verifier.unavailable }, `signature verifier: ${verifier.description}`);
     setBuildInfo(packageVersion(), db.kind);
 
     if (config.seed.on_start) {

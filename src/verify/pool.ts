@@ -22,7 +22,11 @@ export interface VerifyPool {
   readonly size: number;
   /** Name of the verifier the workers loaded (`native` or `wasm`). */
   readonly verifierName: string;
-  verify(events: NostrEvent[]): Promise<EventVerdict[]>;
+  /**
+   * Verifies ids and signatures; events whose id is in `signatureKnown` have their exact signature
+   * archived already and get only the id check.
+   */
+  verify(events: NostrEvent[], signatureKnown?: ReadonlySet<string>): Promise<EventVerdict[]>;
   close(): Promise<void>;
 }
 
@@ -79,13 +83,14 @@ export async function createVerifyPool(options: VerifyPoolOptions): Promise<Veri
     ),
   );
 
-  const submit = (events: NostrEvent[]): Promise<Uint8Array> => {
+  const submit = (events: NostrEvent[], signatureKnown?: ReadonlySet<string>): Promise<Uint8Array> => {
     const target = workers.reduce((best, candidate) => (candidate.pending < best.pending ? candidate : best));
     target.pending += 1;
     const id = nextId++;
     return new Promise((resolve, reject) => {
       callbacks.set(id, { resolve, reject });
       const request: VerifyRequest = { id, eventsJson: JSON.stringify(events) };
+      if (signatureKnown && signatureKnown.size > 0) request.signatureKnown = Uint8Array.from(events, (event) => (signatureKnown.has(event.id) ? 1 : 0));
       target.worker.postMessage(request);
     });
   };
@@ -93,10 +98,10 @@ export async function createVerifyPool(options: VerifyPoolOptions): Promise<Veri
   return {
     size,
     verifierName: names[0] ?? 'unknown',
-    async verify(events) {
+    async verify(events, signatureKnown) {
       if (closed) throw new Error('verification pool is closed');
       const chunks: Promise<Uint8Array>[] = [];
-      for (let start = 0; start < events.length; start += options.batchSize) chunks.push(submit(events.slice(start, start + options.batchSize)));
+      for (let start = 0; start < events.length; start += options.batchSize) chunks.push(submit(events.slice(start, start + options.batchSize), signatureKnown));
       const results = await Promise.all(chunks);
       const verdicts: EventVerdict[] = [];
       for (const codes of results) for (const code of codes) verdicts.push(decodeVerdict(code));

@@ -5,6 +5,8 @@ export interface VerifyRequest {
   id: number;
   /** The events as one JSON array: one string crosses the thread boundary faster than many objects. */
   eventsJson: string;
+  /** Per event, 1 when its exact signature is archived already (only the id is checked). */
+  signatureKnown?: Uint8Array;
 }
 
 export interface VerifyResponse {

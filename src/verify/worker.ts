@@ -13,7 +13,7 @@ const verifier = loadVerifier((workerData as { verifier?: VerifierChoice } | und
 parentPort?.postMessage({ ready: true, verifier: verifier.name });
 parentPort?.on('message', (request: VerifyRequest) => {
   const events = JSON.parse(request.eventsJson) as NostrEvent[];
-  const codes = encodeVerdicts(verifyEvents(events, verifier));
+  const codes = encodeVerdicts(verifyEvents(events, verifier, request.signatureKnown));
   const response: VerifyResponse = { id: request.id, codes };
   parentPort?.postMessage(response, [codes.buffer as ArrayBuffer]);
 });

@@ -25,7 +25,8 @@ import { findPgbouncer, startPgbouncer, type Pgbouncer } from '../support/pgboun
 import { startTestRelay, type TestRelay } from '../support/relay/server.js';
 
 const installed = findPgbouncer() !== undefined;
-const enabled = serverUrl !== undefined && installed;
+// In CI a missing pgbouncer is a failure, not a skip (.ci/run installs it).
+const enabled = serverUrl !== undefined && (installed || Boolean(process.env.CI));
 if (serverUrl !== undefined && !installed) {
   console.warn('test/db/pgbouncer.test.ts: SKIPPED, pgbouncer is not installed (apt-get install pgbouncer; CI installs it)');
 }

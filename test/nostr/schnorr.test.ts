@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadNativeVerifier, loadVerifier, nativeAddonPath, wasmVerifier, type SchnorrVerifier } from '../../src/nostr/schnorr.js';
+import { describeVerifier, loadBcryptoVerifier, loadNativeVerifier, loadVerifier, nativeAddonPath, wasmVerifier, type SchnorrVerifier } from '../../src/nostr/schnorr.js';
 import { hexToBytes } from '../../src/nostr/hex.js';
+import { verifyEvents } from '../../src/nostr/verify-event.js';
+import { generateEvents, withBadSignature } from '../support/events.js';
 
 interface Vector {
   index: number;
@@ -24,7 +26,11 @@ const vectors: Vector[] = readFileSync(join(import.meta.dirname, 'fixtures', 'bi
   });
 
 const native = loadNativeVerifier().verifier;
-const backEnds: SchnorrVerifier[] = [wasmVerifier, ...(native ? [native] : [])];
+const bcrypto = loadBcryptoVerifier().verifier;
+const backEnds: SchnorrVerifier[] = [wasmVerifier, ...(bcrypto ? [bcrypto] : []), ...(native ? [native] : [])];
+// 10,000 events from 40 authors, every 7th with a signature flipped by one bit.
+const signed = generateEvents({ count: 10_000, authors: 40, kinds: [1, 7], seed: 'verifier-10k' });
+const mixed = signed.map((event, index) => (index % 7 === 3 ? withBadSignature(event) : event));
 
 describe('BIP-340 verification', () => {
   it('has the 15 official vectors (5 valid, 10 invalid)', () => {
@@ -44,6 +50,13 @@ describe('BIP-340 verification', () => {
       expect([...verifier.verifyBatch(sigs, msgs, pubs, vectors.length)]).toEqual(vectors.map((vector) => (vector.valid ? 1 : 0)));
     });
 
+    it(`${verifier.name}: 10,000 generated events, every flipped signature refused and every other accepted`, () => {
+      const verdicts = verifyEvents(mixed, verifier);
+      const wrong = verdicts.filter((verdict, index) => verdict.ok !== (index % 7 !== 3));
+      expect(wrong.length).toBe(0);
+      expect(verdicts.filter((verdict) => !verdict.ok).length).toBe(Math.ceil((10_000 - 3) / 7));
+    });
+
     it(`${verifier.name}: wrong lengths are invalid, not a crash`, () => {
       const good = vectors[1] as Vector;
       expect(verifier.verify(hexToBytes(good.signature).subarray(0, 63), hexToBytes(good.message), hexToBytes(good.pubkey))).toBe(false);
@@ -61,8 +74,19 @@ describe('BIP-340 verification', () => {
     expect(loadVerifier('auto').name).toBe('native');
   });
 
+  it('bcrypto is built by npm install (an optional dependency needing only a C compiler), and chosen when the system library is missing', () => {
+    if (!bcrypto) {
+      // Only acceptable outside CI: a machine without a C compiler at npm install.
+      expect(process.env.CI, loadBcryptoVerifier().reason).toBeFalsy();
+      return;
+    }
+    expect(loadVerifier('bcrypto').name).toBe('bcrypto');
+    expect(describeVerifier().name).toBe(native ? 'native' : 'bcrypto');
+  });
+
   it('BIGBROTR_VERIFIER-style choice forces the WASM back end', () => {
     expect(loadVerifier('wasm').name).toBe('wasm');
+    expect(describeVerifier('wasm').description).toMatch(/^wasm/);
   });
 
   it('native batch rejects buffers shorter than the count', () => {

@@ -3,27 +3,24 @@ import { runCli } from '../support/cli.js';
 import { createCliDatabase } from '../support/database.js';
 import { generateEvents } from '../support/events.js';
 import { startTestRelay, type TestRelay } from '../support/relay/server.js';
-import { startSocksProxy, type SocksProxy } from '../support/socks-proxy.js';
+import { socksImplementations, startSocksProxy } from '../support/socks-proxy.js';
 
 const PASSWORD = 'Socks-Pw-7b1e4c';
-let database: Awaited<ReturnType<typeof createCliDatabase>>;
 let relay: TestRelay;
-let proxy: SocksProxy;
 
 beforeAll(async () => {
-  database = await createCliDatabase();
   relay = await startTestRelay({ maxLimit: 50 });
   relay.addEvents(generateEvents({ count: 180, authors: 4, createdAt: [1_700_000_000, 1_700_000_900], seed: 'socks' }));
-  proxy = await startSocksProxy({ user: 'archiver', password: PASSWORD });
 });
 afterAll(async () => {
-  await proxy?.stop();
   await relay?.close();
-  await database?.dispose();
 });
 
-describe('sync through a SOCKS5 proxy (microsocks)', () => {
+describe.each(socksImplementations())('sync through a SOCKS5 proxy (%s)', (implementation) => {
   it('archives a relay through the proxy, and fails (naming the relay, not the password) when the proxy is gone', async () => {
+    const database = await createCliDatabase();
+    const proxy = await startSocksProxy({ user: 'archiver', password: PASSWORD }, implementation);
+    try {
     const env = { ...database.env, BIGBROTR_RELAY__SOCKS_PROXY_URL: proxy.url, BIGBROTR_RELAY__SOCKS_PROXY_FOR: 'all' };
     const through = await runCli(['sync', '--once', '--relay', relay.url, '--since', '0', '--json'], env);
     expect(through.code, through.stderr).toBe(0);
@@ -43,5 +40,9 @@ describe('sync through a SOCKS5 proxy (microsocks)', () => {
     expect(failure?.relay).toBe(relay.url);
     expect(failure?.error).toMatch(/cannot connect/);
     for (const output of [through, wrong, down]) expect(output.stdout + output.stderr).not.toContain(PASSWORD);
+    } finally {
+      await proxy.stop();
+      await database.dispose();
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { ActionRunner } from '../main.js';
 import { buildContext, type GlobalOptions } from '../context.js';
 import { redactedConfig } from '../../config/show.js';
 import { printJson, printLine } from '../output.js';
+import { describeVerifier } from '../../nostr/schnorr.js';
 
 export function registerConfig(program: Command, run: ActionRunner): void {
   const config = program.command('config').description('Check or print the effective configuration');
@@ -16,6 +17,9 @@ export function registerConfig(program: Command, run: ActionRunner): void {
         const { loaded } = buildContext(program.opts<GlobalOptions>());
         printLine(`configuration is valid${loaded.configFile ? ` (file ${loaded.configFile})` : ' (no config file)'}`);
         printLine(`database: ${loaded.config.database.url ? 'PostgreSQL (database.url)' : `embedded PGlite in ${loaded.config.database.data_dir}`}`);
+        const verifier = describeVerifier();
+        printLine(`signature verifier: ${verifier.description}`);
+        for (const reason of verifier.unavailable) printLine(`  not used: ${reason}`);
       }),
     );
 

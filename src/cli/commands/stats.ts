@@ -5,6 +5,7 @@ import { withDatabase } from '../with-database.js';
 import { collectStats } from '../../db/stats.js';
 import { printJson, printLine } from '../output.js';
 import { formatStats } from '../format-stats.js';
+import { describeVerifier } from '../../nostr/schnorr.js';
 
 export function registerStats(program: Command, run: ActionRunner): void {
   program
@@ -15,8 +16,12 @@ export function registerStats(program: Command, run: ActionRunner): void {
       run(async () => {
         await withDatabase(buildContext(program.opts<GlobalOptions>()), async (db) => {
           const stats = await collectStats(db);
-          if (options.json) printJson({ database: db.kind, ...stats });
-          else for (const line of formatStats(db.kind, stats)) printLine(line);
+          const verifier = describeVerifier();
+          if (options.json) printJson({ database: db.kind, verifier: verifier.name, ...stats });
+          else {
+            for (const line of formatStats(db.kind, stats)) printLine(line);
+            printLine(`verifier:          ${verifier.description}`);
+          }
         });
       }),
     );

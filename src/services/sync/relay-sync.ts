@@ -86,6 +86,8 @@ export interface RelaySyncResult {
   invalid: { badId: number; badSig: number; malformed: number };
   /** Events whose id matched only the NIP-01-strict serialization (not JSON.stringify's). */
   strictSerialization: number;
+  /** Events whose exact signature the archive held already: only their id was checked. */
+  knownSignatures: number;
   /** The relay's filter limits as known after the pass. */
   limits: { pageLimit: number; maxKinds: number; maxAuthors: number; maxIds: number; maxFilters: number; requiresKinds: boolean; count?: string };
 }
@@ -334,6 +336,7 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
     authenticated: session.guard.stats.authenticated,
     invalid: { ...pipeline.totals.invalid, malformed: session.stats.malformed },
     strictSerialization: pipeline.totals.strictSerialization,
+    knownSignatures: pipeline.totals.knownSignatures,
     limits: {
       pageLimit: values.pageLimit,
       maxKinds: values.maxKinds,

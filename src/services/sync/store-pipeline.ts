@@ -7,7 +7,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
-import { insertEventBatch } from '../../db/events.js';
+import { archivedSignatures, insertEventBatch } from '../../db/events.js';
 import { shrinkOwed } from '../../db/sync-gaps.js';
 import type { NostrEvent } from '../../nostr/event.js';
 import type { EventVerdict } from '../../nostr/verify-event.js';
@@ -21,10 +21,12 @@ export interface StoreTotals {
   newLinks: number;
   invalid: { badId: number; badSig: number };
   strictSerialization: number;
+  /** Events whose exact signature was archived already: id checked, signature not verified again. */
+  knownSignatures: number;
 }
 
 export function emptyStoreTotals(): StoreTotals {
-  return { stored: 0, newLinks: 0, invalid: { badId: 0, badSig: 0 }, strictSerialization: 0 };
+  return { stored: 0, newLinks: 0, invalid: { badId: 0, badSig: 0 }, strictSerialization: 0, knownSignatures: 0 };
 }
 
 /** Where the pass stands: the owed window `owedId` now ends at `until` (that second may be partly done). */
@@ -98,7 +100,12 @@ export function createStorePipeline(options: {
     async push(events, position) {
       const release = options.budget ? await options.budget.acquire(approximateBytes(events), options.signal) : () => undefined;
       const previous = queue[queue.length - 1] ?? Promise.resolve();
-      const work = store(events, events.length > 0 ? pool.verify(events) : Promise.resolve([]), previous, position).finally(release);
+      // Verify once per signature: copies of archived events (from other relays) skip the Schnorr check.
+      const verified = events.length > 0 ? archivedSignatures(db, events).then((known) => {
+        totals.knownSignatures += known.size;
+        return pool.verify(events, known);
+      }) : Promise.resolve([]);
+      const work = store(events, verified, previous, position).finally(release);
       work.catch(() => undefined); // awaited by push, drain or settle
       queue.push(work);
       if (queue.length >= options.inFlight) await queue.shift();
