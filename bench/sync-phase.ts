@@ -74,7 +74,7 @@ async function rawPhase(config: Config, url: string, method: 'negentropy' | 'req
 
 async function archivePhase(name: 'pglite' | 'postgres', config: Config, url: string) {
   const db = await openDatabase(config.database);
-  const pool = await createVerifyPool({ workers: config.verify.workers, batchSize: config.verify.batch_size });
+  const pool = await createVerifyPool({ workers: config.verify.workers, batchSize: config.verify.batch_size, knownSignatures: config.verify.known_signatures });
   try {
     await migrate(db, { lockTimeoutMs: 30_000 });
     const ids = await getOrCreateRelayIds(db, [{ url, network: 'clearnet' }], 'bench');

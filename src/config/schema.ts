@@ -255,7 +255,8 @@ export const apiSchema = z
 export const verifySchema = z
   .object({
     workers: nonNegativeInt('threads').default(0).meta({ description: 'Signature verification worker threads; 0 = one per CPU core.' }),
-    batch_size: positiveInt('events').default(500).meta({ description: 'Events handed to a verification worker at once.' }),
+    batch_size: positiveInt('events').default(500).meta({ description: 'Events handed to a verification worker at once (a page is spread over every worker).' }),
+    known_signatures: nonNegativeInt('signatures').default(100_000).meta({ description: 'Signatures a process remembers as verified (about 200 bytes each, the oldest forgotten first): a copy of such an event from another relay gets only its id checked, not a second signature verification. 0 = verify every copy.' }),
   })
   .strict();
 
@@ -341,6 +342,7 @@ export const RESTART_ONLY_OPTIONS: readonly string[] = [
   'http.enabled',
   'verify.workers',
   'verify.batch_size',
+  'verify.known_signatures',
   'database.embedded_settings',
   'sync.enabled',
   'sync.concurrency',

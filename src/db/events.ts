@@ -79,22 +79,6 @@ export async function insertEventBatch(
   return total;
 }
 
-/**
- * Of these events, the ids whose exact (id, created_at, sig) the archive already holds: their
- * signature was verified when they were first stored, so a copy from another relay needs only its id
- * checked (verify once per signature). One statement per batch.
- */
-export async function archivedSignatures(db: Queryable, events: readonly NostrEvent[]): Promise<Set<string>> {
-  if (events.length === 0) return new Set();
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT q.id_hex AS id
-     FROM unnest($1::text[], $2::bigint[], $3::text[]) AS q(id_hex, created_at, sig_hex)
-     JOIN event e ON e.id = decode(q.id_hex, 'hex') AND e.created_at = q.created_at AND e.sig = decode(q.sig_hex, 'hex')`,
-    [events.map((event) => event.id), events.map((event) => event.created_at), events.map((event) => event.sig)],
-  );
-  return new Set(rows.map((row) => row.id));
-}
-
 export async function getEventsByIds(db: Queryable, ids: string[]): Promise<NostrEvent[]> {
   if (ids.length === 0) return [];
   const { rows } = await db.query<EventRow>(

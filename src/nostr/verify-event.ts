@@ -7,7 +7,8 @@ import { hexToBytes } from './hex.js';
 import type { SchnorrVerifier } from './schnorr.js';
 
 export type EventVerdict =
-  | { ok: true; serialization: Serialization }
+  /** `known`: the signature was verified earlier (only the id was checked this time). */
+  | { ok: true; serialization: Serialization; known?: boolean }
   | { ok: false; reason: 'bad-id' | 'bad-sig' };
 
 export function verifyEvent(event: NostrEvent, verifier: SchnorrVerifier): EventVerdict {
@@ -29,7 +30,7 @@ export function verifyEvents(events: NostrEvent[], verifier: SchnorrVerifier, si
   for (let index = 0; index < events.length; index += 1) {
     const serialization = matchEventId(events[index] as NostrEvent);
     if (!serialization) verdicts[index] = { ok: false, reason: 'bad-id' };
-    else if (signatureKnown?.[index] === 1) verdicts[index] = { ok: true, serialization };
+    else if (signatureKnown?.[index] === 1) verdicts[index] = { ok: true, serialization, known: true };
     else {
       serializations[index] = serialization;
       pending.push(index);

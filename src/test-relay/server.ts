@@ -87,9 +87,21 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       }
       return;
     }
-    await new Promise<void>((resolve) => connection.socket.send(text, () => resolve()));
+    // Queued in order by ws; the loop above keeps the queue bounded (like a real relay, no wait per frame).
+    connection.socket.send(text);
   };
   const send = (connection: Connection, message: unknown): Promise<void> => sendText(connection, JSON.stringify(message));
+  /** Each stored event serialised once, as real relays keep them (strfry stores the JSON it sends). */
+  const serialized = new WeakMap<NostrEvent, string>();
+  const eventJson = (event: NostrEvent): string => {
+    let text = serialized.get(event);
+    if (text === undefined) {
+      text = JSON.stringify(event);
+      serialized.set(event, text);
+    }
+    return text;
+  };
+  const sendEvent = (connection: Connection, subId: string, event: NostrEvent): Promise<void> => sendText(connection, `["EVENT",${JSON.stringify(subId)},${eventJson(event)}]`);
 
   const refusalText = (field: keyof TestRelayOptions['refusalTexts'], max: number) => settings.refusalTexts[field].replaceAll('{max}', String(max));
 
@@ -180,10 +192,10 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       }
       sent += 1;
       const outgoing = tamper(event, sent);
-      await send(connection, ['EVENT', subId, outgoing]);
+      await sendEvent(connection, subId, outgoing);
       counters.eventsSent += 1;
       if (behaviour.duplicateEvents) {
-        await send(connection, ['EVENT', subId, outgoing]);
+        await sendEvent(connection, subId, outgoing);
         counters.eventsSent += 1;
       }
     }

@@ -9,6 +9,7 @@ import type { NostrEvent } from '../nostr/event.js';
 import type { VerifierChoice } from '../nostr/schnorr.js';
 import type { EventVerdict } from '../nostr/verify-event.js';
 import { decodeVerdict, type VerifyRequest, type VerifyResponse } from './protocol.js';
+import { KnownSignatures } from './known-signatures.js';
 
 export interface VerifyPoolOptions {
   /** Worker threads; 0 = one per CPU core. */
@@ -16,6 +17,8 @@ export interface VerifyPoolOptions {
   /** Events per message to a worker. */
   batchSize: number;
   verifier?: VerifierChoice;
+  /** Signatures remembered as verified (0 = none): a copy of a remembered event gets only its id checked. */
+  knownSignatures?: number;
 }
 
 export interface VerifyPool {
@@ -23,10 +26,11 @@ export interface VerifyPool {
   /** Name of the verifier the workers loaded (`native` or `wasm`). */
   readonly verifierName: string;
   /**
-   * Verifies ids and signatures; events whose id is in `signatureKnown` have their exact signature
-   * archived already and get only the id check.
+   * Verifies ids and signatures. An event whose exact (id, sig) this pool verified before (and still
+   * remembers) gets only its id checked: across the network each event sits on several relays, and
+   * the id check (a sha256) costs a fraction of the Schnorr verification.
    */
-  verify(events: NostrEvent[], signatureKnown?: ReadonlySet<string>): Promise<EventVerdict[]>;
+  verify(events: NostrEvent[]): Promise<EventVerdict[]>;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,7 @@ export async function createVerifyPool(options: VerifyPoolOptions): Promise<Veri
   let closed = false;
   const workers: PoolWorker[] = [];
   const names: string[] = [];
+  const known = new KnownSignatures(options.knownSignatures ?? 0);
 
   await Promise.all(
     Array.from({ length: size }, () =>
@@ -98,13 +103,20 @@ export async function createVerifyPool(options: VerifyPoolOptions): Promise<Veri
   return {
     size,
     verifierName: names[0] ?? 'unknown',
-    async verify(events, signatureKnown) {
+    async verify(events) {
       if (closed) throw new Error('verification pool is closed');
+      const signatureKnown = known.size > 0 ? new Set(events.filter((event) => known.has(event.id, event.sig)).map((event) => event.id)) : undefined;
+      // Spread even one page over every worker: a batch's verification time is what the pipeline waits for.
+      const chunkSize = Math.max(1, Math.min(options.batchSize, Math.ceil(events.length / size)));
       const chunks: Promise<Uint8Array>[] = [];
-      for (let start = 0; start < events.length; start += options.batchSize) chunks.push(submit(events.slice(start, start + options.batchSize), signatureKnown));
+      for (let start = 0; start < events.length; start += chunkSize) chunks.push(submit(events.slice(start, start + chunkSize), signatureKnown));
       const results = await Promise.all(chunks);
       const verdicts: EventVerdict[] = [];
       for (const codes of results) for (const code of codes) verdicts.push(decodeVerdict(code));
+      verdicts.forEach((verdict, index) => {
+        const event = events[index] as NostrEvent;
+        if (verdict.ok && !verdict.known) known.remember(event.id, event.sig);
+      });
       return verdicts;
     },
     async close() {

@@ -19,12 +19,14 @@ const CODES: EventVerdict[] = [
   { ok: true, serialization: 'nip01' },
   { ok: false, reason: 'bad-id' },
   { ok: false, reason: 'bad-sig' },
+  { ok: true, serialization: 'json', known: true },
+  { ok: true, serialization: 'nip01', known: true },
 ];
 
 export function encodeVerdicts(verdicts: EventVerdict[]): Uint8Array {
   const codes = new Uint8Array(verdicts.length);
   verdicts.forEach((verdict, index) => {
-    codes[index] = verdict.ok ? (verdict.serialization === 'json' ? 0 : 1) : verdict.reason === 'bad-id' ? 2 : 3;
+    codes[index] = verdict.ok ? (verdict.serialization === 'json' ? 0 : 1) + (verdict.known ? 4 : 0) : verdict.reason === 'bad-id' ? 2 : 3;
   });
   return codes;
 }

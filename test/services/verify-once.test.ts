@@ -1,8 +1,8 @@
 /**
- * Verify once per signature: an event whose exact (id, sig) the archive holds is not verified again
- * when another relay serves it (only its id is checked, which proves the content); a different valid
- * signature over a known id is verified and adds provenance, the archive keeping the first; a forged
- * one adds nothing.
+ * Verify once per signature: an event whose exact (id, sig) the process verified before is not
+ * verified again when another relay serves it (only its id is checked, which proves the content); a
+ * different valid signature over a known id is verified and adds provenance, the archive keeping the
+ * first; a forged one adds nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.js';
@@ -22,7 +22,7 @@ let database: TestDatabase;
 const relays: TestRelay[] = [];
 
 beforeAll(async () => {
-  pool = await createVerifyPool({ workers: 1, batchSize: 200 });
+  pool = await createVerifyPool({ workers: 1, batchSize: 200, knownSignatures: 10_000 });
   database = await createTestDatabase();
 });
 afterAll(async () => {

@@ -88,7 +88,7 @@ export function registerSync(program: Command, run: ActionRunner): void {
             logger.warn('no active relays to synchronise (candidates become active through validation); name relays with --relay');
             return 0;
           }
-          const pool = await createVerifyPool({ workers: config.verify.workers, batchSize: config.verify.batch_size });
+          const pool = await createVerifyPool({ workers: config.verify.workers, batchSize: config.verify.batch_size, knownSignatures: config.verify.known_signatures });
           const budget = createByteBudget(config.sync.max_bytes_in_flight);
           const progress = (options.progress ?? process.stderr.isTTY) ? createProgressReporter((line) => process.stderr.write(`${line}\n`)) : undefined;
           const results: RelaySyncResult[] = [];

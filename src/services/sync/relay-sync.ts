@@ -30,8 +30,12 @@ import type { ByteBudget } from './byte-budget.js';
 import { syncMetrics } from './metrics.js';
 import { createStorePipeline, type StorePipeline, type StoreTotals } from './store-pipeline.js';
 
-/** Batches held at once: one being verified and stored while the next is fetched. */
-const BATCHES_IN_FLIGHT = 2;
+/**
+ * Batches of a pass held at once between fetching and committing: fetching, the signature lookup,
+ * verification and the insert use different resources (the relay, the database, the worker threads),
+ * so a few batches in flight keep them all busy. Their bytes also count against the process-wide budget.
+ */
+const BATCHES_IN_FLIGHT = 4;
 /** While a pass runs, a line says so this often (a slow relay is never silent in the logs). */
 const STILL_RUNNING_LOG_MS = 60_000;
 

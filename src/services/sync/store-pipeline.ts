@@ -7,7 +7,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
-import { archivedSignatures, insertEventBatch } from '../../db/events.js';
+import { insertEventBatch } from '../../db/events.js';
 import { shrinkOwed } from '../../db/sync-gaps.js';
 import type { NostrEvent } from '../../nostr/event.js';
 import type { EventVerdict } from '../../nostr/verify-event.js';
@@ -67,6 +67,7 @@ export function createStorePipeline(options: {
 
   const store = async (events: NostrEvent[], verified: Promise<EventVerdict[]>, previous: Promise<void>, position: PassPosition | undefined) => {
     const verdicts = await verified;
+    totals.knownSignatures += verdicts.filter((verdict) => verdict.ok && verdict.known).length;
     const valid: NostrEvent[] = [];
     verdicts.forEach((verdict, index) => {
       if (verdict.ok) {
@@ -100,11 +101,7 @@ export function createStorePipeline(options: {
     async push(events, position) {
       const release = options.budget ? await options.budget.acquire(approximateBytes(events), options.signal) : () => undefined;
       const previous = queue[queue.length - 1] ?? Promise.resolve();
-      // Verify once per signature: copies of archived events (from other relays) skip the Schnorr check.
-      const verified = events.length > 0 ? archivedSignatures(db, events).then((known) => {
-        totals.knownSignatures += known.size;
-        return pool.verify(events, known);
-      }) : Promise.resolve([]);
+      const verified = events.length > 0 ? pool.verify(events) : Promise.resolve([]);
       const work = store(events, verified, previous, position).finally(release);
       work.catch(() => undefined); // awaited by push, drain or settle
       queue.push(work);

@@ -38,7 +38,7 @@ export function createSyncService(options: { db: Database; config: () => Config;
     async run(signal) {
       const { db, logger } = options;
       const initial = options.config();
-      const pool = await createVerifyPool({ workers: initial.verify.workers, batchSize: initial.verify.batch_size });
+      const pool = await createVerifyPool({ workers: initial.verify.workers, batchSize: initial.verify.batch_size, knownSignatures: initial.verify.known_signatures });
       const budget = createByteBudget(initial.sync.max_bytes_in_flight);
       // Reserved slots, but never all of them: other relays must still progress.
       const reserved = Math.min(initial.sync.priority_slots, Math.max(0, initial.sync.concurrency - 1));
