@@ -177,34 +177,45 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       events.splice(Math.min(1, events.length), 0, ...strangers);
     }
     if (behaviour.garbageFrames) sendGarbage(connection);
-    let sent = 0;
-    for (const event of events) {
-      if (!connection.subscriptions.has(subId) || connection.socket.readyState !== WebSocket.OPEN) return;
-      if (sent === behaviour.earlyEoseAfter) await send(connection, ['EOSE', subId]);
+    // Frames of one answer go out in few writes (as a C++ relay would), not one system call each.
+    const raw = behaviour.delayMs === 0 && behaviour.byteAtATimeMs < 0 ? (connection.socket as unknown as { _socket?: Socket })._socket : undefined;
+    raw?.cork();
+    try {
+      let sent = 0;
+      for (const event of events) {
+        if (!connection.subscriptions.has(subId) || connection.socket.readyState !== WebSocket.OPEN) return;
+        if (sent === behaviour.earlyEoseAfter) await send(connection, ['EOSE', subId]);
+        if (sent === behaviour.dropAfterEvents) {
+          connection.socket.terminate();
+          return;
+        }
+        if (sent === behaviour.closeSubscriptionAfter) {
+          connection.subscriptions.delete(subId);
+          await send(connection, ['CLOSED', subId, 'error: subscription closed by the test relay']);
+          return;
+        }
+        sent += 1;
+        const outgoing = tamper(event, sent);
+        await sendEvent(connection, subId, outgoing);
+        counters.eventsSent += 1;
+        if (behaviour.duplicateEvents) {
+          await sendEvent(connection, subId, outgoing);
+          counters.eventsSent += 1;
+        }
+        if (raw && sent % 64 === 0) {
+          raw.uncork();
+          raw.cork();
+        }
+      }
       if (sent === behaviour.dropAfterEvents) {
         connection.socket.terminate();
         return;
       }
-      if (sent === behaviour.closeSubscriptionAfter) {
-        connection.subscriptions.delete(subId);
-        await send(connection, ['CLOSED', subId, 'error: subscription closed by the test relay']);
-        return;
-      }
-      sent += 1;
-      const outgoing = tamper(event, sent);
-      await sendEvent(connection, subId, outgoing);
-      counters.eventsSent += 1;
-      if (behaviour.duplicateEvents) {
-        await sendEvent(connection, subId, outgoing);
-        counters.eventsSent += 1;
-      }
+      if (!behaviour.neverEose && behaviour.earlyEoseAfter < 0) await send(connection, ['EOSE', subId]);
+      else if (behaviour.earlyEoseAfter >= sent && !behaviour.neverEose) await send(connection, ['EOSE', subId]);
+    } finally {
+      raw?.uncork();
     }
-    if (sent === behaviour.dropAfterEvents) {
-      connection.socket.terminate();
-      return;
-    }
-    if (!behaviour.neverEose && behaviour.earlyEoseAfter < 0) await send(connection, ['EOSE', subId]);
-    else if (behaviour.earlyEoseAfter >= sent && !behaviour.neverEose) await send(connection, ['EOSE', subId]);
   };
 
   const negentropyError = (error: unknown): string =>
