@@ -123,7 +123,9 @@ async function main() {
   if (phase === 'pglite') {
     const dataDir = process.argv[5];
     if (!dataDir) throw new Error('pglite phase: data directory missing');
-    return archivePhase('pglite', loadConfig({ env: {}, overrides: { 'database.data_dir': dataDir } }).config, relayUrl);
+    // BENCH_EMBEDDED_SETTINGS=name=value,… tries other embedded database settings.
+    const settings = process.env.BENCH_EMBEDDED_SETTINGS ? { 'database.embedded_settings': process.env.BENCH_EMBEDDED_SETTINGS.split(',') } : {};
+    return archivePhase('pglite', loadConfig({ env: {}, overrides: { 'database.data_dir': dataDir, ...settings } }).config, relayUrl);
   }
   return withScratchPostgres('bigbrotr_bench_sync', (url) => archivePhase('postgres', loadConfig({ env: {}, overrides: { 'database.url': url } }).config, relayUrl));
 }

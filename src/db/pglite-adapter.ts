@@ -2,8 +2,10 @@
  * The embedded database: PGlite (PostgreSQL compiled to WASM) in a data directory, or in memory for
  * tests (`memory://`). One process at a time: a lock file guards the directory.
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Database, Queryable, QueryResult } from './database.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
@@ -36,6 +38,23 @@ function queryableOf(target: Pick<PGlite, 'query' | 'exec'>): Queryable {
   };
 }
 
+/**
+ * Creates a new data directory in a child process (see pglite-init.ts), so this process never holds
+ * initdb's WebAssembly heap. Under tsx (tests) the child runs the TypeScript source the same way.
+ */
+async function initializeInChild(directory: string, settings: readonly string[]): Promise<void> {
+  const source = fileURLToPath(new URL(import.meta.url));
+  const script = source.replace(/pglite-adapter\.(ts|js)$/, 'pglite-init.$1');
+  const args = source.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
+  await new Promise<void>((resolveInit, reject) => {
+    const child = spawn(process.execPath, [...args, directory, ...settings], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolveInit() : reject(new Error(`creating the embedded database failed (exit ${code}): ${stderr.trim().slice(0, 500)}`))));
+  });
+}
+
 export async function openPglite(dataDir: string, options: { lockTimeoutMs: number; settings?: readonly string[] }): Promise<Database> {
   let lock: DataDirLock | undefined;
   let pg: PGlite;
@@ -48,6 +67,7 @@ export async function openPglite(dataDir: string, options: { lockTimeoutMs: numb
       const directory = resolve(dataDir);
       mkdirSync(directory, { recursive: true });
       lock = await lockDataDir(directory, options.lockTimeoutMs);
+      if (!existsSync(join(directory, 'PG_VERSION'))) await initializeInChild(directory, options.settings ?? []);
       pg = await PGlite.create({ dataDir: directory, parsers, ...(startParams ? { startParams } : {}) });
     }
   } catch (error) {

@@ -6,7 +6,7 @@ import { withDatabase } from '../with-database.js';
 import { printJson, printLine } from '../output.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { getOrCreateRelayIds, listRelays } from '../../db/relays.js';
-import { createVerifyPool } from '../../verify/pool.js';
+import { createVerifyPool, verifyWorkerCount } from '../../verify/pool.js';
 import type { PassProgress, RelaySyncResult } from '../../services/sync/relay-sync.js';
 import { createProgressReporter } from '../progress.js';
 import { syncRelayWithRetries } from '../../services/sync/pass-runner.js';
@@ -88,7 +88,7 @@ export function registerSync(program: Command, run: ActionRunner): void {
             logger.warn('no active relays to synchronise (candidates become active through validation); name relays with --relay');
             return 0;
           }
-          const pool = await createVerifyPool({ workers: config.verify.workers, batchSize: config.verify.batch_size, knownSignatures: config.verify.known_signatures });
+          const pool = await createVerifyPool({ workers: verifyWorkerCount(config.verify.workers, !config.database.url), batchSize: config.verify.batch_size, knownSignatures: config.verify.known_signatures });
           const budget = createByteBudget(config.sync.max_bytes_in_flight);
           const progress = (options.progress ?? process.stderr.isTTY) ? createProgressReporter((line) => process.stderr.write(`${line}\n`)) : undefined;
           const results: RelaySyncResult[] = [];
