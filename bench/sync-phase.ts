@@ -29,7 +29,7 @@ const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 /** The download ceiling: the synchronizer's fetching (negentropy + ids, or REQ pagination) without verification or storage. */
 async function rawPhase(config: Config, url: string, method: 'negentropy' | 'req') {
-  const session = await openRelaySession(url, config, silentLogger());
+  const session = await openRelaySession(url, config, silentLogger(), { trusted: true });
   const limits = new RelayFilterLimits({
     pageLimit: config.sync.page_limit,
     maxKinds: config.sync.max_kinds_per_filter,

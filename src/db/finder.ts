@@ -1,5 +1,6 @@
 /** Reads and writes of the finder: archived events in archive order, its cursor, relay mentions. */
 import type { Queryable } from './database.js';
+import { OPERATOR_SOURCES } from './relays.js';
 import type { RelayNetwork } from './relays.js';
 
 export interface FinderPosition {
@@ -72,16 +73,16 @@ export async function recordRelayMentions(db: Queryable, mentions: RelayMention[
 }
 
 /** Active relays for the finder's direct scan, least recently scanned first, with where the last scan ended. */
-export async function relaysForDirectScan(db: Queryable, limit: number): Promise<{ id: number; url: string; scannedUntil: number | null }[]> {
-  const { rows } = await db.query<{ id: number; url: string; scanned_until: number | null }>(
-    `SELECT r.id, r.url, extract(epoch FROM c.position_at)::bigint AS scanned_until
+export async function relaysForDirectScan(db: Queryable, limit: number): Promise<{ id: number; url: string; scannedUntil: number | null; trusted: boolean }[]> {
+  const { rows } = await db.query<{ id: number; url: string; scanned_until: number | null; trusted: boolean }>(
+    `SELECT r.id, r.url, extract(epoch FROM c.position_at)::bigint AS scanned_until, r.discovered_from = ANY($2::text[]) AS trusted
      FROM relay r LEFT JOIN finder_cursor c ON c.source = 'relay:' || r.id
      WHERE r.state = 'active'
      ORDER BY c.updated_at NULLS FIRST, r.id
      LIMIT $1`,
-    [limit],
+    [limit, OPERATOR_SOURCES],
   );
-  return rows.map((row) => ({ id: row.id, url: row.url, scannedUntil: row.scanned_until === null ? null : Number(row.scanned_until) }));
+  return rows.map((row) => ({ id: row.id, url: row.url, scannedUntil: row.scanned_until === null ? null : Number(row.scanned_until), trusted: row.trusted }));
 }
 
 export async function saveDirectScanPosition(db: Queryable, relayId: number, until: number): Promise<void> {

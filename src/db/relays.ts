@@ -2,6 +2,9 @@
 import type { Queryable } from './database.js';
 
 export type RelayNetwork = 'clearnet' | 'tor' | 'i2p' | 'loki';
+
+/** Sources the operator controls: relays from them may be on private addresses (`discovered_from`). */
+export const OPERATOR_SOURCES: readonly string[] = ['seed', 'config', 'cli'];
 export type RelayState = 'candidate' | 'active' | 'retired';
 
 export interface RelayCandidate {
@@ -64,11 +67,12 @@ export interface RelayRow {
   url: string;
   network: RelayNetwork;
   state: RelayState;
+  discoveredFrom: string;
 }
 
 export async function listRelays(db: Queryable, filter: { state?: RelayState; network?: RelayNetwork } = {}): Promise<RelayRow[]> {
   const { rows } = await db.query<RelayRow>(
-    `SELECT id, url, network, state FROM relay
+    `SELECT id, url, network, state, discovered_from AS "discoveredFrom" FROM relay
      WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR network = $2)
      ORDER BY id`,
     [filter.state ?? null, filter.network ?? null],

@@ -1,10 +1,13 @@
 /** Which relays the synchronizer should visit next. */
 import type { Queryable } from './database.js';
+import { OPERATOR_SOURCES } from './relays.js';
 
 export interface DueRelay {
   id: number;
   url: string;
   priority: boolean;
+  /** Named by the operator (seed file, config, --relay): any address accepted. */
+  trusted: boolean;
 }
 
 export interface DueRelayOptions {
@@ -30,7 +33,7 @@ export interface DueRelayOptions {
  */
 export async function dueRelays(db: Queryable, options: DueRelayOptions): Promise<DueRelay[]> {
   const { rows } = await db.query<DueRelay>(
-    `SELECT r.id, r.url, r.url = ANY($3::text[]) AS priority FROM relay r
+    `SELECT r.id, r.url, r.url = ANY($3::text[]) AS priority, r.discovered_from = ANY($8::text[]) AS trusted FROM relay r
      LEFT JOIN sync_cursor c ON c.relay_id = r.id AND c.scope = 'all'
      LEFT JOIN relay_health h ON h.relay_id = r.id
      WHERE r.state = 'active'
@@ -43,7 +46,7 @@ export async function dueRelays(db: Queryable, options: DueRelayOptions): Promis
        AND (NOT $7::boolean OR r.url = ANY($3::text[]))
      ORDER BY priority DESC, NOT EXISTS (SELECT 1 FROM sync_gap g WHERE g.relay_id = r.id AND g.next_try_at <= now()), c.updated_at NULLS FIRST, r.id
      LIMIT $2`,
-    [options.intervalSeconds, options.limit, options.priorityUrls, options.service, options.blacklist, options.whitelist, options.priorityOnly],
+    [options.intervalSeconds, options.limit, options.priorityUrls, options.service, options.blacklist, options.whitelist, options.priorityOnly, OPERATOR_SOURCES],
   );
   return rows;
 }

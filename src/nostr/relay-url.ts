@@ -9,6 +9,9 @@
  *   - fragments dropped; query strings kept (some relays route on them);
  *   - credentials (`user:pass@`), whitespace, commas, nested schemes and over-long input refused.
  */
+import { isIP } from 'node:net';
+import { isLocalName, isPublicAddress } from './addresses.js';
+
 export type RelayNetwork = 'clearnet' | 'tor' | 'i2p' | 'loki';
 
 export type RelayUrlRejection =
@@ -53,24 +56,9 @@ function normalizePercentEncoding(text: string): string {
 function parseIPv4(host: string): number[] | undefined {
   const parts = host.split('.');
   if (parts.length !== 4) return undefined;
-  const bytes = parts.map((part) => (/^\d{1,3}$/.test(part) ? Number(part) : Number.NaN));
+  // No leading zeros: URL parsers read 017 as octal (15), so such a host means two different things.
+  const bytes = parts.map((part) => (/^(0|[1-9]\d{0,2})$/.test(part) ? Number(part) : Number.NaN));
   return bytes.every((byte) => byte >= 0 && byte <= 255) ? bytes : undefined;
-}
-
-function isPrivateIPv4([a, b]: number[]): boolean {
-  if (a === undefined || b === undefined) return false;
-  return (
-    a === 0 || // "this network"
-    a === 10 ||
-    a === 127 ||
-    (a === 100 && b >= 64 && b <= 127) || // CGNAT
-    (a === 169 && b === 254) || // link-local
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 192 && b === 0) || // IETF protocol assignments (incl. 192.0.0.0/24)
-    (a === 198 && (b === 18 || b === 19)) || // benchmarking
-    a >= 224 // multicast and reserved
-  );
 }
 
 function expandIPv6(address: string): number[] | undefined {
@@ -94,36 +82,20 @@ function expandIPv6(address: string): number[] | undefined {
   return groups.every((group) => Number.isInteger(group) && group >= 0 && group <= 0xffff) ? groups : undefined;
 }
 
-function isPrivateIPv6(groups: number[]): boolean {
-  const [first = 0] = groups;
-  if (groups.every((group) => group === 0)) return true; // ::
-  if (groups.slice(0, 7).every((group) => group === 0) && groups[7] === 1) return true; // ::1
-  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
-    // IPv4-mapped ::ffff:a.b.c.d
-    const [g6 = 0, g7 = 0] = groups.slice(6);
-    return isPrivateIPv4([g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff]);
-  }
-  return (
-    (first & 0xfe00) === 0xfc00 || // unique local fc00::/7
-    (first & 0xffc0) === 0xfe80 || // link-local fe80::/10
-    (first & 0xff00) === 0xff00 || // multicast
-    first === 0x2001 && groups[1] === 0x0db8 // documentation
-  );
-}
-
-/** True for loopback, private, link-local, CGNAT, multicast, unspecified and IPv4-mapped private addresses. */
+/**
+ * True for every address that is not a public unicast one: loopback, private, link-local, CGNAT,
+ * multicast, reserved, unique- and site-local, NAT64, 6to4, Teredo, IPv4-mapped and -compatible
+ * (src/relay/address-policy.ts, over ipaddr.js' range tables).
+ */
 export function isPrivateAddress(ip: string): boolean {
-  const v4 = parseIPv4(ip);
-  if (v4) return isPrivateIPv4(v4);
-  const v6 = expandIPv6(ip.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
-  return v6 ? isPrivateIPv6(v6) : false;
+  return !isPublicAddress(ip);
 }
 
-/** True for hosts that never name a public relay: localhost names and private IP literals. */
+/** True for hosts that never name a public relay: single-label and local names, non-public IP literals. */
 export function isPrivateHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '');
-  if (bare === 'localhost' || bare.endsWith('.localhost') || bare.endsWith('.local') || bare.endsWith('.internal')) return true;
-  return isPrivateAddress(bare);
+  if (isLocalName(bare)) return true;
+  return isIP(bare) !== 0 && isPrivateAddress(bare);
 }
 
 function validHostname(host: string): boolean {
@@ -145,7 +117,8 @@ export function normalizeRelayUrl(input: string, options: { maxLength?: number }
   if (!schemeMatch) return reject('not-a-url', 'not a URL (expected ws:// or wss://)');
   const scheme = (schemeMatch[1] as string).toLowerCase();
   if (scheme !== 'ws' && scheme !== 'wss') return reject('bad-scheme', `scheme ${scheme}:// is not ws:// or wss://`);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text.slice(schemeMatch[0].length)) || /^[a-z]+:\/?$/i.test(text.slice(schemeMatch[0].length).split('/')[0] ?? '')) {
+  const rest = text.slice(schemeMatch[0].length);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rest) || /^[a-z]+:\/?$/i.test(rest.split('/')[0] ?? '') || /^(wss?|https?):?\/\//i.test(rest)) {
     return reject('nested-scheme', 'URL has a second scheme inside it');
   }
   // The WHATWG parser rewrites odd IPv4 forms (1.2.3 → 1.2.0.3, 0x7f.1 → 127.0.0.1): refuse them as written.
@@ -163,7 +136,7 @@ export function normalizeRelayUrl(input: string, options: { maxLength?: number }
   if (parsed.username || parsed.password) return reject('credentials', 'URL contains credentials (user:password@)');
   const host = parsed.hostname.replace(/\.$/, '');
   if (host === '' || !validHostname(host)) return reject('bad-host', `invalid host ${JSON.stringify(parsed.hostname.slice(0, 80))}`);
-  if (parsed.port !== '' && !/^\d+$/.test(parsed.port)) return reject('bad-port', 'invalid port');
+  if (parsed.port !== '' && (!/^\d+$/.test(parsed.port) || Number(parsed.port) === 0)) return reject('bad-port', 'invalid port');
   const defaultPort = scheme === 'wss' ? '443' : '80';
   const port = parsed.port === '' || parsed.port === defaultPort ? '' : `:${parsed.port}`;
   const path = normalizePercentEncoding(parsed.pathname === '' ? '/' : parsed.pathname);

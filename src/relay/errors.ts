@@ -51,3 +51,14 @@ export class RelayUnansweredError extends RelayTimeoutError {
     this.name = 'RelayUnansweredError';
   }
 }
+
+/**
+ * The outbound policy refused to connect (a discovered relay whose name is local or resolves to a
+ * private address): nothing was contacted; not retried.
+ */
+export class RelayPolicyError extends Error {
+  constructor(readonly relayUrl: string, readonly refusal: string, detail: string) {
+    super(`${relayUrl}: not contacted (${refusal}): ${detail}`);
+    this.name = 'RelayPolicyError';
+  }
+}

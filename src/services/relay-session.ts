@@ -2,12 +2,51 @@
  * A relay session configured the way every service reads relays: the synchronizer's pacing,
  * rate-limit and AUTH handling, event limits, page byte budget and COUNT timeout.
  */
+import type { Resolver } from 'node:dns/promises';
 import type { Config } from '../config/schema.js';
 import { eventLimitsFrom } from '../config/limits.js';
 import type { Logger } from '../observability/logger.js';
+import { screenHost } from '../relay/address-policy.js';
+import { RelayNetworkError, RelayPolicyError } from '../relay/errors.js';
+import { createResolver } from '../relay/screen.js';
 import { RelaySession } from '../relay/session.js';
 
-export function openRelaySession(url: string, config: Config, logger: Logger, options: { signal?: AbortSignal; maxReconnects?: number } = {}): Promise<RelaySession> {
+const resolvers = new Map<string, Resolver>();
+
+/** The resolver for relay hosts (`monitor.dns_servers`, or the system's), one per process and setting. */
+export function relayResolver(config: Config): Resolver {
+  const key = `${config.monitor.dns_servers.join(',')}|${config.monitor.dns_timeout_ms}`;
+  let resolver = resolvers.get(key);
+  if (!resolver) {
+    resolver = createResolver(config.monitor.dns_servers, config.monitor.dns_timeout_ms);
+    resolvers.set(key, resolver);
+  }
+  return resolver;
+}
+
+export interface RelaySessionRequest {
+  signal?: AbortSignal;
+  maxReconnects?: number;
+  /**
+   * The operator named this relay (seed file, config, --relay): any address is accepted. Otherwise
+   * the outbound policy screens its host and the connection goes to exactly the addresses screened.
+   */
+  trusted: boolean;
+}
+
+/** Screens a relay's host by the outbound policy; the addresses to connect to (empty: by name). */
+export async function relayAddresses(url: string, config: Config, trusted: boolean): Promise<string[]> {
+  const host = new URL(url).hostname;
+  // Through a SOCKS proxy the proxy resolves the name: nothing to pin here.
+  if (config.relay.socks_proxy_url && config.relay.socks_proxy_for === 'all') return [];
+  const screened = await screenHost(host, { trusted: trusted || config.relay_url.allow_private, resolver: relayResolver(config) });
+  if (screened.ok) return screened.addresses;
+  if (screened.refusal) throw new RelayPolicyError(url, screened.refusal, screened.detail);
+  throw new RelayNetworkError(url, `cannot connect: ${screened.detail}`);
+}
+
+export async function openRelaySession(url: string, config: Config, logger: Logger, options: RelaySessionRequest): Promise<RelaySession> {
+  const addresses = await relayAddresses(url, config, options.trusted);
   return RelaySession.open({
     url,
     config: config.relay,
@@ -25,5 +64,6 @@ export function openRelaySession(url: string, config: Config, logger: Logger, op
     maxPageBytes: config.sync.max_page_bytes,
     countTimeoutMs: config.sync.count_timeout_ms,
     maxReconnects: options.maxReconnects ?? config.sync.max_reconnects_per_pass,
+    ...(addresses.length > 0 ? { addresses } : {}),
   });
 }

@@ -31,7 +31,9 @@ export interface Misbehaviour {
   /** Refuse NIP-45 COUNT (CLOSED "unsupported:"), like relays that do not implement it. */
   noCount: boolean;
   /** How NIP-11 is served: the document, HTML, broken JSON, wrong types, slowly, or huge. */
-  nip11Mode: 'normal' | 'html' | 'invalid-json' | 'wrong-types' | 'slow' | 'huge' | 'missing' | 'redirect' | 'redirect-loop' | 'redirect-private';
+  nip11Mode: 'normal' | 'html' | 'invalid-json' | 'wrong-types' | 'slow' | 'huge' | 'missing' | 'redirect' | 'redirect-loop' | 'redirect-private' | 'redirect-to';
+  /** With nip11Mode `redirect-to`: where NIP-11 requests are redirected (an SSRF probe). */
+  nip11RedirectTo: string;
   /** Refuse every EVENT with this OK message (e.g. `restricted: paid relay`); empty = accept. */
   refuseWrites: string;
   /** Never answer EVENT with OK. */
@@ -133,6 +135,7 @@ export const DEFAULT_MISBEHAVIOUR: Misbehaviour = {
   hangHandshake: false,
   noCount: false,
   nip11Mode: 'normal',
+  nip11RedirectTo: '',
   refuseWrites: '',
   noOk: false,
   authRequiredForWrites: false,

@@ -178,7 +178,9 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     }
     if (behaviour.garbageFrames) sendGarbage(connection);
     // Frames of one answer go out in few writes (as a C++ relay would), not one system call each.
-    const raw = behaviour.delayMs === 0 && behaviour.byteAtATimeMs < 0 ? (connection.socket as unknown as { _socket?: Socket })._socket : undefined;
+    // (Not when a misbehaviour must cut the stream at an exact event: a terminate would drop corked frames.)
+    const plain = behaviour.delayMs === 0 && behaviour.byteAtATimeMs < 0 && behaviour.dropAfterEvents < 0;
+    const raw = plain ? (connection.socket as unknown as { _socket?: Socket })._socket : undefined;
     raw?.cork();
     try {
       let sent = 0;
@@ -368,7 +370,7 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     if ((req.headers.accept ?? '').includes('application/nostr+json')) {
       const redirect = behaviour.nip11Mode.startsWith('redirect') && req.url !== '/moved';
       if (redirect) {
-        const location = behaviour.nip11Mode === 'redirect-loop' ? '/' : behaviour.nip11Mode === 'redirect-private' ? 'http://10.255.255.1/' : '/moved';
+        const location = behaviour.nip11Mode === 'redirect-loop' ? '/' : behaviour.nip11Mode === 'redirect-private' ? 'http://10.255.255.1/' : behaviour.nip11Mode === 'redirect-to' ? behaviour.nip11RedirectTo : '/moved';
         res.writeHead(301, { location }).end();
         return;
       }

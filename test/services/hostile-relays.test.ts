@@ -292,7 +292,7 @@ describe('the same discipline for the other clients', () => {
     const silent = await relay({ misbehaviour: { neverAnswerReq: true } }, hostile.slice(0, 10));
     const database = await createTestDatabase();
     databases.push(database);
-    const ids = await getOrCreateRelayIds(database.db, [{ url: silent.url, network: 'clearnet' }], 'test');
+    const ids = await getOrCreateRelayIds(database.db, [{ url: silent.url, network: 'clearnet' }], 'seed');
     await setRelayState(database.db, ids.get(silent.url) as number, 'active');
     const summary = await findFromRelays({ db: database.db, config: configWith({ 'sync.negentropy': 'off' }), logger: silentLogger() });
     expect(summary.errors).toEqual([{ source: silent.url, error: expect.stringMatching(/no answer within 1000 ms/) }]);

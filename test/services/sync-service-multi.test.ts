@@ -52,7 +52,7 @@ async function activate(env: Record<string, string>, urls: string[]): Promise<vo
   const db = await openDatabase(config);
   try {
     await migrate(db, { lockTimeoutMs: 30_000 });
-    const ids = await getOrCreateRelayIds(db, urls.map((url) => ({ url, network: 'clearnet' as const })), 'test');
+    const ids = await getOrCreateRelayIds(db, urls.map((url) => ({ url, network: 'clearnet' as const })), 'seed'); // local relays: the operator's own
     for (const id of ids.values()) await setRelayState(db, id, 'active');
   } finally {
     await db.close();

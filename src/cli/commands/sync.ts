@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { withDatabase } from '../with-database.js';
 import { printJson, printLine } from '../output.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
-import { getOrCreateRelayIds, listRelays } from '../../db/relays.js';
+import { getOrCreateRelayIds, listRelays, OPERATOR_SOURCES } from '../../db/relays.js';
 import { createVerifyPool, verifyWorkerCount } from '../../verify/pool.js';
 import type { PassProgress, RelaySyncResult } from '../../services/sync/relay-sync.js';
 import { createProgressReporter } from '../progress.js';
@@ -81,8 +81,8 @@ export function registerSync(program: Command, run: ActionRunner): void {
           const priority = new Set(loadPriorityRelays(config));
           const relays = (
             named.length
-              ? [...(await getOrCreateRelayIds(db, named.map((entry) => ({ url: entry.url, network: entry.network })), 'cli')).entries()].map(([url, id]) => ({ url, id }))
-              : (await listRelays(db, { state: 'active' })).filter((relay) => filter.allows(relay.url)).map((relay) => ({ url: relay.url, id: relay.id }))
+              ? [...(await getOrCreateRelayIds(db, named.map((entry) => ({ url: entry.url, network: entry.network })), 'cli')).entries()].map(([url, id]) => ({ url, id, trusted: true }))
+              : (await listRelays(db, { state: 'active' })).filter((relay) => filter.allows(relay.url)).map((relay) => ({ url: relay.url, id: relay.id, trusted: OPERATOR_SOURCES.includes(relay.discoveredFrom) }))
           ).sort((a, b) => Number(priority.has(b.url)) - Number(priority.has(a.url)));
           if (relays.length === 0) {
             logger.warn('no active relays to synchronise (candidates become active through validation); name relays with --relay');

@@ -1,8 +1,29 @@
 /**
  * External relay lists: an HTTP(S) URL answering a JSON array of relay URLs (strings, or objects
  * with a `url` field), as public relay directories publish. Fetched with a time limit and a body size
- * cap (read as a stream, stopped at the cap); everything inside is untrusted text.
+ * cap (read as a stream, stopped at the cap); everything inside is untrusted text. The list's URL is
+ * the operator's; a redirect elsewhere is screened by the outbound policy
+ * (src/relay/address-policy.ts) and followed only to the addresses screened.
  */
+import { isIP } from 'node:net';
+import type { Resolver } from 'node:dns/promises';
+import { Agent, fetch as undiciFetch, type Response } from 'undici';
+import { screenHost } from '../../relay/address-policy.js';
+
+const MAX_REDIRECTS = 3;
+
+/** An undici dispatcher connecting to exactly these addresses whatever the name resolves to. */
+function pinnedAgent(addresses: string[]): Agent {
+  return new Agent({
+    connect: {
+      lookup: (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+        const entries = addresses.map((address) => ({ address, family: isIP(address) }));
+        if (options.all) callback(null, entries);
+        else callback(null, entries[0]?.address, entries[0]?.family);
+      },
+    } as never,
+  });
+}
 export class ExternalListError extends Error {
   constructor(readonly listUrl: string, message: string) {
     super(`external list ${listUrl}: ${message}`);
@@ -10,14 +31,39 @@ export class ExternalListError extends Error {
   }
 }
 
-export async function fetchExternalList(url: string, options: { timeoutMs: number; maxBytes: number }): Promise<string[]> {
-  let response: Response;
+export async function fetchExternalList(url: string, options: { timeoutMs: number; maxBytes: number; allowPrivate: boolean; resolver: Pick<Resolver, 'resolve4' | 'resolve6'> }): Promise<string[]> {
+  const signal = AbortSignal.timeout(options.timeoutMs);
+  let target = new URL(url);
+  let response: Response | undefined;
+  const agents: Agent[] = [];
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs), redirect: 'follow', headers: { accept: 'application/json' } });
-  } catch (error) {
-    const cause = error as Error;
-    throw new ExternalListError(url, cause.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : `cannot fetch: ${cause.message}`);
+    for (let hop = 0; ; hop += 1) {
+      let dispatcher: Agent | undefined;
+      if (hop > 0) {
+        const screened = await screenHost(target.hostname, { trusted: options.allowPrivate, resolver: options.resolver });
+        if (!screened.ok) throw new ExternalListError(url, `redirect to ${target.host} refused: ${screened.refusal ?? screened.detail}`);
+        if (screened.addresses.length > 0) agents.push((dispatcher = pinnedAgent(screened.addresses)));
+      }
+      try {
+        response = await undiciFetch(target, { signal, redirect: 'manual', headers: { accept: 'application/json' }, ...(dispatcher ? { dispatcher } : {}) });
+      } catch (error) {
+        const cause = error as Error;
+        throw new ExternalListError(url, cause.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : `cannot fetch: ${cause.message}`);
+      }
+      const location = response.headers.get('location');
+      if (response.status < 300 || response.status >= 400 || !location) break;
+      await response.body?.cancel();
+      if (hop >= MAX_REDIRECTS) throw new ExternalListError(url, `more than ${MAX_REDIRECTS} redirects`);
+      target = new URL(location, target);
+      if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new ExternalListError(url, `redirect to a ${target.protocol} URL`);
+    }
+    return await readList(url, response, options);
+  } finally {
+    await Promise.all(agents.map((agent) => agent.close()));
   }
+}
+
+async function readList(url: string, response: Response, options: { timeoutMs: number; maxBytes: number }): Promise<string[]> {
   if (!response.ok) throw new ExternalListError(url, `HTTP ${response.status}`);
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > options.maxBytes) {

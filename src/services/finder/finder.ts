@@ -12,7 +12,7 @@ import type { Queryable } from '../../db/database.js';
 import { archivedEventsAfter, readFinderCursor, recordRelayMentions, relaysForDirectScan, saveDirectScanPosition, saveFinderCursor, type RelayMention } from '../../db/finder.js';
 import { paginateWindow } from '../../relay/paginate.js';
 import { loadFilterLimits, saveFilterLimits } from '../relay-filter-limits.js';
-import { openRelaySession } from '../relay-session.js';
+import { openRelaySession, relayResolver } from '../relay-session.js';
 import { fetchExternalList } from './external-list.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
@@ -134,7 +134,7 @@ export async function findFromRelays(options: { db: Database; config: Config; lo
     try {
       // The same discipline as the synchronizer: only a proven window moves the scan position.
       const limits = await loadFilterLimits(db, relay.id, config);
-      const session = await openRelaySession(relay.url, config, log, { ...(options.signal ? { signal: options.signal } : {}), maxReconnects: 0 });
+      const session = await openRelaySession(relay.url, config, log, { trusted: relay.trusted, ...(options.signal ? { signal: options.signal } : {}), maxReconnects: 0 });
       try {
         const report = await paginateWindow(
           session.fetchPage,
@@ -180,7 +180,7 @@ export async function findFromLists(options: { db: Database; config: Config; log
   const summary = options.summary ?? emptyFindSummary();
   for (const listUrl of config.finder.external_lists) {
     try {
-      const entries = await fetchExternalList(listUrl, { timeoutMs: config.finder.external_list_timeout_ms, maxBytes: config.finder.external_list_max_bytes });
+      const entries = await fetchExternalList(listUrl, { timeoutMs: config.finder.external_list_timeout_ms, maxBytes: config.finder.external_list_max_bytes, allowPrivate: config.relay_url.allow_private, resolver: relayResolver(config) });
       const grouped: Grouped = new Map();
       screenMentions(entries.map((text) => ({ source: 'list', text })), config, summary, grouped);
       await db.transaction((tx) => recordGrouped(tx, grouped, '', config, summary));

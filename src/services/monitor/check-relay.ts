@@ -6,10 +6,11 @@
  * geo without a database) yield none.
  */
 import { isIP } from 'node:net';
+import { OPERATOR_SOURCES } from '../../db/relays.js';
 import type { Resolver } from 'node:dns/promises';
 import type { Config } from '../../config/schema.js';
 import type { CheckRecord, DueRelay } from '../../db/relay-checks.js';
-import { isPrivateAddress, isPrivateHost } from '../../nostr/relay-url.js';
+import { isLocalName, isPublicAddress, screenHost } from '../../relay/address-policy.js';
 import type { RelayReport } from '../../nostr/nip66.js';
 import { checkDns } from './checks/dns.js';
 import type { GeoLookup } from './checks/geo.js';
@@ -19,8 +20,7 @@ import { checkWebSocket, type WebSocketOutcome } from './checks/websocket.js';
 import type { MonitorHttp } from './http-client.js';
 import { deriveRequirements } from './requirements.js';
 
-/** Sources the operator controls: their relays may be on private addresses (as for the validator). */
-const TRUSTED_SOURCES = new Set(['seed', 'config', 'cli']);
+const TRUSTED_SOURCES = new Set(OPERATOR_SOURCES);
 
 export interface CheckContext {
   config: Config;
@@ -79,24 +79,24 @@ export async function checkRelay(relay: DueRelay, context: CheckContext): Promis
       addresses = [...dns.a, ...dns.aaaa];
     }
     if (!mayUsePrivate(relay, config)) {
-      const privateOne = isPrivateHost(host) ? host : addresses.find((address) => isPrivateAddress(address));
-      if (privateOne) return { records: [], report, up: false, refused: `private-address: ${host} resolves to ${privateOne}` };
+      // The outbound policy (src/relay/address-policy.ts): local names and non-public addresses.
+      const refused = isLocalName(host) ? host : addresses.find((address) => !isPublicAddress(address));
+      if (refused) return { records: [], report, up: false, refused: `private-address: ${host}${refused === host ? ' is a local name or address' : ` resolves to ${refused}`}` };
     }
     context.http.pin(url.hostname, addresses);
   }
 
   const secretKey = config.identity.secret_key;
-  // A redirect may lead elsewhere: only the relay's own host inherits the operator's trust.
+  // A redirect may lead elsewhere: only the relay's own host inherits the operator's trust. Every other
+  // target is screened by the same policy (single-label names such as `db` or `metadata` included)
+  // and pinned to the addresses screened; a refused one is never contacted, and its reason says only
+  // that it was refused (no connection error can serve as a port scanner).
   const screenRedirect = async (target: URL): Promise<string | undefined> => {
     const targetHost = bareHost(target);
-    if (config.relay_url.allow_private || (targetHost === host && mayUsePrivate(relay, config))) return undefined;
-    if (isPrivateHost(targetHost)) return 'private address';
-    if (isIP(targetHost) || !targetHost.includes('.')) return undefined;
-    const resolved = await checkDns(targetHost, context.resolver);
-    if (!resolved.ok) return resolved.reason;
-    const privateOne = [...resolved.a, ...resolved.aaaa].find((address) => isPrivateAddress(address));
-    if (privateOne) return `resolves to the private address ${privateOne}`;
-    context.http.pin(target.hostname, [...resolved.a, ...resolved.aaaa]);
+    const trusted = config.relay_url.allow_private || (targetHost === host && mayUsePrivate(relay, config));
+    const screened = await screenHost(targetHost, { trusted, resolver: context.resolver });
+    if (!screened.ok) return screened.refusal ? `${screened.refusal} (redirect targets must be public hosts)` : screened.detail;
+    if (screened.addresses.length > 0) context.http.pin(target.hostname, screened.addresses);
     return undefined;
   };
 

@@ -6,8 +6,7 @@
  */
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { DatabaseError } from '../../db/errors.js';
-import { RelayNetworkError, RelayProtocolError, RelayTimeoutError } from '../../relay/errors.js';
-import { RelayRefusedError } from '../../relay/fetch-page.js';
+import { RelayNetworkError, RelayPolicyError, RelayProtocolError, RelayRefusedError, RelayTimeoutError } from '../../relay/errors.js';
 import { traceRelaySync } from '../../observability/tracing.js';
 import { syncMetrics } from './metrics.js';
 import { PassAbortedError, syncRelayPass, type RelaySyncOptions, type RelaySyncResult } from './relay-sync.js';
@@ -19,6 +18,7 @@ const KNOWN_PREFIXES = new Set(['rate-limited', 'auth-required', 'restricted', '
 /** A low-cardinality name for a failure, for metrics. */
 export function errorType(error: unknown): string {
   if (error instanceof RelayRefusedError) return `refused:${KNOWN_PREFIXES.has(error.prefix ?? '') ? error.prefix : 'other'}`;
+  if (error instanceof RelayPolicyError) return 'policy';
   if (error instanceof RelayTimeoutError) return 'timeout';
   if (error instanceof RelayNetworkError) return 'network';
   if (error instanceof RelayProtocolError) return 'protocol';

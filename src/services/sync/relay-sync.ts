@@ -98,7 +98,11 @@ export interface RelaySyncResult {
 
 export interface RelaySyncOptions {
   db: Database;
-  relay: { id: number; url: string };
+  /**
+   * `trusted`: the operator named the relay (seed file, config, --relay), so any address is accepted;
+   * otherwise its host is screened by the outbound policy first. Unset: trusted (the caller named it).
+   */
+  relay: { id: number; url: string; trusted?: boolean };
   config: Config;
   pool: VerifyPool;
   logger: Logger;
@@ -199,7 +203,7 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
 
   let session: RelaySession;
   try {
-    session = await openRelaySession(relay.url, config, logger, options.signal ? { signal: options.signal } : {});
+    session = await openRelaySession(relay.url, config, logger, { trusted: relay.trusted ?? true, ...(options.signal ? { signal: options.signal } : {}) });
   } catch (error) {
     metrics.passes.inc({ outcome: 'unreachable' });
     endTimer();

@@ -5,6 +5,7 @@
  * `validator.max_attempts` failures spanning `validator.retire_after_seconds`. Candidates are leased,
  * so several processes on one PostgreSQL never probe the same one.
  */
+import { OPERATOR_SOURCES } from '../../db/relays.js';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
 import { acquireLeases, processOwnerId, releaseLeases } from '../../db/leases.js';
@@ -18,7 +19,7 @@ import { validatorMetrics } from './metrics.js';
 
 export const VALIDATOR_SERVICE = 'validate';
 /** Sources the operator controls: their relays may be on private addresses (docs/decisions.md, 6). */
-const TRUSTED_SOURCES = new Set(['seed', 'config', 'cli']);
+const TRUSTED_SOURCES = new Set(OPERATOR_SOURCES);
 
 export interface ValidationSummary {
   probed: number;
