@@ -18,6 +18,9 @@ import { ApiTimeoutError } from './api-query.js';
 import { archiveNip11Document } from './archive-relay.js';
 import { registerDashboard } from './dashboard.js';
 import { BadParameterError } from './errors.js';
+import { DatabaseBusyError } from '../db/errors.js';
+
+const BUSY_LOG_INTERVAL_MS = 10_000;
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerRelayRoutes } from './routes/relays.js';
@@ -55,13 +58,26 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     logger: false,
     trustProxy: options.api?.config().api.trust_proxy ?? false,
     bodyLimit: 64 * 1024,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // As long as the longest parameter any schema takes (a nevent with relay hints: 1,000 characters).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1_000 },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerRequestTracing(app);
 
+  // Overload is logged once per interval, not once per refused request.
+  let lastBusyLog = 0;
+  let busySinceLog = 0;
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if ((error as unknown) instanceof DatabaseBusyError) {
+      busySinceLog += 1;
+      if (Date.now() - lastBusyLog >= BUSY_LOG_INTERVAL_MS) {
+        options.logger.warn({ refused: busySinceLog, reason: (error as Error).message }, 'API overloaded: requests answered 503 (database connections busy)');
+        lastBusyLog = Date.now();
+        busySinceLog = 0;
+      }
+      return reply.code(503).header('retry-after', '1').send({ error: 'busy', message: 'the archive is busy; retry in a second' });
+    }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const { parameter, message } = describeValidation(error);
       return reply.code(400).send({ error: 'invalid parameter', parameter, message: `${parameter}: ${message}` });
@@ -103,8 +119,13 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       global: true,
       max: config.api.rate_limit_per_minute,
       timeWindow: 60_000,
-      // Only the API is limited: health checks, metrics scrapes and the dashboard page are not.
-      allowList: (request) => !request.url.startsWith('/v1/') || request.url.startsWith('/v1/docs'),
+      // Only the API is limited (health checks and metrics scrapes are cached instead, the dashboard is
+      // static). Decided on the route the router matched, never on the raw URL: `/%761/events` routes
+      // to `/v1/events` and is limited like it.
+      allowList: (request) => {
+        const route = request.routeOptions.url ?? '';
+        return !route.startsWith('/v1/') || route.startsWith('/v1/docs');
+      },
       errorResponseBuilder: (_request, context) => ({ statusCode: 429, error: 'rate limited', message: `more than ${context.max} requests per minute; retry after ${Math.ceil(context.ttl / 1000)} s` }),
     });
   }

@@ -35,25 +35,30 @@ function hexOrNip19(kinds: Nip19Kind[], what: string) {
 export const eventId = hexOrNip19(['note', 'nevent'], '64 lowercase hex characters or a note/nevent (NIP-19)');
 export const publicKey = hexOrNip19(['npub', 'nprofile'], '64 lowercase hex characters or an npub/nprofile (NIP-19)');
 
-export const kind = z.coerce
-  .number({ error: 'expected an integer kind (0-65535)' })
-  .int({ error: 'expected an integer kind (0-65535)' })
-  .min(0, { error: 'expected an integer kind (0-65535)' })
-  .max(65_535, { error: 'expected an integer kind (0-65535)' });
+/**
+ * A decimal integer in [min, max], written as digits only: no sign, no exponent, no hex, octal or
+ * binary prefix, not empty (`until=` is an error, not 0). The one number parser of the API, so every
+ * numeric parameter is as strict as the column it reaches.
+ */
+export function decimalInteger(min: number, max: number, message: string) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : typeof value === 'number' ? value : Number.NaN),
+    z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message }),
+  );
+}
 
-export const unixSeconds = z.coerce
-  .number({ error: 'expected unix seconds (a non-negative integer)' })
-  .int({ error: 'expected unix seconds (a non-negative integer)' })
-  .min(0, { error: 'expected unix seconds (a non-negative integer)' })
-  .max(Number.MAX_SAFE_INTEGER, { error: 'expected unix seconds (a non-negative integer)' });
+export const kind = decimalInteger(0, 65_535, 'expected an integer kind (0-65535)');
+
+/** The latest instant PostgreSQL timestamps and to_timestamp() take comfortably: 9999-12-31T23:59:59Z. */
+export const MAX_UNIX_SECONDS = 253_402_300_799;
+
+export const unixSeconds = decimalInteger(0, MAX_UNIX_SECONDS, `expected unix seconds (a decimal integer from 0 to ${MAX_UNIX_SECONDS})`);
+
+/** An id cursor of an `integer` (int4) column: 0 to 2^31 - 1. */
+export const intCursor = decimalInteger(0, 2_147_483_647, 'expected a cursor from a previous page');
 
 export function pageLimit(defaultSize: number, maxSize: number) {
-  return z.coerce
-    .number({ error: `expected an integer from 1 to ${maxSize}` })
-    .int({ error: `expected an integer from 1 to ${maxSize}` })
-    .min(1, { error: `expected an integer from 1 to ${maxSize}` })
-    .max(maxSize, { error: `expected an integer from 1 to ${maxSize}` })
-    .default(defaultSize);
+  return decimalInteger(1, maxSize, `expected an integer from 1 to ${maxSize}`).default(defaultSize);
 }
 
 /** A relay URL, normalised (the form the archive stores). */

@@ -40,3 +40,14 @@ export function wrapDatabaseError(error: unknown, what: string): DatabaseError {
   const message = error instanceof Error ? error.message : String(error);
   return new DatabaseError(`${what}: ${message}`, { cause: error, code: typeof code === 'string' ? code : undefined });
 }
+
+/**
+ * No pooled connection became free within `database.connect_timeout_ms`, or too many requests were
+ * already waiting for one: the database is busy, not broken. The API answers 503 with Retry-After.
+ */
+export class DatabaseBusyError extends DatabaseError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseBusyError';
+  }
+}

@@ -8,7 +8,7 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Database, Queryable, QueryResult } from './database.js';
-import { DatabaseError, wrapDatabaseError } from './errors.js';
+import { DatabaseBusyError, DatabaseError, wrapDatabaseError } from './errors.js';
 
 // int8 (counts, unix times) as numbers, like the PGlite adapter.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -99,11 +99,17 @@ export async function openPostgres(config: DatabaseConfig, logger: Logger): Prom
   });
   const base = queryableOf(pool);
 
+  // Requests waiting for a pooled connection beyond this are refused at once (busy), not queued.
+  const maxWaiting = config.pool_size * 10;
   const withClient = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    if (pool.waitingCount >= maxWaiting) throw new DatabaseBusyError(`${pool.waitingCount} requests already wait for one of ${config.pool_size} PostgreSQL connections`);
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
     } catch (error) {
+      if (/timeout exceeded when trying to connect/i.test((error as Error).message) && pool.totalCount >= config.pool_size) {
+        throw new DatabaseBusyError(`no PostgreSQL connection of ${config.pool_size} became free within ${config.connect_timeout_ms} ms`);
+      }
       throw wrapDatabaseError(error, 'cannot connect to PostgreSQL');
     }
     let broken = false;

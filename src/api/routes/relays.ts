@@ -13,11 +13,13 @@ import { checkHistory, listRelaySummaries, relayDetail } from '../../db/relay-qu
 import { readOnly } from '../api-query.js';
 import { BadParameterError } from '../errors.js';
 import { jsonRow } from '../json.js';
-import { pageLimit, relayUrl, unixSeconds } from '../params.js';
+import { decimalInteger, intCursor, pageLimit, relayUrl, unixSeconds } from '../params.js';
 import { errorSchema, relaySummarySchema } from '../schemas.js';
 
 const CHECK_TYPES = ['nip11', 'open', 'read', 'write', 'dns', 'ssl', 'geo', 'requirements'] as const;
-const idCursor = z.coerce.number({ error: 'expected a cursor from a previous page' }).int({ error: 'expected a cursor from a previous page' }).min(0, { error: 'expected a cursor from a previous page' }).max(2 ** 53, { error: 'expected a cursor from a previous page' });
+const relayIdCursor = intCursor;
+/** Check ids are bigint (bigserial): any safe integer. */
+const checkIdCursor = decimalInteger(0, Number.MAX_SAFE_INTEGER, 'expected a cursor from a previous page');
 
 export function registerRelayRoutes(app: FastifyInstance, options: { db: Database; config: () => Config }): void {
   const api = options.config().api;
@@ -35,9 +37,9 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
             network: z.enum(['clearnet', 'tor', 'i2p', 'loki']).optional(),
             state: z.enum(['candidate', 'active', 'retired']).optional(),
             status: z.enum(['up', 'down', 'unchecked']).optional().describe('by the latest open check'),
-            nip: z.coerce.number({ error: 'expected a NIP number (0-9999)' }).int({ error: 'expected a NIP number (0-9999)' }).min(0, { error: 'expected a NIP number (0-9999)' }).max(9_999, { error: 'expected a NIP number (0-9999)' }).optional().describe('relays whose latest NIP-11 lists this NIP in supported_nips'),
+            nip: decimalInteger(0, 9_999, 'expected a NIP number (0-9999)').optional().describe('relays whose latest NIP-11 lists this NIP in supported_nips'),
             limit: pageLimit(api.page_size_default, api.page_size_max),
-            cursor: idCursor.optional().describe('next_cursor of the previous page'),
+            cursor: relayIdCursor.optional().describe('next_cursor of the previous page'),
           })
           .strict(),
         response: { 200: z.object({ relays: z.array(relaySummarySchema), next_cursor: z.string().nullable() }), 400: errorSchema, 503: errorSchema },
@@ -89,7 +91,7 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
             type: z.enum(CHECK_TYPES).optional(),
             since: unixSeconds.optional(),
             limit: pageLimit(api.page_size_default, api.page_size_max),
-            cursor: idCursor.optional(),
+            cursor: checkIdCursor.optional(),
           })
           .strict(),
         response: {

@@ -11,15 +11,10 @@ import type { Database, Queryable } from '../../db/database.js';
 import { archiveSummary, eventsPerDay, latencyDistribution, relayBreakdown, syncProgress, topKinds, uptimeHistory } from '../../db/network-stats.js';
 import { readOnly } from '../api-query.js';
 import { jsonRow } from '../json.js';
+import { decimalInteger } from '../params.js';
 import { errorSchema } from '../schemas.js';
 
-const boundedInt = (min: number, max: number, fallback: number) =>
-  z.coerce
-    .number({ error: `expected an integer from ${min} to ${max}` })
-    .int({ error: `expected an integer from ${min} to ${max}` })
-    .min(min, { error: `expected an integer from ${min} to ${max}` })
-    .max(max, { error: `expected an integer from ${min} to ${max}` })
-    .default(fallback);
+const boundedInt = (min: number, max: number, fallback: number) => decimalInteger(min, max, `expected an integer from ${min} to ${max}`).default(fallback);
 
 export function registerStatsRoutes(app: FastifyInstance, options: { db: Database; config: () => Config }): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
