@@ -18,6 +18,7 @@ import type { Config } from '../config/schema.js';
 import type { Database } from '../db/database.js';
 import { wrapDatabaseError } from '../db/errors.js';
 import { countQuery, eventsQuery, findEvents, type ArchiveFilter } from '../db/event-query.js';
+import type { NostrEvent } from '../nostr/event.js';
 import { isHex64 } from '../nostr/hex.js';
 import type { Logger } from '../observability/logger.js';
 import { metricsRegistry } from '../observability/metrics.js';
@@ -40,12 +41,20 @@ export interface ArchiveRelayOptions {
 
 /** NIP-01 allows subscription ids of up to 64 characters. */
 const MAX_SUBID_LENGTH = 64;
-/** Past this many bytes waiting in the socket buffer, sending waits until the client has read them. */
-const SEND_HIGH_WATER_BYTES = 1024 * 1024;
-/** A client whose unread replies exceed this (it sends without ever reading) is disconnected. */
-const SEND_HARD_LIMIT_BYTES = 8 * 1024 * 1024;
+/** Approximate serialised size of events[from..] (what a slow client makes us hold). */
+function heldSize(events: readonly NostrEvent[], from: number): number {
+  let bytes = 0;
+  for (let index = from; index < events.length; index += 1) {
+    const event = events[index]!;
+    bytes += 300 + event.content.length;
+    for (const tag of event.tags) for (const value of tag) bytes += value.length + 3;
+  }
+  return bytes;
+}
+
 /** Ping interval; a client that has not answered the previous ping by the next one is dropped. */
 const HEARTBEAT_MS = 30_000;
+
 
 // ---------------------------------------------------------------------------------------------------
 // Metrics
@@ -63,6 +72,8 @@ function createMetrics() {
       registers,
     }),
     eventsSent: new Counter({ name: 'bigbrotr_archive_relay_events_sent_total', help: 'Events sent to archive relay clients.', registers }),
+    dropped: new Counter({ name: 'bigbrotr_archive_relay_dropped_total', help: 'Archive relay clients disconnected because they did not read their replies (past relay_send_budget_bytes).', registers }),
+    refused: new Counter({ name: 'bigbrotr_archive_relay_refused_total', help: 'Archive relay connections refused, by reason (per-address: relay_max_connections_per_address).', labelNames: ['reason'], registers }),
   };
 }
 
@@ -195,6 +206,10 @@ interface Subscription {
 
 interface Client {
   socket: WebSocket;
+  /** The client's address (for per-address limits). */
+  address: string;
+  /** When the client last sent a message (not a control frame). */
+  lastMessageAt: number;
   subscriptions: Map<string, Subscription>;
   /** The tail of this connection's work queue (queries run one at a time per connection). */
   queue: Promise<void>;
@@ -241,29 +256,99 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: api.relay_max_message_bytes, perMessageDeflate: false, clientTracking: false });
   const clients = new Set<Client>();
+  const perAddress = new Map<string, number>();
+  /** REQ/COUNT timestamps per address in the last minute (a sliding window). */
+  const requestTimes = new Map<string, number[]>();
+  const sendBudget = api.relay_send_budget_bytes;
   /** Sockets between the accepted upgrade request and the finished handshake. */
   const upgrading = new Set<Duplex>();
   let shuttingDown = false;
 
   // -- sending
 
-  /** Sends without waiting; a client that never reads its replies is disconnected. */
-  function reply(client: Client, message: unknown[]): void {
-    if (!client.isOpen) return;
-    client.socket.send(JSON.stringify(message), () => {});
-    if (client.socket.bufferedAmount > SEND_HARD_LIMIT_BYTES) {
-      log.debug('archive relay client does not read its replies; disconnecting');
-      client.socket.terminate();
-    }
+  /** Bytes of query results held, across all clients, while slow clients read what was already sent. */
+  let heldBytes = 0;
+  const heldCap = api.relay_held_bytes;
+  const sendTimeoutMs = api.relay_send_timeout_seconds * 1000;
+
+  function drop(client: Client, why: string): void {
+    log.debug({ address: client.address, unsent: client.socket.bufferedAmount, why }, 'archive relay client does not read its replies; disconnecting');
+    relayMetricsSet.dropped.inc();
+    client.socket.terminate();
   }
 
-  /** Sends and, when the socket buffer is above the high-water mark, waits for the client to read. False once the socket is gone. */
-  async function send(client: Client, message: unknown[]): Promise<boolean> {
-    if (!client.isOpen) return false;
-    const written = new Promise<boolean>((resolve) => client.socket.send(JSON.stringify(message), (error) => resolve(!error)));
-    if (client.socket.bufferedAmount <= SEND_HIGH_WATER_BYTES) return true;
-    const ok = await Promise.race([written, client.closed.then(() => false)]);
-    return ok && client.isOpen;
+  /**
+   * Sends a short reply (NOTICE, CLOSED, OK, COUNT) without waiting. A client that already has more
+   * than its send budget unread and keeps asking is not reading: it is dropped.
+   */
+  function reply(client: Client, message: unknown[]): void {
+    if (!client.isOpen) return;
+    if (client.socket.bufferedAmount > sendBudget) {
+      drop(client, 'replies past the send budget');
+      return;
+    }
+    client.socket.send(JSON.stringify(message), () => {});
+  }
+
+  /** Resolves true once the client has read our buffer down to the budget, false on close or timeout. */
+  function drained(client: Client): Promise<boolean> {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        if (!client.isOpen) finish(false);
+        else if (client.socket.bufferedAmount <= sendBudget / 2) finish(true);
+        else if (Date.now() - started > sendTimeoutMs) finish(false);
+      }, 25);
+      function finish(ok: boolean): void {
+        clearInterval(poll);
+        resolve(ok);
+      }
+    });
+  }
+
+  /**
+   * Streams a query's events. Past the send budget it waits for the client to read (a slow link is
+   * served), holding the rest of the result; the held results of all slow clients together stay
+   * under relay_held_bytes, and a client that reads nothing for relay_send_timeout_seconds is
+   * dropped. So memory is bounded by connections × budget + relay_held_bytes. False once the client
+   * is gone.
+   */
+  async function stream(client: Client, subId: string, events: readonly NostrEvent[], subscription: Subscription): Promise<boolean> {
+    for (let index = 0; index < events.length; index += 1) {
+      if (subscription.closed || !client.isOpen) return false;
+      client.socket.send(JSON.stringify(['EVENT', subId, events[index]]), () => {});
+      relayMetricsSet.eventsSent.inc();
+      if (client.socket.bufferedAmount <= sendBudget || index === events.length - 1) continue;
+      const rest = heldSize(events, index + 1);
+      if (heldBytes + rest > heldCap) {
+        drop(client, 'held results past relay_held_bytes');
+        return false;
+      }
+      heldBytes += rest;
+      try {
+        if (!(await drained(client))) {
+          if (client.isOpen) drop(client, 'nothing read within relay_send_timeout_seconds');
+          return false;
+        }
+      } finally {
+        heldBytes -= rest;
+      }
+    }
+    return client.isOpen;
+  }
+
+  /** True when the client's address may send another REQ/COUNT this minute (and counts it). */
+  function withinRequestRate(client: Client): boolean {
+    if (api.relay_requests_per_minute === 0) return true;
+    const now = Date.now();
+    const times = (requestTimes.get(client.address) ?? []).filter((time) => now - time < 60_000);
+    if (times.length >= api.relay_requests_per_minute) {
+      requestTimes.set(client.address, times);
+      return false;
+    }
+    times.push(now);
+    requestTimes.set(client.address, times);
+    return true;
   }
 
   // -- queries
@@ -305,12 +390,8 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       answerFailure(client, subId, error, 'query', stillWanted);
       return;
     }
-    for (const event of events) {
-      if (subscription.closed) return;
-      if (!(await send(client, ['EVENT', subId, event]))) return;
-      relayMetricsSet.eventsSent.inc();
-    }
-    if (!subscription.closed) await send(client, ['EOSE', subId]);
+    if (!(await stream(client, subId, events, subscription))) return;
+    if (!subscription.closed) reply(client, ['EOSE', subId]);
   }
 
   async function runCount(client: Client, subId: string, parsed: ParsedFilters): Promise<void> {
@@ -324,7 +405,7 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       answerFailure(client, subId, error, 'count', true);
       return;
     }
-    await send(client, ['COUNT', subId, { count }]);
+    reply(client, ['COUNT', subId, { count }]);
   }
 
   // -- messages
@@ -336,8 +417,8 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       return undefined;
     }
     if (value.length < 1 || value.length > MAX_SUBID_LENGTH) {
-      closeSubscription(client, value);
-      reply(client, ['CLOSED', value, `invalid: the subscription id must have 1 to ${MAX_SUBID_LENGTH} characters`]);
+      // Never echo more than a short prefix of what the client sent (the longest valid id).
+      reply(client, ['CLOSED', value.slice(0, MAX_SUBID_LENGTH), `invalid: the subscription id must have 1 to ${MAX_SUBID_LENGTH} characters`]);
       return undefined;
     }
     return value;
@@ -346,6 +427,10 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
   function onReq(client: Client, message: unknown[]): void {
     const subId = checkSubId(client, message[1]);
     if (subId === undefined) return;
+    if (!withinRequestRate(client)) {
+      reply(client, ['CLOSED', subId, `rate-limited: more than ${api.relay_requests_per_minute} requests a minute from this address`]);
+      return;
+    }
     const parsed = parseFilters(message.slice(2), api);
     if (!parsed.ok) {
       closeSubscription(client, subId);
@@ -369,6 +454,10 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
   function onCount(client: Client, message: unknown[]): void {
     const subId = checkSubId(client, message[1]);
     if (subId === undefined) return;
+    if (!withinRequestRate(client)) {
+      reply(client, ['CLOSED', subId, `rate-limited: more than ${api.relay_requests_per_minute} requests a minute from this address`]);
+      return;
+    }
     const parsed = parseFilters(message.slice(2), api);
     if (!parsed.ok) {
       reply(client, ['CLOSED', subId, parsed.reason]);
@@ -407,7 +496,7 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       }
       case 'EVENT': {
         relayMetricsSet.requests.inc({ type: 'event' });
-        const id = isPlainObject(message[1]) && typeof message[1].id === 'string' ? message[1].id : '';
+        const id = isPlainObject(message[1]) && typeof message[1].id === 'string' && /^[0-9a-f]{64}$/.test(message[1].id) ? message[1].id : '';
         return reply(client, ['OK', id, false, 'blocked: this is a read-only archive']);
       }
       case 'AUTH':
@@ -420,10 +509,12 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
 
   // -- connection lifecycle
 
-  function accept(socket: WebSocket, request: IncomingMessage): void {
+  function accept(socket: WebSocket, request: IncomingMessage, address: string): void {
     let markClosed: () => void = () => {};
     const client: Client = {
       socket,
+      address,
+      lastMessageAt: Date.now(),
       subscriptions: new Map(),
       queue: Promise.resolve(),
       pending: 0,
@@ -437,6 +528,7 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
     relayMetricsSet.connections.inc();
     log.debug({ address: request.socket.remoteAddress }, 'archive relay client connected');
     socket.on('message', (data, isBinary) => {
+      client.lastMessageAt = Date.now();
       try {
         onMessage(client, data, isBinary);
       } catch (error) {
@@ -455,6 +547,9 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       for (const subscription of client.subscriptions.values()) subscription.closed = true;
       client.subscriptions.clear();
       clients.delete(client);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
       relayMetricsSet.connections.dec();
       markClosed();
     });
@@ -466,30 +561,50 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       refuseUpgrade(socket, '503 Service Unavailable');
       return;
     }
+    const address = request.socket.remoteAddress ?? 'unknown';
+    if ((perAddress.get(address) ?? 0) >= api.relay_max_connections_per_address) {
+      relayMetricsSet.refused.inc({ reason: 'per-address' });
+      refuseUpgrade(socket, '429 Too Many Requests');
+      return;
+    }
+    // Counted from the upgrade on, so a burst of handshakes cannot exceed the per-address bound.
+    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
     upgrading.add(socket);
-    socket.once('close', () => upgrading.delete(socket));
+    let accepted = false;
+    socket.once('close', () => {
+      upgrading.delete(socket);
+      if (accepted) return;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
     wss.handleUpgrade(request, socket, head, (webSocket) => {
       upgrading.delete(socket);
+      accepted = true;
       if (shuttingDown) {
         webSocket.terminate();
         return;
       }
-      accept(webSocket, request);
+      accept(webSocket, request, address);
     });
   }
 
   server.on('upgrade', onUpgrade);
 
   const heartbeat = setInterval(() => {
+    const idleBefore = Date.now() - api.relay_idle_seconds * 1000;
     for (const client of clients) {
-      if (!client.alive) {
+      // Pongs keep a connection alive only while it also uses it: idle ones are closed.
+      if (!client.alive || (client.lastMessageAt < idleBefore && client.pending === 0)) {
         client.socket.terminate();
         continue;
       }
       client.alive = false;
       client.socket.ping();
     }
-  }, HEARTBEAT_MS);
+    const minuteAgo = Date.now() - 60_000;
+    for (const [address, times] of requestTimes) if ((times[times.length - 1] ?? 0) < minuteAgo) requestTimes.delete(address);
+  }, Math.min(HEARTBEAT_MS, api.relay_idle_seconds * 1000));
   heartbeat.unref();
 
   let closing: Promise<void> | undefined;

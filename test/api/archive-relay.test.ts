@@ -300,7 +300,8 @@ describe('archive relay', () => {
     expect(await client.ask(['COUNT', 'bad', { search: 'x' }])).toEqual(['CLOSED', 'bad', 'unsupported: search is not supported']);
     // Subscription ids.
     expect((await client.ask(['REQ', '', {}]))).toEqual(['CLOSED', '', 'invalid: the subscription id must have 1 to 64 characters']);
-    expect((await client.ask(['REQ', 'x'.repeat(65), {}]))).toEqual(['CLOSED', 'x'.repeat(65), 'invalid: the subscription id must have 1 to 64 characters']);
+    // A too-long id is echoed as its first 64 characters, never whole (64 KB of it would be echoed back otherwise).
+    expect((await client.ask(['REQ', 'x'.repeat(65), {}]))).toEqual(['CLOSED', 'x'.repeat(64), 'invalid: the subscription id must have 1 to 64 characters']);
     expect(await client.ids('x'.repeat(64), { ids: [a1.id] })).toEqual([a1.id]);
     const notice = async (message: unknown, reason: RegExp) => {
       const answer = await client.ask(message);
