@@ -45,6 +45,12 @@ describe('normalizeRelayUrl', () => {
     ['wss://0x7f.1', 'bad-host'],
     ['wss://999.1.1.1', 'bad-host'],
     ['wss://relay.example.com:99999', 'not-a-url'],
+    // Leading zeros read as octal by some resolvers (017.0.0.1 is 15.0.0.1 there, 17.0.0.1 here).
+    ['wss://017.0.0.1', 'bad-host'],
+    ['wss://010.1.1.1/', 'bad-host'],
+    // A scheme glued into the host by a careless client (wss://https//relay…).
+    ['wss://https//relay.example.com', 'nested-scheme'],
+    ['wss://relay.example.com:0', 'bad-port'],
     [`wss://${'a'.repeat(2048)}.example.com`, 'too-long'],
   ];
   for (const [input, reason] of refused) {

@@ -61,17 +61,18 @@ describe('relay mentions', () => {
 });
 
 describe('finder screening and revival', () => {
-  it('refuses private literals unless allowed, counts mentions, and revives long-retired relays mentioned again', async () => {
+  it('refuses private literals and local names unless allowed, counts mentions, and revives long-retired relays mentioned again', async () => {
     const test = await createTestDatabase();
     try {
       const relayIds = await getOrCreateRelayIds(test.db, [{ url: 'wss://source.example/', network: 'clearnet' }], 'test');
       const sourceId = relayIds.get('wss://source.example/') as number;
       const key = testSecretKey('finder-unit', 0);
-      const list = signEvent({ kind: 10002, created_at: 1_700_000_000, content: '', tags: [['r', 'ws://10.1.2.3/'], ['r', 'wss://relay.public.example'], ['r', 'wss://relay.public.example/']] }, key);
+      const list = signEvent({ kind: 10002, created_at: 1_700_000_000, content: '', tags: [['r', 'ws://10.1.2.3/'], ['r', 'wss://relay.public.example'], ['r', 'wss://relay.public.example/'], ['r', 'wss://relay/'], ['r', 'wss://printer.local']] }, key);
       await insertEventBatch(test.db, [list], sourceId, { batchSize: 100 });
       const config = loadConfig({ env: {}, overrides: { 'finder.scan_lag_seconds': 0 } }).config;
       const first = await findFromArchive({ db: test.db, config, logger: silentLogger() });
-      expect(first).toMatchObject({ scanned: 1, newCandidates: 1, revived: 0, refused: { 'private-address': 1 } });
+      // Single-label and .local names are refused before any DNS lookup, like private literals.
+      expect(first).toMatchObject({ scanned: 1, newCandidates: 1, revived: 0, refused: { 'private-address': 1, 'local-name': 2 } });
       const { rows } = await test.db.query<{ mention_count: number; discovered_from: string }>("SELECT mention_count, discovered_from FROM relay WHERE url = 'wss://relay.public.example/'");
       expect(rows[0]).toEqual({ mention_count: 2, discovered_from: 'event:nip65' });
 

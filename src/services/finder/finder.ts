@@ -1,9 +1,9 @@
 /**
  * The finder (archive source): scans newly archived events in archive order from a cursor, collects
  * the relay URLs they name (src/services/finder/extract.ts), normalises and screens them (malformed,
- * too long, not ws/wss, private or loopback literals, black/whitelist: each refusal counted by
- * reason) and records them as candidates with their mention counts. The validator probes them next;
- * names that resolve to private addresses are refused there, after DNS.
+ * too long, not ws/wss, private or loopback literals, single-label and local names, black/whitelist:
+ * each refusal counted by reason) and records them as candidates with their mention counts. The
+ * validator probes them next; names that resolve to private addresses are refused there, after DNS.
  */
 import { Counter } from 'prom-client';
 import type { Config } from '../../config/schema.js';
@@ -14,6 +14,7 @@ import { paginateWindow } from '../../relay/paginate.js';
 import { loadFilterLimits, saveFilterLimits } from '../relay-filter-limits.js';
 import { openRelaySession, relayResolver } from '../relay-session.js';
 import { fetchExternalList } from './external-list.js';
+import { isLocalName } from '../../nostr/addresses.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { metricsRegistry } from '../../observability/metrics.js';
@@ -51,6 +52,7 @@ function screenMentions(mentions: { source: string; text: string }[], config: Co
     const normalized = normalizeRelayUrl(mention.text, { maxLength: config.relay_url.max_length });
     let refusal: string | undefined;
     if (!normalized.ok) refusal = normalized.reason;
+    else if (normalized.network === 'clearnet' && isLocalName(normalized.host) && !config.relay_url.allow_private) refusal = 'local-name';
     else if (normalized.isPrivateLiteral && !config.relay_url.allow_private) refusal = 'private-address';
     else refusal = filter.refusal(normalized.url);
     if (refusal !== undefined || !normalized.ok) {
