@@ -1,9 +1,12 @@
 /**
- * A small authoritative DNS server on 127.0.0.1 (UDP, random port) for tests: answers A queries for
- * the names it is given, NOERROR with no answer for other types of known names, NXDOMAIN otherwise.
- * Enough for node:dns Resolver with setServers(['127.0.0.1:PORT']), e.g. to test DNS rebinding.
+ * A small authoritative DNS server on 127.0.0.1 (UDP, random port) for tests: answers A queries (IPv4
+ * addresses) and AAAA queries (IPv6 addresses) for the names it is given, NOERROR with no answer for
+ * other types of known names, NXDOMAIN otherwise. The records object is read at every query, so a
+ * test may change it while the server runs. Enough for node:dns Resolver with
+ * setServers(['127.0.0.1:PORT']), e.g. to test DNS rebinding.
  */
 import { createSocket } from 'node:dgram';
+import ipaddr from 'ipaddr.js';
 
 export interface DnsServer {
   server: string;
@@ -28,20 +31,21 @@ export async function startDnsServer(records: Record<string, string[]>): Promise
     const type = query.readUInt16BE(end);
     const question = query.subarray(12, end + 4);
     const addresses = records[name.toLowerCase()];
-    const answers = addresses && type === 1 ? addresses : [];
+    const answers = (addresses ?? []).filter((address) => (type === 1 && !address.includes(':')) || (type === 28 && address.includes(':')));
     const header = Buffer.alloc(12);
     header.writeUInt16BE(query.readUInt16BE(0), 0); // id
     header.writeUInt16BE(0x8400 | (query.readUInt16BE(2) & 0x0100) | (addresses ? 0 : 3), 2); // response, authoritative, RD copied, NXDOMAIN when unknown
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(answers.length, 6);
     const answerRecords = answers.map((address) => {
-      const record = Buffer.alloc(16);
+      const bytes = ipaddr.parse(address).toByteArray();
+      const record = Buffer.alloc(12 + bytes.length);
       record.writeUInt16BE(0xc00c, 0); // pointer to the question name
-      record.writeUInt16BE(1, 2); // A
+      record.writeUInt16BE(type, 2); // A or AAAA
       record.writeUInt16BE(1, 4); // IN
       record.writeUInt32BE(60, 6); // TTL
-      record.writeUInt16BE(4, 10);
-      address.split('.').forEach((part, index) => record.writeUInt8(Number(part), 12 + index));
+      record.writeUInt16BE(bytes.length, 10);
+      Buffer.from(bytes).copy(record, 12);
       return record;
     });
     socket.send(Buffer.concat([header, question, ...answerRecords]), peer.port, peer.address);
