@@ -75,7 +75,9 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
   const sendText = async (connection: Connection, text: string): Promise<void> => {
     if (behaviour.delayMs > 0) await sleep(behaviour.delayMs);
     if (connection.socket.readyState !== WebSocket.OPEN) return;
-    // Respect backpressure: a fast stream must not pile up in memory.
+    // Respect backpressure: a fast stream must not pile up in memory. Corked frames never drain, so
+    // flush them before waiting (or a big answer would wait for itself for ever).
+    if (connection.socket.bufferedAmount > 1024 * 1024) (connection.socket as unknown as { _socket?: Socket })._socket?.uncork();
     while (connection.socket.bufferedAmount > 1024 * 1024 && connection.socket.readyState === WebSocket.OPEN) await sleep(5);
     if (behaviour.byteAtATimeMs >= 0) {
       // One byte per WebSocket frame (continuation frames), slowly.
