@@ -1,7 +1,7 @@
-// Builds the optional native BIP-340 verifier (native/) against the system libsecp256k1.
-// Run by `npm install`; never fails the install: without the system library, bigbrotr uses the
-// libsecp256k1 bundled with the optional dependency bcrypto (built by npm install with a C compiler),
-// and without either the WASM verifier (tiny-secp256k1); it says which at start-up.
+// Builds the native BIP-340 verifier (native/): our N-API addon with libsecp256k1 0.7.1 compiled in
+// from native/vendor/secp256k1, so a C compiler is all it needs (no system library).
+// Run by `npm install`; never fails the install: without a compiler bigbrotr uses the WASM verifier
+// (tiny-secp256k1, about five times slower) and says so at start-up.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,7 +22,7 @@ const candidates = [
 ].filter((path) => path && existsSync(path));
 
 if (candidates.length === 0) {
-  console.log('bigbrotr: node-gyp not found; the system-libsecp256k1 verifier is not built (bcrypto or WASM will be used)');
+  console.log('bigbrotr: node-gyp not found; the native verifier is not built (the WASM verifier will be used)');
   process.exit(0);
 }
 
@@ -41,6 +41,6 @@ if (result.status === 0 && existsSync(join(nativeDir, 'build', 'Release', 'bigbr
   console.log('bigbrotr: native libsecp256k1 verifier built');
 } else {
   const reason = `${result.stderr ?? ''}`.split('\n').find((line) => /error/i.test(line)) ?? `exit ${result.status}`;
-  console.log(`bigbrotr: system-libsecp256k1 verifier not built (${reason.trim().slice(0, 120)}); bcrypto's bundled libsecp256k1 is used instead (\`bigbrotr config check\` says which verifier runs).`);
+  console.log(`bigbrotr: native verifier not built (${reason.trim().slice(0, 120)}); the WASM verifier is used, about five times slower (install a C compiler and run \`node scripts/build-native.mjs\`; \`bigbrotr config check\` says which verifier runs).`);
 }
 process.exit(0);

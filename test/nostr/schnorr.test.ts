@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeVerifier, loadBcryptoVerifier, loadNativeVerifier, loadVerifier, nativeAddonPath, wasmVerifier, type SchnorrVerifier } from '../../src/nostr/schnorr.js';
+import { describeVerifier, loadNativeVerifier, loadVerifier, nativeAddonPath, wasmVerifier, type SchnorrVerifier } from '../../src/nostr/schnorr.js';
 import { hexToBytes } from '../../src/nostr/hex.js';
 import { verifyEvents } from '../../src/nostr/verify-event.js';
 import { generateEvents, withBadSignature } from '../support/events.js';
@@ -26,8 +26,7 @@ const vectors: Vector[] = readFileSync(join(import.meta.dirname, 'fixtures', 'bi
   });
 
 const native = loadNativeVerifier().verifier;
-const bcrypto = loadBcryptoVerifier().verifier;
-const backEnds: SchnorrVerifier[] = [wasmVerifier, ...(bcrypto ? [bcrypto] : []), ...(native ? [native] : [])];
+const backEnds: SchnorrVerifier[] = [wasmVerifier, ...(native ? [native] : [])];
 // 10,000 events from 40 authors, every 7th with a signature flipped by one bit.
 const signed = generateEvents({ count: 10_000, authors: 40, kinds: [1, 7], seed: 'verifier-10k' });
 const mixed = signed.map((event, index) => (index % 7 === 3 ? withBadSignature(event) : event));
@@ -64,24 +63,15 @@ describe('BIP-340 verification', () => {
     });
   }
 
-  it('the native addon is built and loaded on this machine (CI installs libsecp256k1-dev)', () => {
+  it('the native addon (vendored libsecp256k1, needing only a C compiler) is built by npm install and chosen', () => {
     if (!existsSync(nativeAddonPath())) {
-      // Only acceptable outside CI: a developer machine without libsecp256k1-dev.
+      // Only acceptable outside CI: a machine without a C compiler at npm install.
       expect(process.env.CI, `native addon missing at ${nativeAddonPath()}`).toBeFalsy();
       return;
     }
     expect(native?.name).toBe('native');
     expect(loadVerifier('auto').name).toBe('native');
-  });
-
-  it('bcrypto is built by npm install (an optional dependency needing only a C compiler), and chosen when the system library is missing', () => {
-    if (!bcrypto) {
-      // Only acceptable outside CI: a machine without a C compiler at npm install.
-      expect(process.env.CI, loadBcryptoVerifier().reason).toBeFalsy();
-      return;
-    }
-    expect(loadVerifier('bcrypto').name).toBe('bcrypto');
-    expect(describeVerifier().name).toBe(native ? 'native' : 'bcrypto');
+    expect(describeVerifier().description).toMatch(/^native: libsecp256k1/);
   });
 
   it('BIGBROTR_VERIFIER-style choice forces the WASM back end', () => {
