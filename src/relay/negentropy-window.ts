@@ -17,6 +17,7 @@ import type { NostrEvent } from '../nostr/event.js';
 import { Negentropy, NegentropyStorage, type NegentropyItem } from '../nostr/negentropy.js';
 import { RelayNetworkError, RelayProtocolError, RelayRefusedError } from './errors.js';
 import { refusalPrefix } from './refusal.js';
+import type { PageResult } from './fetch-page.js';
 import type { RelayFilterLimits } from './filter-limits.js';
 import type { IncompleteReason, OwedWindow, PaginateReport, Problem } from './paginate.js';
 import type { RelaySession } from './session.js';
@@ -126,6 +127,13 @@ export async function reconcileWindow(session: RelaySession, options: ReconcileW
   return reconciler.report;
 }
 
+/** An id fetch under way: where its batch starts in the queue, the batch, and its settled answer. */
+interface IdFetch {
+  from: number;
+  batch: string[];
+  page: Promise<{ page: PageResult } | { error: unknown }>;
+}
+
 class WindowReconciler {
   readonly report: ReconcileReport = {
     sessions: 0,
@@ -146,6 +154,11 @@ class WindowReconciler {
   private readonly now: () => number;
   /** Windows are split before asking when they hold more archived events than this (lowered when a reply was too large). */
   private maxLocalRecords: number;
+  /**
+   * Two id fetches in flight: unset until a first batch ends with EOSE, then true until a refusal,
+   * an error or an answer without EOSE turns it off for the rest of the pass.
+   */
+  private pipelineIdFetches: boolean | undefined;
   constructor(
     private readonly session: RelaySession,
     private readonly options: ReconcileWindowOptions,
@@ -264,29 +277,50 @@ class WindowReconciler {
     let batchSize = Math.max(1, Math.min(limits.values.maxIds, limits.values.pageLimit));
     let stalled: string | undefined;
     let round = 0;
+    const start = (from: number): IdFetch => {
+      const size = Math.max(1, Math.min(batchSize, limits.values.maxIds, limits.values.pageLimit));
+      const batch = queue.slice(from, from + size);
+      this.report.requests += 1;
+      const page = this.session.fetchIds(batch).then(
+        (result) => ({ page: result }),
+        (error: unknown) => ({ error }),
+      );
+      return { from, batch, page };
+    };
     while (queue.length > 0) {
       round += 1;
       const missing: string[] = [];
       let delivered = 0;
       let largest = 0;
+      let ahead: IdFetch | undefined;
       for (let position = 0; position < queue.length; ) {
         if (!this.budgetLeft()) return false;
-        const size = Math.max(1, Math.min(batchSize, limits.values.maxIds, limits.values.pageLimit));
-        const batch = queue.slice(position, position + size);
-        this.report.requests += 1;
-        let page;
-        try {
-          page = await this.session.fetchIds(batch);
-        } catch (error) {
+        const current = ahead?.from === position ? ahead : start(position);
+        ahead = undefined;
+        // The next batch is asked for before this one is read, so the relay works while we do.
+        const next = position + current.batch.length;
+        if (this.pipelineIdFetches && next < queue.length && this.budgetLeft()) ahead = start(next);
+        const outcome = await current.page;
+        if ('error' in outcome) {
+          const error = outcome.error;
+          // Read one at a time from now on: a NOTICE names no request, and can only be tied to ours
+          // while it is the only one waiting; a relay may also allow one subscription only. The batch
+          // asked ahead is dropped, and a refusal met with two requests out is first tried again alone.
+          const twoOut = this.pipelineIdFetches === true;
+          this.pipelineIdFetches = false;
+          if (ahead) await ahead.page;
+          ahead = undefined;
+          if (twoOut && error instanceof RelayRefusedError) continue;
           if (!(error instanceof RelayRefusedError)) throw error;
           this.report.refusals += 1;
-          this.problem({ reason: 'refused', detail: error.relayMessage.slice(0, 300), filter: `{ids: ${batch.length}}` });
-          if (limits.learnFromRefusal(error.refusal, error.relayMessage, [{ limit: batch.length, ids: batch }])) continue;
+          this.problem({ reason: 'refused', detail: error.relayMessage.slice(0, 300), filter: `{ids: ${current.batch.length}}` });
+          if (limits.learnFromRefusal(error.refusal, error.relayMessage, [{ limit: current.batch.length, ids: current.batch }])) continue;
           throw error;
         }
-        position += batch.length;
+        const page = outcome.page;
+        position = next;
         largest = Math.max(largest, page.received);
-        const wanted = new Set(batch);
+        const wanted = new Set(current.batch);
         const served: NostrEvent[] = [];
         for (const event of page.events) {
           if (wanted.delete(event.id) && event.created_at >= since && event.created_at <= until) served.push(event);
@@ -294,6 +328,8 @@ class WindowReconciler {
         }
         delivered += served.length;
         this.report.delivered += served.length;
+        if (page.end === 'eose' && this.pipelineIdFetches === undefined) this.pipelineIdFetches = true;
+        if (page.end !== 'eose') this.pipelineIdFetches = false;
         if (served.length > 0) await this.onEvents(served);
         if (wanted.size === 0) continue;
         if (page.end !== 'eose') stalled ??= page.endDetail ?? 'no EOSE';

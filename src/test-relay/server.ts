@@ -31,6 +31,8 @@ export interface TestRelayCounters {
   auths: number;
   /** TCP connections accepted (HTTP requests for NIP-11 and WebSocket upgrades alike). */
   tcpConnections: number;
+  /** Most subscriptions one connection held open at once. */
+  peakSubscriptions: number;
 }
 
 export interface TestRelay {
@@ -67,7 +69,7 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
   let settings: Omit<TestRelayOptions, 'misbehaviour'> = { ...DEFAULT_RELAY_OPTIONS, ...options };
   let behaviour: Misbehaviour = { ...DEFAULT_MISBEHAVIOUR, ...options.misbehaviour };
   const store = new EventStore(settings.keepAllVersions);
-  const counters: TestRelayCounters = { connections: 0, reqs: [], eventsSent: 0, eventsReceived: 0, oks: 0, auths: 0, tcpConnections: 0 };
+  const counters: TestRelayCounters = { connections: 0, reqs: [], eventsSent: 0, eventsReceived: 0, oks: 0, auths: 0, tcpConnections: 0, peakSubscriptions: 0 };
   const connections = new Set<Connection>();
   const rawSockets = new Set<Socket>();
   let url = '';
@@ -277,6 +279,7 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
         return void (await send(connection, ['CLOSED', subId, `error: too many subscriptions (max ${settings.maxSubscriptions})`]));
       }
       connection.subscriptions.set(subId, filters);
+      counters.peakSubscriptions = Math.max(counters.peakSubscriptions, connection.subscriptions.size);
       await answerReq(connection, subId, filters);
     },
     CLOSE: (connection, [, subId]) => {

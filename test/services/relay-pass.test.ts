@@ -107,6 +107,25 @@ describe('relay pass', () => {
     expect(second.report.delivered).toBe(1);
   });
 
+  it('negentropy: needed ids are fetched two requests at a time, and one at a time from a relay that allows one subscription', async () => {
+    const { relay, db, target } = await setup({ maxLimit: 100, defaultLimit: 100 });
+    const pass = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => now * 1000 });
+    expect(pass.report.complete).toBe(true);
+    expect(relay.counters.peakSubscriptions).toBe(2);
+    expect(await archivedIds(db)).toEqual(corpusIds());
+
+    // A relay that refuses a second open subscription (CLOSED "error: too many subscriptions").
+    const single = await setup({ maxLimit: 100, defaultLimit: 100, maxSubscriptions: 1 });
+    const alone = await syncRelayWithRetries({ db: single.db, relay: single.target, config: configWith(), pool, logger: silentLogger(), clock: () => now * 1000 });
+    expect(alone.method).toBe('negentropy');
+    expect(alone.report.complete).toBe(true);
+    expect(single.relay.counters.peakSubscriptions).toBe(1);
+    // The refusal of our second subscription is not the relay refusing a filter: nothing learned, nothing reported.
+    expect(alone.report.refusals).toBe(0);
+    expect(alone.report.problems).toEqual({});
+    expect(await archivedIds(single.db)).toEqual(corpusIds());
+  });
+
   it('REQ pagination: a relay without NIP-77 is paged (crowded second split), remembered as such, and late events are caught by the full pass', async () => {
     const { relay, db, target } = await setup({ maxLimit: 100, defaultLimit: 100, negentropy: false });
     const first = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => now * 1000 });
