@@ -21,6 +21,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerRoles } from './commands/roles.js';
 import { registerBackup } from './commands/backup.js';
 import { registerRestore } from './commands/restore.js';
+import { registerTransfer } from './commands/transfer.js';
 import { packageVersion } from './version.js';
 import { shutdownTracing } from '../observability/tracing.js';
 
@@ -54,6 +55,7 @@ export function buildProgram(run: ActionRunner): Command {
   registerRoles(program, run);
   registerBackup(program, run);
   registerRestore(program, run);
+  registerTransfer(program, run);
   registerRun(program, run);
   for (const command of program.commands) {
     command.exitOverride();

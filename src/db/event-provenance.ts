@@ -1,0 +1,27 @@
+/** Where events were seen: the relays of each event, with when each first served it. */
+import type { Queryable } from './database.js';
+
+export interface Sighting {
+  relay: string;
+  /** Unix seconds. */
+  firstSeenAt: number;
+}
+
+/** The relays each of `ids` was seen on, oldest sighting first; ids seen nowhere are absent. */
+export async function sightingsOf(db: Queryable, ids: string[]): Promise<Map<string, Sighting[]>> {
+  const sightings = new Map<string, Sighting[]>();
+  if (ids.length === 0) return sightings;
+  const { rows } = await db.query<{ id: string; relay: string; first_seen: number }>(
+    `SELECT encode(er.event_id, 'hex') AS id, r.url AS relay, floor(extract(epoch FROM er.first_seen_at))::bigint AS first_seen
+     FROM event_relay er JOIN relay r ON r.id = er.relay_id
+     WHERE er.event_id = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x))
+     ORDER BY er.first_seen_at, r.url`,
+    [ids],
+  );
+  for (const row of rows) {
+    const list = sightings.get(row.id) ?? [];
+    list.push({ relay: row.relay, firstSeenAt: Number(row.first_seen) });
+    sightings.set(row.id, list);
+  }
+  return sightings;
+}
