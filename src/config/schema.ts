@@ -216,6 +216,10 @@ export const monitorSchema = z
     feed_circuit_breaker: bool().default(true).meta({ description: 'A relay whose WebSocket does not open is benched for the synchronizer (with backoff), and a relay the monitor benched is released as soon as it opens again.' }),
     publish: bool().default(false).meta({ description: 'Publish a signed kind 30166 event per checked relay and a kind 10166 announcement (NIP-66), signed with `identity.secret_key`, to `publish_relays`, and store them in the archive.' }),
     publish_relays: z.array(z.string().min(1)).default([]).meta({ description: 'Relay URLs the NIP-66 events are sent to. Checked at start-up.' }),
+    profile_name: z.string().min(1).max(100).default('bigbrotr monitor').meta({ description: 'The monitor\'s name in the kind 0 profile it publishes with `publish` (NIP-66: a monitor SHOULD have one, so clients can show who reports).' }),
+    profile_about: z.string().max(2_000).default('Relay health checks (NIP-66) by bigbrotr: open, read, write, NIP-11, DNS, TLS.').meta({ description: 'The `about` text of the monitor\'s kind 0 profile.' }),
+    profile_picture: z.string().url().optional().meta({ description: 'Picture URL of the monitor\'s kind 0 profile (unset: none).' }),
+    profile_relays: z.array(z.string().min(1)).default([]).meta({ description: 'Relays listed in the monitor\'s kind 10002 relay list, where clients find its reports; empty: `publish_relays`. Checked at start-up.' }),
     publish_nip11_content: bool().default(true).meta({ description: 'Put the relay\'s NIP-11 document (as served) in the content of its kind 30166 event.' }),
     user_agent: z.string().min(1).default('bigbrotr-monitor').meta({ description: 'User-Agent of NIP-11 requests and WebSocket handshakes.' }),
   })

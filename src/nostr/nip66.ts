@@ -8,6 +8,29 @@ import type { Nip11Document } from './nip11.js';
 
 export const RELAY_DISCOVERY_KIND = 30166;
 export const MONITOR_ANNOUNCEMENT_KIND = 10166;
+export const PROFILE_KIND = 0;
+export const RELAY_LIST_KIND = 10002;
+
+/** Who the monitor is: NIP-66 says a monitor SHOULD publish a kind 0 profile and a kind 10002 relay list. */
+export interface MonitorIdentity {
+  name: string;
+  about: string;
+  picture?: string;
+  /** Where the monitor publishes (and where clients should look for its reports). */
+  relays: string[];
+}
+
+/** Kind 0 (NIP-01 metadata): name, about and picture as JSON content. */
+export function monitorProfileTemplate(identity: MonitorIdentity, options: { createdAt: number }): EventTemplate {
+  const metadata: Record<string, string> = { name: identity.name, about: identity.about };
+  if (identity.picture) metadata.picture = identity.picture;
+  return { kind: PROFILE_KIND, created_at: options.createdAt, tags: [], content: JSON.stringify(metadata) };
+}
+
+/** Kind 10002 (NIP-65): one `r` tag per relay, no marker (the monitor reads and writes there). */
+export function monitorRelayListTemplate(identity: MonitorIdentity, options: { createdAt: number }): EventTemplate {
+  return { kind: RELAY_LIST_KIND, created_at: options.createdAt, tags: identity.relays.map((url) => ['r', url]), content: '' };
+}
 
 export interface RelayReport {
   /** The relay's normalised URL (the `d` tag). */

@@ -13,7 +13,7 @@ import { acquireLeases, processOwnerId, releaseLeases } from '../../db/leases.js
 import { dueRelaysForMonitor, liftMonitorBench, storeRelayChecks, type DueRelay } from '../../db/relay-checks.js';
 import { recordRelayFailure } from '../../db/relay-health.js';
 import { getOrCreateRelayIds } from '../../db/relays.js';
-import { monitorAnnouncementTemplate, relayDiscoveryTemplate } from '../../nostr/nip66.js';
+import { monitorAnnouncementTemplate, monitorProfileTemplate, monitorRelayListTemplate, relayDiscoveryTemplate, type MonitorIdentity } from '../../nostr/nip66.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { generateSecretKey, signEvent } from '../../nostr/sign.js';
 import type { NostrEvent } from '../../nostr/event.js';
@@ -54,6 +54,12 @@ export interface MonitorPassOptions {
    * are not taken again; kept by the service from pass to pass.
    */
   refusedUntil?: Map<number, number>;
+  /**
+   * What this process last published as the monitor's kind 0 profile and kind 10002 list (kept by the
+   * service from pass to pass): published again only when the configuration changed them. Without
+   * it (`monitor --once`), every pass publishes them.
+   */
+  identityState?: { published?: string };
 }
 
 /** Keys for the write check when no identity is configured: one per process, never stored. */
@@ -74,16 +80,28 @@ export function announcedChecks(config: Config): { checks: string[]; timeoutsMs:
   return { checks, timeoutsMs };
 }
 
+function normalizedUrls(inputs: string[], path: string, config: Config): string[] {
+  return inputs.map((input, index) => {
+    const normalized = normalizeRelayUrl(input, { maxLength: config.relay_url.max_length });
+    if (!normalized.ok) throw new ConfigError([{ path: `${path}[${index}]`, message: normalized.message }]);
+    return normalized.url;
+  });
+}
+
 /** Publishing needs a key and valid relay URLs: checked before anything runs. */
 function publishRelays(config: Config): string[] {
   if (!config.monitor.publish) return [];
   if (!config.identity.secret_key) throw new ConfigError([{ path: 'identity.secret_key', message: 'required when monitor.publish is on (give it as a file: BIGBROTR_IDENTITY__SECRET_KEY_FILE)' }]);
   if (config.monitor.publish_relays.length === 0) throw new ConfigError([{ path: 'monitor.publish_relays', message: 'empty, but monitor.publish is on' }]);
-  return config.monitor.publish_relays.map((input, index) => {
-    const normalized = normalizeRelayUrl(input, { maxLength: config.relay_url.max_length });
-    if (!normalized.ok) throw new ConfigError([{ path: `monitor.publish_relays[${index}]`, message: normalized.message }]);
-    return normalized.url;
-  });
+  normalizedUrls(config.monitor.profile_relays, 'monitor.profile_relays', config);
+  return normalizedUrls(config.monitor.publish_relays, 'monitor.publish_relays', config);
+}
+
+/** The monitor's profile and relay list as configured (the list defaults to where it publishes). */
+export function monitorIdentity(config: Config): MonitorIdentity {
+  const monitor = config.monitor;
+  const relays = monitor.profile_relays.length > 0 ? normalizedUrls(monitor.profile_relays, 'monitor.profile_relays', config) : publishRelays(config);
+  return { name: monitor.profile_name, about: monitor.profile_about, ...(monitor.profile_picture ? { picture: monitor.profile_picture } : {}), relays };
 }
 
 async function archivePublished(db: Database, event: NostrEvent, acceptedBy: string[], logger: Logger): Promise<void> {
@@ -135,6 +153,19 @@ export async function monitorOnce(options: MonitorPassOptions): Promise<MonitorP
     else summary.publishFailures += 1;
     await archivePublished(db, event, outcome.accepted, logger);
   };
+
+  if (publisher && secretKey) {
+    // NIP-66: a monitor SHOULD publish a kind 0 profile and a kind 10002 relay list, so that clients
+    // can show who reports and find the reports. At a process's first pass, then when they change.
+    const identity = monitorIdentity(config);
+    const fingerprint = JSON.stringify(identity);
+    if (options.identityState?.published !== fingerprint) {
+      const createdAt = Math.floor(Date.now() / 1000);
+      await publish(signEvent(monitorProfileTemplate(identity, { createdAt }), secretKey));
+      await publish(signEvent(monitorRelayListTemplate(identity, { createdAt }), secretKey));
+      if (options.identityState) options.identityState.published = fingerprint;
+    }
+  }
 
   let urls: string[] | undefined;
   if (options.urls) {
@@ -247,6 +278,7 @@ async function updateRelayGauges(db: Database): Promise<void> {
 export function createMonitorService(options: { db: Database; config: () => Config; logger: Logger }): Service {
   const owner = processOwnerId();
   const refusedUntil = new Map<number, number>();
+  const identityState: { published?: string } = {};
   publishRelays(options.config());
   return periodicService({
     name: 'monitor',
@@ -254,7 +286,7 @@ export function createMonitorService(options: { db: Database; config: () => Conf
     logger: options.logger,
     intervalSeconds: (config) => config.monitor.idle_poll_seconds,
     round: async (config, signal) => {
-      const summary = await monitorOnce({ db: options.db, config, logger: options.logger, owner, signal, refusedUntil });
+      const summary = await monitorOnce({ db: options.db, config, logger: options.logger, owner, signal, refusedUntil, identityState });
       if (summary.checked > 0) options.logger.info({ checked: summary.checked, up: summary.up, down: summary.down, published: summary.published }, 'monitor pass done');
     },
   });
