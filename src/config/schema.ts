@@ -99,6 +99,8 @@ export const relaySchema = z
     max_payload_bytes: positiveInt('bytes').default(4 * 1024 * 1024).meta({ description: 'Largest WebSocket message accepted from a relay; a larger one closes the connection.' }),
     per_message_deflate: bool().default(false).meta({ description: 'Offer permessage-deflate compression. Off: several times less CPU; on: less bandwidth.' }),
     socks_proxy_url: z.string().optional().meta({ description: 'SOCKS5 proxy for `.onion` relays, e.g. `socks5h://127.0.0.1:9050` (Tor). Unset: onion relays are skipped.', [SECRET]: true }),
+    i2p_proxy_url: z.string().optional().meta({ description: 'SOCKS5 proxy for `.i2p` relays, e.g. `socks5h://127.0.0.1:4447` (i2pd\'s SOCKS proxy). Unset: I2P relays are skipped (never checked, synchronised or retired).', [SECRET]: true }),
+    loki_proxy_url: z.string().optional().meta({ description: 'SOCKS5 proxy for `.loki` relays: a SOCKS5 server on a host connected to Lokinet, which resolves `.loki` names. Unset: Lokinet relays are skipped (never checked, synchronised or retired).', [SECRET]: true }),
     socks_proxy_for: z.enum(['onion', 'all']).default('onion').meta({ description: 'Which relays go through `socks_proxy_url`: only `.onion` ones, or `all` (every relay connection through Tor, hiding the archiver\'s address).' }),
   })
   .strict();

@@ -73,14 +73,14 @@ export async function recordRelayMentions(db: Queryable, mentions: RelayMention[
 }
 
 /** Active relays for the finder's direct scan, least recently scanned first, with where the last scan ended. */
-export async function relaysForDirectScan(db: Queryable, limit: number): Promise<{ id: number; url: string; scannedUntil: number | null; trusted: boolean }[]> {
+export async function relaysForDirectScan(db: Queryable, limit: number, networks: string[] = ['clearnet', 'tor', 'i2p', 'loki']): Promise<{ id: number; url: string; scannedUntil: number | null; trusted: boolean }[]> {
   const { rows } = await db.query<{ id: number; url: string; scanned_until: number | null; trusted: boolean }>(
     `SELECT r.id, r.url, extract(epoch FROM c.position_at)::bigint AS scanned_until, r.discovered_from = ANY($2::text[]) AS trusted
      FROM relay r LEFT JOIN finder_cursor c ON c.source = 'relay:' || r.id
-     WHERE r.state = 'active'
+     WHERE r.state = 'active' AND r.network = ANY($3::text[])
      ORDER BY c.updated_at NULLS FIRST, r.id
      LIMIT $1`,
-    [limit, OPERATOR_SOURCES],
+    [limit, OPERATOR_SOURCES, networks],
   );
   return rows.map((row) => ({ id: row.id, url: row.url, scannedUntil: row.scanned_until === null ? null : Number(row.scanned_until), trusted: row.trusted }));
 }

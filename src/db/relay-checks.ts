@@ -95,7 +95,7 @@ export interface DueRelay {
  * relays this process already took in this pass or screening refused recently). Named `urls` are
  * returned whatever their state and schedule.
  */
-export async function dueRelaysForMonitor(db: Queryable, options: { intervalSeconds: number; limit: number; service: string; urls?: string[]; exclude?: number[] }): Promise<DueRelay[]> {
+export async function dueRelaysForMonitor(db: Queryable, options: { intervalSeconds: number; limit: number; service: string; urls?: string[]; exclude?: number[]; networks?: string[] }): Promise<DueRelay[]> {
   const { rows } = await db.query<DueRelay>(
     `SELECT r.id, r.url, r.network, r.discovered_from
      FROM relay r
@@ -106,9 +106,10 @@ export async function dueRelaysForMonitor(db: Queryable, options: { intervalSeco
             OR r.url = ANY($4::text[]))
        AND NOT EXISTS (SELECT 1 FROM service_lease l WHERE l.service = $3 AND l.resource = r.id::text AND l.expires_at > now())
        AND ($4::text[] IS NOT NULL OR NOT r.id = ANY($5::int[]))
+       AND ($4::text[] IS NOT NULL OR r.network = ANY($6::text[]))
      ORDER BY last.checked_at NULLS FIRST, r.id
      LIMIT $2`,
-    [options.intervalSeconds, options.limit, options.service, options.urls ?? null, options.exclude ?? []],
+    [options.intervalSeconds, options.limit, options.service, options.urls ?? null, options.exclude ?? [], options.networks ?? ['clearnet', 'tor', 'i2p', 'loki']],
   );
   return rows;
 }

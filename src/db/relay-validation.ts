@@ -7,16 +7,20 @@ export interface DueCandidate {
   discovered_from: string;
 }
 
-/** Candidates never probed or whose next attempt is due, not leased by another validator. */
-export async function dueCandidates(db: Queryable, options: { limit: number; service: string }): Promise<DueCandidate[]> {
+/**
+ * Candidates never probed or whose next attempt is due, not leased by another validator, on the
+ * `networks` this process can reach (a candidate on another network waits, never probed nor retired).
+ */
+export async function dueCandidates(db: Queryable, options: { limit: number; service: string; networks?: string[] }): Promise<DueCandidate[]> {
   const { rows } = await db.query<DueCandidate>(
     `SELECT r.id, r.url, r.discovered_from FROM relay r
      LEFT JOIN relay_validation v ON v.relay_id = r.id
      WHERE r.state = 'candidate' AND (v.next_attempt_at IS NULL OR v.next_attempt_at <= now())
        AND NOT EXISTS (SELECT 1 FROM service_lease l WHERE l.service = $2 AND l.resource = r.id::text AND l.expires_at > now())
+       AND r.network = ANY($3::text[])
      ORDER BY v.next_attempt_at NULLS FIRST, r.id
      LIMIT $1`,
-    [options.limit, options.service],
+    [options.limit, options.service, options.networks ?? ['clearnet', 'tor', 'i2p', 'loki']],
   );
   return rows;
 }

@@ -23,6 +23,8 @@ export interface DueRelayOptions {
   blacklist: string[];
   /** When not empty, only relays matching one of these are due. */
   whitelist: string[];
+  /** Only relays of these networks (those this process has a route to); default: every network. */
+  networks?: string[];
 }
 
 /**
@@ -44,9 +46,10 @@ export async function dueRelays(db: Queryable, options: DueRelayOptions): Promis
        AND NOT (r.url ~ ANY($5::text[]))
        AND (cardinality($6::text[]) = 0 OR r.url ~ ANY($6::text[]))
        AND (NOT $7::boolean OR r.url = ANY($3::text[]))
+       AND r.network = ANY($9::text[])
      ORDER BY priority DESC, NOT EXISTS (SELECT 1 FROM sync_gap g WHERE g.relay_id = r.id AND g.next_try_at <= now()), c.updated_at NULLS FIRST, r.id
      LIMIT $2`,
-    [options.intervalSeconds, options.limit, options.priorityUrls, options.service, options.blacklist, options.whitelist, options.priorityOnly, OPERATOR_SOURCES],
+    [options.intervalSeconds, options.limit, options.priorityUrls, options.service, options.blacklist, options.whitelist, options.priorityOnly, OPERATOR_SOURCES, options.networks ?? ['clearnet', 'tor', 'i2p', 'loki']],
   );
   return rows;
 }

@@ -1,5 +1,5 @@
 /**
- * One WebSocket connection to one relay (direct, or through a SOCKS5 proxy for `.onion`). It speaks
+ * One WebSocket connection to one relay (direct, or through the SOCKS5 proxy of its network: `.onion`, `.i2p`, `.loki`). It speaks
  * NIP-01 as a client: subscriptions that end at EOSE/CLOSED/timeout, publishing with OK, NOTICE and AUTH
  * passed to the caller. Every wait is bounded, every frame is parsed defensively, and a misbehaving
  * relay can only end its own connection.
@@ -11,6 +11,7 @@ import { SocksProxyAgent } from 'socks-proxy-agent';
 import type { RelayClientConfig } from '../config/schema.js';
 import type { NostrEvent } from '../nostr/event.js';
 import { parseRelayMessage, type RelayMessage } from './messages.js';
+import { proxyRoute } from './overlay.js';
 import { RelayNetworkError, RelayTimeoutError } from './errors.js';
 
 export interface RelayConnectionOptions {
@@ -137,12 +138,9 @@ export class RelayConnection extends EventEmitter<{
   /** Opens the connection; rejects with RelayNetworkError / RelayTimeoutError. */
   static open(options: RelayConnectionOptions): Promise<RelayConnection> {
     const { url, config } = options;
-    const isOnion = new URL(url).hostname.endsWith('.onion');
-    if (isOnion && !config.socks_proxy_url) {
-      return Promise.reject(new RelayNetworkError(url, 'onion relay needs relay.socks_proxy_url (a SOCKS5 proxy such as Tor)'));
-    }
-    const viaProxy = config.socks_proxy_url !== undefined && (isOnion || config.socks_proxy_for === 'all');
-    const agent = viaProxy ? new SocksProxyAgent(config.socks_proxy_url as string) : undefined;
+    const route = proxyRoute(new URL(url).hostname, config);
+    if (route.unreachable !== undefined) return Promise.reject(new RelayNetworkError(url, route.unreachable));
+    const agent = route.proxy !== undefined ? new SocksProxyAgent(route.proxy) : undefined;
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url, {
         agent,

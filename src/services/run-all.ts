@@ -2,6 +2,7 @@
  * `bigbrotr run`: one process with every service. Migrates, seeds, starts the metrics/health server,
  * then supervises the services until a stop signal. The services: finder, validator, monitor, synchronizer, maintenance (the api joins later).
  */
+import { unreachableNetworks } from '../relay/overlay.js';
 import { loadConfig, type LoadedConfig } from '../config/loader.js';
 import { diffConfig, mergeReloaded } from '../config/reload.js';
 import { describeVerifier } from '../nostr/schnorr.js';
@@ -41,6 +42,10 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     logger.info({ database: db.kind, applied: migration.applied, schema: migration.current }, 'database ready');
     const verifier = describeVerifier();
     (verifier.name === 'wasm' ? logger.warn.bind(logger) : logger.info.bind(logger))({ verifier: verifier.name, unavailable: verifier.unavailable }, `signature verifier: ${verifier.description}`);
+    const unreachable = unreachableNetworks(config.relay);
+    if (unreachable.length > 0) {
+      logger.info({ networks: unreachable.map((entry) => entry.network) }, `relays on ${unreachable.map((entry) => `${entry.network} (set ${entry.option})`).join(', ')} are left alone: not validated, checked, synchronised or retired`);
+    }
     setBuildInfo(packageVersion(), db.kind);
 
     if (config.seed.on_start) {

@@ -1,8 +1,9 @@
 /**
- * A small real SOCKS5 server on 127.0.0.1 for Tor tests: CONNECT requests for `.onion` names (or
- * any name in `hosts`) are connected to 127.0.0.1 on the requested port, as Tor would reach the
- * hidden service; it records every destination asked for, so a test can see what went through it.
- * No authentication (like Tor's SocksPort).
+ * A small real SOCKS5 server on 127.0.0.1 standing in for an overlay network's proxy (Tor's
+ * SocksPort, i2pd's SOCKS proxy, a Lokinet host): CONNECT requests for names ending in one of
+ * `suffixes` (default `.onion`) are connected to 127.0.0.1 on the requested port, as the network
+ * would reach the hidden service; others are refused as unreachable. It records every destination
+ * asked for, so a test can see what went through it. No authentication.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
@@ -26,7 +27,7 @@ function readDestination(request: Buffer): { host: string; port: number } | unde
   return undefined;
 }
 
-export async function startOnionSocksProxy(): Promise<OnionSocksProxy> {
+export async function startOnionSocksProxy(suffixes: string[] = ['.onion']): Promise<OnionSocksProxy> {
   const requests: string[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -51,7 +52,7 @@ export async function startOnionSocksProxy(): Promise<OnionSocksProxy> {
         const destination = readDestination(buffered);
         if (!destination) return;
         requests.push(`${destination.host}:${destination.port}`);
-        const reachable = destination.host.endsWith('.onion') || destination.host === '127.0.0.1';
+        const reachable = suffixes.some((suffix) => destination.host.endsWith(suffix)) || destination.host === '127.0.0.1';
         if (!reachable) return void client.end(Buffer.from([5, 4, 0, 1, 0, 0, 0, 0, 0, 0])); // host unreachable
         stage = 'piped';
         client.pause();

@@ -1,3 +1,4 @@
+import { reachableNetworks } from '../../relay/overlay.js';
 import type { Command } from 'commander';
 import type { ActionRunner } from '../main.js';
 import { buildContext, type GlobalOptions } from '../context.js';
@@ -79,10 +80,11 @@ export function registerSync(program: Command, run: ActionRunner): void {
           const excluded = named.filter((entry) => !filter.allows(entry.url));
           if (excluded.length > 0) throw new UsageError(`--relay ${excluded.map((entry) => entry.url).join(', ')}: excluded by relay_url.blacklist / relay_url.whitelist`);
           const priority = new Set(loadPriorityRelays(config));
+          const reachable: string[] = reachableNetworks(config.relay);
           const relays = (
             named.length
               ? [...(await getOrCreateRelayIds(db, named.map((entry) => ({ url: entry.url, network: entry.network })), 'cli')).entries()].map(([url, id]) => ({ url, id, trusted: true }))
-              : (await listRelays(db, { state: 'active' })).filter((relay) => filter.allows(relay.url)).map((relay) => ({ url: relay.url, id: relay.id, trusted: OPERATOR_SOURCES.includes(relay.discoveredFrom) }))
+              : (await listRelays(db, { state: 'active' })).filter((relay) => filter.allows(relay.url) && reachable.includes(relay.network)).map((relay) => ({ url: relay.url, id: relay.id, trusted: OPERATOR_SOURCES.includes(relay.discoveredFrom) }))
           ).sort((a, b) => Number(priority.has(b.url)) - Number(priority.has(a.url)));
           if (relays.length === 0) {
             logger.warn('no active relays to synchronise (candidates become active through validation); name relays with --relay');

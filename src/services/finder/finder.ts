@@ -5,6 +5,7 @@
  * each refusal counted by reason) and records them as candidates with their mention counts. The
  * validator probes them next; names that resolve to private addresses are refused there, after DNS.
  */
+import { reachableNetworks } from '../../relay/overlay.js';
 import { Counter } from 'prom-client';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
@@ -127,7 +128,7 @@ export async function findFromRelays(options: { db: Database; config: Config; lo
   const { db, config } = options;
   const summary = options.summary ?? emptyFindSummary();
   const filter = relayUrlFilter(config.relay_url);
-  const relays = (await relaysForDirectScan(db, config.finder.relays_per_round)).filter((relay) => filter.allows(relay.url));
+  const relays = (await relaysForDirectScan(db, config.finder.relays_per_round, reachableNetworks(config.relay))).filter((relay) => filter.allows(relay.url));
   for (const relay of relays) {
     if (options.signal?.aborted) break;
     const until = Math.floor(Date.now() / 1000);

@@ -1,8 +1,9 @@
 /**
  * HTTP for the monitor's NIP-11 fetches: undici agents that keep connections alive between requests
  * to one origin (many relays share a host), one connecting directly to the addresses the DNS check
- * screened (no second resolution a rebinding name could exploit), one through the SOCKS5 proxy for
- * `.onion` hosts (or for every host when `relay.socks_proxy_for` is `all`).
+ * screened (no second resolution a rebinding name could exploit), one per SOCKS5 proxy for the hosts
+ * of overlay networks (`.onion`, `.i2p`, `.loki`; every host through `relay.socks_proxy_url` when
+ * `relay.socks_proxy_for` is `all`), as src/relay/overlay.ts routes them.
  */
 import { lookup as systemLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
@@ -11,9 +12,10 @@ import { readFileSync } from 'node:fs';
 import { Agent, type Dispatcher, type buildConnector } from 'undici';
 import { SocksClient } from 'socks';
 import type { RelayClientConfig } from '../../config/schema.js';
+import { proxyRoute } from '../../relay/overlay.js';
 
 export interface MonitorHttp {
-  /** The dispatcher for a request to `host` (proxy or direct). */
+  /** The dispatcher for a request to `host` (proxy or direct); throws when its network has no proxy. */
   dispatcherFor(host: string): Dispatcher;
   /** Connect to these addresses when a request goes to `host` (set before fetching). */
   pin(host: string, addresses: string[]): void;
@@ -77,11 +79,18 @@ export function createMonitorHttp(relay: RelayClientConfig, options: { caFile?: 
   };
   const common = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 4, headersTimeout: options.connectTimeoutMs, bodyTimeout: options.connectTimeoutMs };
   const direct = new Agent({ ...common, connect: { ca, lookup, timeout: options.connectTimeoutMs } as never });
-  const proxied = relay.socks_proxy_url ? new Agent({ ...common, connect: socksConnector(relay.socks_proxy_url, ca, options.connectTimeoutMs) }) : undefined;
+  const proxied = new Map<string, Agent>();
   return {
     dispatcherFor(host) {
-      const viaProxy = proxied && (host.endsWith('.onion') || relay.socks_proxy_for === 'all');
-      return viaProxy ? proxied : direct;
+      const route = proxyRoute(host, relay);
+      if (route.unreachable !== undefined) throw new Error(route.unreachable);
+      if (route.proxy === undefined) return direct;
+      let agent = proxied.get(route.proxy);
+      if (!agent) {
+        agent = new Agent({ ...common, connect: socksConnector(route.proxy, ca, options.connectTimeoutMs) });
+        proxied.set(route.proxy, agent);
+      }
+      return agent;
     },
     pin(host, addresses) {
       pinned.set(host, addresses);
@@ -90,7 +99,7 @@ export function createMonitorHttp(relay: RelayClientConfig, options: { caFile?: 
       pinned.delete(host);
     },
     async close() {
-      await Promise.all([direct.close(), proxied?.close()]);
+      await Promise.all([direct.close(), ...[...proxied.values()].map((agent) => agent.close())]);
     },
   };
 }

@@ -5,6 +5,7 @@
  * signed kind 30166 event per relay and a kind 10166 announcement per pass go to the configured
  * relays and into the archive. `monitor.concurrency` workers share the due list.
  */
+import { reachableNetworks } from '../../relay/overlay.js';
 import type { Config } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
 import type { Database } from '../../db/database.js';
@@ -183,7 +184,7 @@ export async function monitorOnce(options: MonitorPassOptions): Promise<MonitorP
   let exhausted = false;
   let refilling: Promise<void> | undefined;
   const refill = async () => {
-    const due = (await dueRelaysForMonitor(db, { intervalSeconds: monitor.interval_seconds, limit: monitor.concurrency * 2, service: MONITOR_SERVICE, urls, exclude: [...seen, ...refusedNow()] })).filter((relay) => !seen.has(relay.id));
+    const due = (await dueRelaysForMonitor(db, { intervalSeconds: monitor.interval_seconds, limit: monitor.concurrency * 2, service: MONITOR_SERVICE, urls, exclude: [...seen, ...refusedNow()], networks: reachableNetworks(config.relay) })).filter((relay) => !seen.has(relay.id));
     if (due.length === 0) {
       exhausted = true;
       return;

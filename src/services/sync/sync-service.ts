@@ -7,6 +7,7 @@
  * failing is benched by the circuit breaker with the reason. On stop, passes end after the batch in
  * flight is committed.
  */
+import { reachableNetworks } from '../../relay/overlay.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
@@ -79,6 +80,7 @@ async function nextRelay(slot: SlotOptions, config: Config): Promise<DueRelay | 
     priorityOnly: slot.priorityOnly,
     blacklist: filter.blacklist,
     whitelist: filter.whitelist,
+    networks: reachableNetworks(config.relay),
   });
   if (candidates.length === 0) return undefined;
   const byId = new Map(candidates.map((relay) => [String(relay.id), relay]));

@@ -5,6 +5,7 @@
  * `validator.max_attempts` failures spanning `validator.retire_after_seconds`. Candidates are leased,
  * so several processes on one PostgreSQL never probe the same one.
  */
+import { reachableNetworks } from '../../relay/overlay.js';
 import { OPERATOR_SOURCES } from '../../db/relays.js';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
@@ -80,7 +81,7 @@ export async function validateDue(options: { db: Database; config: Config; logge
   const resolver = createResolver(config.validator.dns_servers, config.validator.probe_timeout_ms);
   const seen = new Set<number>();
   while (!options.signal?.aborted) {
-    const due = (await dueCandidates(db, { limit: config.validator.concurrency * 2, service: VALIDATOR_SERVICE })).filter((candidate) => !seen.has(candidate.id));
+    const due = (await dueCandidates(db, { limit: config.validator.concurrency * 2, service: VALIDATOR_SERVICE, networks: reachableNetworks(config.relay) })).filter((candidate) => !seen.has(candidate.id));
     if (due.length === 0) break;
     const byId = new Map(due.map((candidate) => [String(candidate.id), candidate]));
     const leased = await acquireLeases(db, { service: VALIDATOR_SERVICE, owner, candidates: [...byId.keys()], limit: config.validator.concurrency, ttlMs: config.validator.probe_timeout_ms * 3 + 30_000 });
