@@ -1,8 +1,9 @@
 /**
  * The archive relay: a read-only NIP-01 WebSocket endpoint over the archive, so that any Nostr client
  * can read it. REQ answers with the stored events (newest first) then EOSE, COUNT (NIP-45) with their
- * number; EVENT is refused (OK false, `blocked:`). Subscriptions stay open after EOSE until CLOSE, but
- * nothing is streamed live: they are bookkeeping only.
+ * number; EVENT is refused (OK false, `blocked:`). After EOSE a subscription stays open until CLOSE and
+ * receives events archived since its REQ that match its filters, as on any relay: one tail of the
+ * archive (`archived_at` order, polled every `api.relay_live_poll_ms`) serves every subscriber.
  *
  * Every client message is untrusted: it is parsed defensively and a bad one gets a NOTICE or a CLOSED
  * with a NIP-01 prefix. Each connection runs its queries one at a time, each in a read-only
@@ -17,7 +18,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Database } from '../db/database.js';
 import { wrapDatabaseError } from '../db/errors.js';
-import { countQuery, eventsQuery, findEvents, type ArchiveFilter } from '../db/event-query.js';
+import { archiveNow, comparePositions, countQuery, eventsArchivedAfter, eventsQuery, findEvents, matchesArchiveFilter, type ArchiveFilter, type ArchivePosition } from '../db/event-query.js';
 import type { NostrEvent } from '../nostr/event.js';
 import { isHex64 } from '../nostr/hex.js';
 import type { Logger } from '../observability/logger.js';
@@ -91,7 +92,9 @@ export function archiveNip11Document(config: Config, version: string): Record<st
   return {
     name: 'bigbrotr archive',
     description:
-      'Read-only Nostr relay over the bigbrotr archive of the Nostr network: REQ returns the archived events matching the filters (newest first) then EOSE, COUNT counts them. Nothing is streamed live and publishing is refused.',
+      api.relay_live_poll_ms > 0
+        ? 'Read-only Nostr relay over the bigbrotr archive of the Nostr network: REQ returns the archived events matching the filters (newest first) then EOSE, then streams newly archived events that match until CLOSE; COUNT counts them. Publishing is refused.'
+        : 'Read-only Nostr relay over the bigbrotr archive of the Nostr network: REQ returns the archived events matching the filters (newest first) then EOSE, COUNT counts them. Nothing is streamed after EOSE and publishing is refused.',
     software: 'bigbrotr',
     version,
     supported_nips: [1, 11, 45],
@@ -202,6 +205,8 @@ function parseFilters(raw: unknown[], api: Config['api']): FilterResult {
 
 interface Subscription {
   closed: boolean;
+  /** Set after EOSE when live events are on: the filters, and where in the archive this subscriber's feed starts. */
+  live?: { filters: ArchiveFilter[]; from: ArchivePosition };
 }
 
 interface Client {
@@ -381,7 +386,10 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
   async function runSubscription(client: Client, subId: string, subscription: Subscription, parsed: ParsedFilters): Promise<void> {
     if (subscription.closed || !client.isOpen) return;
     let events;
+    let from: ArchivePosition | undefined;
     try {
+      // Where the live feed will start: taken before the query, a lag earlier, so nothing falls between.
+      if (liveEnabled) from = await readOnly(db, statementTimeoutMs, (tx) => archiveNow(tx, liveLagMs));
       events = parsed.limit === 0 ? [] : await readOnly(db, statementTimeoutMs, (tx) => findEvents(tx, eventsQuery(parsed.filters, parsed.limit)));
     } catch (error) {
       const stillWanted = !subscription.closed;
@@ -391,7 +399,91 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       return;
     }
     if (!(await stream(client, subId, events, subscription))) return;
-    if (!subscription.closed) reply(client, ['EOSE', subId]);
+    if (subscription.closed) return;
+    reply(client, ['EOSE', subId]);
+    if (from) goLive(client, subId, subscription, { filters: parsed.filters, from });
+  }
+
+  // -- live events after EOSE
+
+  const liveEnabled = api.relay_live_poll_ms > 0;
+  const liveLagMs = api.relay_live_lag_ms;
+  const liveBatch = api.relay_live_batch;
+  /** How far the shared tail has read; undefined while nobody is subscribed. */
+  let tailPosition: ArchivePosition | undefined;
+  let tailTimer: NodeJS.Timeout | undefined;
+  let tailRunning: Promise<void> | undefined;
+
+  function liveSubscribers(): { client: Client; subId: string; subscription: Subscription }[] {
+    const found: { client: Client; subId: string; subscription: Subscription }[] = [];
+    for (const client of clients) for (const [subId, subscription] of client.subscriptions) if (subscription.live && !subscription.closed) found.push({ client, subId, subscription });
+    return found;
+  }
+
+  /** Sends one live event; a subscriber whose connection holds more than its send budget unread loses the subscription, with CLOSED. */
+  function sendLive(client: Client, subId: string, subscription: Subscription, event: NostrEvent): void {
+    if (!client.isOpen || subscription.closed) return;
+    if (client.socket.bufferedAmount > sendBudget) {
+      closeSubscription(client, subId);
+      client.socket.send(JSON.stringify(['CLOSED', subId, 'error: live events came faster than this connection read them; REQ again to resume']), () => {});
+      return;
+    }
+    client.socket.send(JSON.stringify(['EVENT', subId, event]), () => {});
+    relayMetricsSet.eventsSent.inc();
+  }
+
+  function deliver(batch: { event: NostrEvent; position: ArchivePosition }[], only?: { client: Client; subId: string; subscription: Subscription }): void {
+    const subscribers = only ? [only] : liveSubscribers();
+    for (const { event, position } of batch) {
+      for (const { client, subId, subscription } of subscribers) {
+        const live = subscription.live;
+        if (!live || subscription.closed || comparePositions(position, live.from) <= 0) continue;
+        if (live.filters.some((filter) => matchesArchiveFilter(event, filter))) sendLive(client, subId, subscription, event);
+      }
+    }
+  }
+
+  function goLive(client: Client, subId: string, subscription: Subscription, live: { filters: ArchiveFilter[]; from: ArchivePosition }): void {
+    subscription.live = live;
+    if (tailPosition === undefined || comparePositions(live.from, tailPosition) < 0) {
+      // The shared tail has already read past where this subscriber starts: catch it up alone, once.
+      const upTo = tailPosition;
+      if (upTo !== undefined) {
+        enqueue(client, async () => {
+          const missed = await readOnly(db, statementTimeoutMs, (tx) => eventsArchivedAfter(tx, live.from, { lagMs: 0, limit: liveBatch, upTo }));
+          if (missed.length >= liveBatch) {
+            closeSubscription(client, subId);
+            reply(client, ['CLOSED', subId, 'error: too many events archived since this REQ to catch up; REQ again']);
+            return;
+          }
+          deliver(missed, { client, subId, subscription });
+        });
+      } else tailPosition = live.from;
+    }
+    tailTimer ??= setInterval(pollTail, api.relay_live_poll_ms);
+  }
+
+  function pollTail(): void {
+    if (tailRunning || shuttingDown) return;
+    tailRunning = (async () => {
+      for (;;) {
+        if (liveSubscribers().length === 0 || tailPosition === undefined) {
+          clearInterval(tailTimer);
+          tailTimer = undefined;
+          tailPosition = undefined;
+          return;
+        }
+        const after = tailPosition;
+        const batch = await readOnly(db, statementTimeoutMs, (tx) => eventsArchivedAfter(tx, after, { lagMs: liveLagMs, limit: liveBatch }));
+        if (batch.length > 0) tailPosition = batch[batch.length - 1]?.position;
+        deliver(batch);
+        if (batch.length < liveBatch) return;
+      }
+    })()
+      .catch((error: unknown) => log.warn({ err: wrapDatabaseError(error, 'archive relay live feed') }, 'archive relay live feed could not read the archive; retrying'))
+      .finally(() => {
+        tailRunning = undefined;
+      });
   }
 
   async function runCount(client: Client, subId: string, parsed: ParsedFilters): Promise<void> {
@@ -595,7 +687,8 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
     const idleBefore = Date.now() - api.relay_idle_seconds * 1000;
     for (const client of clients) {
       // Pongs keep a connection alive only while it also uses it: idle ones are closed.
-      if (!client.alive || (client.lastMessageAt < idleBefore && client.pending === 0)) {
+      const waitingForLive = [...client.subscriptions.values()].some((subscription) => subscription.live !== undefined);
+      if (!client.alive || (client.lastMessageAt < idleBefore && client.pending === 0 && !waitingForLive)) {
         client.socket.terminate();
         continue;
       }
@@ -617,13 +710,14 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
         shuttingDown = true;
         server.off('upgrade', onUpgrade);
         clearInterval(heartbeat);
+        clearInterval(tailTimer);
         for (const socket of upgrading) socket.destroy();
         const open = [...clients];
         for (const client of open) client.socket.terminate();
         await Promise.all(open.map((client) => client.closed));
         await new Promise<void>((resolve) => wss.close(() => resolve()));
         // Queries already running finish (bounded by the statement timeout) before the database may close.
-        await Promise.all(open.map((client) => client.queue));
+        await Promise.all([...open.map((client) => client.queue), tailRunning]);
       })();
       return closing;
     },

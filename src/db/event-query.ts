@@ -99,3 +99,64 @@ export function decodeCursor(cursor: string): EventPosition | undefined {
   const createdAt = Number(match[1]);
   return Number.isSafeInteger(createdAt) ? { createdAt, id: match[2] as string } : undefined;
 }
+
+/** A point in the archive's insertion order: `archived_at` (as PostgreSQL prints it, exact; and in microseconds, to compare) and id. */
+export interface ArchivePosition {
+  archivedAt: string;
+  micros: number;
+  id: string;
+}
+
+const LOWEST_ID = '0'.repeat(64);
+
+/** A position `lagMs` before the database's clock now: where a live feed starting now begins. */
+export async function archiveNow(db: Queryable, lagMs: number): Promise<ArchivePosition> {
+  const { rows } = await db.query<{ at: string; micros: string }>(
+    `SELECT t::text AS at, (extract(epoch FROM t) * 1000000)::bigint AS micros FROM (SELECT now() - make_interval(secs => $1::double precision / 1000) AS t) AS clock`,
+    [lagMs],
+  );
+  return { archivedAt: rows[0]?.at as string, micros: Number(rows[0]?.micros), id: LOWEST_ID };
+}
+
+export function comparePositions(a: ArchivePosition, b: ArchivePosition): number {
+  return a.micros !== b.micros ? a.micros - b.micros : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * Events archived after `after` (and not after `upTo`, when given) and at least `lagMs` ago, oldest
+ * first, at most `limit`, each with its position (read through event_archived_idx). The lag leaves
+ * time for transactions that started earlier to commit: `archived_at` is their start time.
+ */
+export async function eventsArchivedAfter(
+  db: Queryable,
+  after: ArchivePosition,
+  options: { lagMs: number; limit: number; upTo?: ArchivePosition },
+): Promise<{ event: NostrEvent; position: ArchivePosition }[]> {
+  const { rows } = await db.query<EventRow & { archived: string; micros: string }>(
+    `SELECT ${SELECT_COLUMNS}, e.archived_at::text AS archived, (extract(epoch FROM e.archived_at) * 1000000)::bigint AS micros FROM event e
+     WHERE (e.archived_at, e.id) > ($1::timestamptz, decode($2, 'hex'))
+       AND ($5::timestamptz IS NULL OR (e.archived_at, e.id) <= ($5::timestamptz, decode($6, 'hex')))
+       AND e.archived_at <= now() - make_interval(secs => $3::double precision / 1000)
+     ORDER BY e.archived_at, e.id
+     LIMIT $4`,
+    [after.archivedAt, after.id, options.lagMs, options.limit, options.upTo?.archivedAt ?? null, options.upTo?.id ?? LOWEST_ID],
+  );
+  return rows.map((row) => {
+    const event = decodeEventRow(row);
+    return { event, position: { archivedAt: row.archived, micros: Number(row.micros), id: event.id } };
+  });
+}
+
+/** Whether an event matches one archive filter, exactly as the SQL of `eventQuery` decides (tags: first values). */
+export function matchesArchiveFilter(event: NostrEvent, filter: ArchiveFilter): boolean {
+  if (filter.ids && !filter.ids.includes(event.id)) return false;
+  if (filter.authors && !filter.authors.includes(event.pubkey)) return false;
+  if (filter.kinds && !filter.kinds.includes(event.kind)) return false;
+  if (filter.since !== undefined && event.created_at < filter.since) return false;
+  if (filter.until !== undefined && event.created_at > filter.until) return false;
+  for (const [letter, accepted] of Object.entries(filter.tags ?? {})) {
+    if (!event.tags.some((tag) => tag[0] === letter && tag[1] !== undefined && accepted.includes(tag[1]))) return false;
+  }
+  // `relay` (seen on a relay) is a REST filter; the archive relay never sets it.
+  return filter.relay === undefined;
+}

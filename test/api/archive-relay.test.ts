@@ -461,3 +461,85 @@ describe('archive relay', () => {
     });
   });
 });
+
+describe('archive relay: live events after EOSE', () => {
+  let database: TestDatabase;
+  let server: Server;
+  let relay: ArchiveRelay;
+  let url: string;
+  let sourceId: number;
+  const live = (kind: number, createdAt: number, key = keys.alice, tags: string[][] = []) => signEvent({ kind, created_at: createdAt, tags, content: `live ${kind} ${createdAt}` }, key);
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sourceId = (await getOrCreateRelayIds(database.db, [{ url: 'wss://source.example/', network: 'clearnet' }], 'seed')).get('wss://source.example/') as number;
+    await insertEventBatch(database.db, [a1, b1], sourceId);
+    server = createServer((_request, response) => response.writeHead(404).end());
+    relay = attachArchiveRelay(server, { db: database.db, config: configWith({ relay_live_poll_ms: 100, relay_live_lag_ms: 0, relay_live_batch: 3 }), logger: silentLogger() });
+    url = await listen(server);
+  });
+  afterAll(async () => {
+    await relay?.close();
+    await new Promise((resolve) => server?.close(resolve));
+    await database?.dispose();
+  });
+
+  it('streams newly archived events that match the filters, only those, until CLOSE', async () => {
+    const client = await TestClient.open(url);
+    const first = await client.req('feed', { kinds: [1], authors: [alice] }, { '#t': ['live'] });
+    expect(first.end).toEqual(['EOSE', 'feed']);
+    expect(first.events.map((event) => event.id)).toEqual([a1.id]);
+
+    const matching = [live(1, T + 1_000), live(5, T + 1_001, keys.bob, [['t', 'live']]), live(1, T + 1_002)];
+    const other = [live(7, T + 1_003), live(1, T + 1_004, keys.bob)];
+    // More than relay_live_batch (3) at once: the tail reads on until it has them all.
+    await insertEventBatch(database.db, [...other, ...matching], sourceId);
+    const received: string[] = [];
+    while (received.length < matching.length) {
+      const message = await client.next(3_000);
+      expect(message[0]).toBe('EVENT');
+      expect(message[1]).toBe('feed');
+      received.push((message[2] as NostrEvent).id);
+    }
+    expect(received.sort()).toEqual(matching.map((event) => event.id).sort());
+
+    client.send(['CLOSE', 'feed']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await insertEventBatch(database.db, [live(1, T + 1_010)], sourceId);
+    await expect(client.next(600)).rejects.toThrow(/timed out/);
+    await client.close();
+  });
+
+  it('a subscriber joining while the feed runs gets what was archived since its REQ, once', async () => {
+    const early = await TestClient.open(url);
+    await early.req('early', { kinds: [1] });
+    const late = await TestClient.open(url);
+    const answered = await late.req('late', { kinds: [1], authors: [bob] });
+    expect(answered.end).toEqual(['EOSE', 'late']);
+    const fresh = live(1, T + 2_000, keys.bob);
+    await insertEventBatch(database.db, [fresh], sourceId);
+    expect((await late.next(3_000))[2]).toEqual(fresh);
+    expect((await early.next(3_000))[2]).toEqual(fresh);
+    await expect(late.next(400)).rejects.toThrow(/timed out/); // not twice
+    await Promise.all([early.close(), late.close()]);
+  });
+
+  it('with relay_live_poll_ms 0, nothing follows EOSE, and the NIP-11 document says so', async () => {
+    const quiet = createServer((_request, response) => response.writeHead(404).end());
+    const quietConfig = configWith({ relay_live_poll_ms: 0 });
+    const quietRelay = attachArchiveRelay(quiet, { db: database.db, config: quietConfig, logger: silentLogger() });
+    const quietUrl = await listen(quiet);
+    try {
+      const client = await TestClient.open(quietUrl);
+      expect((await client.req('q', { kinds: [1] })).end).toEqual(['EOSE', 'q']);
+      await insertEventBatch(database.db, [live(1, T + 3_000)], sourceId);
+      await expect(client.next(800)).rejects.toThrow(/timed out/);
+      await client.close();
+      expect(archiveNip11Document(quietConfig, '1').description).toMatch(/Nothing is streamed after EOSE/);
+      expect(archiveNip11Document(configWith({}), '1').description).toMatch(/streams newly archived events/);
+    } finally {
+      await quietRelay.close();
+      await new Promise((resolve) => quiet.close(resolve));
+    }
+  });
+});
