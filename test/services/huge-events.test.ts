@@ -18,9 +18,11 @@ afterAll(async () => {
 /**
  * The peak RSS a sync process reaches above a pass over a few small events (same runtime, same
  * database kind): what huge events cost. Measured with the compiled CLI on 2026-12-03: 125 MiB for a
- * quiet pass, 294 MiB for 100 events of 3 MB (docs/benchmarks.md).
+ * quiet pass, 294 MiB for 100 events of 3 MB (docs/benchmarks.md). The embedded database keeps more:
+ * its WebAssembly heap grows to hold the largest rows it stored and never shrinks (measured 223–254
+ * MiB over the quiet pass under tsx on a fresh machine, against 186 on PostgreSQL).
  */
-const BOUND_OVER_BASELINE_MIB = 250;
+const BOUND_OVER_BASELINE_MIB = testDatabaseKind === 'pglite' ? 320 : 250;
 
 async function syncPeak(spec: unknown, since: number, until: number): Promise<{ peakRssMiB: number; stored: number; complete: boolean }> {
   const relay = await startRelayChild(spec);

@@ -84,8 +84,10 @@ export function createStorePipeline(options: {
     await previous;
     if (valid.length === 0 && position === undefined) return;
     await db.transaction(async (tx) => {
-      // The position is saved in this same transaction: losing the commit loses both, never one.
-      if (!config.sync.durable_commits) await tx.query('SET LOCAL synchronous_commit = off');
+      // The position is saved in this same transaction: losing the commit loses both, never one. Only
+      // on a PostgreSQL server: the embedded database lives in this process and has no WAL writer of
+      // its own, so a kill -9 would lose every commit not yet flushed, however old.
+      if (!config.sync.durable_commits && db.kind === 'postgres') await tx.query('SET LOCAL synchronous_commit = off');
       if (valid.length > 0) {
         const inserted = await insertEventBatch(tx, valid, relayId, { batchSize: config.database.insert_batch_size });
         totals.stored += inserted.newEvents;
