@@ -524,6 +524,37 @@ describe('archive relay: live events after EOSE', () => {
     await Promise.all([early.close(), late.close()]);
   });
 
+  it('a subscriber whose first answer took long is caught up on what the running feed passed meanwhile', async () => {
+    const running = await TestClient.open(url);
+    await running.req('running', { kinds: [1] });
+    // A first answer of about 6 MB that the client does not read yet: the relay waits on it, while
+    // the feed (kept running by the other subscriber) reads on past where this subscription starts.
+    const big = Array.from({ length: 12 }, (_, index) => signEvent({ kind: 9_000, created_at: T + 4_000 + index, tags: [], content: 'x'.repeat(500_000) }, keys.carol));
+    await insertEventBatch(database.db, big, sourceId);
+    const slow = await TestClient.open(url);
+    slow.socket.pause();
+    slow.send(['REQ', 'slow', { kinds: [9_000] }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const meanwhile = signEvent({ kind: 9_000, created_at: T + 3_999, tags: [], content: 'archived while the first answer waited' }, keys.carol);
+    const unrelated = live(1, T + 4_100);
+    await insertEventBatch(database.db, [meanwhile, unrelated], sourceId);
+    expect((await running.next(3_000))[2]).toEqual(unrelated); // the feed has read past both
+    slow.socket.resume();
+    const answer = await (async () => {
+      const events: NostrEvent[] = [];
+      for (;;) {
+        const message = await slow.next(5_000);
+        if (message[0] === 'EOSE') return events;
+        events.push(message[2] as NostrEvent);
+      }
+    })();
+    expect(answer.map((event) => event.id).sort()).toEqual(big.map((event) => event.id).sort());
+    expect((await slow.next(3_000))[2]).toEqual(meanwhile);
+    await expect(slow.next(400)).rejects.toThrow(/timed out/);
+    await expect(running.next(100)).rejects.toThrow(/timed out/); // and the feed did not go back over what it had sent
+    await Promise.all([running.close(), slow.close()]);
+  });
+
   it('with relay_live_poll_ms 0, nothing follows EOSE, and the NIP-11 document says so', async () => {
     const quiet = createServer((_request, response) => response.writeHead(404).end());
     const quietConfig = configWith({ relay_live_poll_ms: 0 });
