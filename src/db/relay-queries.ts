@@ -3,12 +3,15 @@
  * and country; one relay's latest checks, uptime, sync position and check history.
  */
 import type { Queryable } from './database.js';
+import { relayClaims, VERIFIABLE_NIPS, type NipClaim } from './nip-claims.js';
 
 export interface RelayListFilter {
   network?: string;
   state?: string;
   status?: 'up' | 'down' | 'unchecked';
   nip?: number;
+  /** Only relays seen doing this NIP (42, 45 or 77: src/db/nip-claims.ts). */
+  verifiedNip?: number;
   afterId?: number;
   limit: number;
 }
@@ -47,6 +50,7 @@ export async function listRelaySummaries(db: Queryable, filter: RelayListFilter)
        AND ($2::text IS NULL OR r.state = $2)
        AND ($3::text IS NULL OR ($3 = 'up' AND o.ok) OR ($3 = 'down' AND NOT o.ok) OR ($3 = 'unchecked' AND o.ok IS NULL))
        AND ($4::int IS NULL OR n.data -> 'supported_nips' @> to_jsonb($4::int))
+       AND ${filter.verifiedNip !== undefined && VERIFIABLE_NIPS[filter.verifiedNip] ? VERIFIABLE_NIPS[filter.verifiedNip] : 'true'}
        AND r.id > $5
      ORDER BY r.id
      LIMIT $6`,
@@ -77,6 +81,8 @@ export interface RelayDetail {
   /** The filter limits learned from the relay (refusals, NIP-11) and whether its COUNT agrees with REQ. */
   limits: Record<string, unknown> | null;
   health: { consecutive_failures: number; benched_until: string | null; last_error: string | null; last_success_at: string | null } | null;
+  /** What the relay claims (NIP-11) against what was seen it do: verified, refuted or untested, with the evidence. */
+  claims: NipClaim[];
 }
 
 export async function relayDetail(db: Queryable, url: string): Promise<RelayDetail | undefined> {
@@ -111,6 +117,7 @@ export async function relayDetail(db: Queryable, url: string): Promise<RelayDeta
     [relay.id],
   );
   const health = await db.query<NonNullable<RelayDetail['health']>>('SELECT consecutive_failures, benched_until, last_error, last_success_at FROM relay_health WHERE relay_id = $1', [relay.id]);
+  const claims = await relayClaims(db, relay.id);
   const cursor = sync.rows[0];
   const completedUntil = cursor?.completed_until == null ? null : Number(cursor.completed_until);
   return {
@@ -134,6 +141,7 @@ export async function relayDetail(db: Queryable, url: string): Promise<RelayDeta
       : null,
     limits: limits.rows[0] ?? null,
     health: health.rows[0] ?? null,
+    claims,
   };
 }
 

@@ -38,6 +38,7 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
             state: z.enum(['candidate', 'active', 'retired']).optional(),
             status: z.enum(['up', 'down', 'unchecked']).optional().describe('by the latest open check'),
             nip: decimalInteger(0, 9_999, 'expected a NIP number (0-9999)').optional().describe('relays whose latest NIP-11 lists this NIP in supported_nips'),
+            verified_nip: z.enum(['42', '45', '77']).optional().describe('relays seen doing this NIP: 42 sent an AUTH challenge, 45 COUNT agreed with REQ, 77 answered NEG-OPEN'),
             limit: pageLimit(api.page_size_default, api.page_size_max),
             cursor: relayIdCursor.optional().describe('next_cursor of the previous page'),
           })
@@ -47,7 +48,8 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
     },
     async (request) => {
       const query = request.query;
-      const rows = await readOnly(options.db, timeout(), (tx) => listRelaySummaries(tx, { ...query, afterId: query.cursor, limit: query.limit + 1 }));
+      const { verified_nip: verifiedNip, ...rest } = query;
+      const rows = await readOnly(options.db, timeout(), (tx) => listRelaySummaries(tx, { ...rest, ...(verifiedNip ? { verifiedNip: Number(verifiedNip) } : {}), afterId: query.cursor, limit: query.limit + 1 }));
       const page = rows.slice(0, query.limit).map(jsonRow);
       const last = page[page.length - 1];
       return { relays: page, next_cursor: rows.length > query.limit && last ? String(last.id) : null };

@@ -1,0 +1,92 @@
+/**
+ * What a relay claims against what bigbrotr has seen it do. Claims come from its latest NIP-11
+ * document (`supported_nips`, `limitation.max_limit`); evidence from the services' own observations:
+ * the synchronizer's NIP-77 probe (`sync_cursor.negentropy`), its test of COUNT against REQ
+ * (`relay_limits.count_trust`), the largest page it was served (`relay_limits.largest_page`), and the
+ * monitor's AUTH challenge (`requirements` check). A claim is `verified` or `refuted` only by such an
+ * observation, with its evidence; otherwise `untested`. A working feature the relay does not claim
+ * is listed too (claimed: false).
+ */
+import type { Queryable } from './database.js';
+
+export type ClaimStatus = 'verified' | 'refuted' | 'untested';
+
+export interface NipClaim {
+  /** A NIP number, or a NIP-11 limitation (`limitation.max_limit`). */
+  subject: string;
+  claimed: boolean;
+  status: ClaimStatus;
+  evidence: string;
+  /** When the evidence was observed (ISO time), if known. */
+  observed_at: string | null;
+}
+
+/** The NIPs whose support bigbrotr can observe, with the SQL that says a relay's support was seen (alias `r` = relay). */
+export const VERIFIABLE_NIPS: Record<number, string> = {
+  42: `EXISTS (SELECT 1 FROM relay_metadata_latest q WHERE q.relay_id = r.id AND q.check_type = 'requirements' AND (q.detail ->> 'challenged')::boolean)`,
+  45: `EXISTS (SELECT 1 FROM relay_limits l WHERE l.relay_id = r.id AND l.count_trust = 'agrees')`,
+  77: `EXISTS (SELECT 1 FROM sync_cursor c WHERE c.relay_id = r.id AND c.scope = 'all' AND c.negentropy = 'supported')`,
+};
+
+interface Observations {
+  nips: unknown;
+  max_limit: unknown;
+  nip11_at: string | null;
+  negentropy: 'supported' | 'unsupported' | null;
+  negentropy_at: string | null;
+  count_trust: 'agrees' | 'disagrees' | 'unanswered' | null;
+  count_at: string | null;
+  largest_page: number | null;
+  limits_at: string | null;
+  challenged: boolean | null;
+  requirements_at: string | null;
+}
+
+const iso = (value: string | Date | null): string | null => (value === null ? null : new Date(value).toISOString());
+
+export async function relayClaims(db: Queryable, relayId: number): Promise<NipClaim[]> {
+  const { rows } = await db.query<Observations>(
+    `SELECT n.data -> 'supported_nips' AS nips, n.data -> 'limitation' -> 'max_limit' AS max_limit, n.checked_at AS nip11_at,
+            c.negentropy, c.negentropy_checked_at AS negentropy_at,
+            l.count_trust, l.count_checked_at AS count_at, l.largest_page, l.updated_at AS limits_at,
+            (q.detail ->> 'challenged')::boolean AS challenged, q.checked_at AS requirements_at
+     FROM relay r
+     LEFT JOIN relay_metadata_latest n ON n.relay_id = r.id AND n.check_type = 'nip11' AND n.ok
+     LEFT JOIN sync_cursor c ON c.relay_id = r.id AND c.scope = 'all'
+     LEFT JOIN relay_limits l ON l.relay_id = r.id
+     LEFT JOIN relay_metadata_latest q ON q.relay_id = r.id AND q.check_type = 'requirements'
+     WHERE r.id = $1`,
+    [relayId],
+  );
+  const seen = rows[0];
+  if (!seen) return [];
+  const claimedNips = new Set(Array.isArray(seen.nips) ? seen.nips.filter((nip): nip is number => typeof nip === 'number') : []);
+  const claims: NipClaim[] = [];
+  const add = (subject: string, claimed: boolean, status: ClaimStatus, evidence: string, at: string | Date | null) => {
+    if (claimed || status === 'verified') claims.push({ subject, claimed, status, evidence, observed_at: iso(at) });
+  };
+
+  const neg = seen.negentropy;
+  add('77', claimedNips.has(77), neg === 'supported' ? 'verified' : neg === 'unsupported' ? 'refuted' : 'untested',
+    neg === 'supported' ? 'answered our NEG-OPEN (NIP-77 reconciliation used by the synchronizer)' : neg === 'unsupported' ? 'did not answer NEG-OPEN with NEG-MSG (silence, NOTICE, NEG-ERR or CLOSED)' : 'not probed yet',
+    neg === null ? null : seen.negentropy_at);
+
+  const count = seen.count_trust;
+  add('45', claimedNips.has(45), count === 'agrees' ? 'verified' : count === null ? 'untested' : 'refuted',
+    count === 'agrees' ? 'COUNT matched a window the synchronizer proved by REQ' : count === 'disagrees' ? 'COUNT differed from what REQ served for the same window' : count === 'unanswered' ? 'COUNT got no answer' : 'COUNT not tested yet',
+    count === null ? null : seen.count_at);
+
+  add('42', claimedNips.has(42), seen.challenged ? 'verified' : 'untested',
+    seen.challenged ? 'sent us an AUTH challenge (NIP-42)' : 'no AUTH challenge seen (a relay may only challenge when it needs to)',
+    seen.challenged ? seen.requirements_at : null);
+
+  const maxLimit = typeof seen.max_limit === 'number' && Number.isSafeInteger(seen.max_limit) && seen.max_limit > 0 ? seen.max_limit : undefined;
+  if (maxLimit !== undefined) {
+    const page = seen.largest_page;
+    const status: ClaimStatus = page === null ? 'untested' : page > maxLimit ? 'refuted' : page === maxLimit ? 'verified' : 'untested';
+    const evidence =
+      page === null ? 'no REQ page observed yet (NIP-77 relays are read by ids)' : page > maxLimit ? `served ${page} events in one answer, above its max_limit of ${maxLimit}` : page === maxLimit ? `answers were capped at exactly ${maxLimit}` : `largest answer so far ${page} events, below the cap`;
+    add('limitation.max_limit', true, status, evidence, page === null ? null : seen.limits_at);
+  }
+  return claims;
+}
