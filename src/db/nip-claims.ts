@@ -90,3 +90,32 @@ export async function relayClaims(db: Queryable, relayId: number): Promise<NipCl
   }
   return claims;
 }
+
+/** Per checkable NIP: relays claiming it, and of those, how many were seen doing it and how many seen not to. */
+export type ClaimCounts = Record<'42' | '45' | '77', { claimed: number; verified: number; refuted: number }>;
+
+export async function claimCounts(db: Queryable): Promise<ClaimCounts> {
+  const { rows } = await db.query<Record<string, string>>(
+    `SELECT count(*) FILTER (WHERE n.data -> 'supported_nips' @> '77') AS c77,
+            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '77' AND c.negentropy = 'supported') AS v77,
+            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '77' AND c.negentropy = 'unsupported') AS r77,
+            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '45') AS c45,
+            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '45' AND l.count_trust = 'agrees') AS v45,
+            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '45' AND l.count_trust IN ('disagrees', 'unanswered')) AS r45,
+            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '42') AS c42,
+            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '42' AND (q.detail ->> 'challenged')::boolean) AS v42
+     FROM relay r
+     LEFT JOIN relay_metadata_latest n ON n.relay_id = r.id AND n.check_type = 'nip11' AND n.ok
+     LEFT JOIN sync_cursor c ON c.relay_id = r.id AND c.scope = 'all'
+     LEFT JOIN relay_limits l ON l.relay_id = r.id
+     LEFT JOIN relay_metadata_latest q ON q.relay_id = r.id AND q.check_type = 'requirements'
+     WHERE r.state <> 'retired'`,
+  );
+  const row = rows[0] ?? {};
+  const at = (key: string) => Number(row[key] ?? 0);
+  return {
+    '42': { claimed: at('c42'), verified: at('v42'), refuted: 0 },
+    '45': { claimed: at('c45'), verified: at('v45'), refuted: at('r45') },
+    '77': { claimed: at('c77'), verified: at('v77'), refuted: at('r77') },
+  };
+}

@@ -1,5 +1,6 @@
 /** Archive-wide counts for `bigbrotr stats` and the API. */
 import type { Queryable } from './database.js';
+import { claimCounts, type ClaimCounts } from './nip-claims.js';
 
 export interface ArchiveStats {
   relays: { total: number; byNetwork: Record<string, number>; byState: Record<string, number> };
@@ -16,6 +17,8 @@ export interface ArchiveStats {
     /** Per relay, the filter limits learned from its refusals and NIP-11, and its COUNT status. */
     learnedLimits: { url: string; maxLimit: number | null; maxKinds: number | null; maxAuthors: number | null; maxIds: number | null; maxFilters: number | null; requiresKinds: boolean; largestPage: number | null; count: string | null }[];
   };
+  /** Relays (not retired) claiming NIP-42/45/77 in NIP-11, and how many were seen doing it or not (src/db/nip-claims.ts). */
+  claims: ClaimCounts;
 }
 
 export async function collectStats(db: Queryable): Promise<ArchiveStats> {
@@ -49,6 +52,7 @@ export async function collectStats(db: Queryable): Promise<ArchiveStats> {
      FROM relay_limits l JOIN relay r ON r.id = l.relay_id ORDER BY r.url`,
   );
   const syncCounts = sync.rows[0];
+  const claims = await claimCounts(db);
   return {
     relays: { total, byNetwork, byState },
     events: Number(counts?.events ?? 0),
@@ -72,5 +76,6 @@ export async function collectStats(db: Queryable): Promise<ArchiveStats> {
         count: row.count_trust,
       })),
     },
+    claims,
   };
 }

@@ -9,6 +9,8 @@ import { loadConfig } from '../../src/config/loader.js';
 import { relayClaims } from '../../src/db/nip-claims.js';
 import { listRelaySummaries } from '../../src/db/relay-queries.js';
 import { getOrCreateRelayIds } from '../../src/db/relays.js';
+import { collectStats } from '../../src/db/stats.js';
+import { formatStats } from '../../src/cli/format-stats.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { monitorOnce } from '../../src/services/monitor/monitor.js';
 import { syncRelayWithRetries } from '../../src/services/sync/pass-runner.js';
@@ -64,5 +66,11 @@ describe('NIP claims', () => {
     expect(verified77.map((relay) => relay.url)).toEqual([honest.url]);
     const claimed77 = await listRelaySummaries(test.db, { nip: 77, limit: 10 });
     expect(claimed77.map((relay) => relay.url).sort()).toEqual([honest.url, boastful.url].sort());
+
+    // bigbrotr stats: how many claims hold.
+    const stats = await collectStats(test.db);
+    expect(stats.claims['77']).toEqual({ claimed: 2, verified: 1, refuted: 1 });
+    expect(stats.claims['42']).toEqual({ claimed: 1, verified: 0, refuted: 0 });
+    expect(formatStats('test', stats).find((line) => line.startsWith('claims that hold:'))).toContain('NIP-77 1 of 2 claiming (1 refuted)');
   });
 });
