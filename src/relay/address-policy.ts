@@ -12,6 +12,7 @@
 import type { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { isLocalName, isPublicAddress } from '../nostr/addresses.js';
+import { networkOfHost } from '../nostr/relay-url.js';
 
 export { isLocalName, isPublicAddress } from '../nostr/addresses.js';
 
@@ -30,14 +31,19 @@ export interface HostScreenOptions {
   resolver: Pick<Resolver, 'resolve4' | 'resolve6'>;
 }
 
-function overlay(host: string): boolean {
-  return host.endsWith('.onion') || host.endsWith('.i2p') || host.endsWith('.loki');
+/** A DNS lookup (for `ws`, `net` and undici) answering with exactly `addresses`: the connection goes where screening said. */
+export function pinnedLookup(addresses: string[]) {
+  return (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+    const entries = addresses.map((address) => ({ address, family: isIP(address) }));
+    if (options.all) callback(null, entries);
+    else callback(null, entries[0]?.address, entries[0]?.family);
+  };
 }
 
 /** Screens one host (a relay's, or a redirect target's) before anything connects to it. */
 export async function screenHost(host: string, options: HostScreenOptions): Promise<HostScreen> {
   const bare = host.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
-  if (overlay(bare)) return { ok: true, addresses: [] };
+  if (networkOfHost(bare) !== 'clearnet') return { ok: true, addresses: [] };
   if (isIP(bare)) {
     if (!options.trusted && !isPublicAddress(bare)) return { ok: false, refusal: 'private-address', detail: `${bare} is not a public address` };
     return { ok: true, addresses: [bare] };

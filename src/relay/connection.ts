@@ -5,12 +5,12 @@
  * relay can only end its own connection.
  */
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
 import WebSocket from 'ws';
 import { SocksProxyAgent } from 'socks-proxy-agent';
 import type { RelayClientConfig } from '../config/schema.js';
 import type { NostrEvent } from '../nostr/event.js';
 import { parseRelayMessage, type RelayMessage } from './messages.js';
+import { pinnedLookup } from './address-policy.js';
 import { proxyRoute } from './overlay.js';
 import { RelayNetworkError, RelayTimeoutError } from './errors.js';
 
@@ -29,13 +29,6 @@ export interface RelayConnectionOptions {
 }
 
 /** A `lookup` for net.connect that answers with pinned addresses. */
-function pinnedLookup(addresses: string[]) {
-  return (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-    const entries = addresses.map((address) => ({ address, family: isIP(address) }));
-    if (options.all) callback(null, entries);
-    else callback(null, entries[0]?.address, entries[0]?.family);
-  };
-}
 
 /**
  * Why a subscription ended. Only `eose` means the relay said "that is all I hold for this filter";

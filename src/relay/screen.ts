@@ -6,17 +6,13 @@
  * refused too. Tor, I2P and Lokinet names are not resolved here.
  */
 import { Resolver } from 'node:dns/promises';
-import { screenHost } from './address-policy.js';
+import { screenHost, type HostScreen, type PolicyRefusal } from './address-policy.js';
 import type { RelayUrlFilter } from './url-patterns.js';
 
-export type ScreenRefusal = 'blacklisted' | 'not-whitelisted' | 'private-address' | 'local-name';
+export type ScreenRefusal = 'blacklisted' | 'not-whitelisted' | PolicyRefusal;
 
-export type ScreenResult =
-  /** `addresses`: what the host resolved to, to connect to exactly those (empty: connect by name). */
-  | { ok: true; addresses: string[] }
-  | { ok: false; refusal: ScreenRefusal; detail: string }
-  /** The name does not resolve now: a failed attempt, not a refusal. */
-  | { ok: false; refusal?: undefined; detail: string };
+/** The outbound policy's answer (src/relay/address-policy.ts), or a refusal by the black/whitelist. */
+export type ScreenResult = HostScreen | { ok: false; refusal: 'blacklisted' | 'not-whitelisted'; detail: string };
 
 export interface ScreenOptions {
   filter: RelayUrlFilter;

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { eventLimitsFrom } from '../config/limits.js';
 import type { Logger } from '../observability/logger.js';
 import { screenHost } from '../relay/address-policy.js';
+import { proxyRoute } from '../relay/overlay.js';
 import { RelayNetworkError, RelayPolicyError } from '../relay/errors.js';
 import { createResolver } from '../relay/screen.js';
 import { RelaySession } from '../relay/session.js';
@@ -37,8 +38,8 @@ export interface RelaySessionRequest {
 /** Screens a relay's host by the outbound policy; the addresses to connect to (empty: by name). */
 export async function relayAddresses(url: string, config: Config, trusted: boolean): Promise<string[]> {
   const host = new URL(url).hostname;
-  // Through a SOCKS proxy the proxy resolves the name: nothing to pin here.
-  if (config.relay.socks_proxy_url && config.relay.socks_proxy_for === 'all') return [];
+  // Through a proxy the proxy resolves the name: nothing to pin here.
+  if (proxyRoute(host, config.relay).proxy !== undefined) return [];
   const screened = await screenHost(host, { trusted: trusted || config.relay_url.allow_private, resolver: relayResolver(config) });
   if (screened.ok) return screened.addresses;
   if (screened.refusal) throw new RelayPolicyError(url, screened.refusal, screened.detail);

@@ -5,24 +5,15 @@
  * the operator's; a redirect elsewhere is screened by the outbound policy
  * (src/relay/address-policy.ts) and followed only to the addresses screened.
  */
-import { isIP } from 'node:net';
 import type { Resolver } from 'node:dns/promises';
 import { Agent, fetch as undiciFetch, type Response } from 'undici';
-import { screenHost } from '../../relay/address-policy.js';
+import { pinnedLookup, screenHost } from '../../relay/address-policy.js';
 
 const MAX_REDIRECTS = 3;
 
 /** An undici dispatcher connecting to exactly these addresses whatever the name resolves to. */
 function pinnedAgent(addresses: string[]): Agent {
-  return new Agent({
-    connect: {
-      lookup: (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-        const entries = addresses.map((address) => ({ address, family: isIP(address) }));
-        if (options.all) callback(null, entries);
-        else callback(null, entries[0]?.address, entries[0]?.family);
-      },
-    } as never,
-  });
+  return new Agent({ connect: { lookup: pinnedLookup(addresses) } as never });
 }
 export class ExternalListError extends Error {
   constructor(readonly listUrl: string, message: string) {

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, type Dispatcher, type buildConnector } from 'undici';
 import { SocksClient } from 'socks';
 import type { RelayClientConfig } from '../../config/schema.js';
+import { pinnedLookup } from '../../relay/address-policy.js';
 import { proxyRoute } from '../../relay/overlay.js';
 
 export interface MonitorHttp {
@@ -73,9 +74,7 @@ export function createMonitorHttp(relay: RelayClientConfig, options: { caFile?: 
       });
       return;
     }
-    const entries = addresses.map((address) => ({ address, family: isIP(address) }));
-    if (lookupOptions.all) callback(null, entries);
-    else callback(null, entries[0]?.address ?? '', entries[0]?.family);
+    pinnedLookup(addresses)(hostname, lookupOptions, callback as (...args: unknown[]) => void);
   };
   const common = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 4, headersTimeout: options.connectTimeoutMs, bodyTimeout: options.connectTimeoutMs };
   const direct = new Agent({ ...common, connect: { ca, lookup, timeout: options.connectTimeoutMs } as never });
