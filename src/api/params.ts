@@ -4,7 +4,7 @@
  * (`kinds=1&kinds=7`) or comma-separated (`kinds=1,7`).
  */
 import { z } from 'zod';
-import { decodeNip19, type Nip19Kind } from '../nostr/nip19.js';
+import { hexOrNip19, type Nip19Kind } from '../nostr/nip19.js';
 import { normalizeRelayUrl } from '../nostr/relay-url.js';
 
 /** A list parameter: repeated, comma-separated, or both. */
@@ -22,18 +22,17 @@ export function listOf<T extends z.ZodType>(item: T, maxItems: number) {
 export const hex64 = z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected 64 lowercase hex characters' });
 
 /** 64 hex characters, or a NIP-19 identifier of the given kinds (decoded to hex). */
-function hexOrNip19(kinds: Nip19Kind[], what: string) {
+function hexOrNip19Parameter(kinds: Nip19Kind[], what: string) {
   return z.string().max(1_000, { error: `expected ${what}` }).transform((value, context) => {
-    if (/^[0-9a-f]{64}$/.test(value)) return value;
-    const decoded = decodeNip19(value);
-    if (decoded && kinds.includes(decoded.kind)) return decoded.hex;
+    const hex = hexOrNip19(value, kinds);
+    if (hex !== undefined) return hex;
     context.addIssue({ code: 'custom', message: `expected ${what}` });
     return z.NEVER;
   });
 }
 
-export const eventId = hexOrNip19(['note', 'nevent'], '64 lowercase hex characters or a note/nevent (NIP-19)');
-export const publicKey = hexOrNip19(['npub', 'nprofile'], '64 lowercase hex characters or an npub/nprofile (NIP-19)');
+export const eventId = hexOrNip19Parameter(['note', 'nevent'], '64 lowercase hex characters or a note/nevent (NIP-19)');
+export const publicKey = hexOrNip19Parameter(['npub', 'nprofile'], '64 lowercase hex characters or an npub/nprofile (NIP-19)');
 
 /**
  * A decimal integer in [min, max], written as digits only: no sign, no exponent, no hex, octal or

@@ -72,3 +72,10 @@ export function decodeNip19(input: string): { kind: Nip19Kind; hex: string } | u
   }
   return undefined;
 }
+
+/** 64 lowercase hex characters as they are, or the hex a NIP-19 identifier of one of `kinds` names; undefined otherwise. */
+export function hexOrNip19(value: string, kinds: readonly Nip19Kind[]): string | undefined {
+  if (/^[0-9a-f]{64}$/.test(value)) return value;
+  const decoded = decodeNip19(value);
+  return decoded && kinds.includes(decoded.kind) ? decoded.hex : undefined;
+}

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Config } from '../config/schema.js';
 import type { NostrEvent } from '../nostr/event.js';
 import type { VerifierChoice } from '../nostr/schnorr.js';
 import type { EventVerdict } from '../nostr/verify-event.js';
@@ -19,6 +20,11 @@ import { KnownSignatures } from './known-signatures.js';
 export function verifyWorkerCount(configured: number, embeddedDatabase: boolean): number {
   if (configured > 0) return configured;
   return embeddedDatabase ? 1 : availableParallelism();
+}
+
+/** The pool a configuration asks for: `verify.workers` (automatic by database), batch size and signature memory. */
+export function verifyPoolOptions(config: Pick<Config, 'verify' | 'database'>): VerifyPoolOptions {
+  return { workers: verifyWorkerCount(config.verify.workers, !config.database.url), batchSize: config.verify.batch_size, knownSignatures: config.verify.known_signatures };
 }
 
 export interface VerifyPoolOptions {

@@ -3,11 +3,12 @@ import type { Command } from 'commander';
 import type { ActionRunner } from '../main.js';
 import { buildContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
+import { parseTime } from '../arguments.js';
 import { withDatabase } from '../with-database.js';
 import { printJson, printLine } from '../output.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { getOrCreateRelayIds, listRelays, OPERATOR_SOURCES } from '../../db/relays.js';
-import { createVerifyPool, verifyWorkerCount } from '../../verify/pool.js';
+import { createVerifyPool, verifyPoolOptions } from '../../verify/pool.js';
 import type { PassProgress, RelaySyncResult } from '../../services/sync/relay-sync.js';
 import { createProgressReporter } from '../progress.js';
 import { syncRelayWithRetries } from '../../services/sync/pass-runner.js';
@@ -17,14 +18,6 @@ import { relayLogger } from '../../observability/logger.js';
 import { runServiceUntilStopped } from '../service-mode.js';
 import { createSyncService } from '../../services/sync/sync-service.js';
 import { createByteBudget } from '../../services/sync/byte-budget.js';
-
-function parseTime(value: string, flag: string): number {
-  const asNumber = Number(value);
-  if (/^\d+$/.test(value) && Number.isSafeInteger(asNumber)) return asNumber;
-  const parsed = Date.parse(value);
-  if (Number.isNaN(parsed)) throw new UsageError(`${flag}: expected unix seconds or an ISO date, got ${JSON.stringify(value)}`);
-  return Math.floor(parsed / 1000);
-}
 
 /** One line per relay: what was stored, what it cost, and whether the pass proved its window. */
 export function summaryLine(result: RelaySyncResult): string {
@@ -90,7 +83,7 @@ export function registerSync(program: Command, run: ActionRunner): void {
             logger.warn('no active relays to synchronise (candidates become active through validation); name relays with --relay');
             return 0;
           }
-          const pool = await createVerifyPool({ workers: verifyWorkerCount(config.verify.workers, !config.database.url), batchSize: config.verify.batch_size, knownSignatures: config.verify.known_signatures });
+          const pool = await createVerifyPool(verifyPoolOptions(config));
           const budget = createByteBudget(config.sync.max_bytes_in_flight);
           const progress = (options.progress ?? process.stderr.isTTY) ? createProgressReporter((line) => process.stderr.write(`${line}\n`)) : undefined;
           const results: RelaySyncResult[] = [];

@@ -5,26 +5,17 @@ import type { Command } from 'commander';
 import type { ActionRunner } from '../main.js';
 import { buildContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
+import { parseTime } from '../arguments.js';
 import { withDatabase } from '../with-database.js';
 import { printError, printJson, printLine } from '../output.js';
 import { eventLimitsFrom } from '../../config/limits.js';
 import type { ArchiveFilter } from '../../db/event-query.js';
 import { getOrCreateRelayIds } from '../../db/relays.js';
-import { decodeNip19 } from '../../nostr/nip19.js';
+import { hexOrNip19 } from '../../nostr/nip19.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { exportEvents } from '../../transfer/export-events.js';
 import { importEvents, type ImportSummary } from '../../transfer/import-events.js';
-import { createVerifyPool, verifyWorkerCount } from '../../verify/pool.js';
-
-const HEX64 = /^[0-9a-f]{64}$/;
-
-function parseUnix(value: string, flag: string): number {
-  const seconds = Number(value);
-  if (/^\d{1,15}$/.test(value) && Number.isSafeInteger(seconds)) return seconds;
-  const parsed = Date.parse(value);
-  if (Number.isNaN(parsed)) throw new UsageError(`${flag}: expected unix seconds or an ISO date, got ${JSON.stringify(value.slice(0, 40))}`);
-  return Math.floor(parsed / 1000);
-}
+import { createVerifyPool, verifyPoolOptions } from '../../verify/pool.js';
 
 function parseKinds(value: string): number[] {
   return value.split(',').map((part) => {
@@ -37,10 +28,9 @@ function parseKinds(value: string): number[] {
 function parseAuthors(value: string): string[] {
   return value.split(',').map((part) => {
     const text = part.trim();
-    if (HEX64.test(text)) return text;
-    const decoded = decodeNip19(text);
-    if (decoded && (decoded.kind === 'npub' || decoded.kind === 'nprofile')) return decoded.hex;
-    throw new UsageError(`--authors: expected 64 lowercase hex characters or an npub/nprofile, got ${JSON.stringify(text.slice(0, 20))}`);
+    const hex = hexOrNip19(text, ['npub', 'nprofile']);
+    if (hex === undefined) throw new UsageError(`--authors: expected 64 lowercase hex characters or an npub/nprofile, got ${JSON.stringify(text.slice(0, 20))}`);
+    return hex;
   });
 }
 
@@ -72,8 +62,8 @@ export function registerTransfer(program: Command, run: ActionRunner): void {
         const filter: ArchiveFilter = {
           ...(options.kinds ? { kinds: parseKinds(options.kinds) } : {}),
           ...(options.authors ? { authors: parseAuthors(options.authors) } : {}),
-          ...(options.since ? { since: parseUnix(options.since, '--since') } : {}),
-          ...(options.until ? { until: parseUnix(options.until, '--until') } : {}),
+          ...(options.since ? { since: parseTime(options.since, '--since') } : {}),
+          ...(options.until ? { until: parseTime(options.until, '--until') } : {}),
           ...(options.relay ? { relay: parseRelay(options.relay, '--relay').url } : {}),
         };
         const context = buildContext(program.opts<GlobalOptions>());
@@ -117,7 +107,7 @@ export function registerTransfer(program: Command, run: ActionRunner): void {
         const showProgress = options.progress ?? process.stderr.isTTY;
         const summary = await withDatabase(context, async (db) => {
           const relayId = relay ? ((await getOrCreateRelayIds(db, [{ url: relay.url, network: relay.network }], 'cli')).get(relay.url) ?? null) : null;
-          const pool = await createVerifyPool({ workers: verifyWorkerCount(config.verify.workers, !config.database.url), batchSize: config.verify.batch_size });
+          const pool = await createVerifyPool(verifyPoolOptions(config));
           let printedAt = Date.now();
           try {
             return await importEvents(db, pool, input, {

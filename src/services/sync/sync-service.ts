@@ -17,7 +17,7 @@ import { recordRelayFailure, recordRelaySuccess } from '../../db/relay-health.js
 import { dueRelays, type DueRelay } from '../../db/sync-schedule.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
-import { createVerifyPool, verifyWorkerCount, type VerifyPool } from '../../verify/pool.js';
+import { createVerifyPool, verifyPoolOptions, type VerifyPool } from '../../verify/pool.js';
 import type { Service } from '../service.js';
 import { syncRelayWithRetries } from './pass-runner.js';
 import { createByteBudget, type ByteBudget } from './byte-budget.js';
@@ -39,7 +39,7 @@ export function createSyncService(options: { db: Database; config: () => Config;
     async run(signal) {
       const { db, logger } = options;
       const initial = options.config();
-      const pool = await createVerifyPool({ workers: verifyWorkerCount(initial.verify.workers, !initial.database.url), batchSize: initial.verify.batch_size, knownSignatures: initial.verify.known_signatures });
+      const pool = await createVerifyPool(verifyPoolOptions(initial));
       const budget = createByteBudget(initial.sync.max_bytes_in_flight);
       // Reserved slots, but never all of them: other relays must still progress.
       const reserved = Math.min(initial.sync.priority_slots, Math.max(0, initial.sync.concurrency - 1));
