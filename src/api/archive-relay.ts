@@ -388,9 +388,11 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
     let events;
     let from: ArchivePosition | undefined;
     try {
-      // Where the live feed will start: taken before the query, a lag earlier, so nothing falls between.
-      if (liveEnabled) from = await readOnly(db, statementTimeoutMs, (tx) => archiveNow(tx, liveLagMs));
-      events = parsed.limit === 0 ? [] : await readOnly(db, statementTimeoutMs, (tx) => findEvents(tx, eventsQuery(parsed.filters, parsed.limit)));
+      events = await readOnly(db, statementTimeoutMs, async (tx) => {
+        // Where the live feed will start: in the query's own transaction, a lag earlier, so nothing falls between.
+        if (liveEnabled) from = await archiveNow(tx, liveLagMs);
+        return parsed.limit === 0 ? [] : findEvents(tx, eventsQuery(parsed.filters, parsed.limit));
+      });
     } catch (error) {
       const stillWanted = !subscription.closed;
       if (client.subscriptions.get(subId) === subscription) client.subscriptions.delete(subId);

@@ -170,10 +170,3 @@ export async function checkHistory(db: Queryable, options: { url: string; type?:
 }
 
 /** Where an event was seen, and when. */
-export async function eventProvenance(db: Queryable, id: string): Promise<{ relay: string; first_seen_at: string }[]> {
-  const { rows } = await db.query<{ relay: string; first_seen_at: string }>(
-    `SELECT r.url AS relay, er.first_seen_at FROM event_relay er JOIN relay r ON r.id = er.relay_id WHERE er.event_id = decode($1, 'hex') ORDER BY er.first_seen_at, r.url`,
-    [id],
-  );
-  return rows;
-}

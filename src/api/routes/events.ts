@@ -9,9 +9,8 @@ import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
 import { decodeCursor, encodeCursor, eventQuery, findEvents, type ArchiveFilter } from '../../db/event-query.js';
-import { eventProvenance } from '../../db/relay-queries.js';
+import { eventProvenance } from '../../db/event-provenance.js';
 import { readOnly } from '../api-query.js';
-import { jsonRow } from '../json.js';
 import { cursor, eventId, kind, listOf, pageLimit, publicKey, relayUrl, TAG_KEY, unixSeconds } from '../params.js';
 import { errorSchema, nostrEventSchema } from '../schemas.js';
 import { BadParameterError } from '../errors.js';
@@ -90,7 +89,7 @@ export function registerEventRoutes(app: FastifyInstance, options: { db: Databas
       const config = options.config();
       const found = await readOnly(options.db, config.api.statement_timeout_ms, async (tx) => {
         const [event] = await findEvents(tx, eventQuery({ ids: [id] }, 1));
-        return event ? { event, seen_on: (await eventProvenance(tx, id)).map(jsonRow) } : undefined;
+        return event ? { event, seen_on: (await eventProvenance(tx, id)).map((sighting) => ({ relay: sighting.relay, first_seen_at: sighting.first_seen_at.toISOString() })) } : undefined;
       });
       if (!found) return reply.code(404).send({ error: 'not found', message: `no event ${id} in the archive` });
       return found;
