@@ -21,12 +21,23 @@ export interface NipClaim {
   observed_at: string | null;
 }
 
-/** The NIPs whose support bigbrotr can observe, with the SQL that says a relay's support was seen (alias `r` = relay). */
-export const VERIFIABLE_NIPS: Record<number, string> = {
-  42: `EXISTS (SELECT 1 FROM relay_metadata_latest q WHERE q.relay_id = r.id AND q.check_type = 'requirements' AND (q.detail ->> 'challenged')::boolean)`,
-  45: `EXISTS (SELECT 1 FROM relay_limits l WHERE l.relay_id = r.id AND l.count_trust = 'agrees')`,
-  77: `EXISTS (SELECT 1 FROM sync_cursor c WHERE c.relay_id = r.id AND c.scope = 'all' AND c.negentropy = 'supported')`,
+/**
+ * The NIPs whose support bigbrotr can observe, with the SQL that says a relay (alias `r`) was seen
+ * doing it, or seen not to: one table for the relay list filter and the stats.
+ */
+const OBSERVED: Record<'42' | '45' | '77', { verified: string; refuted: string }> = {
+  '42': { verified: `EXISTS (SELECT 1 FROM relay_metadata_latest q WHERE q.relay_id = r.id AND q.check_type = 'requirements' AND (q.detail ->> 'challenged')::boolean)`, refuted: 'false' },
+  '45': {
+    verified: `EXISTS (SELECT 1 FROM relay_limits l WHERE l.relay_id = r.id AND l.count_trust = 'agrees')`,
+    refuted: `EXISTS (SELECT 1 FROM relay_limits l WHERE l.relay_id = r.id AND l.count_trust IN ('disagrees', 'unanswered'))`,
+  },
+  '77': {
+    verified: `EXISTS (SELECT 1 FROM sync_cursor c WHERE c.relay_id = r.id AND c.scope = 'all' AND c.negentropy = 'supported')`,
+    refuted: `EXISTS (SELECT 1 FROM sync_cursor c WHERE c.relay_id = r.id AND c.scope = 'all' AND c.negentropy = 'unsupported')`,
+  },
 };
+
+export const VERIFIABLE_NIPS: Record<number, string> = Object.fromEntries(Object.entries(OBSERVED).map(([nip, sql]) => [nip, sql.verified]));
 
 interface Observations {
   nips: unknown;
@@ -95,27 +106,17 @@ export async function relayClaims(db: Queryable, relayId: number): Promise<NipCl
 export type ClaimCounts = Record<'42' | '45' | '77', { claimed: number; verified: number; refuted: number }>;
 
 export async function claimCounts(db: Queryable): Promise<ClaimCounts> {
+  const nips = Object.keys(OBSERVED) as (keyof ClaimCounts)[];
+  const columns = nips.flatMap((nip) => {
+    const claimed = `n.data -> 'supported_nips' @> '${nip}'`;
+    return [`count(*) FILTER (WHERE ${claimed}) AS c${nip}`, `count(*) FILTER (WHERE ${claimed} AND ${OBSERVED[nip].verified}) AS v${nip}`, `count(*) FILTER (WHERE ${claimed} AND ${OBSERVED[nip].refuted}) AS r${nip}`];
+  });
   const { rows } = await db.query<Record<string, string>>(
-    `SELECT count(*) FILTER (WHERE n.data -> 'supported_nips' @> '77') AS c77,
-            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '77' AND c.negentropy = 'supported') AS v77,
-            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '77' AND c.negentropy = 'unsupported') AS r77,
-            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '45') AS c45,
-            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '45' AND l.count_trust = 'agrees') AS v45,
-            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '45' AND l.count_trust IN ('disagrees', 'unanswered')) AS r45,
-            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '42') AS c42,
-            count(*) FILTER (WHERE n.data -> 'supported_nips' @> '42' AND (q.detail ->> 'challenged')::boolean) AS v42
-     FROM relay r
-     LEFT JOIN relay_metadata_latest n ON n.relay_id = r.id AND n.check_type = 'nip11' AND n.ok
-     LEFT JOIN sync_cursor c ON c.relay_id = r.id AND c.scope = 'all'
-     LEFT JOIN relay_limits l ON l.relay_id = r.id
-     LEFT JOIN relay_metadata_latest q ON q.relay_id = r.id AND q.check_type = 'requirements'
+    `SELECT ${columns.join(', ')}
+     FROM relay r LEFT JOIN relay_metadata_latest n ON n.relay_id = r.id AND n.check_type = 'nip11' AND n.ok
      WHERE r.state <> 'retired'`,
   );
   const row = rows[0] ?? {};
   const at = (key: string) => Number(row[key] ?? 0);
-  return {
-    '42': { claimed: at('c42'), verified: at('v42'), refuted: 0 },
-    '45': { claimed: at('c45'), verified: at('v45'), refuted: at('r45') },
-    '77': { claimed: at('c77'), verified: at('v77'), refuted: at('r77') },
-  };
+  return Object.fromEntries(nips.map((nip) => [nip, { claimed: at(`c${nip}`), verified: at(`v${nip}`), refuted: at(`r${nip}`) }])) as ClaimCounts;
 }
