@@ -138,6 +138,17 @@ async function listen(server: Server): Promise<string> {
   return `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
+/** An HTTP server on 127.0.0.1 with the archive relay attached, and how to stop both. */
+async function serveArchiveRelay(db: TestDatabase['db'], relayConfig: Config): Promise<{ relay: ArchiveRelay; url: string; close(): Promise<void> }> {
+  const server = createServer((_request, response) => response.writeHead(404).end());
+  const relay = attachArchiveRelay(server, { db, config: relayConfig, logger: silentLogger() });
+  const url = await listen(server);
+  return { relay, url, close: async () => {
+    await relay.close();
+    await new Promise((resolve) => server.close(resolve));
+  } };
+}
+
 async function waitUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -464,8 +475,7 @@ describe('archive relay', () => {
 
 describe('archive relay: live events after EOSE', () => {
   let database: TestDatabase;
-  let server: Server;
-  let relay: ArchiveRelay;
+  let served: Awaited<ReturnType<typeof serveArchiveRelay>>;
   let url: string;
   let sourceId: number;
   const live = (kind: number, createdAt: number, key = keys.alice, tags: string[][] = []) => signEvent({ kind, created_at: createdAt, tags, content: `live ${kind} ${createdAt}` }, key);
@@ -474,13 +484,11 @@ describe('archive relay: live events after EOSE', () => {
     database = await createTestDatabase();
     sourceId = (await getOrCreateRelayIds(database.db, [{ url: 'wss://source.example/', network: 'clearnet' }], 'seed')).get('wss://source.example/') as number;
     await insertEventBatch(database.db, [a1, b1], sourceId);
-    server = createServer((_request, response) => response.writeHead(404).end());
-    relay = attachArchiveRelay(server, { db: database.db, config: configWith({ relay_live_poll_ms: 100, relay_live_lag_ms: 0, relay_live_batch: 3 }), logger: silentLogger() });
-    url = await listen(server);
+    served = await serveArchiveRelay(database.db, configWith({ relay_live_poll_ms: 100, relay_live_lag_ms: 0, relay_live_batch: 3 }));
+    url = served.url;
   });
   afterAll(async () => {
-    await relay?.close();
-    await new Promise((resolve) => server?.close(resolve));
+    await served?.close();
     await database?.dispose();
   });
 
@@ -556,10 +564,9 @@ describe('archive relay: live events after EOSE', () => {
   });
 
   it('with relay_live_poll_ms 0, nothing follows EOSE, and the NIP-11 document says so', async () => {
-    const quiet = createServer((_request, response) => response.writeHead(404).end());
     const quietConfig = configWith({ relay_live_poll_ms: 0 });
-    const quietRelay = attachArchiveRelay(quiet, { db: database.db, config: quietConfig, logger: silentLogger() });
-    const quietUrl = await listen(quiet);
+    const quiet = await serveArchiveRelay(database.db, quietConfig);
+    const quietUrl = quiet.url;
     try {
       const client = await TestClient.open(quietUrl);
       expect((await client.req('q', { kinds: [1] })).end).toEqual(['EOSE', 'q']);
@@ -569,8 +576,7 @@ describe('archive relay: live events after EOSE', () => {
       expect(archiveNip11Document(quietConfig, '1').description).toMatch(/Nothing is streamed after EOSE/);
       expect(archiveNip11Document(configWith({}), '1').description).toMatch(/streams newly archived events/);
     } finally {
-      await quietRelay.close();
-      await new Promise((resolve) => quiet.close(resolve));
+      await quiet.close();
     }
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.js';
 import { relayClaims } from '../../src/db/nip-claims.js';
 import { listRelaySummaries } from '../../src/db/relay-queries.js';
-import { getOrCreateRelayIds } from '../../src/db/relays.js';
+import { getOrCreateRelayIds, setRelayState } from '../../src/db/relays.js';
 import { collectStats } from '../../src/db/stats.js';
 import { formatStats } from '../../src/cli/format-stats.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -39,7 +39,7 @@ async function observed(options: Parameters<typeof startTestRelay>[0]): Promise<
   relays.push(relay);
   relay.addEvents(generateEvents({ count: 250, authors: 3, seed: `claims-${relays.length}` }));
   const id = (await getOrCreateRelayIds(test.db, [{ url: relay.url, network: 'clearnet' }], 'cli')).get(relay.url) as number;
-  await test.db.query(`UPDATE relay SET state = 'active' WHERE id = $1`, [id]);
+  await setRelayState(test.db, id, 'active');
   await syncRelayWithRetries({ db: test.db, relay: { id, url: relay.url, trusted: true }, config, pool, logger: silentLogger() });
   await monitorOnce({ db: test.db, config, logger: silentLogger(), urls: [relay.url] });
   return { id, url: relay.url };

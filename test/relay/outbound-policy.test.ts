@@ -82,13 +82,19 @@ describe('the outbound policy', () => {
   });
 });
 
+/** A relay found in an event (not named by the operator) whose name the loopback DNS server resolves to 127.0.0.1. */
+async function discoveredRelay() {
+  const target = await relay();
+  const url = `ws://relay.policy.test:${target.port}/`;
+  const database = await createTestDatabase();
+  databases.push(database);
+  const ids = await getOrCreateRelayIds(database.db, [{ url, network: 'clearnet' }], 'event:nip65');
+  return { target, url, database, ids };
+}
+
 describe('every client follows it', () => {
   it('the synchronizer does not contact a discovered relay whose name resolves to loopback', async () => {
-    const target = await relay();
-    const url = `ws://relay.policy.test:${target.port}/`;
-    const database = await createTestDatabase();
-    databases.push(database);
-    const ids = await getOrCreateRelayIds(database.db, [{ url, network: 'clearnet' }], 'event:nip65');
+    const { target, url, database, ids } = await discoveredRelay();
     const attempt = syncRelayWithRetries({ db: database.db, relay: { id: ids.get(url) as number, url, trusted: false }, config: configWith(), pool, logger: silentLogger() });
     await expect(attempt).rejects.toBeInstanceOf(RelayPolicyError);
     expect(target.counters.tcpConnections).toBe(0);
@@ -99,11 +105,7 @@ describe('every client follows it', () => {
   });
 
   it('the finder\'s direct scan does not contact a discovered active relay on a private address', async () => {
-    const target = await relay();
-    const url = `ws://relay.policy.test:${target.port}/`;
-    const database = await createTestDatabase();
-    databases.push(database);
-    const ids = await getOrCreateRelayIds(database.db, [{ url, network: 'clearnet' }], 'event:nip65');
+    const { target, url, database, ids } = await discoveredRelay();
     await setRelayState(database.db, ids.get(url) as number, 'active');
     expect((await relaysForDirectScan(database.db, 10))[0]?.trusted).toBe(false);
     const summary = await findFromRelays({ db: database.db, config: configWith({ 'sync.negentropy': 'off' }), logger: silentLogger() });
