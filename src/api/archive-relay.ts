@@ -20,7 +20,7 @@ import type { Database } from '../db/database.js';
 import { wrapDatabaseError } from '../db/errors.js';
 import { archiveNow, comparePositions, countQuery, eventsArchivedAfter, eventsQuery, findEvents, matchesArchiveFilter, type ArchiveFilter, type ArchivePosition } from '../db/event-query.js';
 import type { NostrEvent } from '../nostr/event.js';
-import { isHex64 } from '../nostr/hex.js';
+import { isPlainObject, parseClientFilters, shorten, type ParsedFilters } from '../nostr/client-filters.js';
 import type { Logger } from '../observability/logger.js';
 import { metricsRegistry } from '../observability/metrics.js';
 import { ApiTimeoutError, readOnly } from './api-query.js';
@@ -109,95 +109,6 @@ export function archiveNip11Document(config: Config, version: string): Record<st
       restricted_writes: true,
     },
   };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Validation of client requests
-
-interface ParsedFilters {
-  filters: ArchiveFilter[];
-  /** The limit of the initial query: the largest of the filters' limits, capped at relay_max_limit. */
-  limit: number;
-}
-
-type FilterResult = { ok: true; value: ParsedFilters } | { ok: false; reason: string };
-
-const TAG_KEY = /^#[a-zA-Z]$/;
-
-/** An untrusted name, shortened for a reply (the reply is JSON, so any character is safe in it). */
-function shorten(name: string): string {
-  return name.length > 40 ? `${name.slice(0, 40)}…` : name;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isNonNegativeSafeInt(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-/** Checks the filters of a REQ or COUNT and maps them to archive filters; `reason` starts with a NIP-01 prefix. */
-function parseFilters(raw: unknown[], api: Config['api']): FilterResult {
-  const fail = (reason: string): FilterResult => ({ ok: false, reason });
-  if (raw.length === 0) return fail('invalid: at least one filter is required');
-  if (raw.length > api.relay_max_filters) return fail(`invalid: too many filters (max ${api.relay_max_filters})`);
-  const maxValues = api.relay_max_filter_values;
-  const filters: ArchiveFilter[] = [];
-  let limit: number | undefined;
-  let anyWithoutLimit = false;
-  for (const candidate of raw) {
-    if (!isPlainObject(candidate)) return fail('invalid: a filter must be a JSON object');
-    const filter: ArchiveFilter = {};
-    let filterLimit: number | undefined;
-    for (const [key, value] of Object.entries(candidate)) {
-      switch (key) {
-        case 'ids':
-        case 'authors': {
-          if (!Array.isArray(value)) return fail(`invalid: ${key} must be an array`);
-          if (value.length > maxValues) return fail(`invalid: too many ${key} (max ${maxValues})`);
-          if (!value.every(isHex64)) return fail(`invalid: ${key} must be 64 lowercase hex characters`);
-          filter[key] = value as string[];
-          break;
-        }
-        case 'kinds': {
-          if (!Array.isArray(value)) return fail('invalid: kinds must be an array');
-          if (value.length > maxValues) return fail(`invalid: too many kinds (max ${maxValues})`);
-          if (!value.every((kind) => typeof kind === 'number' && Number.isInteger(kind) && kind >= 0 && kind <= 65_535)) {
-            return fail('invalid: kinds must be integers from 0 to 65535');
-          }
-          filter.kinds = value as number[];
-          break;
-        }
-        case 'since':
-        case 'until': {
-          if (!isNonNegativeSafeInt(value)) return fail(`invalid: ${key} must be a non-negative integer timestamp`);
-          filter[key] = value;
-          break;
-        }
-        case 'limit': {
-          if (!isNonNegativeSafeInt(value)) return fail('invalid: limit must be a non-negative integer');
-          filterLimit = value;
-          break;
-        }
-        case 'search':
-          return fail('unsupported: search is not supported');
-        default: {
-          if (!TAG_KEY.test(key)) return fail(`invalid: unknown filter field ${shorten(key)}`);
-          if (!Array.isArray(value)) return fail(`invalid: ${key} must be an array`);
-          if (value.length > maxValues) return fail(`invalid: too many ${key} values (max ${maxValues})`);
-          if (!value.every((item) => typeof item === 'string')) return fail(`invalid: ${key} values must be strings`);
-          filter.tags ??= {};
-          filter.tags[key.slice(1)] = value as string[];
-        }
-      }
-    }
-    filters.push(filter);
-    if (filterLimit === undefined) anyWithoutLimit = true;
-    else limit = Math.max(limit ?? 0, filterLimit);
-  }
-  const requested = anyWithoutLimit || limit === undefined ? api.relay_max_limit : limit;
-  return { ok: true, value: { filters, limit: Math.min(requested, api.relay_max_limit) } };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -525,7 +436,7 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       reply(client, ['CLOSED', subId, `rate-limited: more than ${api.relay_requests_per_minute} requests a minute from this address`]);
       return;
     }
-    const parsed = parseFilters(message.slice(2), api);
+    const parsed = parseClientFilters(message.slice(2), { maxFilters: api.relay_max_filters, maxValues: api.relay_max_filter_values, maxLimit: api.relay_max_limit });
     if (!parsed.ok) {
       closeSubscription(client, subId);
       reply(client, ['CLOSED', subId, parsed.reason]);
@@ -552,7 +463,7 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       reply(client, ['CLOSED', subId, `rate-limited: more than ${api.relay_requests_per_minute} requests a minute from this address`]);
       return;
     }
-    const parsed = parseFilters(message.slice(2), api);
+    const parsed = parseClientFilters(message.slice(2), { maxFilters: api.relay_max_filters, maxValues: api.relay_max_filter_values, maxLimit: api.relay_max_limit });
     if (!parsed.ok) {
       reply(client, ['CLOSED', subId, parsed.reason]);
       return;
