@@ -49,6 +49,8 @@ export type SubscriptionEnd =
 export interface SubscriptionHandlers {
   /** A raw event, untrusted: validate before use. `bytes` is the size of the frame that carried it. */
   onEvent(event: unknown, bytes: number): void;
+  /** Live subscriptions only: the stored events have all been sent; new ones follow. */
+  onEose?(): void;
 }
 
 export interface SubscribeOptions {
@@ -56,6 +58,12 @@ export interface SubscribeOptions {
   subIdPrefix?: string;
   /** Stop reading (CLOSE, end `cut`) once the events received weigh more than this many bytes. */
   maxBytes?: number;
+  /**
+   * Keep the subscription open after EOSE (which calls `onEose`) and receive new events until the
+   * relay closes it, the connection drops or `signal` aborts: no idle or overall timeout, and a
+   * NOTICE never ends it (it is not counted among the requests a NOTICE could answer).
+   */
+  live?: boolean;
 }
 
 /** How a NIP-77 negentropy session ended. */
@@ -83,6 +91,7 @@ export interface PublishResult {
 
 interface OpenSubscription {
   handlers: SubscriptionHandlers;
+  live: boolean;
   finish(end: SubscriptionEnd): void;
   /** Counts one event frame of `bytes`; true when that frame spent the byte budget (deliver it, then cut). */
   receive(bytes: number): boolean;
@@ -188,8 +197,10 @@ export class RelayConnection extends EventEmitter<{
     return new Promise<SubscriptionEnd>((resolve) => {
       let idleTimer: NodeJS.Timeout | undefined;
       let bytes = 0;
-      const overallTimer = setTimeout(() => finish({ reason: 'timeout' }), this.config.request_timeout_ms);
+      const live = options.live === true;
+      const overallTimer = live ? undefined : setTimeout(() => finish({ reason: 'timeout' }), this.config.request_timeout_ms);
       const touch = () => {
+        if (live) return;
         clearTimeout(idleTimer);
         idleTimer = setTimeout(() => finish({ reason: 'idle' }), this.config.idle_timeout_ms);
       };
@@ -209,7 +220,7 @@ export class RelayConnection extends EventEmitter<{
         return options.maxBytes !== undefined && bytes > options.maxBytes;
       };
       const cut = () => finish({ reason: 'cut', bytes });
-      this.subscriptions.set(subId, { handlers, finish, receive, cut });
+      this.subscriptions.set(subId, { handlers, live, finish, receive, cut });
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (options.signal?.aborted) return finish({ reason: 'aborted' });
       touch();
@@ -358,7 +369,9 @@ export class RelayConnection extends EventEmitter<{
 
   /** Our requests still waiting for an answer (REQ, COUNT, NEG-OPEN), for attributing a NOTICE. */
   private outstandingRequests(): number {
-    return this.subscriptions.size + this.pendingCounts.size + this.negentropySessions.size;
+    let waiting = 0;
+    for (const subscription of this.subscriptions.values()) if (!subscription.live) waiting += 1;
+    return waiting + this.pendingCounts.size + this.negentropySessions.size;
   }
 
   /**
@@ -369,7 +382,7 @@ export class RelayConnection extends EventEmitter<{
    */
   private attributeNotice(message: string): void {
     if (this.outstandingRequests() !== 1) return;
-    for (const subscription of this.subscriptions.values()) subscription.finish({ reason: 'notice', message });
+    for (const subscription of this.subscriptions.values()) if (!subscription.live) subscription.finish({ reason: 'notice', message });
     for (const finish of this.pendingCounts.values()) finish(undefined);
     for (const session of this.negentropySessions.values()) session.onRefusal(message);
   }
@@ -384,9 +397,12 @@ export class RelayConnection extends EventEmitter<{
         if (spent) subscription.cut();
         return;
       }
-      case 'EOSE':
-        this.subscriptions.get(message.subId)?.finish({ reason: 'eose' });
+      case 'EOSE': {
+        const subscription = this.subscriptions.get(message.subId);
+        if (subscription?.live) subscription.handlers.onEose?.();
+        else subscription?.finish({ reason: 'eose' });
         return;
+      }
       case 'CLOSED':
         this.subscriptions.get(message.subId)?.finish({ reason: 'closed', message: message.message });
         this.pendingCounts.get(message.subId)?.(undefined);
