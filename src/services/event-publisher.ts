@@ -1,18 +1,19 @@
 /**
- * Sends the monitor's signed NIP-66 events to the configured relays over connections kept open for
- * the pass (reopened when a relay drops them). A relay that refuses or is down only loses its copy.
+ * Sends signed events (the monitor's NIP-66 reports, the data vending machine's results) to a set of
+ * relays over connections kept open between sends (reopened when a relay drops them). A relay that
+ * refuses or is down only loses its copy.
  */
-import type { RelayClientConfig } from '../../config/schema.js';
-import type { NostrEvent } from '../../nostr/event.js';
-import type { Logger } from '../../observability/logger.js';
-import { RelayConnection } from '../../relay/connection.js';
+import type { RelayClientConfig } from '../config/schema.js';
+import type { NostrEvent } from '../nostr/event.js';
+import type { Logger } from '../observability/logger.js';
+import { RelayConnection } from '../relay/connection.js';
 
 export interface PublishOutcome {
   accepted: string[];
   rejected: { url: string; reason: string }[];
 }
 
-export class Nip66Publisher {
+export class EventPublisher {
   private readonly connections = new Map<string, Promise<RelayConnection>>();
 
   constructor(
@@ -52,7 +53,7 @@ export class Nip66Publisher {
         }
       }),
     );
-    if (outcome.rejected.length > 0) this.options.logger.debug({ kind: event.kind, rejected: outcome.rejected }, 'NIP-66 event not accepted everywhere');
+    if (outcome.rejected.length > 0) this.options.logger.debug({ kind: event.kind, rejected: outcome.rejected }, 'published event not accepted everywhere');
     return outcome;
   }
 

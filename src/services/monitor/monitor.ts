@@ -9,11 +9,9 @@ import { reachableNetworks } from '../../relay/overlay.js';
 import type { Config } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
 import type { Database } from '../../db/database.js';
-import { insertEventBatch } from '../../db/events.js';
 import { acquireLeases, processOwnerId, releaseLeases } from '../../db/leases.js';
 import { dueRelaysForMonitor, liftMonitorBench, storeRelayChecks, type DueRelay } from '../../db/relay-checks.js';
 import { recordRelayFailure } from '../../db/relay-health.js';
-import { getOrCreateRelayIds } from '../../db/relays.js';
 import { monitorAnnouncementTemplate, monitorProfileTemplate, monitorRelayListTemplate, relayDiscoveryTemplate, type MonitorIdentity } from '../../nostr/nip66.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { generateSecretKey, signEvent } from '../../nostr/sign.js';
@@ -21,12 +19,14 @@ import type { NostrEvent } from '../../nostr/event.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { createResolver } from '../../relay/screen.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
+import { getOrCreateRelayIds } from '../../db/relays.js';
+import { archivePublished } from '../archive-published.js';
 import { periodicService, type Service } from '../service.js';
 import { checkRelay, type CheckContext } from './check-relay.js';
 import { openGeoDatabases } from './checks/geo.js';
 import { createMonitorHttp, trustedCas } from './http-client.js';
 import { monitorMetrics } from './metrics.js';
-import { Nip66Publisher } from './publisher.js';
+import { EventPublisher } from '../event-publisher.js';
 
 export const MONITOR_SERVICE = 'monitor';
 
@@ -105,20 +105,6 @@ export function monitorIdentity(config: Config): MonitorIdentity {
   return { name: monitor.profile_name, about: monitor.profile_about, ...(monitor.profile_picture ? { picture: monitor.profile_picture } : {}), relays };
 }
 
-async function archivePublished(db: Database, event: NostrEvent, acceptedBy: string[], logger: Logger): Promise<void> {
-  try {
-    const candidates = acceptedBy.flatMap((url) => {
-      const normalized = normalizeRelayUrl(url);
-      return normalized.ok ? [{ url: normalized.url, network: normalized.network }] : [];
-    });
-    const relayIds = [...(await getOrCreateRelayIds(db, candidates, 'config')).values()];
-    if (relayIds.length === 0) await insertEventBatch(db, [event], null);
-    for (const relayId of relayIds) await insertEventBatch(db, [event], relayId);
-  } catch (error) {
-    logger.warn({ err: error, kind: event.kind }, 'could not store a published NIP-66 event in the archive');
-  }
-}
-
 /** When this process last published its kind 10166 announcement (it is sent at most once per interval). */
 let lastAnnouncementAt = 0;
 
@@ -135,7 +121,7 @@ export async function monitorOnce(options: MonitorPassOptions): Promise<MonitorP
   const http = createMonitorHttp(config.relay, { caFile: monitor.tls_ca_file, connectTimeoutMs: monitor.nip11_timeout_ms });
   ephemeralWriteKey ??= generateSecretKey();
   const context: CheckContext = { config, http, resolver: createResolver(monitor.dns_servers, monitor.dns_timeout_ms), geo, ca, writeKey: ephemeralWriteKey };
-  const publisher = publishTo.length ? new Nip66Publisher(publishTo, config.relay, { timeoutMs: monitor.write_timeout_ms, userAgent: monitor.user_agent, ca, logger }) : undefined;
+  const publisher = publishTo.length ? new EventPublisher(publishTo, config.relay, { timeoutMs: monitor.write_timeout_ms, userAgent: monitor.user_agent, ca, logger }) : undefined;
   const secretKey = config.identity.secret_key;
   const passStarted = performance.now();
   const refusedUntil = options.refusedUntil ?? new Map<number, number>();
