@@ -276,6 +276,23 @@ export const verifySchema = z
   })
   .strict();
 
+export const dvmSchema = z
+  .object({
+    enabled: bool().default(false).meta({ description: 'Run the NIP-90 data vending machine inside `bigbrotr run`: it listens on `dvm.relays` for job requests about the archive (event counts, archived events by filter, where an event was seen, a relay\'s uptime and NIP-11 history) and publishes the results there, signed with `identity.secret_key`. Job kinds: docs/nips.md.' }),
+    relays: z.array(z.string().min(1)).default([]).meta({ description: 'Relays the machine listens on for job requests and publishes results and feedback to (required when `enabled`). Checked at start-up.' }),
+    reply_to_request_relays: bool().default(true).meta({ description: 'Also publish each result to the relays the request names in its `relays` tag (NIP-90: SHOULD), at most `max_reply_relays` of them, screened like any discovered relay URL (no private addresses unless `relay_url.allow_private`).' }),
+    max_reply_relays: nonNegativeInt('relays').max(10).default(3).meta({ description: 'Most relays from a request\'s `relays` tag that a result is sent to.' }),
+    max_results: positiveInt('events').max(5_000).default(200).meta({ description: 'Most events (or groups, or documents) in one result; a result cut short says so and carries a `cursor` to continue from.' }),
+    max_result_bytes: positiveInt('bytes').min(1_024).max(4_000_000).default(60_000).meta({ description: 'Most bytes of one result\'s content: results are cut before they pass it, because relays refuse large events (strfry\'s default maximum is 64 KiB).' }),
+    request_max_age_seconds: positiveInt('seconds').default(600).meta({ description: 'Job requests older than this are ignored (at start-up and after a reconnect the machine asks for requests this far back).' }),
+    jobs_per_minute_per_customer: positiveInt('jobs').default(30).meta({ description: 'Jobs one customer pubkey may have answered per minute; requests beyond it are dropped (and counted) without a reply.' }),
+    statement_timeout_ms: positiveInt('milliseconds').default(5_000).meta({ description: 'Time limit of each job\'s database query (read-only transaction); a job that passes it gets an `error` feedback event.' }),
+    announce: bool().default(true).meta({ description: 'Publish a NIP-89 handler announcement (kind 31990) listing the job kinds at start, so clients can find the machine.' }),
+    name: z.string().min(1).max(100).default('bigbrotr archive').meta({ description: 'Name in the NIP-89 announcement.' }),
+    about: z.string().max(2_000).default('Answers questions about the bigbrotr archive of the Nostr network: event counts, archived events by filter, the relays an event was seen on, relay uptime and NIP-11 history.').meta({ description: 'Description in the NIP-89 announcement.' }),
+  })
+  .strict();
+
 export const identitySchema = z
   .object({
     secret_key: z
@@ -322,6 +339,7 @@ export const configSchema = z
     monitor: monitorSchema.default(monitorSchema.parse({})),
     maintenance: maintenanceSchema.default(maintenanceSchema.parse({})),
     api: apiSchema.default(apiSchema.parse({})),
+    dvm: dvmSchema.default(dvmSchema.parse({})),
     shutdown: shutdownSchema.default(shutdownSchema.parse({})),
     identity: identitySchema.default(identitySchema.parse({})),
     tracing: tracingSchema.default(tracingSchema.parse({})),
@@ -338,6 +356,7 @@ export type SyncConfig = Config['sync'];
 export type MonitorConfig = Config['monitor'];
 export type MaintenanceConfig = Config['maintenance'];
 export type ApiConfig = Config['api'];
+export type DvmConfig = Config['dvm'];
 export type TracingConfig = Config['tracing'];
 
 /**
@@ -370,6 +389,8 @@ export const RESTART_ONLY_OPTIONS: readonly string[] = [
   'validator.enabled',
   'monitor.enabled',
   'api.enabled',
+  'dvm.enabled',
+  'dvm.relays',
   'api.relay_enabled',
   'api.trust_proxy',
   'api.rate_limit_per_minute',

@@ -29,3 +29,13 @@ export async function sightingsOf(db: Queryable, ids: string[]): Promise<Map<str
 export async function eventProvenance(db: Queryable, id: string): Promise<Sighting[]> {
   return (await sightingsOf(db, [id])).get(id) ?? [];
 }
+
+/** Which of `ids` the archive holds. */
+export async function archivedIds(db: Queryable, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT encode(id, 'hex') AS id FROM event WHERE id = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x))`,
+    [ids],
+  );
+  return new Set(rows.map((row) => row.id));
+}

@@ -18,7 +18,11 @@ export interface ArchiveFilter {
   tags?: Record<string, string[]>;
   /** Only events seen on this relay (normalised URL). */
   relay?: string;
+  /** Values of any single-letter tag (first values): the event matches when one of its tags has one of them. */
+  anyTag?: string[];
 }
+
+const TAG_LETTERS = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'];
 
 /** Where the previous page ended: events strictly older than (createdAt, id) come next. */
 export interface EventPosition {
@@ -51,6 +55,9 @@ function whereOf(filter: ArchiveFilter, values: unknown[], position?: EventPosit
   for (const [letter, accepted] of Object.entries(filter.tags ?? {})) {
     conditions.push(`e.tagvalues && ${param(accepted.map((value) => `${letter}:${value.replaceAll('\u0000', '\uFFFD')}`))}::text[]`);
   }
+  if (filter.anyTag) {
+    conditions.push(`e.tagvalues && ${param(filter.anyTag.flatMap((value) => TAG_LETTERS.map((letter) => `${letter}:${value.replaceAll('\u0000', '\uFFFD')}`)))}::text[]`);
+  }
   if (filter.relay !== undefined) {
     conditions.push(`EXISTS (SELECT 1 FROM event_relay er JOIN relay r ON r.id = er.relay_id WHERE er.event_id = e.id AND r.url = ${param(filter.relay)})`);
   }
@@ -66,11 +73,12 @@ export function eventQuery(filter: ArchiveFilter, limit: number, position?: Even
   return { text: `SELECT ${SELECT_COLUMNS} FROM event e WHERE ${where} ORDER BY e.created_at DESC, e.id DESC LIMIT $${values.length}`, values };
 }
 
-/** Several filters (NIP-01: an event matching any), newest first, each event once, at most `limit`. */
-export function eventsQuery(filters: ArchiveFilter[], limit: number): EventQuery {
-  if (filters.length === 1) return eventQuery(filters[0] as ArchiveFilter, limit);
+/** Several filters (NIP-01: an event matching any), newest first, each event once, at most `limit` after `position`. */
+export function eventsQuery(filters: ArchiveFilter[], limit: number, position?: EventPosition): EventQuery {
+  if (filters.length === 1) return eventQuery(filters[0] as ArchiveFilter, limit, position);
   const values: unknown[] = [];
-  const where = filters.map((filter) => `(${whereOf(filter, values)})`).join(' OR ');
+  let where = filters.map((filter) => `(${whereOf(filter, values)})`).join(' OR ');
+  if (position) where = `(${where}) AND ${whereOf({}, values, position)}`;
   values.push(limit);
   return { text: `SELECT ${SELECT_COLUMNS} FROM event e WHERE ${where} ORDER BY e.created_at DESC, e.id DESC LIMIT $${values.length}`, values };
 }
@@ -80,6 +88,49 @@ export function countQuery(filters: ArchiveFilter[]): EventQuery {
   const values: unknown[] = [];
   const where = filters.map((filter) => `(${whereOf(filter, values)})`).join(' OR ');
   return { text: `SELECT count(*) AS count FROM event e WHERE ${where}`, values };
+}
+
+/**
+ * What a grouped count groups by: an event field, the `e` tag marked `root` or `reply` (NIP-10), or
+ * the first value of the first tag with that name.
+ */
+export type CountGroup = { field: 'pubkey' | 'kind' | 'content' } | { marker: 'root' | 'reply' } | { tag: string };
+
+/** Group keys are cut to this many characters (a group by content would otherwise echo whole notes). */
+export const GROUP_KEY_MAX_CHARS = 200;
+
+function groupExpression(group: CountGroup, values: unknown[]): string {
+  const param = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const firstTagValue = (condition: string) =>
+    `(SELECT t.tag->>1 FROM jsonb_array_elements(e.tags) WITH ORDINALITY AS t(tag, position) WHERE ${condition} ORDER BY t.position LIMIT 1)`;
+  if ('field' in group) {
+    if (group.field === 'pubkey') return `encode(e.pubkey, 'hex')`;
+    if (group.field === 'kind') return 'e.kind::text';
+    return `left(e.content, ${GROUP_KEY_MAX_CHARS})`;
+  }
+  if ('marker' in group) return `left(${firstTagValue(`t.tag->>0 = 'e' AND t.tag->>3 = ${param(group.marker)}`)}, ${GROUP_KEY_MAX_CHARS})`;
+  return `left(${firstTagValue(`t.tag->>0 = ${param(group.tag)}`)}, ${GROUP_KEY_MAX_CHARS})`;
+}
+
+/**
+ * Events matching any of the filters counted per combination of `groups` (keys `g0`, `g1`, …; NULL
+ * where an event has no such value), largest first, at most `limit` rows; `groups_total` on every row is
+ * how many combinations there are in all.
+ */
+export function groupedCountQuery(filters: ArchiveFilter[], groups: CountGroup[], limit: number): EventQuery {
+  const values: unknown[] = [];
+  const where = filters.map((filter) => `(${whereOf(filter, values)})`).join(' OR ');
+  const keys = groups.map((group, index) => `${groupExpression(group, values)} AS g${index}`).join(', ');
+  const names = groups.map((_, index) => `g${index}`).join(', ');
+  values.push(limit);
+  return {
+    text: `SELECT ${names}, count(*) AS count, count(*) OVER () AS groups_total FROM (SELECT ${keys} FROM event e WHERE ${where}) AS keyed
+           GROUP BY ${names} ORDER BY count(*) DESC, ${names} LIMIT $${values.length}`,
+    values,
+  };
 }
 
 export async function findEvents(db: Queryable, query: EventQuery): Promise<NostrEvent[]> {
@@ -157,6 +208,16 @@ export function matchesArchiveFilter(event: NostrEvent, filter: ArchiveFilter): 
   for (const [letter, accepted] of Object.entries(filter.tags ?? {})) {
     if (!event.tags.some((tag) => tag[0] === letter && tag[1] !== undefined && accepted.includes(tag[1]))) return false;
   }
+  if (filter.anyTag && !event.tags.some((tag) => tag[0] !== undefined && /^[a-zA-Z]$/.test(tag[0]) && tag[1] !== undefined && filter.anyTag?.includes(tag[1]))) return false;
   // `relay` (seen on a relay) is a REST filter; the archive relay never sets it.
   return filter.relay === undefined;
+}
+
+/** Whether `author` has an archived event of one of `kinds` whose `e` tag points at `eventId` (e.g. our answer to a job). */
+export async function hasReplyTo(db: Queryable, options: { author: string; kinds: number[]; eventId: string }): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM event e WHERE e.pubkey = decode($1, 'hex') AND e.kind = ANY($2::int[]) AND e.tagvalues && ARRAY['e:' || $3::text] LIMIT 1`,
+    [options.author, options.kinds, options.eventId],
+  );
+  return rows.length > 0;
 }

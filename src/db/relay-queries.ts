@@ -97,12 +97,7 @@ export async function relayDetail(db: Queryable, url: string): Promise<RelayDeta
       'SELECT check_type, checked_at, ok, rtt_ms, reason, data, detail FROM relay_metadata_latest WHERE relay_id = $1',
       [relay.id],
     );
-  const uptime = await db.query<Record<string, unknown>>(
-      `SELECT last_checked_at, last_ok, availability_24h, availability_7d, availability_30d, checks_30d,
-              median_rtt_open_7d_ms, median_rtt_read_7d_ms, median_rtt_write_7d_ms
-       FROM relay_uptime WHERE relay_id = $1`,
-      [relay.id],
-    );
+  const uptime = await relayUptime(db, relay.id);
   const sync = await db.query<{ completed_until: string | null; last_full_pass_at: string | null; updated_at: string; last_pass_at: string | null; last_pass_complete: boolean | null; last_pass_reason: string | null; last_pass_requests: number | null; owed_windows: string; owed_seconds: string | null; withheld_ids: string }>(
       `SELECT completed_until, last_full_pass_at, updated_at, last_pass_at, last_pass_complete, last_pass_reason, last_pass_requests,
               (SELECT count(*) FROM sync_gap g WHERE g.relay_id = c.relay_id) AS owed_windows,
@@ -123,7 +118,7 @@ export async function relayDetail(db: Queryable, url: string): Promise<RelayDeta
   return {
     relay: { ...relay, mention_count: Number(relay.mention_count) },
     checks: Object.fromEntries(checks.rows.map(({ check_type, ...check }) => [check_type, check])),
-    uptime: uptime.rows[0] ?? null,
+    uptime,
     sync: cursor
       ? {
           completed_until: completedUntil,
@@ -170,3 +165,50 @@ export async function checkHistory(db: Queryable, options: { url: string; type?:
 }
 
 /** Where an event was seen, and when. */
+
+/** A relay's availability summary (the `relay_uptime` view), or null before its first open check. */
+export async function relayUptime(db: Queryable, relayId: number): Promise<Record<string, unknown> | null> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT last_checked_at, last_ok, availability_24h, availability_7d, availability_30d, checks_30d,
+            median_rtt_open_7d_ms, median_rtt_read_7d_ms, median_rtt_write_7d_ms
+     FROM relay_uptime WHERE relay_id = $1`,
+    [relayId],
+  );
+  return rows[0] ?? null;
+}
+
+export interface RelayHistory {
+  relay: { url: string; network: string; state: string; discovered_at: string };
+  uptime: Record<string, unknown> | null;
+  /** Open checks per UTC day, newest first. */
+  days: { day: string; checks: number; ok: number; median_open_rtt_ms: number | null }[];
+  /** Each distinct NIP-11 document the relay served, with when it was first and last seen, newest first. */
+  nip11: { document_id: string; first_seen_at: string; last_seen_at: string; checks: number; document: unknown }[];
+}
+
+/** A relay's uptime per day and its NIP-11 documents since `since` (unix seconds), each list at most `limit` long. */
+export async function relayHistory(db: Queryable, options: { url: string; since: number; limit: number }): Promise<RelayHistory | undefined> {
+  const { rows } = await db.query<RelayHistory['relay'] & { id: number }>('SELECT id, url, network, state, discovered_at FROM relay WHERE url = $1', [options.url]);
+  const found = rows[0];
+  if (!found) return undefined;
+  const { id, ...relay } = found;
+  const uptime = await relayUptime(db, id);
+  const days = await db.query<{ day: string; checks: number; ok: number; median_open_rtt_ms: number | null }>(
+    `SELECT to_char(date_trunc('day', checked_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, count(*)::int AS checks,
+            count(*) FILTER (WHERE ok)::int AS ok,
+            (percentile_cont(0.5) WITHIN GROUP (ORDER BY rtt_ms) FILTER (WHERE ok))::int AS median_open_rtt_ms
+     FROM relay_check WHERE relay_id = $1 AND check_type = 'open' AND checked_at >= to_timestamp($2)
+     GROUP BY 1 ORDER BY 1 DESC LIMIT $3`,
+    [id, options.since, options.limit],
+  );
+  const documents = await db.query<RelayHistory['nip11'][number]>(
+    `SELECT encode(seen.metadata_id, 'hex') AS document_id, seen.first_seen_at, seen.last_seen_at, seen.checks, m.data AS document
+     FROM (SELECT metadata_id, min(checked_at) AS first_seen_at, max(checked_at) AS last_seen_at, count(*)::int AS checks
+           FROM relay_check WHERE relay_id = $1 AND check_type = 'nip11' AND metadata_id IS NOT NULL AND checked_at >= to_timestamp($2)
+           GROUP BY metadata_id) AS seen
+     JOIN metadata m ON m.id = seen.metadata_id
+     ORDER BY seen.last_seen_at DESC LIMIT $3`,
+    [id, options.since, options.limit],
+  );
+  return { relay, uptime, days: days.rows, nip11: documents.rows };
+}

@@ -1,6 +1,6 @@
 /**
  * `bigbrotr run`: one process with every service. Migrates, seeds, starts the metrics/health server,
- * then supervises the services until a stop signal. The services: finder, validator, monitor, synchronizer, maintenance (the api joins later).
+ * then supervises the services until a stop signal. The services: finder, validator, monitor, synchronizer, data vending machine (when on), maintenance; the API on the HTTP server.
  */
 import { unreachableNetworks } from '../relay/overlay.js';
 import { loadConfig, type LoadedConfig } from '../config/loader.js';
@@ -22,6 +22,7 @@ import { createValidatorService } from './validator/validator.js';
 import { createFinderService } from './finder/finder.js';
 import { createMonitorService } from './monitor/monitor.js';
 import { createMaintenanceService } from './maintenance/maintenance.js';
+import { createDvmService } from './dvm/dvm-service.js';
 
 export interface RunAllOptions {
   loaded: LoadedConfig;
@@ -73,6 +74,7 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     if (config.validator.enabled) services.push(createValidatorService({ db, config: () => config, logger: logger.child({ service: 'validator' }) }));
     if (config.monitor.enabled) services.push(createMonitorService({ db, config: () => config, logger: logger.child({ service: 'monitor' }) }));
     if (config.sync.enabled) services.push(createSyncService({ db, config: () => config, logger: logger.child({ service: 'synchronizer' }) }));
+    if (config.dvm.enabled) services.push(createDvmService({ db, config: () => config, logger: logger.child({ service: 'dvm' }) }));
     if (config.maintenance.enabled) services.push(createMaintenanceService({ db, config: () => config, logger: logger.child({ service: 'maintenance' }) }));
 
     return await superviseServices({

@@ -1,0 +1,290 @@
+/**
+ * The data vending machine (NIP-90) over the archive: listens on `dvm.relays` for job requests of
+ * the kinds in job-kinds.ts, answers each from the archive and publishes the result (or a kind 7000
+ * error feedback) to the same relays and to the relays the request names.
+ *
+ * Every request is untrusted: shape-checked, its id and signature verified, ignored when it is
+ * addressed to another provider, older than `dvm.request_max_age_seconds` or already answered (our
+ * results are archived, so a restart does not answer twice), rate-limited per customer, and queued
+ * with a bound. Jobs run one at a time in read-only transactions with a statement timeout. Listening
+ * reconnects with backoff; a relay that drops us only loses its own listener.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../../config/schema.js';
+import { ConfigError } from '../../config/errors.js';
+import type { Database } from '../../db/database.js';
+import { hasReplyTo } from '../../db/event-query.js';
+import { ApiTimeoutError } from '../../api/api-query.js';
+import { eventLimitsFrom } from '../../config/limits.js';
+import type { NostrEvent } from '../../nostr/event.js';
+import { validateEventShape } from '../../nostr/event-shape.js';
+import { normalizeRelayUrl } from '../../nostr/relay-url.js';
+import { loadVerifier } from '../../nostr/schnorr.js';
+import { getPublicKey, signEvent, type EventTemplate } from '../../nostr/sign.js';
+import { verifyEvent } from '../../nostr/verify-event.js';
+import type { Logger } from '../../observability/logger.js';
+import { RelayConnection } from '../../relay/connection.js';
+import { relayUrlFilter } from '../../relay/url-patterns.js';
+import { archivePublished } from '../archive-published.js';
+import { EventPublisher } from '../event-publisher.js';
+import { relayAddresses } from '../relay-session.js';
+import type { Service } from '../service.js';
+import { FEEDBACK_KIND, isJobKind, JOB_KINDS, resultKindOf, type JobKind } from './job-kinds.js';
+import { parseJobRequest } from './job-request.js';
+import { dvmMetrics } from './metrics.js';
+import { announcementTemplate, feedbackTemplate, resultOverheadBytes, resultTemplate } from './reply-events.js';
+import { JobRefused, runJob } from './run-job.js';
+
+/** Requests remembered as seen (several relays deliver the same one). */
+const SEEN_CAPACITY = 10_000;
+/** Jobs waiting to run; more are dropped (and counted) rather than held without bound. */
+const QUEUE_CAPACITY = 100;
+const RECONNECT_MIN_MS = 1_000;
+const RECONNECT_MAX_MS = 60_000;
+/** Re-asked overlap after a reconnect (a relay's clock and ours differ). */
+const RESUBSCRIBE_OVERLAP_SECONDS = 60;
+const ANNOUNCEMENT_IDENTIFIER = 'bigbrotr-dvm';
+
+interface QueuedJob {
+  request: NostrEvent & { kind: JobKind };
+  /** The relay it came from (the `e` tag's relay hint). */
+  from: string;
+}
+
+function configuredRelays(config: Config): string[] {
+  if (!config.identity.secret_key) throw new ConfigError([{ path: 'identity.secret_key', message: 'required when dvm.enabled is on (give it as a file: BIGBROTR_IDENTITY__SECRET_KEY_FILE)' }]);
+  if (config.dvm.relays.length === 0) throw new ConfigError([{ path: 'dvm.relays', message: 'empty, but dvm.enabled is on' }]);
+  return config.dvm.relays.map((input, index) => {
+    const normalized = normalizeRelayUrl(input, { maxLength: config.relay_url.max_length });
+    if (!normalized.ok) throw new ConfigError([{ path: `dvm.relays[${index}]`, message: normalized.message }]);
+    return normalized.url;
+  });
+}
+
+/** Answers at most `perMinute` jobs per customer in any sliding minute. */
+class CustomerRateLimit {
+  private readonly recent = new Map<string, number[]>();
+  allow(pubkey: string, nowMs: number, perMinute: number): boolean {
+    const times = (this.recent.get(pubkey) ?? []).filter((at) => at > nowMs - 60_000);
+    if (times.length >= perMinute) {
+      this.recent.set(pubkey, times);
+      return false;
+    }
+    times.push(nowMs);
+    this.recent.set(pubkey, times);
+    if (this.recent.size > SEEN_CAPACITY) this.recent.delete(this.recent.keys().next().value as string);
+    return true;
+  }
+}
+
+export class DataVendingMachine {
+  private readonly seen = new Set<string>();
+  private readonly queue: QueuedJob[] = [];
+  private wake: (() => void) | undefined;
+  private readonly rateLimit = new CustomerRateLimit();
+  private readonly verifier = loadVerifier();
+  private readonly metrics = dvmMetrics();
+  private readonly pubkey: string;
+  private readonly relays: string[];
+  private publisher: EventPublisher | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private config: Config,
+    private readonly logger: Logger,
+  ) {
+    this.relays = configuredRelays(config);
+    this.pubkey = getPublicKey(config.identity.secret_key as string);
+  }
+
+  reload(config: Config): void {
+    this.config = config;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const dvm = this.config.dvm;
+    this.publisher = new EventPublisher(this.relays, this.config.relay, { timeoutMs: this.config.relay.request_timeout_ms, userAgent: this.config.monitor.user_agent, logger: this.logger });
+    this.logger.info({ pubkey: this.pubkey, relays: this.relays, kinds: JOB_KINDS }, `data vending machine listening for job kinds ${JOB_KINDS.join(', ')}`);
+    try {
+      if (dvm.announce) await this.publish(announcementTemplate({ name: dvm.name, about: dvm.about, identifier: ANNOUNCEMENT_IDENTIFIER }), []);
+      await Promise.all([...this.relays.map((url) => this.listen(url, signal)), this.work(signal)]);
+    } finally {
+      await this.publisher.close();
+    }
+  }
+
+  /** Keeps one live subscription for job requests open on `url` until stopped. */
+  private async listen(url: string, signal: AbortSignal): Promise<void> {
+    let backoffMs = RECONNECT_MIN_MS;
+    let lastSeen = 0;
+    while (!signal.aborted) {
+      const started = Date.now();
+      let connection: RelayConnection | undefined;
+      try {
+        connection = await RelayConnection.open({ url, config: this.config.relay, headers: { 'User-Agent': this.config.monitor.user_agent } });
+        const now = Math.floor(Date.now() / 1000);
+        const since = Math.max(now - this.config.dvm.request_max_age_seconds, lastSeen - RESUBSCRIBE_OVERLAP_SECONDS);
+        const end = await connection.subscribe(
+          [{ kinds: [...JOB_KINDS], since }],
+          {
+            onEvent: (raw) => {
+              const createdAt = this.receive(raw, url);
+              if (createdAt !== undefined) lastSeen = Math.max(lastSeen, createdAt);
+            },
+          },
+          { live: true, signal, subIdPrefix: 'dvm' },
+        );
+        if (end.reason !== 'aborted') this.logger.info({ relay: url, end }, 'job request subscription ended; reconnecting');
+      } catch (error) {
+        this.logger.warn({ relay: url, err: error }, 'cannot listen for job requests; retrying');
+      } finally {
+        connection?.close();
+      }
+      if (Date.now() - started > RECONNECT_MAX_MS) backoffMs = RECONNECT_MIN_MS;
+      await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
+      backoffMs = Math.min(backoffMs * 2, RECONNECT_MAX_MS);
+    }
+  }
+
+  /** Screens one frame's event; queues it when it is a job for us. Returns its created_at when it is a valid request. */
+  private receive(raw: unknown, from: string): number | undefined {
+    const shape = validateEventShape(raw, eventLimitsFrom(this.config.limits));
+    if (!shape.ok || !isJobKind(shape.event.kind)) return undefined;
+    const request = shape.event as NostrEvent & { kind: JobKind };
+    if (this.seen.has(request.id)) return undefined;
+    this.remember(request.id);
+    const kind = String(request.kind);
+    const ignore = (why: string) => {
+      this.metrics.requests.inc({ kind, outcome: 'ignored' });
+      this.logger.debug({ request: request.id, relay: from, why }, 'job request ignored');
+      return undefined;
+    };
+    if (!verifyEvent(request, this.verifier).ok) return ignore('bad id or signature');
+    const providers = request.tags.filter((tag) => tag[0] === 'p').map((tag) => tag[1]);
+    if (providers.length > 0 && !providers.includes(this.pubkey)) return ignore('addressed to another provider');
+    if (request.created_at < Math.floor(Date.now() / 1000) - this.config.dvm.request_max_age_seconds) return ignore('too old');
+    if (!this.rateLimit.allow(request.pubkey, Date.now(), this.config.dvm.jobs_per_minute_per_customer)) {
+      this.metrics.requests.inc({ kind, outcome: 'rate_limited' });
+      this.logger.debug({ request: request.id, customer: request.pubkey }, 'job request over the per-customer rate; dropped');
+      return request.created_at;
+    }
+    if (this.queue.length >= QUEUE_CAPACITY) {
+      this.metrics.requests.inc({ kind, outcome: 'queue_full' });
+      this.logger.warn({ request: request.id }, `job queue full (${QUEUE_CAPACITY}); request dropped`);
+      return request.created_at;
+    }
+    this.queue.push({ request, from });
+    this.wake?.();
+    return request.created_at;
+  }
+
+  private remember(id: string): void {
+    this.seen.add(id);
+    if (this.seen.size > SEEN_CAPACITY) this.seen.delete(this.seen.values().next().value as string);
+  }
+
+  /** Runs queued jobs one at a time until stopped. */
+  private async work(signal: AbortSignal): Promise<void> {
+    const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    while (!signal.aborted) {
+      const next = this.queue.shift();
+      if (!next) {
+        await Promise.race([new Promise<void>((resolve) => (this.wake = resolve)), stopped]);
+        this.wake = undefined;
+        continue;
+      }
+      try {
+        await this.answer(next);
+      } catch (error) {
+        this.logger.warn({ err: error, request: next.request.id }, 'job could not be answered');
+      }
+    }
+  }
+
+  private async answer({ request, from }: QueuedJob): Promise<void> {
+    const kind = String(request.kind);
+    const dvm = this.config.dvm;
+    if (request.tags.some((tag) => tag[0] === 'encrypted')) {
+      this.metrics.requests.inc({ kind, outcome: 'refused' });
+      await this.publish(feedbackTemplate(request, 'error', 'encrypted job requests are not supported: send the inputs in clear', from), this.replyRelays(request));
+      return;
+    }
+    // Our answers are archived: a request answered before a restart is not answered again.
+    if (await hasReplyTo(this.db, { author: this.pubkey, kinds: [resultKindOf(request.kind), FEEDBACK_KIND], eventId: request.id })) {
+      this.metrics.requests.inc({ kind, outcome: 'ignored' });
+      return;
+    }
+    const started = performance.now();
+    const parsed = parseJobRequest(request, { maxResults: dvm.max_results, maxRelayUrlLength: this.config.relay_url.max_length, now: Math.floor(Date.now() / 1000) });
+    if (!parsed.ok) {
+      this.metrics.requests.inc({ kind, outcome: 'refused' });
+      await this.publish(feedbackTemplate(request, 'error', parsed.reason, from), this.replyRelays(request));
+      return;
+    }
+    const overhead = resultOverheadBytes(resultTemplate(request, { content: '', tags: [['cursor', 'x'.repeat(80)], ['count', '0000000000']] }, from));
+    let template: EventTemplate;
+    try {
+      const answer = await runJob(this.db, parsed.job, { statementTimeoutMs: dvm.statement_timeout_ms, maxResults: dvm.max_results, maxContentBytes: Math.max(1_024, dvm.max_result_bytes - overhead) });
+      template = resultTemplate(request, answer, from);
+      this.metrics.requests.inc({ kind, outcome: 'answered' });
+    } catch (error) {
+      const refused = error instanceof JobRefused;
+      this.metrics.requests.inc({ kind, outcome: refused ? 'refused' : 'failed' });
+      const info = refused ? error.message : error instanceof ApiTimeoutError ? `the archive did not answer within ${dvm.statement_timeout_ms} ms; narrow the filters` : 'internal error';
+      if (!refused) this.logger.warn({ err: error, request: request.id }, 'job failed');
+      template = feedbackTemplate(request, 'error', info, from);
+    }
+    await this.publish(template, this.replyRelays(request));
+    this.metrics.jobDuration.observe({ kind }, (performance.now() - started) / 1000);
+  }
+
+  /** The request's `relays` tag (NIP-90: results SHOULD go there), bounded and not our own relays again. */
+  private replyRelays(request: NostrEvent): string[] {
+    const dvm = this.config.dvm;
+    if (!dvm.reply_to_request_relays) return [];
+    const named = request.tags.find((tag) => tag[0] === 'relays')?.slice(1) ?? [];
+    const urls = new Set<string>();
+    for (const input of named) {
+      const normalized = normalizeRelayUrl(input, { maxLength: this.config.relay_url.max_length });
+      if (normalized.ok && !this.relays.includes(normalized.url)) urls.add(normalized.url);
+      if (urls.size >= dvm.max_reply_relays) break;
+    }
+    return [...urls];
+  }
+
+  /** Signs and sends to our relays and to `extra` (screened: they come from a stranger); archives what was accepted. */
+  private async publish(template: EventTemplate, extra: string[]): Promise<void> {
+    const event = signEvent(template, this.config.identity.secret_key as string);
+    const ours = (await this.publisher?.publish(event))?.accepted ?? [];
+    const theirs = await Promise.all(extra.map((url) => this.publishToStranger(url, event)));
+    const accepted = [...ours, ...theirs.filter((url): url is string => url !== undefined)];
+    this.metrics.published.inc({ kind: String(event.kind), outcome: accepted.length > 0 ? 'accepted' : 'rejected' });
+    if (accepted.length === 0) this.logger.warn({ kind: event.kind, id: event.id }, 'no relay accepted the event');
+    await archivePublished(this.db, event, accepted, this.logger);
+  }
+
+  private async publishToStranger(url: string, event: NostrEvent): Promise<string | undefined> {
+    if (relayUrlFilter(this.config.relay_url).refusal(url)) return undefined;
+    let connection: RelayConnection | undefined;
+    try {
+      const addresses = await relayAddresses(url, this.config, false);
+      connection = await RelayConnection.open({ url, config: this.config.relay, headers: { 'User-Agent': this.config.monitor.user_agent }, ...(addresses.length > 0 ? { addresses } : {}) });
+      const result = await connection.publish(event);
+      return result.accepted ? url : undefined;
+    } catch (error) {
+      this.logger.debug({ relay: url, err: error }, 'result not sent to a relay the request named');
+      return undefined;
+    } finally {
+      connection?.close();
+    }
+  }
+}
+
+export function createDvmService(options: { db: Database; config: () => Config; logger: Logger }): Service {
+  const machine = new DataVendingMachine(options.db, options.config(), options.logger);
+  return {
+    name: 'dvm',
+    run: (signal) => machine.run(signal),
+    reload: (config) => machine.reload(config),
+  };
+}
