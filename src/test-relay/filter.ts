@@ -44,3 +44,9 @@ export function matchesFilter(event: NostrEvent, filter: Filter, options: { igno
   }
   return true;
 }
+
+/** NIP-40: the event carries an `expiration` tag whose time has passed. */
+export function hasExpired(event: NostrEvent, nowSeconds: number): boolean {
+  const value = event.tags.find((tag) => tag[0] === 'expiration')?.[1];
+  return value !== undefined && /^\d+$/.test(value) && Number(value) <= nowSeconds;
+}

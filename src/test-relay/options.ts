@@ -116,6 +116,26 @@ export interface TestRelayOptions {
   reqRateLimit: { perSecond: number; mode: 'closed' | 'notice'; text: string };
   /** Close connections that sent nothing for this long (0 = never). */
   idleCloseMs: number;
+  /** Optional NIPs and NIP-11 limits the relay enforces (whatever its NIP-11 document claims). */
+  enforces: Partial<Enforced>;
+}
+
+/** What a relay that implements these NIPs does; all off by default (the relay ignores `search` and expiration tags, like many). */
+export interface Enforced {
+  /** NIP-50: `search` filters match events whose content contains the term (case-insensitive). */
+  search: boolean;
+  /** NIP-40: events whose `expiration` has passed are refused on publish and never served. */
+  expiration: boolean;
+  /** NIP-09: a kind 5 deletes the author's events it names in `e` tags. */
+  deletion: boolean;
+  /** NIP-70: an event with a `["-"]` tag is refused unless its author authenticated (NIP-42). */
+  protectedEvents: boolean;
+  /** NIP-11 `created_at_lower_limit` / `created_at_upper_limit` in seconds (0 = no limit). */
+  createdAtLowerLimit: number;
+  createdAtUpperLimit: number;
+  /** NIP-11 `max_content_length` (characters) and `max_event_tags` (0 = no limit). */
+  maxContentLength: number;
+  maxEventTags: number;
 }
 
 export const DEFAULT_MISBEHAVIOUR: Misbehaviour = {
@@ -173,4 +193,7 @@ export const DEFAULT_RELAY_OPTIONS: Omit<TestRelayOptions, 'misbehaviour'> = {
   withheldInNegentropy: false,
   reqRateLimit: { perSecond: 0, mode: 'closed', text: 'rate-limited: slow down' },
   idleCloseMs: 0,
+  enforces: {},
 };
+
+export const DEFAULT_ENFORCED: Enforced = { search: false, expiration: false, deletion: false, protectedEvents: false, createdAtLowerLimit: 0, createdAtUpperLimit: 0, maxContentLength: 0, maxEventTags: 0 };

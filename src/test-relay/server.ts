@@ -13,9 +13,9 @@ import { validateEventShape } from '../nostr/event-shape.js';
 import { loadVerifier } from '../nostr/schnorr.js';
 import { verifyEvent } from '../nostr/verify-event.js';
 import { Negentropy, NegentropyError, NegentropyStorage } from '../nostr/negentropy.js';
-import { matchesFilter, parseFilter, type Filter } from './filter.js';
+import { hasExpired, matchesFilter, parseFilter, type Filter } from './filter.js';
 import { nip11Document, serveNip11 } from './nip11.js';
-import { DEFAULT_MISBEHAVIOUR, DEFAULT_RELAY_OPTIONS, type Misbehaviour, type TestRelayOptions } from './options.js';
+import { DEFAULT_ENFORCED, DEFAULT_MISBEHAVIOUR, DEFAULT_RELAY_OPTIONS, type Misbehaviour, type TestRelayOptions } from './options.js';
 import { EventStore, isEphemeral } from './store.js';
 
 const verifier = loadVerifier();
@@ -125,6 +125,21 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     return undefined;
   };
 
+  /** Why a relay enforcing optional NIPs and NIP-11 limits refuses this event, if it does. */
+  const enforcedRefusal = (event: NostrEvent, connection: Connection): string | undefined => {
+    const enforced = { ...DEFAULT_ENFORCED, ...settings.enforces };
+    const now = Math.floor(Date.now() / 1000);
+    if (enforced.expiration && hasExpired(event, now)) return 'invalid: event has expired';
+    if (enforced.protectedEvents && event.tags.some((tag) => tag[0] === '-' && tag.length === 1) && !connection.authedPubkeys.has(event.pubkey)) {
+      return 'auth-required: this event may only be published by its author';
+    }
+    if (enforced.createdAtLowerLimit > 0 && event.created_at < now - enforced.createdAtLowerLimit) return 'invalid: created_at is too far in the past';
+    if (enforced.createdAtUpperLimit > 0 && event.created_at > now + enforced.createdAtUpperLimit) return 'invalid: created_at is too far in the future';
+    if (enforced.maxContentLength > 0 && event.content.length > enforced.maxContentLength) return `invalid: content longer than ${enforced.maxContentLength} characters`;
+    if (enforced.maxEventTags > 0 && event.tags.length > enforced.maxEventTags) return `invalid: more than ${enforced.maxEventTags} tags`;
+    return undefined;
+  };
+
   const answerUnknown = (connection: Connection, type: string) => {
     if (settings.unknownMessage === 'silent') return;
     void send(connection, ['NOTICE', settings.unknownMessageText.replaceAll('{type}', type.slice(0, 20))]);
@@ -168,6 +183,13 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
         seen.add(event.id);
         events.push(event);
       }
+    }
+    const enforced = { ...DEFAULT_ENFORCED, ...settings.enforces };
+    const now = Math.floor(Date.now() / 1000);
+    if (enforced.expiration) events = events.filter((event) => !hasExpired(event, now));
+    if (enforced.search) {
+      const terms = filters.map((filter) => (filter as { search?: unknown }).search).filter((term): term is string => typeof term === 'string').map((term) => term.toLowerCase());
+      if (terms.length > 0) events = events.filter((event) => terms.some((term) => event.content.toLowerCase().includes(term)));
     }
     if (settings.multiFilterLimit === 'first-filter' && filters.length > 1) {
       // nostream: one UNION whose ORDER BY and LIMIT are the first filter's.
@@ -306,7 +328,12 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       if (behaviour.refuseWrites) return void (await send(connection, ['OK', id, false, behaviour.refuseWrites]));
       if (!shape.ok) return void (await send(connection, ['OK', id, false, `invalid: ${shape.message}`]));
       if (!verifiedSignature(shape.event)) return void (await send(connection, ['OK', id, false, 'invalid: bad id or signature']));
+      const refusal = enforcedRefusal(shape.event, connection);
+      if (refusal) return void (await send(connection, ['OK', id, false, refusal]));
       const outcome = store.add(shape.event);
+      if (outcome === 'stored' && shape.event.kind === 5 && settings.enforces.deletion) {
+        store.deleteOwn(shape.event.tags.filter((tag) => tag[0] === 'e' && tag[1] !== undefined).map((tag) => tag[1] as string), shape.event.pubkey);
+      }
       counters.oks += 1;
       if (outcome === 'duplicate') return void (await send(connection, ['OK', id, true, 'duplicate: already have this event']));
       await send(connection, ['OK', id, true, '']);

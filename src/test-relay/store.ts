@@ -76,6 +76,19 @@ export class EventStore {
     this.byId.delete(event.id);
   }
 
+  /** NIP-09: removes the events among `ids` that `author` wrote; returns how many. */
+  deleteOwn(ids: string[], author: string): number {
+    let removed = 0;
+    for (const id of ids) {
+      const event = this.byId.get(id);
+      if (event && event.pubkey === author) {
+        this.remove(event);
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
   add(event: NostrEvent): AddOutcome {
     if (isEphemeral(event.kind)) return 'ephemeral';
     if (this.byId.has(event.id)) return 'duplicate';
