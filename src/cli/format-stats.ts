@@ -21,6 +21,6 @@ export function formatStats(database: string, stats: ArchiveStats): string[] {
     `owed windows:      ${number(stats.sync.owedWindows)}`,
     `withheld ids:      ${number(stats.sync.withheldIds)}`,
     `learned limits:    ${number(stats.sync.learnedLimits.filter((entry) => entry.maxKinds !== null || entry.maxAuthors !== null || entry.maxIds !== null || entry.maxFilters !== null || entry.maxLimit !== null || entry.requiresKinds).length)} relays (details: stats --json)`,
-    `claims that hold:  ${(['77', '45', '42'] as const).map((nip) => `NIP-${nip} ${number(stats.claims[nip].verified)} of ${number(stats.claims[nip].claimed)} claiming (${number(stats.claims[nip].refuted)} refuted)`).join('; ')}`,
+    `claims that hold:  ${(['77', '45', '42', '50', '40', '9', '70'] as const).map((nip) => `NIP-${nip} ${number(stats.claims[nip].verified)} of ${number(stats.claims[nip].claimed)} claiming (${number(stats.claims[nip].refuted)} refuted)`).join('; ')}`,
   ];
 }

@@ -3,13 +3,17 @@
  * document (`supported_nips`, `limitation.max_limit`); evidence from the services' own observations:
  * the synchronizer's NIP-77 probe (`sync_cursor.negentropy`), its test of COUNT against REQ
  * (`relay_limits.count_trust`), the largest page it was served (`relay_limits.largest_page`), and the
- * monitor's AUTH challenge (`requirements` check). A claim is `verified` or `refuted` only by such an
+ * monitor's AUTH challenge (`requirements` check) and its claim probes (`claims` check: NIP-50, 40, 9, 70
+ * and the `limitation` fields, src/services/monitor/checks/claims.ts). A claim is `verified` or `refuted` only by such an
  * observation, with its evidence; otherwise `untested`. A working feature the relay does not claim
  * is listed too (claimed: false).
  */
 import type { Queryable } from './database.js';
 
 export type ClaimStatus = 'verified' | 'refuted' | 'untested';
+
+/** NIPs whose support is observed (by the services' own use, or by the monitor's claim probes). */
+type ObservedNip = '9' | '40' | '42' | '45' | '50' | '70' | '77';
 
 export interface NipClaim {
   /** A NIP number, or a NIP-11 limitation (`limitation.max_limit`). */
@@ -25,7 +29,15 @@ export interface NipClaim {
  * The NIPs whose support bigbrotr can observe, with the SQL that says a relay (alias `r`) was seen
  * doing it, or seen not to: one table for the relay list filter and the stats.
  */
-const OBSERVED: Record<'42' | '45' | '77', { verified: string; refuted: string }> = {
+/** The latest claim probe of relay `r` found `subject` with `status`. */
+const probed = (subject: string, status: 'verified' | 'refuted') =>
+  `EXISTS (SELECT 1 FROM relay_metadata_latest q WHERE q.relay_id = r.id AND q.check_type = 'claims' AND q.ok AND q.detail -> 'findings' @> '[{"subject": "${subject}", "status": "${status}"}]'::jsonb)`;
+
+const OBSERVED: Record<ObservedNip, { verified: string; refuted: string }> = {
+  '9': { verified: probed('9', 'verified'), refuted: probed('9', 'refuted') },
+  '40': { verified: probed('40', 'verified'), refuted: probed('40', 'refuted') },
+  '50': { verified: probed('50', 'verified'), refuted: probed('50', 'refuted') },
+  '70': { verified: probed('70', 'verified'), refuted: probed('70', 'refuted') },
   '42': { verified: `EXISTS (SELECT 1 FROM relay_metadata_latest q WHERE q.relay_id = r.id AND q.check_type = 'requirements' AND (q.detail ->> 'challenged')::boolean)`, refuted: 'false' },
   '45': {
     verified: `EXISTS (SELECT 1 FROM relay_limits l WHERE l.relay_id = r.id AND l.count_trust = 'agrees')`,
@@ -51,6 +63,8 @@ interface Observations {
   limits_at: string | null;
   challenged: boolean | null;
   requirements_at: string | null;
+  findings: unknown;
+  probed_at: string | null;
 }
 
 const iso = (value: string | Date | null): string | null => (value === null ? null : new Date(value).toISOString());
@@ -60,12 +74,14 @@ export async function relayClaims(db: Queryable, relayId: number): Promise<NipCl
     `SELECT n.data -> 'supported_nips' AS nips, n.data -> 'limitation' -> 'max_limit' AS max_limit, n.checked_at AS nip11_at,
             c.negentropy, c.negentropy_checked_at AS negentropy_at,
             l.count_trust, l.count_checked_at AS count_at, l.largest_page, l.updated_at AS limits_at,
-            (q.detail ->> 'challenged')::boolean AS challenged, q.checked_at AS requirements_at
+            (q.detail ->> 'challenged')::boolean AS challenged, q.checked_at AS requirements_at,
+            p.detail -> 'findings' AS findings, p.checked_at AS probed_at
      FROM relay r
      LEFT JOIN relay_metadata_latest n ON n.relay_id = r.id AND n.check_type = 'nip11' AND n.ok
      LEFT JOIN sync_cursor c ON c.relay_id = r.id AND c.scope = 'all'
      LEFT JOIN relay_limits l ON l.relay_id = r.id
      LEFT JOIN relay_metadata_latest q ON q.relay_id = r.id AND q.check_type = 'requirements'
+     LEFT JOIN relay_metadata_latest p ON p.relay_id = r.id AND p.check_type = 'claims' AND p.ok
      WHERE r.id = $1`,
     [relayId],
   );
@@ -99,11 +115,19 @@ export async function relayClaims(db: Queryable, relayId: number): Promise<NipCl
       page === null ? 'no REQ page observed yet (NIP-77 relays are read by ids)' : page > maxLimit ? `served ${page} events in one answer, above its max_limit of ${maxLimit}` : page === maxLimit ? `answers were capped at exactly ${maxLimit}` : `largest answer so far ${page} events, below the cap`;
     add('limitation.max_limit', true, status, evidence, page === null ? null : seen.limits_at);
   }
+  // The monitor probes only what the relay claims: every finding is of a claim.
+  const findings = Array.isArray(seen.findings) ? (seen.findings as unknown[]) : [];
+  for (const finding of findings) {
+    if (typeof finding !== 'object' || finding === null) continue;
+    const { subject, status, evidence } = finding as Record<string, unknown>;
+    if (typeof subject !== 'string' || (status !== 'verified' && status !== 'refuted' && status !== 'untested') || typeof evidence !== 'string') continue;
+    add(subject, true, status, evidence, seen.probed_at);
+  }
   return claims;
 }
 
 /** Per checkable NIP: relays claiming it, and of those, how many were seen doing it and how many seen not to. */
-export type ClaimCounts = Record<'42' | '45' | '77', { claimed: number; verified: number; refuted: number }>;
+export type ClaimCounts = Record<ObservedNip, { claimed: number; verified: number; refuted: number }>;
 
 export async function claimCounts(db: Queryable): Promise<ClaimCounts> {
   const nips = Object.keys(OBSERVED) as (keyof ClaimCounts)[];

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Database, Queryable } from './database.js';
 
-export type CheckType = 'nip11' | 'open' | 'read' | 'write' | 'dns' | 'ssl' | 'geo' | 'requirements';
+export type CheckType = 'nip11' | 'open' | 'read' | 'write' | 'dns' | 'ssl' | 'geo' | 'requirements' | 'claims';
 
 export interface CheckRecord {
   type: CheckType;
@@ -87,6 +87,8 @@ export interface DueRelay {
   url: string;
   network: 'clearnet' | 'tor' | 'i2p' | 'loki';
   discovered_from: string;
+  /** When its NIP-11 claims were last probed (null: never). */
+  claims_checked_at?: Date | string | null;
 }
 
 /**
@@ -97,11 +99,14 @@ export interface DueRelay {
  */
 export async function dueRelaysForMonitor(db: Queryable, options: { intervalSeconds: number; limit: number; service: string; urls?: string[]; exclude?: number[]; networks?: string[] }): Promise<DueRelay[]> {
   const { rows } = await db.query<DueRelay>(
-    `SELECT r.id, r.url, r.network, r.discovered_from
+    `SELECT r.id, r.url, r.network, r.discovered_from, claims.checked_at AS claims_checked_at
      FROM relay r
      LEFT JOIN LATERAL (
        SELECT checked_at FROM relay_check c WHERE c.relay_id = r.id AND c.check_type = 'open' ORDER BY c.checked_at DESC LIMIT 1
      ) last ON true
+     LEFT JOIN LATERAL (
+       SELECT checked_at FROM relay_check c WHERE c.relay_id = r.id AND c.check_type = 'claims' ORDER BY c.checked_at DESC LIMIT 1
+     ) claims ON true
      WHERE ($4::text[] IS NULL AND r.state = 'active' AND (last.checked_at IS NULL OR last.checked_at < now() - make_interval(secs => $1::double precision))
             OR r.url = ANY($4::text[]))
        AND NOT EXISTS (SELECT 1 FROM service_lease l WHERE l.service = $3 AND l.resource = r.id::text AND l.expires_at > now())

@@ -10,7 +10,7 @@ export interface RelayListFilter {
   state?: string;
   status?: 'up' | 'down' | 'unchecked';
   nip?: number;
-  /** Only relays seen doing this NIP (42, 45 or 77: src/db/nip-claims.ts). */
+  /** Only relays seen doing this NIP (9, 40, 42, 45, 50, 70 or 77: src/db/nip-claims.ts). */
   verifiedNip?: number;
   afterId?: number;
   limit: number;

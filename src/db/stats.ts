@@ -17,7 +17,7 @@ export interface ArchiveStats {
     /** Per relay, the filter limits learned from its refusals and NIP-11, and its COUNT status. */
     learnedLimits: { url: string; maxLimit: number | null; maxKinds: number | null; maxAuthors: number | null; maxIds: number | null; maxFilters: number | null; requiresKinds: boolean; largestPage: number | null; count: string | null }[];
   };
-  /** Relays (not retired) claiming NIP-42/45/77 in NIP-11, and how many were seen doing it or not (src/db/nip-claims.ts). */
+  /** Relays (not retired) claiming NIP-9/40/42/45/50/70/77 in NIP-11, and how many were seen doing it or not (src/db/nip-claims.ts). */
   claims: ClaimCounts;
 }
 

@@ -45,6 +45,8 @@ export interface RelayReport {
   nip11Raw?: Record<string, unknown>;
   requirements?: { auth: boolean; payment: boolean; writes: boolean; pow: boolean };
   geohash?: string;
+  /** NIP-11 claims observed to hold or not (bigbrotr's `claim` tags; docs/nips.md). */
+  claims?: { subject: string; status: 'verified' | 'refuted' }[];
 }
 
 const requirementTag = (name: string, required: boolean): string[] => ['R', required ? name : `!${name}`];
@@ -68,6 +70,7 @@ export function relayDiscoveryTemplate(report: RelayReport, options: { createdAt
     if (/^[a-z]{2}$/.test(primary)) tags.push(['l', primary, 'ISO-639-1']);
   }
   if (report.geohash) tags.push(['g', report.geohash]);
+  for (const claim of report.claims ?? []) tags.push(['claim', claim.subject, claim.status]);
   const unique = [...new Map(tags.map((tag) => [tag.join('\u0000'), tag])).values()];
   const content = options.includeNip11Content && report.nip11Raw ? JSON.stringify(report.nip11Raw) : '';
   return { kind: RELAY_DISCOVERY_KIND, created_at: options.createdAt, tags: unique, content };

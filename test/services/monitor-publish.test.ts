@@ -170,6 +170,7 @@ describe('NIP-66 publishing', () => {
     expect(summary).toMatchObject({ checked: 1, up: 1 });
     const { rows } = await test.db.query<{ check_type: string; ok: boolean }>('SELECT check_type, ok FROM relay_metadata_latest WHERE url = $1 ORDER BY check_type', [onion]);
     expect(rows).toEqual([
+      { check_type: 'claims', ok: true }, // the claim probe went through the proxy too
       { check_type: 'nip11', ok: true },
       { check_type: 'open', ok: true },
       { check_type: 'read', ok: true },
@@ -179,7 +180,7 @@ describe('NIP-66 publishing', () => {
     const { rows: network } = await test.db.query<{ network: string }>('SELECT network FROM relay WHERE url = $1', [onion]);
     expect(network[0]?.network).toBe('tor');
     const throughProxy = proxy.requests.slice(requestsBefore);
-    expect(throughProxy.filter((request) => request === `${'a'.repeat(56)}.onion:${hidden.port}`).length).toBe(2); // one HTTP, one WebSocket
+    expect(throughProxy.filter((request) => request === `${'a'.repeat(56)}.onion:${hidden.port}`).length).toBe(3); // one HTTP, one WebSocket for the checks, one for the claim probe
 
     // Without a proxy the onion relay is down, with the reason.
     const without = await monitorOnce({ db: test.db, config: configWith(), logger: silentLogger(), urls: [onion] });

@@ -38,7 +38,7 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
             state: z.enum(['candidate', 'active', 'retired']).optional(),
             status: z.enum(['up', 'down', 'unchecked']).optional().describe('by the latest open check'),
             nip: decimalInteger(0, 9_999, 'expected a NIP number (0-9999)').optional().describe('relays whose latest NIP-11 lists this NIP in supported_nips'),
-            verified_nip: z.enum(['42', '45', '77']).optional().describe('relays seen doing this NIP: 42 sent an AUTH challenge, 45 COUNT agreed with REQ, 77 answered NEG-OPEN'),
+            verified_nip: z.enum(['9', '40', '42', '45', '50', '70', '77']).optional().describe('relays seen doing this NIP: 42 sent an AUTH challenge, 45 COUNT agreed with REQ, 77 answered NEG-OPEN; 9, 40, 50, 70 passed the monitor\'s claim probe (docs/nips.md)'),
             limit: pageLimit(api.page_size_default, api.page_size_max),
             cursor: relayIdCursor.optional().describe('next_cursor of the previous page'),
           })

@@ -17,6 +17,7 @@ import type { GeoLookup } from './checks/geo.js';
 import { fetchNip11, nip11Url } from './checks/nip11.js';
 import { checkTls } from './checks/tls.js';
 import { checkWebSocket, type WebSocketOutcome } from './checks/websocket.js';
+import { probeClaims, probeableClaims } from './checks/claims.js';
 import type { MonitorHttp } from './http-client.js';
 import { deriveRequirements } from './requirements.js';
 
@@ -155,7 +156,34 @@ export async function checkRelay(relay: DueRelay, context: CheckContext): Promis
     report.requirements = derived.requirements;
   }
 
+  if (ws.open.ok && nip11.ok && claimProbeDue(relay, config, now()) && probeableClaims(nip11.document)) {
+    const checkedAt = now();
+    const started = performance.now();
+    try {
+      const findings = await probeClaims({
+        url: relay.url,
+        relay: config.relay,
+        addresses: relay.network === 'clearnet' ? addresses : undefined,
+        ca: context.ca,
+        userAgent: monitor.user_agent,
+        timeoutMs: monitor.claim_probe_timeout_ms,
+        paceMs: monitor.claim_probe_pace_ms,
+        document: nip11.document,
+        ...(monitor.write_check && monitor.claim_probe_writes ? { writeKey: secretKey ?? context.writeKey } : {}),
+      });
+      records.push({ type: 'claims', checkedAt, ok: true, rttMs: Math.round(performance.now() - started), detail: { findings } });
+    } catch (error) {
+      records.push({ type: 'claims', checkedAt, ok: false, reason: error instanceof Error ? error.message.slice(0, 300) : 'probe failed' });
+    }
+  }
+
   return { records, report, up: ws.open.ok, reason: ws.open.reason };
+}
+
+function claimProbeDue(relay: DueRelay, config: Config, now: Date): boolean {
+  if (!config.monitor.claim_probes) return false;
+  if (relay.claims_checked_at == null) return true;
+  return now.getTime() - new Date(relay.claims_checked_at).getTime() >= config.monitor.claim_probe_interval_seconds * 1000;
 }
 
 function pushRoundTrips(records: CheckRecord[], ws: WebSocketOutcome, checkedAt: Date): void {

@@ -12,6 +12,7 @@ import type { Database } from '../../db/database.js';
 import { acquireLeases, processOwnerId, releaseLeases } from '../../db/leases.js';
 import { dueRelaysForMonitor, liftMonitorBench, storeRelayChecks, type DueRelay } from '../../db/relay-checks.js';
 import { recordRelayFailure } from '../../db/relay-health.js';
+import { relayClaims } from '../../db/nip-claims.js';
 import { monitorAnnouncementTemplate, monitorProfileTemplate, monitorRelayListTemplate, relayDiscoveryTemplate, type MonitorIdentity } from '../../nostr/nip66.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { generateSecretKey, signEvent } from '../../nostr/sign.js';
@@ -223,6 +224,10 @@ export async function monitorOnce(options: MonitorPassOptions): Promise<MonitorP
     if (publisher && secretKey && Date.now() - lastAnnouncementAt >= monitor.interval_seconds * 1000) {
       lastAnnouncementAt = Date.now();
       await publish(signEvent(monitorAnnouncementTemplate({ frequencySeconds: monitor.interval_seconds, ...announcedChecks(config) }, { createdAt: Math.floor(Date.now() / 1000) }), secretKey));
+    }
+    if (publisher && secretKey) {
+      // Only what was observed: claims proven or disproven by our own probes and use, never `untested`.
+      result.report.claims = (await relayClaims(db, relay.id)).filter((claim) => claim.status !== 'untested').map(({ subject, status }) => ({ subject, status: status as 'verified' | 'refuted' }));
     }
     if (publisher && secretKey) await publish(signEvent(relayDiscoveryTemplate(result.report, { createdAt: Math.floor(Date.now() / 1000), includeNip11Content: monitor.publish_nip11_content }), secretKey));
   };
