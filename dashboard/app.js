@@ -15,7 +15,7 @@ const errorBox = document.getElementById('error');
 const ChartJs = globalThis.Chart;
 const PAGE = 50;
 const PALETTE = ['#3b5bdb', '#1f9d55', '#f08c00', '#d64545', '#7048e8', '#1098ad', '#d6336c', '#74b816', '#5c7cfa', '#868e96'];
-const CHECK_ORDER = ['open', 'read', 'write', 'nip11', 'dns', 'ssl', 'geo', 'requirements'];
+const CHECK_ORDER = ['open', 'read', 'write', 'nip11', 'dns', 'ssl', 'geo', 'requirements', 'claims'];
 const KIND_NAMES = {
   0: 'profile', 1: 'note', 3: 'follows', 4: 'DM (NIP-04)', 5: 'deletion', 6: 'repost', 7: 'reaction', 8: 'badge award', 13: 'seal', 14: 'chat message',
   16: 'generic repost', 40: 'channel', 41: 'channel meta', 42: 'channel message', 1059: 'gift wrap', 1063: 'file', 1111: 'comment', 1311: 'live chat', 1984: 'report',
@@ -528,6 +528,7 @@ async function relayPage(ctx, params) {
   const nip11 = h('div', { id: 'relay-nip11' }, h('p', { class: 'muted' }, 'loading…'));
   const sync = h('div', { id: 'relay-sync' }, h('p', { class: 'muted' }, 'loading…'));
   const checks = h('div', { class: 'card section' }, h('p', { class: 'muted' }, 'loading…'));
+  const claims = h('div', { class: 'card section' }, h('p', { class: 'muted' }, 'loading…'));
   const rtt = chartCard('chart-relay-rtt', 'Open round trip and failures', { wide: true, note: 'Each WebSocket open check (latest 500): round trip of successes; failures marked on the axis.' });
 
   main.replaceChildren(
@@ -535,6 +536,7 @@ async function relayPage(ctx, params) {
     kpis,
     h('div', { class: 'grid' }, rtt.card, h('section', { class: 'card' }, h('header', { class: 'card-head' }, h('h3', {}, 'NIP-11 document')), nip11), h('section', { class: 'card' }, h('header', { class: 'card-head' }, h('h3', {}, 'Sync and health')), sync)),
     section('Latest checks', null, checks),
+    section('Claims against behaviour', h('span', { class: 'note' }, 'what its NIP-11 document claims, tested by the monitor and seen by the synchronizer'), claims),
   );
 
   await Promise.allSettled([
@@ -556,9 +558,10 @@ async function relayPage(ctx, params) {
         renderNip11(nip11, latest.nip11);
         renderSync(sync, detail.sync, detail.health);
         checks.replaceChildren(checksTable(latest));
+        claims.replaceChildren(claimsTable(detail.claims));
       },
       () => {
-        for (const element of [nip11, sync, checks]) element.replaceChildren(h('p', { class: 'muted' }, 'could not load'));
+        for (const element of [nip11, sync, checks, claims]) element.replaceChildren(h('p', { class: 'muted' }, 'could not load'));
       },
     ),
     load(
@@ -684,6 +687,25 @@ function checksTable(latest) {
     );
   });
   return table('relay-checks', ['Check', 'Result', ['RTT', 'num'], 'Details / reason', 'When'], rows.length ? rows : emptyRow(5, 'not checked yet'));
+}
+
+/** A relay's NIP-11 claims against what was seen: verified, refuted (with the evidence) or untested. */
+function claimsTable(claims) {
+  const tone = { verified: 'up', refuted: 'down', untested: '' };
+  const rows = (Array.isArray(claims) ? claims.slice(0, 60) : []).filter(isObject).map((claim) => {
+    const subject = plain(claim.subject, 60);
+    const status = ['verified', 'refuted', 'untested'].includes(claim.status) ? claim.status : 'untested';
+    return h(
+      'tr',
+      { dataset: { subject } },
+      h('td', {}, h('strong', {}, /^\d+$/.test(subject) ? `NIP-${subject.padStart(2, '0')}` : subject)),
+      h('td', {}, claim.claimed === false ? 'not claimed' : 'claimed'),
+      h('td', {}, h('span', { class: `badge ${tone[status]}`.trim() }, status)),
+      h('td', { class: 'reason' }, plain(claim.evidence, 400)),
+      h('td', {}, timeEl(fromIso(claim.observed_at))),
+    );
+  });
+  return table('relay-claims', ['Claim', 'In NIP-11', 'Seen', 'Evidence', 'When'], rows.length ? rows : emptyRow(5, 'nothing claimed that can be tested, or not probed yet'));
 }
 
 function drawRelayRtt(slot, checks) {

@@ -210,7 +210,7 @@ describeBrowser(title, () => {
     expect(await page.locator('#relay-nip11 [data-field="limitation"]').textContent()).toContain('max_message_length');
 
     const checks = page.locator('#relay-checks tbody tr');
-    expect(await checks.evaluateAll((rows) => rows.map((row) => (row as unknown as { dataset: { check: string } }).dataset.check))).toEqual(['open', 'read', 'write', 'nip11', 'dns', 'ssl', 'geo', 'requirements']);
+    expect(await checks.evaluateAll((rows) => rows.map((row) => (row as unknown as { dataset: { check: string } }).dataset.check))).toEqual(['open', 'read', 'write', 'nip11', 'dns', 'ssl', 'geo', 'requirements', 'claims']);
     const row = (type: string) => page.locator(`#relay-checks tr[data-check="${type}"]`);
     expect(await row('open').locator('.badge').first().textContent()).toBe('ok');
     expect(await row('write').textContent()).toContain('auth-required: we only accept events from members');
@@ -223,6 +223,13 @@ describeBrowser(title, () => {
     expect(await page.locator('[data-kpi="availability_30d"]').getAttribute('data-value')).toBe(`${((seeded.alphaOpenChecks.ok / (seeded.alphaOpenChecks.ok + seeded.alphaOpenChecks.failed)) * 100).toFixed(1)} %`);
     expect(await page.locator('[data-kpi="median_rtt_open_7d_ms"]').getAttribute('data-value')).toMatch(/^\d+ ms$/);
     expect(await page.locator('#relay-lag').textContent()).toMatch(/^1[01] min$/);
+
+    // Claims against behaviour: the probe's findings with their evidence, the synchronizer's NIP-77 verdict.
+    const claim = (subject: string) => page.locator(`#relay-claims tr[data-subject="${subject}"]`);
+    expect(await claim('9').locator('.badge').textContent()).toBe('verified');
+    expect(await claim('70').locator('.badge').textContent()).toBe('refuted');
+    expect(await claim('70').textContent()).toContain('accepted a protected event');
+    expect(await claim('limitation.max_subscriptions').locator('.badge').textContent()).toBe('untested');
 
     const [rtt] = await page.evaluate(summarizeCharts, ['chart-relay-rtt']);
     expect(rtt?.type).toBe('line');

@@ -124,6 +124,20 @@ export async function seedArchive(db: Database): Promise<SeededArchive> {
       { type: 'geo', checkedAt, ok: true, document: { country: 'FR', city: '<i>Paris</i>' }, detail: { ip: '203.0.113.5' } },
     );
   });
+  // alpha's claims, probed once: one kept, one broken, one not provable.
+  records[relays.alpha]?.push({
+    type: 'claims',
+    checkedAt: at(2),
+    ok: true,
+    rttMs: 4_200,
+    detail: {
+      findings: [
+        { subject: '9', status: 'verified', evidence: 'stopped serving our event after our deletion request' },
+        { subject: '70', status: 'refuted', evidence: 'accepted a protected event (["-"] tag) from a connection that had not authenticated' },
+        { subject: 'limitation.max_subscriptions', status: 'untested', evidence: '3 of 21 subscriptions answered in time' },
+      ],
+    },
+  });
   let checkCount = 0;
   for (const [url, list] of Object.entries(records)) {
     await storeRelayChecks(db, id(url), list);
