@@ -15,6 +15,7 @@ import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
 import { registerFind } from './commands/find.js';
 import { registerMonitor } from './commands/monitor.js';
+import { registerDvm } from './commands/dvm.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerServe } from './commands/serve.js';
 import { registerDemo } from './commands/demo.js';
@@ -49,6 +50,7 @@ export function buildProgram(run: ActionRunner): Command {
   registerFind(program, run);
   registerValidate(program, run);
   registerMonitor(program, run);
+  registerDvm(program, run);
   registerMaintenance(program, run);
   registerServe(program, run);
   registerDemo(program, run);

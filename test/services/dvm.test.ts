@@ -16,6 +16,7 @@ import type { NostrEvent } from '../../src/nostr/event.js';
 import { generateSecretKey, getPublicKey, signEvent } from '../../src/nostr/sign.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createDvmService } from '../../src/services/dvm/dvm-service.js';
+import { runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testSecretKey } from '../support/events.js';
 import { startTestRelay, type TestRelay } from '../support/relay/server.js';
@@ -208,5 +209,19 @@ describe('data vending machine (NIP-90)', () => {
     for (const reply of replies) perRequest.set(tag(reply, 'e')?.[1] as string, (perRequest.get(tag(reply, 'e')?.[1] as string) ?? 0) + 1);
     expect(replies.length).toBeGreaterThan(10);
     expect([...perRequest.values()].every((count) => count === 1), JSON.stringify([...perRequest])).toBe(true);
+  });
+});
+
+describe('bigbrotr dvm', () => {
+  it('refuses to start without a key or relays, naming the option', async () => {
+    // The configuration is checked before the database is opened: no database is needed to see the error.
+    const env = { BIGBROTR_DATABASE__DATA_DIR: '/nonexistent/bigbrotr-dvm-test' };
+    const noKey = await runCli(['dvm'], env);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('identity.secret_key: required by the data vending machine');
+    const noRelays = await runCli(['dvm'], { ...env, BIGBROTR_IDENTITY__SECRET_KEY: machineKey });
+    expect(noRelays.code).toBe(2);
+    expect(noRelays.stderr).toContain('dvm.relays: empty');
+    expect(noRelays.stderr).not.toContain(machineKey);
   });
 });

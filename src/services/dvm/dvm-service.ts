@@ -51,9 +51,10 @@ interface QueuedJob {
   from: string;
 }
 
-function configuredRelays(config: Config): string[] {
-  if (!config.identity.secret_key) throw new ConfigError([{ path: 'identity.secret_key', message: 'required when dvm.enabled is on (give it as a file: BIGBROTR_IDENTITY__SECRET_KEY_FILE)' }]);
-  if (config.dvm.relays.length === 0) throw new ConfigError([{ path: 'dvm.relays', message: 'empty, but dvm.enabled is on' }]);
+/** The relays the machine listens on, normalised; a ConfigError names what is missing (checked before anything opens). */
+export function configuredRelays(config: Config): string[] {
+  if (!config.identity.secret_key) throw new ConfigError([{ path: 'identity.secret_key', message: 'required by the data vending machine (dvm.enabled, bigbrotr dvm); give it as a file: BIGBROTR_IDENTITY__SECRET_KEY_FILE' }]);
+  if (config.dvm.relays.length === 0) throw new ConfigError([{ path: 'dvm.relays', message: 'empty: the data vending machine (dvm.enabled, bigbrotr dvm) needs relays to listen on' }]);
   return config.dvm.relays.map((input, index) => {
     const normalized = normalizeRelayUrl(input, { maxLength: config.relay_url.max_length });
     if (!normalized.ok) throw new ConfigError([{ path: `dvm.relays[${index}]`, message: normalized.message }]);
