@@ -111,4 +111,16 @@ describe('claim probes', () => {
     await monitorOnce({ db: database.db, config: configWith({ 'monitor.write_check': false, 'monitor.interval_seconds': 1 }), logger: silentLogger(), urls: [honest.url] });
     expect(honest.counters.reqs.length - reqsBefore).toBeLessThanOrEqual(1);
   });
+
+  it('a refusal for another reason (AUTH wanted) proves nothing about the feature: untested, not refuted', async () => {
+    const guarded = await relay({ authRequired: true, nip11: { ...CLAIMS, limitation: { auth_required: true } } });
+    const database = await createTestDatabase();
+    databases.push(database);
+    await monitorOnce({ db: database.db, config: configWith({ 'monitor.write_check': false }), logger: silentLogger(), urls: [guarded.url] });
+    const claims = await relayClaims(database.db, await relayId(database, guarded.url));
+    const find = (subject: string) => claims.find((claim) => claim.subject === subject);
+    expect(find('50')?.status, find('50')?.evidence).toBe('untested');
+    expect(find('50')?.evidence).toMatch(/auth-required/);
+    expect(find('limitation.auth_required')?.status, find('limitation.auth_required')?.evidence).toBe('verified');
+  });
 });

@@ -58,6 +58,12 @@ function endText(end: SubscriptionEnd): string {
 
 const answered = (end: SubscriptionEnd) => end.reason === 'eose';
 const refusedRequest = (end: SubscriptionEnd) => end.reason === 'closed' || end.reason === 'notice';
+/**
+ * A refusal for a reason other than the request itself (AUTH wanted, rate limits, policy, a relay
+ * error) says nothing about the feature probed.
+ */
+const OTHER_REASON = /^(auth-required|rate-limited|restricted|blocked|error|pow):/i;
+const refusedForItself = (end: SubscriptionEnd) => refusedRequest(end) && !OTHER_REASON.test((end as { message: string }).message.trim());
 
 class Prober {
   readonly findings: ClaimFinding[] = [];
@@ -117,7 +123,7 @@ async function probeSearch(prober: Prober): Promise<void> {
   const { events, end } = await prober.read([{ search: term, limit: 5 }]);
   if (events.length > 0) return prober.add('50', 'refuted', `a search for a term no event contains (${term}) was answered with ${events.length} unrelated event(s): the search field is ignored`);
   if (answered(end)) return prober.add('50', 'verified', `a search filter was accepted and answered with EOSE and no unrelated events`);
-  if (refusedRequest(end)) return prober.add('50', 'refuted', `a search filter was refused: ${endText(end)}`);
+  if (refusedForItself(end)) return prober.add('50', 'refuted', `a search filter was refused: ${endText(end)}`);
   prober.add('50', 'untested', `a search filter got ${endText(end)}`);
 }
 
@@ -192,17 +198,24 @@ async function probeMaxSubscriptions(connection: RelayConnection, prober: Prober
   for (let index = 0; index <= claimed; index += 1) {
     ends.push(connection.subscribe([filter], { onEvent: () => undefined, onEose: () => (eoses += 1) }, { live: true, signal: abort.signal, subIdPrefix: 'probe' }));
   }
+  // Some relays refuse the extra subscription with a NOTICE instead of CLOSED.
+  const onNotice = (message: string) => {
+    if (/subscri|\bREQs?\b/i.test(message)) refused.push({ reason: 'notice', message });
+  };
+  connection.on('notice', onNotice);
   // Give the relay one request timeout to answer them all, then close every one.
   const deadline = Date.now() + timeoutMs;
   const refused: SubscriptionEnd[] = [];
   for (const end of ends) {
     void end.then((value) => {
-      if (value.reason === 'closed' || value.reason === 'disconnected') refused.push(value);
+      // Relays word this refusal freely (`error: too many subscriptions`, `rate-limited: …`); only an AUTH demand is about something else.
+      if (value.reason === 'closed' && !/^auth-required:/i.test(value.message.trim())) refused.push(value);
     });
   }
   while (Date.now() < deadline && eoses + refused.length < claimed + 1) await sleep(20);
   abort.abort();
   await Promise.all(ends);
+  connection.off('notice', onNotice);
   if (refused.length > 0) return prober.add('limitation.max_subscriptions', 'verified', `of ${claimed + 1} subscriptions held at once, ${refused.length} refused: ${endText(refused[0] as SubscriptionEnd)}`);
   if (eoses === claimed + 1) return prober.add('limitation.max_subscriptions', 'refuted', `held ${claimed + 1} subscriptions open at once (claims ${claimed})`);
   prober.add('limitation.max_subscriptions', 'untested', `${eoses} of ${claimed + 1} subscriptions answered in time`);
