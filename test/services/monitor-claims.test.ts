@@ -123,4 +123,17 @@ describe('claim probes', () => {
     expect(find('50')?.evidence).toMatch(/auth-required/);
     expect(find('limitation.auth_required')?.status, find('limitation.auth_required')?.evidence).toBe('verified');
   });
+
+  it('a relay that refuses every write proves no write limit: the control write is refused, so those claims stay untested', async () => {
+    const paid = await relay({ misbehaviour: { refuseWrites: 'restricted: paid relay' } });
+    const database = await createTestDatabase();
+    databases.push(database);
+    await monitorOnce({ db: database.db, config: configWith({ 'monitor.claim_probe_writes': true }), logger: silentLogger(), urls: [paid.url] });
+    const claims = await relayClaims(database.db, await relayId(database, paid.url));
+    for (const subject of ['9', '70', 'limitation.max_content_length', 'limitation.created_at_lower_limit']) {
+      const claim = claims.find((candidate) => candidate.subject === subject);
+      expect(claim?.status, `${subject}: ${claim?.evidence}`).toBe('untested');
+      expect(claim?.evidence).toContain('restricted: paid relay');
+    }
+  });
 });

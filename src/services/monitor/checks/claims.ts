@@ -258,27 +258,39 @@ export async function probeClaims(options: ClaimProbeOptions): Promise<ClaimFind
       if (!refuted && writes) await probeExpirationByWrite(prober, options.expirationSeconds ?? 3, stored);
       else if (!refuted) prober.add('40', 'untested', `no expired event among the ${EXPIRED_SCAN_LIMIT} newest; publishing a probe needs monitor.claim_probe_writes`);
     }
-    if (writes) {
-      if (nips.has(9)) await probeDeletion(prober, stored);
-      if (nips.has(70)) await probeProtected(prober, stored);
-      const now = Math.floor(Date.now() / 1000);
-      if (typeof limitation.created_at_lower_limit === 'number' && limitation.created_at_lower_limit > 0) {
-        await probeLimitWrite(prober, 'limitation.created_at_lower_limit', { kind: 1, content: probeNote('created_at_lower_limit'), tags: [], created_at: now - limitation.created_at_lower_limit - 3_600 }, `an event dated an hour before its created_at_lower_limit (${limitation.created_at_lower_limit} s)`, stored);
+    const writeSubjects = [
+      ...[9, 70].filter((nip) => nips.has(nip)).map(String),
+      ...(['created_at_lower_limit', 'created_at_upper_limit', 'max_content_length', 'max_event_tags'] as const).filter((field) => typeof limitation[field] === 'number' && (limitation[field] as number) > 0).map((field) => `limitation.${field}`),
+    ];
+    if (writes && writeSubjects.length > 0) {
+      // A refused probe proves a limit only if the relay takes our plain events: one control write first.
+      const control = await prober.publish({ kind: 1, content: probeNote('control write'), tags: [] });
+      if ('error' in control || !control.accepted) {
+        const why = 'error' in control ? control.error : control.message;
+        for (const subject of writeSubjects) prober.add(subject, 'untested', `our plain probe event was not accepted, so a refusal would prove nothing: ${why.slice(0, 200)}`);
+      } else {
+        stored.push(control.event.id);
+        if (nips.has(9)) await probeDeletion(prober, stored);
+        if (nips.has(70)) await probeProtected(prober, stored);
+        const now = Math.floor(Date.now() / 1000);
+        if (typeof limitation.created_at_lower_limit === 'number' && limitation.created_at_lower_limit > 0) {
+          await probeLimitWrite(prober, 'limitation.created_at_lower_limit', { kind: 1, content: probeNote('created_at_lower_limit'), tags: [], created_at: now - limitation.created_at_lower_limit - 3_600 }, `an event dated an hour before its created_at_lower_limit (${limitation.created_at_lower_limit} s)`, stored);
+        }
+        if (typeof limitation.created_at_upper_limit === 'number' && limitation.created_at_upper_limit > 0) {
+          await probeLimitWrite(prober, 'limitation.created_at_upper_limit', { kind: 1, content: probeNote('created_at_upper_limit'), tags: [], created_at: now + limitation.created_at_upper_limit + 3_600 }, `an event dated an hour past its created_at_upper_limit (${limitation.created_at_upper_limit} s)`, stored);
+        }
+        const maxContent = limitation.max_content_length;
+        if (typeof maxContent === 'number' && maxContent > 0 && maxContent < MAX_PROBE_CONTENT) {
+          const prefix = probeNote('max_content_length');
+          await probeLimitWrite(prober, 'limitation.max_content_length', { kind: 1, content: prefix + '.'.repeat(Math.max(0, maxContent + 1 - prefix.length)), tags: [] }, `content of ${Math.max(maxContent + 1, prefix.length)} characters (claims ${maxContent})`, stored);
+        }
+        const maxTags = limitation.max_event_tags;
+        if (typeof maxTags === 'number' && maxTags > 0 && maxTags < MAX_PROBE_TAGS) {
+          await probeLimitWrite(prober, 'limitation.max_event_tags', { kind: 1, content: probeNote('max_event_tags'), tags: Array.from({ length: maxTags + 1 }, (_, index) => ['t', `probe${index}`]) }, `an event with ${maxTags + 1} tags (claims ${maxTags})`, stored);
+        }
       }
-      if (typeof limitation.created_at_upper_limit === 'number' && limitation.created_at_upper_limit > 0) {
-        await probeLimitWrite(prober, 'limitation.created_at_upper_limit', { kind: 1, content: probeNote('created_at_upper_limit'), tags: [], created_at: now + limitation.created_at_upper_limit + 3_600 }, `an event dated an hour past its created_at_upper_limit (${limitation.created_at_upper_limit} s)`, stored);
-      }
-      const maxContent = limitation.max_content_length;
-      if (typeof maxContent === 'number' && maxContent > 0 && maxContent < MAX_PROBE_CONTENT) {
-        const prefix = probeNote('max_content_length');
-        await probeLimitWrite(prober, 'limitation.max_content_length', { kind: 1, content: prefix + '.'.repeat(Math.max(0, maxContent + 1 - prefix.length)), tags: [] }, `content of ${Math.max(maxContent + 1, prefix.length)} characters (claims ${maxContent})`, stored);
-      }
-      const maxTags = limitation.max_event_tags;
-      if (typeof maxTags === 'number' && maxTags > 0 && maxTags < MAX_PROBE_TAGS) {
-        await probeLimitWrite(prober, 'limitation.max_event_tags', { kind: 1, content: probeNote('max_event_tags'), tags: Array.from({ length: maxTags + 1 }, (_, index) => ['t', `probe${index}`]) }, `an event with ${maxTags + 1} tags (claims ${maxTags})`, stored);
-      }
-    } else {
-      for (const nip of [9, 70]) if (nips.has(nip)) prober.add(String(nip), 'untested', 'needs a write; monitor.claim_probe_writes is off');
+    } else if (!writes) {
+      for (const subject of writeSubjects) prober.add(subject, 'untested', 'needs a write; monitor.claim_probe_writes is off');
     }
     await prober.cleanUp(stored);
   } finally {
