@@ -328,6 +328,31 @@ export class RelayConnection extends EventEmitter<{
     });
   }
 
+  /**
+   * WebSocket pings every `intervalMs`; a connection that has not answered the previous ping by the
+   * next one is closed (a half-open TCP connection would otherwise leave a live subscription silent
+   * for ever). For long-lived connections only; stops when the connection closes.
+   */
+  keepAlive(intervalMs: number): void {
+    let answered = true;
+    this.socket.on('pong', () => {
+      answered = true;
+    });
+    const timer = setInterval(() => {
+      if (!this.isOpen) return clearInterval(timer);
+      if (!answered) {
+        clearInterval(timer);
+        this.onClosed(`no pong within ${intervalMs} ms`);
+        this.socket.terminate();
+        return;
+      }
+      answered = false;
+      this.socket.ping();
+    }, intervalMs);
+    timer.unref();
+    this.once('close', () => clearInterval(timer));
+  }
+
   /** Sends any client message (AUTH, NEG-*, …). */
   send(message: unknown[]): void {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));

@@ -42,6 +42,8 @@ const note = signEvent({ kind: 1, content: 'the note', tags: [['t', 'archive']],
 const reactions = ['+', '+', '+', '🤙', '🤙'].map((content, index) =>
   signEvent({ kind: 7, content, tags: [['e', note.id], ['p', note.pubkey]], created_at: NOW - 900 + index }, testSecretKey('dvm', 10 + index)),
 );
+// A reaction whose content is `__proto__`: group keys come from anyone's events.
+const hostileReaction = signEvent({ kind: 7, content: '__proto__', tags: [['e', 'd'.repeat(64)]], created_at: NOW - 850 }, testSecretKey('dvm', 30));
 const tagged = Array.from({ length: 10 }, (_, index) => signEvent({ kind: 1, content: `tagged ${index} ${'x'.repeat(300)}`, tags: [['t', 'nostr']], created_at: NOW - 800 + index }, author));
 
 function configWith(overrides: Record<string, unknown> = {}): Config {
@@ -70,7 +72,7 @@ beforeAll(async () => {
   const ids = await getOrCreateRelayIds(database.db, [{ url: SOURCE_A, network: 'clearnet' }, { url: SOURCE_B, network: 'clearnet' }], 'seed');
   const relayA = ids.get(SOURCE_A) as number;
   const relayB = ids.get(SOURCE_B) as number;
-  await insertEventBatch(database.db, [note, ...reactions, ...tagged], relayA);
+  await insertEventBatch(database.db, [note, ...reactions, hostileReaction, ...tagged], relayA);
   await insertEventBatch(database.db, [note, ...tagged.slice(0, 4)], relayB);
   const day = (daysAgo: number, hour: number) => new Date((NOW - daysAgo * 86_400 - hour * 3_600) * 1000);
   await storeRelayChecks(database.db, relayA, [
@@ -139,6 +141,11 @@ describe('data vending machine (NIP-90)', () => {
     expect(onB.reply.content).toBe('4');
     const twoLevels = await ask(5400, [['param', 'group', 'kind'], ['param', 'group', 'pubkey']], JSON.stringify([{ ids: [note.id, reactions[0]?.id] }]));
     expect(JSON.parse(twoLevels.reply.content)).toEqual({ '1': { [note.pubkey]: 1 }, '7': { [reactions[0]?.pubkey as string]: 1 } });
+
+    // A group key named `__proto__` is an ordinary key: nothing reaches Object.prototype (the machine runs in this process).
+    const hostile = await ask(5400, [['param', 'group', 'content'], ['param', 'group', 'kind']], JSON.stringify([{ ids: [hostileReaction.id] }]));
+    expect(Object.hasOwn(JSON.parse(hostile.reply.content) as object, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>)['7']).toBeUndefined();
   });
 
   it('returns archived events by filter (5410), byte-exact, in pages bounded by size, with a cursor until none is left', async () => {
@@ -158,6 +165,10 @@ describe('data vending machine (NIP-90)', () => {
     } while (cursor && pages < 20);
     expect(pages).toBeGreaterThan(1);
     expect(seen.map((event) => event.id)).toEqual([...tagged].reverse().map((event) => event.id));
+
+    // A filter's own limit bounds the answer (NIP-01).
+    const limited = await ask(5410, [['i', JSON.stringify({ kinds: [1], '#t': ['nostr'], limit: 2 }), 'text']]);
+    expect((JSON.parse(limited.reply.content) as NostrEvent[]).map((event) => event.id)).toEqual([tagged[9]?.id, tagged[8]?.id]);
   });
 
   it('tells where events were seen (5411) and what a relay did over time (5412)', async () => {
@@ -189,9 +200,12 @@ describe('data vending machine (NIP-90)', () => {
 
     const elsewhere = finalizeEvent({ kind: 5400, tags: [['p', 'e'.repeat(64)]], content: '', created_at: Math.floor(Date.now() / 1000) }, customerKey);
     await customer.publish(elsewhere);
+    const fromTheFuture = finalizeEvent({ kind: 5400, tags: [], content: '', created_at: Math.floor(Date.now() / 1000) + 3_600 }, customerKey);
+    await customer.publish(fromTheFuture);
     // Jobs are answered in arrival order: once a later request is answered, the earlier one was seen.
     await ask(5400, [['p', machinePubkey]]);
     expect(relay.store.query({ '#e': [elsewhere.id], authors: [machinePubkey] }, 10)).toEqual([]);
+    expect(relay.store.query({ '#e': [fromTheFuture.id], authors: [machinePubkey] }, 10)).toEqual([]);
   });
 
   it('sends results to the relays the request names, and never answers one request twice, even after a restart', async () => {

@@ -41,8 +41,15 @@ const SEEN_CAPACITY = 10_000;
 const QUEUE_CAPACITY = 100;
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 60_000;
-/** Re-asked overlap after a reconnect (a relay's clock and ours differ). */
-const RESUBSCRIBE_OVERLAP_SECONDS = 60;
+/** Requests dated further ahead than this are ignored (a customer's clock, or a request meant to blind us). */
+const MAX_FUTURE_SECONDS = 300;
+/** Ping interval of the listening connections (a silent half-open connection is noticed and reopened). */
+const KEEP_ALIVE_MS = 30_000;
+/** Results sent at once to relays named by requests, each bounded by STRANGER_TIMEOUT_MS. */
+const MAX_STRANGER_SENDS = 8;
+const STRANGER_TIMEOUT_MS = 5_000;
+/** A request whose echo leaves less than this for the answer itself is refused. */
+const MIN_CONTENT_BYTES = 1_024;
 const ANNOUNCEMENT_IDENTIFIER = 'bigbrotr-dvm';
 
 interface QueuedJob {
@@ -86,7 +93,10 @@ export class DataVendingMachine {
   private readonly verifier = loadVerifier();
   private readonly metrics = dvmMetrics();
   private readonly pubkey: string;
+  /** Captured at start: a reload must not change who the machine is halfway (restart to change keys). */
+  private readonly secretKey: string;
   private readonly relays: string[];
+  private strangerSends = 0;
   private publisher: EventPublisher | undefined;
 
   constructor(
@@ -95,7 +105,8 @@ export class DataVendingMachine {
     private readonly logger: Logger,
   ) {
     this.relays = configuredRelays(config);
-    this.pubkey = getPublicKey(config.identity.secret_key as string);
+    this.secretKey = config.identity.secret_key as string;
+    this.pubkey = getPublicKey(this.secretKey);
   }
 
   reload(config: Config): void {
@@ -114,23 +125,34 @@ export class DataVendingMachine {
     }
   }
 
-  /** Keeps one live subscription for job requests open on `url` until stopped. */
+  /**
+   * Keeps one live subscription for job requests open on `url` until stopped. The stored requests
+   * (before EOSE) arrive newest first: they are queued oldest first, as they were made, then new ones
+   * as they come. After a reconnect the whole `request_max_age_seconds` is asked again; what was seen
+   * or answered is skipped.
+   */
   private async listen(url: string, signal: AbortSignal): Promise<void> {
     let backoffMs = RECONNECT_MIN_MS;
-    let lastSeen = 0;
     while (!signal.aborted) {
       const started = Date.now();
       let connection: RelayConnection | undefined;
       try {
         connection = await RelayConnection.open({ url, config: this.config.relay, headers: { 'User-Agent': this.config.monitor.user_agent } });
-        const now = Math.floor(Date.now() / 1000);
-        const since = Math.max(now - this.config.dvm.request_max_age_seconds, lastSeen - RESUBSCRIBE_OVERLAP_SECONDS);
+        connection.keepAlive(KEEP_ALIVE_MS);
+        const since = Math.floor(Date.now() / 1000) - this.config.dvm.request_max_age_seconds;
+        let stored: unknown[] | undefined = [];
         const end = await connection.subscribe(
           [{ kinds: [...JOB_KINDS], since }],
           {
             onEvent: (raw) => {
-              const createdAt = this.receive(raw, url);
-              if (createdAt !== undefined) lastSeen = Math.max(lastSeen, createdAt);
+              if (stored) stored.push(raw);
+              else this.receive(raw, url);
+            },
+            onEose: () => {
+              // Oldest first; within one second, the reverse of the relay's (newest-first) order.
+              const backlog = (stored ?? []).map((raw, index) => ({ raw, index, at: Number((raw as { created_at?: unknown })?.created_at) || 0 }));
+              stored = undefined;
+              for (const { raw } of backlog.sort((a, b) => a.at - b.at || b.index - a.index)) this.receive(raw, url);
             },
           },
           { live: true, signal, subIdPrefix: 'dvm' },
@@ -147,36 +169,38 @@ export class DataVendingMachine {
     }
   }
 
-  /** Screens one frame's event; queues it when it is a job for us. Returns its created_at when it is a valid request. */
-  private receive(raw: unknown, from: string): number | undefined {
+  /** Screens one frame's event; queues it when it is a job for us. */
+  private receive(raw: unknown, from: string): void {
     const shape = validateEventShape(raw, eventLimitsFrom(this.config.limits));
-    if (!shape.ok || !isJobKind(shape.event.kind)) return undefined;
+    if (!shape.ok || !isJobKind(shape.event.kind)) return;
     const request = shape.event as NostrEvent & { kind: JobKind };
-    if (this.seen.has(request.id)) return undefined;
-    this.remember(request.id);
+    if (this.seen.has(request.id)) return;
     const kind = String(request.kind);
     const ignore = (why: string) => {
       this.metrics.requests.inc({ kind, outcome: 'ignored' });
       this.logger.debug({ request: request.id, relay: from, why }, 'job request ignored');
-      return undefined;
     };
-    if (!verifyEvent(request, this.verifier).ok) return ignore('bad id or signature');
+    // Cheap checks first; the id is remembered only once the signature is verified, so a forged copy
+    // from a lax relay cannot hide the real request.
+    const now = Math.floor(Date.now() / 1000);
+    if (request.created_at < now - this.config.dvm.request_max_age_seconds) return ignore('too old');
+    if (request.created_at > now + MAX_FUTURE_SECONDS) return ignore('dated in the future');
     const providers = request.tags.filter((tag) => tag[0] === 'p').map((tag) => tag[1]);
     if (providers.length > 0 && !providers.includes(this.pubkey)) return ignore('addressed to another provider');
-    if (request.created_at < Math.floor(Date.now() / 1000) - this.config.dvm.request_max_age_seconds) return ignore('too old');
+    if (!verifyEvent(request, this.verifier).ok) return ignore('bad id or signature');
+    this.remember(request.id);
     if (!this.rateLimit.allow(request.pubkey, Date.now(), this.config.dvm.jobs_per_minute_per_customer)) {
       this.metrics.requests.inc({ kind, outcome: 'rate_limited' });
       this.logger.debug({ request: request.id, customer: request.pubkey }, 'job request over the per-customer rate; dropped');
-      return request.created_at;
+      return;
     }
     if (this.queue.length >= QUEUE_CAPACITY) {
       this.metrics.requests.inc({ kind, outcome: 'queue_full' });
       this.logger.warn({ request: request.id }, `job queue full (${QUEUE_CAPACITY}); request dropped`);
-      return request.created_at;
+      return;
     }
     this.queue.push({ request, from });
     this.wake?.();
-    return request.created_at;
   }
 
   private remember(id: string): void {
@@ -205,14 +229,14 @@ export class DataVendingMachine {
   private async answer({ request, from }: QueuedJob): Promise<void> {
     const kind = String(request.kind);
     const dvm = this.config.dvm;
-    if (request.tags.some((tag) => tag[0] === 'encrypted')) {
-      this.metrics.requests.inc({ kind, outcome: 'refused' });
-      await this.publish(feedbackTemplate(request, 'error', 'encrypted job requests are not supported: send the inputs in clear', from), this.replyRelays(request));
-      return;
-    }
     // Our answers are archived: a request answered before a restart is not answered again.
     if (await hasReplyTo(this.db, { author: this.pubkey, kinds: [resultKindOf(request.kind), FEEDBACK_KIND], eventId: request.id })) {
       this.metrics.requests.inc({ kind, outcome: 'ignored' });
+      return;
+    }
+    if (request.tags.some((tag) => tag[0] === 'encrypted')) {
+      this.metrics.requests.inc({ kind, outcome: 'refused' });
+      await this.publish(feedbackTemplate(request, 'error', 'encrypted job requests are not supported: send the inputs in clear', from), this.replyRelays(request));
       return;
     }
     const started = performance.now();
@@ -222,10 +246,16 @@ export class DataVendingMachine {
       await this.publish(feedbackTemplate(request, 'error', parsed.reason, from), this.replyRelays(request));
       return;
     }
-    const overhead = resultOverheadBytes(resultTemplate(request, { content: '', tags: [['cursor', 'x'.repeat(80)], ['count', '0000000000']] }, from));
+    // The result echoes the request (NIP-90 `request` tag): a request too large to echo and still answer within the size bound is refused.
+    const overhead = resultOverheadBytes(resultTemplate(request, { content: '', tags: [['cursor', 'x'.repeat(80)], ['count', '0000000000'], ['truncated', 'x'.repeat(120)]] }, from));
+    if (dvm.max_result_bytes - overhead < MIN_CONTENT_BYTES) {
+      this.metrics.requests.inc({ kind, outcome: 'refused' });
+      await this.publish(feedbackTemplate(request, 'error', `the request is too large to answer within ${dvm.max_result_bytes} bytes (its echo alone takes ${overhead})`, from), this.replyRelays(request));
+      return;
+    }
     let template: EventTemplate;
     try {
-      const answer = await runJob(this.db, parsed.job, { statementTimeoutMs: dvm.statement_timeout_ms, maxResults: dvm.max_results, maxContentBytes: Math.max(1_024, dvm.max_result_bytes - overhead) });
+      const answer = await runJob(this.db, parsed.job, { statementTimeoutMs: dvm.statement_timeout_ms, maxResults: dvm.max_results, maxContentBytes: dvm.max_result_bytes - overhead });
       template = resultTemplate(request, answer, from);
       this.metrics.requests.inc({ kind, outcome: 'answered' });
     } catch (error) {
@@ -253,28 +283,39 @@ export class DataVendingMachine {
     return [...urls];
   }
 
-  /** Signs and sends to our relays and to `extra` (screened: they come from a stranger); archives what was accepted. */
+  /**
+   * Signs and sends to our relays, archives where it was accepted, and sends it in the background to
+   * `extra` (relays a stranger named: screened, a few at a time, short timeouts), so that slow or
+   * hostile relays named in requests never hold up the next job.
+   */
   private async publish(template: EventTemplate, extra: string[]): Promise<void> {
-    const event = signEvent(template, this.config.identity.secret_key as string);
-    const ours = (await this.publisher?.publish(event))?.accepted ?? [];
-    const theirs = await Promise.all(extra.map((url) => this.publishToStranger(url, event)));
-    const accepted = [...ours, ...theirs.filter((url): url is string => url !== undefined)];
+    const event = signEvent(template, this.secretKey);
+    const accepted = (await this.publisher?.publish(event))?.accepted ?? [];
     this.metrics.published.inc({ kind: String(event.kind), outcome: accepted.length > 0 ? 'accepted' : 'rejected' });
     if (accepted.length === 0) this.logger.warn({ kind: event.kind, id: event.id }, 'no relay accepted the event');
     await archivePublished(this.db, event, accepted, this.logger);
+    for (const url of extra) {
+      if (this.strangerSends >= MAX_STRANGER_SENDS) {
+        this.logger.debug({ relay: url }, 'result not sent to a relay the request named: too many such sends in flight');
+        continue;
+      }
+      this.strangerSends += 1;
+      void this.publishToStranger(url, event)
+        .then((ok) => (ok ? archivePublished(this.db, event, [url], this.logger) : undefined))
+        .finally(() => (this.strangerSends -= 1));
+    }
   }
 
-  private async publishToStranger(url: string, event: NostrEvent): Promise<string | undefined> {
-    if (relayUrlFilter(this.config.relay_url).refusal(url)) return undefined;
+  private async publishToStranger(url: string, event: NostrEvent): Promise<boolean> {
+    if (relayUrlFilter(this.config.relay_url).refusal(url)) return false;
     let connection: RelayConnection | undefined;
     try {
       const addresses = await relayAddresses(url, this.config, false);
-      connection = await RelayConnection.open({ url, config: this.config.relay, headers: { 'User-Agent': this.config.monitor.user_agent }, ...(addresses.length > 0 ? { addresses } : {}) });
-      const result = await connection.publish(event);
-      return result.accepted ? url : undefined;
+      connection = await RelayConnection.open({ url, config: { ...this.config.relay, connect_timeout_ms: STRANGER_TIMEOUT_MS }, headers: { 'User-Agent': this.config.monitor.user_agent }, ...(addresses.length > 0 ? { addresses } : {}) });
+      return (await connection.publish(event, STRANGER_TIMEOUT_MS)).accepted;
     } catch (error) {
       this.logger.debug({ relay: url, err: error }, 'result not sent to a relay the request named');
-      return undefined;
+      return false;
     } finally {
       connection?.close();
     }

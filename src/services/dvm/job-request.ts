@@ -49,7 +49,9 @@ function paramsOf(request: NostrEvent): Map<string, string[]> {
   const params = new Map<string, string[]>();
   for (const tag of request.tags) {
     if (tag[0] !== 'param' || tag[1] === undefined || tag[2] === undefined) continue;
-    params.set(tag[1], [...(params.get(tag[1]) ?? []), tag[2]]);
+    const values = params.get(tag[1]);
+    if (values) values.push(tag[2]);
+    else params.set(tag[1], [tag[2]]);
   }
   return params;
 }
@@ -73,7 +75,7 @@ function parseTimestamp(value: string | undefined, name: string): { ok: true; va
 }
 
 /** JSON filters: from the content (an array of filters, or one filter) or from `text` inputs (one filter each). */
-function filtersOf(request: NostrEvent, inputs: Input[], where: 'content' | 'inputs'): { ok: true; filters: ArchiveFilter[] } | { ok: false; reason: string } {
+function filtersOf(request: NostrEvent, inputs: Input[], where: 'content' | 'inputs', maxLimit = 1): { ok: true; filters: ArchiveFilter[]; limit: number } | { ok: false; reason: string } {
   let raw: unknown[];
   if (where === 'content') {
     let parsed: unknown;
@@ -94,8 +96,8 @@ function filtersOf(request: NostrEvent, inputs: Input[], where: 'content' | 'inp
       }
     }
   }
-  const parsed = parseClientFilters(raw, { ...JOB_FILTER_BOUNDS, maxLimit: 1 });
-  return parsed.ok ? { ok: true, filters: parsed.value.filters } : { ok: false, reason: parsed.reason };
+  const parsed = parseClientFilters(raw, { ...JOB_FILTER_BOUNDS, maxLimit });
+  return parsed.ok ? { ok: true, filters: parsed.value.filters, limit: parsed.value.limit } : { ok: false, reason: parsed.reason };
 }
 
 function parseEventCount(request: NostrEvent, inputs: Input[], params: Map<string, string[]>, limits: JobLimits): JobParse {
@@ -136,11 +138,12 @@ function parseEventCount(request: NostrEvent, inputs: Input[], params: Map<strin
 
 function parseArchivedEvents(request: NostrEvent, inputs: Input[], params: Map<string, string[]>, limits: JobLimits): JobParse {
   if (inputs.length === 0 && request.content.trim() === '') return { ok: false, reason: 'no filter: give NIP-01 filters as "text" inputs or as a JSON array in the content' };
-  const parsed = filtersOf(request, inputs, inputs.length > 0 ? 'inputs' : 'content');
+  // A filter's own `limit` (NIP-01) bounds the answer like max_results does.
+  const parsed = filtersOf(request, inputs, inputs.length > 0 ? 'inputs' : 'content', limits.maxResults);
   if (!parsed.ok) return parsed;
   const maxResults = singleParam(params, 'max_results');
   if (!maxResults.ok) return maxResults;
-  const count = parseCount(maxResults.value, 'max_results', limits.maxResults);
+  const count = parseCount(maxResults.value, 'max_results', parsed.limit);
   if (!count.ok) return count;
   const cursor = singleParam(params, 'cursor');
   if (!cursor.ok) return cursor;

@@ -22,18 +22,37 @@ export class JobRefused extends Error {}
 
 type GroupRow = Record<string, string | null> & { count: string; groups_total: string };
 
-/** Nests grouped counts: {"a": {"x": 3}} for groups (g0, g1); a missing value is the key "". */
+/**
+ * Nests grouped counts: {"a": {"x": 3}} for groups (g0, g1); a missing value is the key "". Keys come
+ * from events anyone can publish (`__proto__`, `constructor`): built in Maps and turned into objects
+ * with own properties only, so no key can reach a prototype.
+ */
 function nestCounts(rows: GroupRow[], groupCount: number): Record<string, unknown> {
-  const root: Record<string, unknown> = {};
+  type Level = Map<string, Level | number>;
+  const root: Level = new Map();
   for (const row of rows) {
     let level = root;
     for (let index = 0; index < groupCount - 1; index += 1) {
       const key = row[`g${index}`] ?? '';
-      level = (level[key] ??= {}) as Record<string, unknown>;
+      let next = level.get(key);
+      if (!(next instanceof Map)) {
+        next = new Map();
+        level.set(key, next);
+      }
+      level = next;
     }
-    level[row[`g${groupCount - 1}`] ?? ''] = Number(row.count);
+    const key = row[`g${groupCount - 1}`] ?? '';
+    const current = level.get(key);
+    // A NULL and an empty value share the key "": their counts add up.
+    level.set(key, (typeof current === 'number' ? current : 0) + Number(row.count));
   }
-  return root;
+  const toObject = (level: Level): Record<string, unknown> => Object.fromEntries([...level].map(([key, value]) => [key, value instanceof Map ? toObject(value) : value]));
+  return toObject(root);
+}
+
+/** Bytes `content` takes inside the signed event's JSON (escaped), which is what relays measure. */
+export function encodedBytes(content: string): number {
+  return Buffer.byteLength(JSON.stringify(content)) - 2;
 }
 
 async function eventCount(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KIND.eventCount }>, maxResults: number, maxBytes: number): Promise<JobAnswer> {
@@ -46,7 +65,7 @@ async function eventCount(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KI
   let { rows } = await tx.query<GroupRow>(query.text, query.values);
   const total = Number(rows[0]?.groups_total ?? 0);
   let content = JSON.stringify(nestCounts(rows, job.groups.length));
-  while (Buffer.byteLength(content) > maxBytes && rows.length > 0) {
+  while (encodedBytes(content) > maxBytes && rows.length > 0) {
     rows = rows.slice(0, Math.floor(rows.length / 2));
     content = JSON.stringify(nestCounts(rows, job.groups.length));
   }
@@ -56,12 +75,13 @@ async function eventCount(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KI
 async function archivedEvents(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KIND.archivedEvents }>, maxBytes: number): Promise<JobAnswer> {
   // One more than asked: whether more follow decides the cursor.
   const events = await findEvents(tx, eventsQuery(job.filters, job.maxResults + 1, job.position));
+  // (job.maxResults is already the smaller of the filters' limit, max_results and dvm.max_results.)
   const kept: string[] = [];
   let bytes = 2;
   let more = events.length > job.maxResults;
   for (const event of events.slice(0, job.maxResults)) {
     const json = JSON.stringify(event);
-    const size = Buffer.byteLength(json) + 1;
+    const size = encodedBytes(json) + 1;
     if (bytes + size > maxBytes) {
       more = true;
       break;
@@ -91,7 +111,7 @@ async function eventProvenance(tx: Queryable, job: Extract<Job, { kind: typeof J
   let perEvent = most;
   let content = answerWith(perEvent);
   // Widely copied events are seen on hundreds of relays: keep the earliest sightings of each.
-  while (Buffer.byteLength(content) > maxBytes && perEvent > 0) {
+  while (encodedBytes(content) > maxBytes && perEvent > 0) {
     perEvent = Math.floor(perEvent / 2);
     content = answerWith(perEvent);
   }
@@ -105,12 +125,12 @@ async function history(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KIND.
   let content = JSON.stringify(answer);
   let cut = false;
   // Documents are the large part: drop the oldest first, then the oldest days.
-  while (Buffer.byteLength(content) > maxBytes && (answer.nip11.length > 0 || answer.days.length > 0)) {
+  while (encodedBytes(content) > maxBytes && (answer.nip11.length > 0 || answer.days.length > 0)) {
     cut = true;
     answer = answer.nip11.length > 0 ? { ...answer, nip11: answer.nip11.slice(0, -1) } : { ...answer, days: answer.days.slice(0, -1) };
     content = JSON.stringify(answer);
   }
-  return { content, tags: cut ? [['truncated', `${answer.days.length} days and ${answer.nip11.length} NIP-11 documents fit; ask with a later since`]] : [] };
+  return { content, tags: cut ? [['truncated', `only the newest fit: ${answer.days.length} days and ${answer.nip11.length} NIP-11 documents; older ones were left out`]] : [] };
 }
 
 export async function runJob(db: Database, job: Job, options: { statementTimeoutMs: number; maxResults: number; maxContentBytes: number }): Promise<JobAnswer> {
