@@ -54,6 +54,7 @@ export const VERIFIABLE_NIPS: Record<number, string> = Object.fromEntries(Object
 interface Observations {
   nips: unknown;
   max_limit: unknown;
+  limitation: unknown;
   nip11_at: string | null;
   negentropy: 'supported' | 'unsupported' | null;
   negentropy_at: string | null;
@@ -71,7 +72,7 @@ const iso = (value: string | Date | null): string | null => (value === null ? nu
 
 export async function relayClaims(db: Queryable, relayId: number): Promise<NipClaim[]> {
   const { rows } = await db.query<Observations>(
-    `SELECT n.data -> 'supported_nips' AS nips, n.data -> 'limitation' -> 'max_limit' AS max_limit, n.checked_at AS nip11_at,
+    `SELECT n.data -> 'supported_nips' AS nips, n.data -> 'limitation' -> 'max_limit' AS max_limit, n.data -> 'limitation' AS limitation, n.checked_at AS nip11_at,
             c.negentropy, c.negentropy_checked_at AS negentropy_at,
             l.count_trust, l.count_checked_at AS count_at, l.largest_page, l.updated_at AS limits_at,
             (q.detail ->> 'challenged')::boolean AS challenged, q.checked_at AS requirements_at,
@@ -115,13 +116,15 @@ export async function relayClaims(db: Queryable, relayId: number): Promise<NipCl
       page === null ? 'no REQ page observed yet (NIP-77 relays are read by ids)' : page > maxLimit ? `served ${page} events in one answer, above its max_limit of ${maxLimit}` : page === maxLimit ? `answers were capped at exactly ${maxLimit}` : `largest answer so far ${page} events, below the cap`;
     add('limitation.max_limit', true, status, evidence, page === null ? null : seen.limits_at);
   }
-  // The monitor probes only what the relay claims: every finding is of a claim.
+  // The monitor probes what the relay claimed then; whether it still claims it is read from its latest NIP-11.
   const findings = Array.isArray(seen.findings) ? (seen.findings as unknown[]) : [];
+  const limitation = typeof seen.limitation === 'object' && seen.limitation !== null ? (seen.limitation as Record<string, unknown>) : {};
   for (const finding of findings) {
     if (typeof finding !== 'object' || finding === null) continue;
     const { subject, status, evidence } = finding as Record<string, unknown>;
     if (typeof subject !== 'string' || (status !== 'verified' && status !== 'refuted' && status !== 'untested') || typeof evidence !== 'string') continue;
-    add(subject, true, status, evidence, seen.probed_at);
+    const claimedNow = subject.startsWith('limitation.') ? limitation[subject.slice('limitation.'.length)] !== undefined && limitation[subject.slice('limitation.'.length)] !== false : claimedNips.has(Number(subject));
+    add(subject, claimedNow, status, evidence, seen.probed_at);
   }
   return claims;
 }

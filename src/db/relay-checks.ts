@@ -87,7 +87,7 @@ export interface DueRelay {
   url: string;
   network: 'clearnet' | 'tor' | 'i2p' | 'loki';
   discovered_from: string;
-  /** When its NIP-11 claims were last probed (null: never). */
+  /** When its NIP-11 claims were last probed successfully (null: never; a failed probe is retried at the next check). */
   claims_checked_at?: Date | string | null;
 }
 
@@ -105,7 +105,7 @@ export async function dueRelaysForMonitor(db: Queryable, options: { intervalSeco
        SELECT checked_at FROM relay_check c WHERE c.relay_id = r.id AND c.check_type = 'open' ORDER BY c.checked_at DESC LIMIT 1
      ) last ON true
      LEFT JOIN LATERAL (
-       SELECT checked_at FROM relay_check c WHERE c.relay_id = r.id AND c.check_type = 'claims' ORDER BY c.checked_at DESC LIMIT 1
+       SELECT checked_at FROM relay_check c WHERE c.relay_id = r.id AND c.check_type = 'claims' AND c.ok ORDER BY c.checked_at DESC LIMIT 1
      ) claims ON true
      WHERE ($4::text[] IS NULL AND r.state = 'active' AND (last.checked_at IS NULL OR last.checked_at < now() - make_interval(secs => $1::double precision))
             OR r.url = ANY($4::text[]))

@@ -176,9 +176,15 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     const ignoreTime = behaviour.ignoreSinceUntil;
     const seen = new Set<string>();
     let events: NostrEvent[] = [];
+    const searching = settings.enforces.search === true;
     for (const filter of filters) {
       const limit = Math.min(filter.limit ?? settings.defaultLimit, settings.maxLimit);
-      for (const event of store.queryOrdered(filter, limit, settings.sameSecondOrder, { ignoreTime })) {
+      // NIP-50 (when enforced): the search narrows the matches before the limit applies.
+      const term = searching ? (filter as { search?: unknown }).search : undefined;
+      const matches = typeof term === 'string'
+        ? store.queryOrdered(filter, Number.MAX_SAFE_INTEGER, settings.sameSecondOrder, { ignoreTime }).filter((event) => event.content.toLowerCase().includes(term.toLowerCase())).slice(0, limit)
+        : store.queryOrdered(filter, limit, settings.sameSecondOrder, { ignoreTime });
+      for (const event of matches) {
         if (seen.has(event.id) && !settings.duplicatesAcrossFilters) continue;
         seen.add(event.id);
         events.push(event);
@@ -187,10 +193,6 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     const enforced = { ...DEFAULT_ENFORCED, ...settings.enforces };
     const now = Math.floor(Date.now() / 1000);
     if (enforced.expiration) events = events.filter((event) => !hasExpired(event, now));
-    if (enforced.search) {
-      const terms = filters.map((filter) => (filter as { search?: unknown }).search).filter((term): term is string => typeof term === 'string').map((term) => term.toLowerCase());
-      if (terms.length > 0) events = events.filter((event) => terms.some((term) => event.content.toLowerCase().includes(term)));
-    }
     if (settings.multiFilterLimit === 'first-filter' && filters.length > 1) {
       // nostream: one UNION whose ORDER BY and LIMIT are the first filter's.
       const limit = Math.min(filters[0]?.limit ?? settings.defaultLimit, settings.maxLimit);

@@ -35,7 +35,7 @@ async function relay(options: Parameters<typeof startTestRelay>[0]): Promise<Tes
   // Some notes to search among, and (for the relay that keeps them) one that expired an hour ago.
   const key = generateSecretKey();
   const now = Math.floor(Date.now() / 1000);
-  for (let index = 0; index < 5; index += 1) started.store.add(signEvent({ kind: 1, content: `note ${index}`, tags: [], created_at: now - 100 + index }, key));
+  for (let index = 0; index < 5; index += 1) started.store.add(signEvent({ kind: 1, content: `a note about relays, number ${index}`, tags: [], created_at: now - 100 + index }, key));
   started.store.add(signEvent({ kind: 1, content: 'gone', tags: [['expiration', String(now - 3_600)]], created_at: now - 7_200 }, key));
   return started;
 }
@@ -77,6 +77,7 @@ describe('claim probes', () => {
     expect(evidence(liarClaims, '40')).toMatch(/expiration .* had passed/);
     expect(evidence(honestClaims, '70')).toMatch(/auth-required/);
     expect(evidence(liarClaims, 'limitation.max_subscriptions')).toBe('held 5 subscriptions open at once (claims 4)');
+    expect(evidence(honestClaims, '50')).toMatch(/found \d event/);
 
     // The probes clean up after themselves where deletion works: no probe note is left on the honest relay.
     const probeKey = getPublicKey(secretKey);
@@ -94,17 +95,20 @@ describe('claim probes', () => {
     expect(claimTags(liar.url)?.some((tag) => tag[2] === 'untested')).toBe(false);
   });
 
-  it('without writes: read probes only, write-only claims stay untested and nothing is published to the relay', async () => {
+  it('by default (write check on, probe writes off): read probes only, write-only claims stay untested and the probes publish nothing', async () => {
     const honest = await relay({ maxSubscriptions: 4, enforces: { search: true, expiration: true } });
     const database = await createTestDatabase();
     databases.push(database);
     const before = honest.counters.eventsReceived;
-    await monitorOnce({ db: database.db, config: configWith({ 'monitor.write_check': false, 'monitor.claim_probe_writes': true }), logger: silentLogger(), urls: [honest.url] });
+    const stored = honest.store.all().length;
+    await monitorOnce({ db: database.db, config: configWith({}), logger: silentLogger(), urls: [honest.url] });
     const claims = await relayClaims(database.db, await relayId(database, honest.url));
     const status = Object.fromEntries(claims.map((claim) => [claim.subject, claim.status]));
     expect(status).toMatchObject({ '50': 'verified', 'limitation.max_subscriptions': 'verified', '40': 'untested', '9': 'untested', '70': 'untested' });
     expect(claims.find((claim) => claim.subject === '9')?.evidence).toMatch(/needs a write/);
-    expect(honest.counters.eventsReceived).toBe(before);
+    // Only the monitor's own ephemeral write check (not stored), nothing from the probes.
+    expect(honest.counters.eventsReceived).toBe(before + 1);
+    expect(honest.store.all()).toHaveLength(stored);
 
     // A second pass within the probe interval does not probe again.
     const reqsBefore = honest.counters.reqs.length;

@@ -159,8 +159,12 @@ export async function checkRelay(relay: DueRelay, context: CheckContext): Promis
   if (ws.open.ok && nip11.ok && claimProbeDue(relay, config, now()) && probeableClaims(nip11.document)) {
     const checkedAt = now();
     const started = performance.now();
+    // An overall bound on one relay's probes: each request has its own timeout, and all of them a dozen.
+    const deadline = new AbortController();
+    const deadlineTimer = setTimeout(() => deadline.abort(), monitor.claim_probe_timeout_ms * 12);
     try {
       const findings = await probeClaims({
+        signal: deadline.signal,
         url: relay.url,
         relay: config.relay,
         addresses: relay.network === 'clearnet' ? addresses : undefined,
@@ -174,6 +178,8 @@ export async function checkRelay(relay: DueRelay, context: CheckContext): Promis
       records.push({ type: 'claims', checkedAt, ok: true, rttMs: Math.round(performance.now() - started), detail: { findings } });
     } catch (error) {
       records.push({ type: 'claims', checkedAt, ok: false, reason: error instanceof Error ? error.message.slice(0, 300) : 'probe failed' });
+    } finally {
+      clearTimeout(deadlineTimer);
     }
   }
 

@@ -40,10 +40,14 @@ export interface ClaimProbeOptions {
   writeKey?: string;
   /** How long a NIP-40 probe event lives before it is asked for again (seconds). */
   expirationSeconds?: number;
+  /** Ends the probes (shutdown, or the overall deadline). */
+  signal?: AbortSignal;
 }
 
 /** Subscriptions opened at once to test `max_subscriptions` are bounded: a larger claim is not probed. */
 export const MAX_SUBSCRIPTION_PROBE = 50;
+/** Bytes read per probe request at most (a hostile relay cannot make us buffer more). */
+const MAX_READ_BYTES = 2 * 1024 * 1024;
 /** Events read to look for expired ones (NIP-40, read-only). */
 const EXPIRED_SCAN_LIMIT = 200;
 /** Writes of more than this many characters or tags are not sent to test a limit. */
@@ -62,8 +66,11 @@ const refusedRequest = (end: SubscriptionEnd) => end.reason === 'closed' || end.
  * A refusal for a reason other than the request itself (AUTH wanted, rate limits, policy, a relay
  * error) says nothing about the feature probed.
  */
-const OTHER_REASON = /^(auth-required|rate-limited|restricted|blocked|error|pow):/i;
-const refusedForItself = (end: SubscriptionEnd) => refusedRequest(end) && !OTHER_REASON.test((end as { message: string }).message.trim());
+const OTHER_REASON = /^(auth-required|rate-limited|restricted|blocked|error|pow|duplicate):/i;
+/** A CLOSED refusing the request itself (a NOTICE may be a banner; CLOSED names our subscription). */
+const closedForItself = (end: SubscriptionEnd) => end.reason === 'closed' && !OTHER_REASON.test(end.message.trim());
+/** An OK false that refuses the event itself, not our standing with the relay. */
+const refusesEvent = (message: string) => !OTHER_REASON.test(message.trim());
 
 class Prober {
   readonly findings: ClaimFinding[] = [];
@@ -73,6 +80,10 @@ class Prober {
     private readonly connection: RelayConnection,
     private readonly options: ClaimProbeOptions,
   ) {}
+
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
 
   add(subject: string, status: ProbeStatus, evidence: string): void {
     this.findings.push({ subject, status, evidence });
@@ -86,7 +97,7 @@ class Prober {
   async read(filters: object[]): Promise<{ events: unknown[]; end: SubscriptionEnd }> {
     await this.pace();
     const events: unknown[] = [];
-    const end = await this.connection.subscribe(filters, { onEvent: (event) => events.push(event) }, { subIdPrefix: 'probe' });
+    const end = await this.connection.subscribe(filters, { onEvent: (event) => events.push(event) }, { subIdPrefix: 'probe', maxBytes: MAX_READ_BYTES, signal: this.options.signal });
     return { events, end };
   }
 
@@ -95,6 +106,8 @@ class Prober {
     const event = signEvent(template, this.options.writeKey as string);
     try {
       const result = await this.connection.publish(event, this.options.timeoutMs);
+      // A lost connection answers `accepted: false` too: that is no answer, not a refusal.
+      if (!result.accepted && !this.connection.isOpen) return { event, error: result.message };
       return { event, accepted: result.accepted, message: result.message };
     } catch (error) {
       return { event, error: error instanceof Error ? error.message : 'no answer' };
@@ -117,14 +130,25 @@ class Prober {
 
 const probeNote = (what: string): string => `bigbrotr relay monitor: NIP-11 claim probe (${what}); deleted right after`;
 
-/** NIP-50: a search for a term no event contains must come back empty; unrelated events mean `search` was ignored. */
+/**
+ * NIP-50: a search for a term no event contains must come back empty (unrelated events: `search`
+ * is ignored), and a search for a word of an event the relay just served must find something (else
+ * an empty answer proves nothing: an empty or read-restricted relay answers every search empty).
+ */
 async function probeSearch(prober: Prober): Promise<void> {
   const term = `bigbrotr-probe-${randomBytes(8).toString('hex')}`;
   const { events, end } = await prober.read([{ search: term, limit: 5 }]);
   if (events.length > 0) return prober.add('50', 'refuted', `a search for a term no event contains (${term}) was answered with ${events.length} unrelated event(s): the search field is ignored`);
-  if (answered(end)) return prober.add('50', 'verified', `a search filter was accepted and answered with EOSE and no unrelated events`);
-  if (refusedForItself(end)) return prober.add('50', 'refuted', `a search filter was refused: ${endText(end)}`);
-  prober.add('50', 'untested', `a search filter got ${endText(end)}`);
+  if (closedForItself(end)) return prober.add('50', 'refuted', `a search filter was refused: ${endText(end)}`);
+  if (!answered(end)) return prober.add('50', 'untested', `a search filter got ${endText(end)}`);
+  const sample = await prober.read([{ kinds: [1], limit: 5 }]);
+  const word = sample.events
+    .map((event) => (typeof (event as { content?: unknown }).content === 'string' ? ((event as { content: string }).content.match(/[\p{L}]{5,20}/u)?.[0] ?? '') : ''))
+    .find((candidate) => candidate.length > 0);
+  if (!word) return prober.add('50', 'untested', 'nothing to search for: the relay served no kind 1 note with a word in it');
+  const found = await prober.read([{ search: word, limit: 5 }]);
+  if (found.events.length > 0) return prober.add('50', 'verified', `a search for a term nothing holds came back empty, and one for "${word}" (from a note it served) found ${found.events.length} event(s)`);
+  prober.add('50', 'untested', `a search for "${word}", from a note it served, found nothing (${endText(found.end)})`);
 }
 
 /** NIP-40 read-only: an event served after its expiration refutes the claim; none seen proves nothing. */
@@ -149,7 +173,9 @@ async function probeExpirationByWrite(prober: Prober, lifeSeconds: number, store
   const sent = await prober.publish({ kind: 1, content: probeNote('NIP-40 expiration'), tags: [['expiration', String(expiration)]] });
   if ('error' in sent || !sent.accepted) return prober.add('40', 'untested', `the probe event was not accepted: ${'error' in sent ? sent.error : sent.message}`);
   stored.push(sent.event.id);
-  await sleep(Math.max(0, expiration + 1 - Date.now() / 1000) * 1000);
+  // Only a relay seen serving our event before it expired proves anything by not serving it after.
+  if ((await prober.serves(sent.event.id)) !== true) return prober.add('40', 'untested', 'the relay accepted our probe event but did not serve it back before it expired');
+  await sleep(Math.max(0, expiration + 1 - Date.now() / 1000) * 1000, undefined, { signal: prober.signal }).catch(() => undefined);
   const served = await prober.serves(sent.event.id);
   if (served === undefined) return prober.add('40', 'untested', 'the expired probe event was asked for again and got no answer');
   prober.add('40', served ? 'refuted' : 'verified', served ? `served our probe event ${lifeSeconds} s after it expired` : 'stopped serving our probe event once it expired');
@@ -159,8 +185,10 @@ async function probeDeletion(prober: Prober, stored: string[]): Promise<void> {
   const sent = await prober.publish({ kind: 1, content: probeNote('NIP-09 deletion'), tags: [] });
   if ('error' in sent || !sent.accepted) return prober.add('9', 'untested', `the probe event was not accepted: ${'error' in sent ? sent.error : sent.message}`);
   stored.push(sent.event.id);
+  if ((await prober.serves(sent.event.id)) !== true) return prober.add('9', 'untested', 'the relay accepted our probe event but did not serve it back');
   const deletion = await prober.publish({ kind: 5, content: 'bigbrotr claim probe', tags: [['e', sent.event.id], ['k', '1']] });
-  if ('error' in deletion || !deletion.accepted) return prober.add('9', 'refuted', `refused a deletion request of our own event: ${'error' in deletion ? deletion.error : deletion.message}`);
+  if ('error' in deletion) return prober.add('9', 'untested', `no answer to our deletion request: ${deletion.error}`);
+  if (!deletion.accepted) return prober.add('9', refusesEvent(deletion.message) ? 'refuted' : 'untested', `refused a deletion request of our own event: "${deletion.message.slice(0, 200)}"`);
   const served = await prober.serves(sent.event.id);
   if (served === undefined) return prober.add('9', 'untested', 'the deleted probe event was asked for again and got no answer');
   if (!served) stored.splice(stored.indexOf(sent.event.id), 1);
@@ -175,6 +203,8 @@ async function probeProtected(prober: Prober, stored: string[]): Promise<void> {
     stored.push(sent.event.id);
     return prober.add('70', 'refuted', 'accepted a protected event (["-"] tag) from a connection that had not authenticated');
   }
+  // NIP-70: the relay must ask for AUTH; any other refusal (rate limit, policy) proves nothing.
+  if (!/^auth-required:/i.test(sent.message.trim())) return prober.add('70', 'untested', `refused a protected event, but not with auth-required: "${sent.message.slice(0, 200)}"`);
   prober.add('70', 'verified', `refused a protected event without AUTH: "${sent.message.slice(0, 200)}"`);
 }
 
@@ -186,37 +216,39 @@ async function probeLimitWrite(prober: Prober, subject: string, template: EventT
     stored.push(sent.event.id);
     return prober.add(subject, 'refuted', `accepted ${what}`);
   }
+  if (!refusesEvent(sent.message)) return prober.add(subject, 'untested', `refused ${what}, but for another reason: "${sent.message.slice(0, 200)}"`);
   prober.add(subject, 'verified', `refused ${what}: "${sent.message.slice(0, 200)}"`);
 }
 
-/** `max_subscriptions` N: N+1 subscriptions held open at once; the last must be refused. */
+/** `max_subscriptions` N: N+1 subscriptions held open at once (opened 20 ms apart); the last must be refused. */
 async function probeMaxSubscriptions(connection: RelayConnection, prober: Prober, claimed: number, timeoutMs: number): Promise<void> {
   const ends: Promise<SubscriptionEnd>[] = [];
   const abort = new AbortController();
   let eoses = 0;
-  const filter = { ids: [randomBytes(32).toString('hex')], limit: 1 };
-  for (let index = 0; index <= claimed; index += 1) {
-    ends.push(connection.subscribe([filter], { onEvent: () => undefined, onEose: () => (eoses += 1) }, { live: true, signal: abort.signal, subIdPrefix: 'probe' }));
-  }
+  const refused: string[] = [];
   // Some relays refuse the extra subscription with a NOTICE instead of CLOSED.
   const onNotice = (message: string) => {
-    if (/subscri|\bREQs?\b/i.test(message)) refused.push({ reason: 'notice', message });
+    if (/subscri|\bREQs?\b/i.test(message) && /too many|max|limit|exceed/i.test(message)) refused.push(`NOTICE "${message.slice(0, 200)}"`);
   };
   connection.on('notice', onNotice);
-  // Give the relay one request timeout to answer them all, then close every one.
-  const deadline = Date.now() + timeoutMs;
-  const refused: SubscriptionEnd[] = [];
-  for (const end of ends) {
+  const filter = { ids: [randomBytes(32).toString('hex')], limit: 1 };
+  for (let index = 0; index <= claimed && !prober.signal?.aborted; index += 1) {
+    if (index > 0) await sleep(20);
+    const end = connection.subscribe([filter], { onEvent: () => undefined, onEose: () => (eoses += 1) }, { live: true, signal: abort.signal, subIdPrefix: 'probe' });
+    // Relays word this refusal freely (`error: too many subscriptions`); AUTH demands and rate limits are about something else.
     void end.then((value) => {
-      // Relays word this refusal freely (`error: too many subscriptions`, `rate-limited: …`); only an AUTH demand is about something else.
-      if (value.reason === 'closed' && !/^auth-required:/i.test(value.message.trim())) refused.push(value);
+      if (value.reason === 'closed' && !/^(auth-required|rate-limited):/i.test(value.message.trim())) refused.push(`CLOSED "${value.message.slice(0, 200)}"`);
     });
+    ends.push(end);
   }
-  while (Date.now() < deadline && eoses + refused.length < claimed + 1) await sleep(20);
+  // One request timeout for them all to be answered, then a short wait for a refusal still in flight.
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && eoses + refused.length < claimed + 1 && !prober.signal?.aborted) await sleep(20);
+  await sleep(300);
   abort.abort();
   await Promise.all(ends);
   connection.off('notice', onNotice);
-  if (refused.length > 0) return prober.add('limitation.max_subscriptions', 'verified', `of ${claimed + 1} subscriptions held at once, ${refused.length} refused: ${endText(refused[0] as SubscriptionEnd)}`);
+  if (refused.length > 0) return prober.add('limitation.max_subscriptions', 'verified', `of ${claimed + 1} subscriptions held at once, ${refused.length} refused: ${refused[0]}`);
   if (eoses === claimed + 1) return prober.add('limitation.max_subscriptions', 'refuted', `held ${claimed + 1} subscriptions open at once (claims ${claimed})`);
   prober.add('limitation.max_subscriptions', 'untested', `${eoses} of ${claimed + 1} subscriptions answered in time`);
 }
@@ -273,7 +305,9 @@ export async function probeClaims(options: ClaimProbeOptions): Promise<ClaimFind
         if (nips.has(9)) await probeDeletion(prober, stored);
         if (nips.has(70)) await probeProtected(prober, stored);
         const now = Math.floor(Date.now() / 1000);
-        if (typeof limitation.created_at_lower_limit === 'number' && limitation.created_at_lower_limit > 0) {
+        if (typeof limitation.created_at_lower_limit === 'number' && limitation.created_at_lower_limit > now - 3_600) {
+          prober.add('limitation.created_at_lower_limit', 'untested', `claims ${limitation.created_at_lower_limit} s: no valid created_at lies that far back`);
+        } else if (typeof limitation.created_at_lower_limit === 'number' && limitation.created_at_lower_limit > 0) {
           await probeLimitWrite(prober, 'limitation.created_at_lower_limit', { kind: 1, content: probeNote('created_at_lower_limit'), tags: [], created_at: now - limitation.created_at_lower_limit - 3_600 }, `an event dated an hour before its created_at_lower_limit (${limitation.created_at_lower_limit} s)`, stored);
         }
         if (typeof limitation.created_at_upper_limit === 'number' && limitation.created_at_upper_limit > 0) {
@@ -292,8 +326,9 @@ export async function probeClaims(options: ClaimProbeOptions): Promise<ClaimFind
     } else if (!writes) {
       for (const subject of writeSubjects) prober.add(subject, 'untested', 'needs a write; monitor.claim_probe_writes is off');
     }
-    await prober.cleanUp(stored);
   } finally {
+    // Best effort, even after a failure or a shutdown: our probe notes should not stay on the relay.
+    if (connection.isOpen) await prober.cleanUp(stored).catch(() => undefined);
     connection.close();
   }
   return prober.findings;
