@@ -12,6 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
+import { configuredRelayUrls } from '../../config/relay-url-options.js';
 import type { Database } from '../../db/database.js';
 import { hasReplyTo } from '../../db/event-query.js';
 import { ApiTimeoutError } from '../../api/api-query.js';
@@ -62,11 +63,7 @@ interface QueuedJob {
 export function configuredRelays(config: Config): string[] {
   if (!config.identity.secret_key) throw new ConfigError([{ path: 'identity.secret_key', message: 'required by the data vending machine (dvm.enabled, bigbrotr dvm); give it as a file: BIGBROTR_IDENTITY__SECRET_KEY_FILE' }]);
   if (config.dvm.relays.length === 0) throw new ConfigError([{ path: 'dvm.relays', message: 'empty: the data vending machine (dvm.enabled, bigbrotr dvm) needs relays to listen on' }]);
-  return config.dvm.relays.map((input, index) => {
-    const normalized = normalizeRelayUrl(input, { maxLength: config.relay_url.max_length });
-    if (!normalized.ok) throw new ConfigError([{ path: `dvm.relays[${index}]`, message: normalized.message }]);
-    return normalized.url;
-  });
+  return configuredRelayUrls(config.dvm.relays, 'dvm.relays', config);
 }
 
 /** Answers at most `perMinute` jobs per customer in any sliding minute. */

@@ -8,6 +8,7 @@
 import { reachableNetworks } from '../../relay/overlay.js';
 import type { Config } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
+import { configuredRelayUrls } from '../../config/relay-url-options.js';
 import type { Database } from '../../db/database.js';
 import { acquireLeases, processOwnerId, releaseLeases } from '../../db/leases.js';
 import { dueRelaysForMonitor, liftMonitorBench, storeRelayChecks, type DueRelay } from '../../db/relay-checks.js';
@@ -82,27 +83,19 @@ export function announcedChecks(config: Config): { checks: string[]; timeoutsMs:
   return { checks, timeoutsMs };
 }
 
-function normalizedUrls(inputs: string[], path: string, config: Config): string[] {
-  return inputs.map((input, index) => {
-    const normalized = normalizeRelayUrl(input, { maxLength: config.relay_url.max_length });
-    if (!normalized.ok) throw new ConfigError([{ path: `${path}[${index}]`, message: normalized.message }]);
-    return normalized.url;
-  });
-}
-
 /** Publishing needs a key and valid relay URLs: checked before anything runs. */
 function publishRelays(config: Config): string[] {
   if (!config.monitor.publish) return [];
   if (!config.identity.secret_key) throw new ConfigError([{ path: 'identity.secret_key', message: 'required when monitor.publish is on (give it as a file: BIGBROTR_IDENTITY__SECRET_KEY_FILE)' }]);
   if (config.monitor.publish_relays.length === 0) throw new ConfigError([{ path: 'monitor.publish_relays', message: 'empty, but monitor.publish is on' }]);
-  normalizedUrls(config.monitor.profile_relays, 'monitor.profile_relays', config);
-  return normalizedUrls(config.monitor.publish_relays, 'monitor.publish_relays', config);
+  configuredRelayUrls(config.monitor.profile_relays, 'monitor.profile_relays', config);
+  return configuredRelayUrls(config.monitor.publish_relays, 'monitor.publish_relays', config);
 }
 
 /** The monitor's profile and relay list as configured (the list defaults to where it publishes). */
 export function monitorIdentity(config: Config): MonitorIdentity {
   const monitor = config.monitor;
-  const relays = monitor.profile_relays.length > 0 ? normalizedUrls(monitor.profile_relays, 'monitor.profile_relays', config) : publishRelays(config);
+  const relays = monitor.profile_relays.length > 0 ? configuredRelayUrls(monitor.profile_relays, 'monitor.profile_relays', config) : publishRelays(config);
   return { name: monitor.profile_name, about: monitor.profile_about, ...(monitor.profile_picture ? { picture: monitor.profile_picture } : {}), relays };
 }
 
