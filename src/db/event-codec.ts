@@ -22,42 +22,67 @@ export function needsRawJson(event: Pick<NostrEvent, 'tags' | 'content'>): boole
   return false;
 }
 
-function sanitize(text: string): string {
+/** The searchable copy of a text: U+0000 and lone surrogates replaced by U+FFFD. */
+export function sanitizeText(text: string): string {
   return text.replace(UNSTORABLE_GLOBAL, '\uFFFD');
+}
+
+export function sanitizeTags(tags: string[][]): string[][] {
+  return tags.map((tag) => tag.map(sanitizeText));
 }
 
 /** `'<letter>:<value>'` for the first value of every single-letter tag, deduplicated. */
 export function tagValues(tags: string[][]): string[] {
-  return [...new Set(singleLetterTagValues(tags).map(({ name, value }) => `${name}:${sanitize(value)}`))];
+  return [...new Set(singleLetterTagValues(tags).map(({ name, value }) => `${name}:${sanitizeText(value)}`))];
 }
 
-/** Column values of one event, as arrays-friendly strings (hex for bytea, JSON text for jsonb). */
-export interface EncodedEvent {
-  idHex: string;
-  pubkeyHex: string;
-  createdAt: number;
-  kind: number;
-  tagsJson: string;
-  content: string;
-  sigHex: string;
-  tagValues: string[];
-  rawJsonHex: string | null;
+const ARRAY_SPECIAL = /["\\]/;
+const ARRAY_SPECIAL_GLOBAL = /["\\]/g;
+
+/** One element of a PostgreSQL array literal, double-quoted (backslash and double quote escaped). */
+export function quoteArrayElement(text: string): string {
+  return ARRAY_SPECIAL.test(text) ? `"${text.replace(ARRAY_SPECIAL_GLOBAL, '\\$&')}"` : `"${text}"`;
 }
 
-export function encodeEvent(event: NostrEvent): EncodedEvent {
-  const raw = needsRawJson(event);
-  const tags = raw ? event.tags.map((tag) => tag.map(sanitize)) : event.tags;
-  return {
-    idHex: event.id,
-    pubkeyHex: event.pubkey,
-    createdAt: event.created_at,
-    kind: event.kind,
-    tagsJson: JSON.stringify(tags),
-    content: raw ? sanitize(event.content) : event.content,
-    sigHex: event.sig,
-    tagValues: tagValues(event.tags),
-    rawJsonHex: raw ? Buffer.from(JSON.stringify([event.tags, event.content]), 'utf8').toString('hex') : null,
-  };
+/**
+ * A text[] literal (`{"a","b"}`, NULL for null) sent as one string parameter: the driver's own array
+ * encoding runs two regular-expression replacements and a type dispatch on every element.
+ */
+export function textArrayLiteral(values: readonly (string | null)[]): string {
+  let literal = '{';
+  for (let index = 0; index < values.length; index += 1) {
+    const value = values[index] as string | null;
+    if (index > 0) literal += ',';
+    literal += value === null ? 'NULL' : quoteArrayElement(value);
+  }
+  return `${literal}}`;
+}
+
+/** The tag values of an event (as `tagValues`) as a text[] literal; `clean`: no value needs sanitizing (checked by needsRawJson). */
+export function tagValuesLiteral(tags: string[][], clean: boolean): string {
+  let literal = '{';
+  // Most events have a few indexed tags: a short list is cheaper than a Set, which takes over past 16.
+  const few: string[] = [];
+  let many: Set<string> | undefined;
+  for (let index = 0; index < tags.length; index += 1) {
+    const tag = tags[index] as string[];
+    const name = tag[0];
+    const value = tag[1];
+    if (name === undefined || value === undefined || name.length !== 1) continue;
+    const letter = name.charCodeAt(0) | 0x20; // A-Z to a-z; nothing else lands in a-z
+    if (letter < 0x61 || letter > 0x7a) continue;
+    const key = `${name}:${clean ? value : sanitizeText(value)}`;
+    if (many !== undefined) {
+      if (many.has(key)) continue;
+      many.add(key);
+    } else {
+      if (few.includes(key)) continue;
+      few.push(key);
+      if (few.length > 16) many = new Set(few);
+    }
+    literal += literal.length > 1 ? `,${quoteArrayElement(key)}` : quoteArrayElement(key);
+  }
+  return `${literal}}`;
 }
 
 export interface EventRow {

@@ -1,11 +1,13 @@
 /**
  * Bulk event storage: one statement per batch inserts the new events (ON CONFLICT DO NOTHING) and the
- * provenance rows for the relay they came from. Parameters are parallel arrays expanded with unnest;
- * bytea columns travel as hex text and are decoded by the server (identical on PGlite and pg).
+ * provenance rows for the relay they came from. Parameters are array literals expanded with unnest,
+ * each built here as one string; the fixed-size bytea columns (id, pubkey, sig: 128 bytes per event)
+ * travel as one hex string for the whole batch, decoded once by the server and cut by position.
+ * Identical on PGlite and pg.
  */
 import type { NostrEvent } from '../nostr/event.js';
 import type { Queryable } from './database.js';
-import { decodeEventRow, encodeEvent, type EventRow } from './event-codec.js';
+import { decodeEventRow, needsRawJson, quoteArrayElement, sanitizeTags, sanitizeText, tagValuesLiteral, textArrayLiteral, type EventRow } from './event-codec.js';
 
 export interface InsertBatchResult {
   /** Events stored for the first time. */
@@ -14,43 +16,70 @@ export interface InsertBatchResult {
   newRelayLinks: number;
 }
 
+// `keys` (id, pubkey and sig of every event: 128 bytes each) is materialized: decoded once per statement, never once per row.
 const INSERT_BATCH_SQL = `
-WITH input AS (
-  SELECT *
-  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-    AS t(id_hex, pubkey_hex, created_at, kind, tags_json, content, sig_hex, tagvalues_json, raw_hex)
+WITH keys AS MATERIALIZED (SELECT decode($1, 'hex') AS bytes),
+input AS (
+  SELECT substring(keys.bytes FROM (t.n::int - 1) * 128 + 1 FOR 32) AS id,
+         substring(keys.bytes FROM (t.n::int - 1) * 128 + 33 FOR 32) AS pubkey,
+         substring(keys.bytes FROM (t.n::int - 1) * 128 + 65 FOR 64) AS sig,
+         t.created_at, t.kind, t.tags_json, t.content, t.tagvalues, t.raw_hex
+  FROM keys, unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
+    WITH ORDINALITY AS t(created_at, kind, tags_json, content, tagvalues, raw_hex, n)
 ),
 new_events AS (
   INSERT INTO event (id, pubkey, created_at, kind, tags, content, sig, tagvalues, raw_json)
-  SELECT decode(id_hex, 'hex'), decode(pubkey_hex, 'hex'), created_at, kind, tags_json::jsonb, content,
-         decode(sig_hex, 'hex'),
-         ARRAY(SELECT jsonb_array_elements_text(tagvalues_json::jsonb)),
-         decode(raw_hex, 'hex')
+  SELECT id, pubkey, created_at, kind, tags_json::jsonb, content, sig, tagvalues::text[], decode(raw_hex, 'hex')
   FROM input
   ON CONFLICT DO NOTHING
   RETURNING 1
 ),
 new_links AS (
   INSERT INTO event_relay (event_id, relay_id, first_seen_at)
-  SELECT decode(id_hex, 'hex'), $10::int, $11::timestamptz FROM input WHERE $10::int IS NOT NULL
+  SELECT id, $8::int, $9::timestamptz FROM input WHERE $8::int IS NOT NULL
   ON CONFLICT DO NOTHING
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_events) AS new_events, (SELECT count(*) FROM new_links) AS new_links`;
 
+function checkHex(event: NostrEvent): void {
+  // A wrong length would shift every later event's keys: refuse it (hex digits are checked by decode).
+  if (event.id.length !== 64 || event.pubkey.length !== 64 || event.sig.length !== 128) throw new Error(`event ${event.id.slice(0, 64)}: id, pubkey or sig of the wrong length`);
+}
+
 async function insertChunk(db: Queryable, events: NostrEvent[], relayId: number | null, seenAt: Date): Promise<InsertBatchResult> {
   // A relay may send the same event twice in one batch; one row per id keeps the statement simple.
-  const encoded = [...new Map(events.map((event) => [event.id, event])).values()].map(encodeEvent);
+  const seen = new Set<string>();
+  let keys = '';
+  const createdAt: number[] = [];
+  const kinds: number[] = [];
+  let tagsLiteral = '{';
+  let contentLiteral = '{';
+  let tagValuesLiterals = '{';
+  const rawHex: (string | null)[] = [];
+  for (const event of events) {
+    if (seen.has(event.id)) continue;
+    seen.add(event.id);
+    checkHex(event);
+    const separator = createdAt.length > 0 ? ',' : '';
+    keys += event.id + event.pubkey + event.sig;
+    createdAt.push(event.created_at);
+    kinds.push(event.kind);
+    // Text PostgreSQL cannot hold: a searchable copy in the columns, the exact original in raw_json.
+    const raw = needsRawJson(event);
+    tagsLiteral += separator + quoteArrayElement(JSON.stringify(raw ? sanitizeTags(event.tags) : event.tags));
+    contentLiteral += separator + quoteArrayElement(raw ? sanitizeText(event.content) : event.content);
+    tagValuesLiterals += separator + quoteArrayElement(tagValuesLiteral(event.tags, !raw));
+    rawHex.push(raw ? Buffer.from(JSON.stringify([event.tags, event.content]), 'utf8').toString('hex') : null);
+  }
   const { rows } = await db.query<{ new_events: number; new_links: number }>(INSERT_BATCH_SQL, [
-    encoded.map((row) => row.idHex),
-    encoded.map((row) => row.pubkeyHex),
-    encoded.map((row) => row.createdAt),
-    encoded.map((row) => row.kind),
-    encoded.map((row) => row.tagsJson),
-    encoded.map((row) => row.content),
-    encoded.map((row) => row.sigHex),
-    encoded.map((row) => JSON.stringify(row.tagValues)),
-    encoded.map((row) => row.rawJsonHex),
+    keys,
+    `{${createdAt.join(',')}}`,
+    `{${kinds.join(',')}}`,
+    `${tagsLiteral}}`,
+    `${contentLiteral}}`,
+    `${tagValuesLiterals}}`,
+    textArrayLiteral(rawHex),
     relayId,
     seenAt.toISOString(),
   ]);
