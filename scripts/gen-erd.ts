@@ -3,8 +3,9 @@
  *
  * A fresh embedded database (PGlite in a temporary directory) gets every migration in `migrations/`,
  * then the catalog is read (tables without their partitions, columns, keys, foreign keys, checks,
- * indexes, views and the comments the migrations put on them) and rendered as a mermaid `erDiagram`
- * plus one table per relation. The output is deterministic (sorted, no timestamps), so
+ * indexes, views and the comments the migrations put on them; a reference enforced by triggers
+ * instead of a foreign key is read from its trigger's comment, `References t (c) from (c), on
+ * delete x.`) and rendered as a mermaid `erDiagram` plus one table per relation. The output is deterministic (sorted, no timestamps), so
  * test/docs/erd.test.ts regenerates it and fails when docs/erd.md is stale.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,8 @@ export interface SchemaForeignKey {
   table: string;
   referencedColumns: string[];
   onDelete: string;
+  /** Enforced by this trigger (named by `name`) instead of a foreign key constraint. */
+  trigger?: boolean;
 }
 
 export interface SchemaRelation {
@@ -95,6 +98,12 @@ export async function readSchema(db: Queryable): Promise<SchemaModel> {
      JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid)`,
   );
+  // References enforced by triggers (migration 0012): the comment on the trigger that checks them says so.
+  const { rows: triggerReferences } = await db.query<{ relid: number; name: string; comment: string }>(
+    `SELECT t.tgrelid::int AS relid, t.tgname AS name, obj_description(t.oid, 'pg_trigger') AS comment
+     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND NOT t.tgisinternal AND obj_description(t.oid, 'pg_trigger') LIKE 'References %'`,
+  );
   const { rows: viewReads } = await db.query<{ relid: number; name: string }>(
     `SELECT DISTINCT r.ev_class::int AS relid, t.relname AS name
      FROM pg_rewrite r
@@ -115,10 +124,12 @@ export async function readSchema(db: Queryable): Promise<SchemaModel> {
         .map((row) => ({ name: row.name, type: row.type, notNull: row.not_null, default: identityOrDefault(row), identity: row.identity === 'a' || row.identity === 'd', comment: row.comment })),
       primaryKey: own.find((row) => row.type === 'p')?.columns ?? [],
       unique: own.filter((row) => row.type === 'u').sort(byName).map((row) => row.columns),
-      foreignKeys: own
-        .filter((row) => row.type === 'f')
-        .sort(byName)
-        .map((row) => ({ name: row.name, columns: row.columns, table: row.ref_table ?? '?', referencedColumns: row.ref_columns ?? [], onDelete: ON_DELETE[row.on_delete] ?? row.on_delete })),
+      foreignKeys: [
+        ...own
+          .filter((row) => row.type === 'f')
+          .map((row) => ({ name: row.name, columns: row.columns, table: row.ref_table ?? '?', referencedColumns: row.ref_columns ?? [], onDelete: ON_DELETE[row.on_delete] ?? row.on_delete })),
+        ...triggerReferences.filter((row) => row.relid === relation.oid).flatMap((row) => triggerReference(row.name, row.comment)),
+      ].sort(byName),
       checks: own.filter((row) => row.type === 'c').sort(byName).map((row) => ({ name: row.name, definition: row.definition })),
       indexes: indexes
         .filter((row) => row.relid === relation.oid)
@@ -132,6 +143,14 @@ export async function readSchema(db: Queryable): Promise<SchemaModel> {
     };
   });
   return { relations: model.sort(byName) };
+}
+
+/** `References relay (id) from (relay_id), on delete cascade. …` on a trigger → the reference it enforces. */
+function triggerReference(name: string, comment: string): SchemaForeignKey[] {
+  const match = /^References (\w+) \(([\w, ]+)\) from \(([\w, ]+)\), on delete ([a-z ]+)\./.exec(comment);
+  if (!match) return [];
+  const list = (text: string) => text.split(',').map((column) => column.trim());
+  return [{ name, columns: list(match[3] as string), table: match[1] as string, referencedColumns: list(match[2] as string), onDelete: match[4] as string, trigger: true }];
 }
 
 const ON_DELETE: Record<string, string> = { a: 'no action', r: 'restrict', c: 'cascade', n: 'set null', d: 'set default' };
@@ -228,7 +247,8 @@ export function renderErd(model: SchemaModel, migrations: string[]): string {
     if (relation.primaryKey.length > 1) facts.push(`Primary key: (${relation.primaryKey.join(', ')}).`);
     for (const columns of relation.unique) if (columns.length > 1) facts.push(`Unique: (${columns.join(', ')}).`);
     for (const fk of relation.foreignKeys) {
-      facts.push(`Foreign key \`${fk.name}\`: (${fk.columns.join(', ')}) → \`${fk.table}\` (${fk.referencedColumns.join(', ')}), on delete ${fk.onDelete}.`);
+      const what = fk.trigger ? `Reference enforced by trigger \`${fk.name}\` (not a foreign key constraint)` : `Foreign key \`${fk.name}\``;
+      facts.push(`${what}: (${fk.columns.join(', ')}) → \`${fk.table}\` (${fk.referencedColumns.join(', ')}), on delete ${fk.onDelete}.`);
     }
     for (const check of relation.checks) facts.push(`Check \`${check.name}\`: ${code(check.definition)}.`);
     for (const index of relation.indexes) facts.push(`Index \`${index.name}\`: ${code(index.definition)}.`);

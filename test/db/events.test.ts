@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tagValues } from '../../src/db/event-codec.js';
 import { getEventsByIds, insertEventBatch } from '../../src/db/events.js';
 import { getOrCreateRelayIds } from '../../src/db/relays.js';
 import { computeEventId } from '../../src/nostr/event-id.js';
@@ -84,6 +85,38 @@ describe('insertEventBatch', () => {
     const { rows } = await test.db.query<{ tagvalues: string[] }>(`SELECT tagvalues FROM event WHERE id = decode($1, 'hex')`, [event.id]);
     expect(rows[0]?.tagvalues).toEqual([`e:${target}`, 't:Nostr', 'T:Upper']);
     expect(await count(`SELECT count(*) AS n FROM event WHERE tagvalues @> ARRAY[$1]`, [`e:${target}`])).toBe(1);
+  });
+
+  it('stores the tag values the codec computes, whatever the tags hold (quotes, backslashes, braces, U+0000, many values)', async () => {
+    const events = [
+      storageEvent({ tags: [['t', 'say "hi"'], ['t', 'back\\slash\\'], ['t', '{braces},commas'], ['t', 'NULL'], ['t', ''], ['t', ' spaced ']] }),
+      storageEvent({ tags: [['t', 'nul\u0000here'], ['t', 'nul\ufffdhere'], ['p', '\ud800']] }),
+      storageEvent({ tags: Array.from({ length: 40 }, (_, index) => ['t', `v${index % 25}`]) }),
+      storageEvent({ tags: [['e'], ['ab', 'x'], ['1', 'y'], ['_', 'z'], ['é', 'w'], ['Z', 'upper']] }),
+    ];
+    await insertEventBatch(test.db, events, relayA);
+    const { rows } = await test.db.query<{ id: string; tagvalues: string[] }>(
+      `SELECT encode(id, 'hex') AS id, tagvalues FROM event WHERE id = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest($1::text[]) x))`,
+      [events.map((event) => event.id)],
+    );
+    const stored = new Map(rows.map((row) => [row.id, row.tagvalues]));
+    for (const event of events) expect(stored.get(event.id), JSON.stringify(event.tags).slice(0, 60)).toEqual(tagValues(event.tags));
+  });
+
+  it('keeps event_relay.relay_id pointing at a relay: an unknown relay is refused, deleting a relay deletes its rows, a referenced id cannot change', async () => {
+    const ids = await getOrCreateRelayIds(test.db, [{ url: 'wss://gone.example/', network: 'clearnet' }], 'test');
+    const gone = ids.get('wss://gone.example/') as number;
+    const event = storageEvent();
+    await expect(insertEventBatch(test.db, [event], 2_000_000_000)).rejects.toMatchObject({ code: '23503', message: expect.stringContaining('event_relay') });
+    expect(await count(`SELECT count(*) AS n FROM event WHERE id = decode($1, 'hex')`, [event.id])).toBe(0); // the statement failed as a whole
+    await insertEventBatch(test.db, [event], gone);
+    await insertEventBatch(test.db, [event], relayA);
+    await expect(test.db.query(`UPDATE event_relay SET relay_id = 2000000000 WHERE relay_id = $1`, [gone])).rejects.toMatchObject({ code: '23503', message: expect.stringContaining('event_relay') });
+    // The id is an identity column: DEFAULT is the one new value an UPDATE may give it.
+    await expect(test.db.query(`UPDATE relay SET id = DEFAULT WHERE id = $1`, [gone])).rejects.toMatchObject({ code: '23503', message: expect.stringContaining('event_relay') });
+    await test.db.query(`DELETE FROM relay WHERE id = $1`, [gone]);
+    expect(await count(`SELECT count(*) AS n FROM event_relay WHERE relay_id = $1`, [gone])).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM event_relay WHERE event_id = decode($1, 'hex')`, [event.id])).toBe(1);
   });
 
   it('routes events to yearly partitions, with a default partition for the rest', async () => {
