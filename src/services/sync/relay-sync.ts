@@ -31,11 +31,14 @@ import { syncMetrics } from './metrics.js';
 import { createStorePipeline, type StorePipeline, type StoreTotals } from './store-pipeline.js';
 
 /**
- * Batches of a pass held at once between fetching and committing: fetching, the signature lookup,
- * verification and the insert use different resources (the relay, the database, the worker threads),
- * so a few batches in flight keep them all busy. Their bytes also count against the process-wide budget.
+ * Batches of a pass held at once between fetching and committing: fetching, verification and the
+ * insert use different resources (the relay, the worker threads, the database), so batches in flight
+ * keep them all busy, and those verified while an earlier one commits share the next transaction.
+ * With 4, about a tenth of two cores went idle between stages in the sync benchmark; 16 halved that
+ * (docs/benchmarks.md, 2026-12-03). A pass also holds at most one page's worth of bytes
+ * (`sync.max_page_bytes`) in flight, and all passes together the process-wide byte budget.
  */
-const BATCHES_IN_FLIGHT = 4;
+const BATCHES_IN_FLIGHT = 16;
 /** While a pass runs, a line says so this often (a slow relay is never silent in the logs). */
 const STILL_RUNNING_LOG_MS = 60_000;
 
@@ -217,6 +220,9 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
     config,
     logger,
     inFlight: BATCHES_IN_FLIGHT,
+    // Batches of small events go 16 at a time; heavy ones (huge events) one page's worth at a time, so
+    // a pass's memory does not grow with the count (test/services/huge-events.test.ts).
+    maxBytesInFlight: config.sync.max_page_bytes,
     ...(options.budget ? { budget: options.budget } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.totals ? { totals: options.totals } : {}),
