@@ -44,6 +44,10 @@ export const databaseSchema = z
       .array(z.string().regex(/^[a-z_][a-z0-9_.]*=\S.*$/, { error: 'expected name=value, e.g. shared_buffers=32MB' }))
       .default(['shared_buffers=32MB'])
       .meta({ description: 'PostgreSQL settings for the embedded database (`name=value`, comma-separated in env). Its memory is WebAssembly memory that never shrinks, so the buffer cache is kept small by default.' }),
+    embedded_heap_growth_percent: nonNegativeInt('percent')
+      .max(400)
+      .default(20)
+      .meta({ description: 'With the embedded database only: after each full garbage collection, V8 lets the JavaScript heap grow this many percent over what survived it (V8 `--heap-growing-percent`). V8\'s own factor lets a long sync pile up hundreds of megabytes of garbage beside the embedded database\'s memory; 20 keeps `bigbrotr sync` of 200,000 events near 400 MB at no measured cost in speed (docs/benchmarks.md). 0 = V8\'s default. Not applied with `database.url`.' }),
     data_dir_wait_ms: positiveInt('milliseconds').default(120_000).meta({ description: 'How long a process waits for another bigbrotr process to release the embedded database (PGlite serves one process at a time) before failing with the owner\'s pid.' }),
     pool_size: positiveInt('connections').default(10).meta({ description: 'Maximum PostgreSQL connections per process.' }),
     connect_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Timeout for opening one PostgreSQL connection.' }),
@@ -384,6 +388,7 @@ export const RESTART_ONLY_OPTIONS: readonly string[] = [
   'verify.batch_size',
   'verify.known_signatures',
   'database.embedded_settings',
+  'database.embedded_heap_growth_percent',
   'sync.enabled',
   'sync.concurrency',
   'sync.priority_relays',
