@@ -39,6 +39,12 @@ import { createStorePipeline, type StorePipeline, type StoreTotals } from './sto
  * (`sync.max_page_bytes`) in flight, and all passes together the process-wide byte budget.
  */
 const BATCHES_IN_FLIGHT = 16;
+/**
+ * With the embedded database the insert runs in this process and is the slowest stage by far: more
+ * batches only wait longer, in memory (a sync of 200,000 events into PGlite peaked at 393-444 MB with
+ * 16, 395-407 MB with 4, in the same time; docs/benchmarks.md).
+ */
+const BATCHES_IN_FLIGHT_EMBEDDED = 4;
 /** While a pass runs, a line says so this often (a slow relay is never silent in the logs). */
 const STILL_RUNNING_LOG_MS = 60_000;
 
@@ -219,7 +225,7 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
     relayId: relay.id,
     config,
     logger,
-    inFlight: BATCHES_IN_FLIGHT,
+    inFlight: options.db.kind === 'pglite' ? BATCHES_IN_FLIGHT_EMBEDDED : BATCHES_IN_FLIGHT,
     // Batches of small events go 16 at a time; heavy ones (huge events) one page's worth at a time, so
     // a pass's memory does not grow with the count (test/services/huge-events.test.ts).
     maxBytesInFlight: config.sync.max_page_bytes,
