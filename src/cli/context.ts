@@ -6,7 +6,7 @@ import { loadConfig, type LoadedConfig } from '../config/loader.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { registerSecret } from '../observability/redact.js';
 import { startTracing } from '../observability/tracing.js';
-import { applyHeapGrowth } from './heap-growth.js';
+import { tuneEmbeddedMemory } from './embedded-memory.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -27,7 +27,7 @@ export function buildContext(globals: GlobalOptions, overrides: Record<string, u
   for (const value of loaded.secretValues) registerSecret(value);
   registerSecret(loaded.config.database.url);
   const logger = createLogger(loaded.config.log);
-  applyHeapGrowth(loaded.config.database);
+  tuneEmbeddedMemory(loaded.config.database);
   // Once per process (a second call keeps the provider running); main() flushes it before exiting.
   startTracing(loaded.config.tracing, logger);
   return { loaded, logger, globals };

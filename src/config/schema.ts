@@ -48,6 +48,9 @@ export const databaseSchema = z
       .max(400)
       .default(20)
       .meta({ description: 'With the embedded database only: after each full garbage collection, V8 lets the JavaScript heap grow this many percent over what survived it (V8 `--heap-growing-percent`). V8\'s own factor lets a long sync pile up hundreds of megabytes of garbage beside the embedded database\'s memory; 20 keeps `bigbrotr sync` of 200,000 events near 400 MB at no measured cost in speed (docs/benchmarks.md). 0 = V8\'s default. Not applied with `database.url`.' }),
+    embedded_release_memory_ms: nonNegativeInt('milliseconds')
+      .default(1_000)
+      .meta({ description: 'With the embedded database only: how often memory the C allocator holds free is given back to the system (glibc `malloc_trim`, through the native addon; skipped without it). V8 frees about 100 MB after compiling the embedded database, which glibc would otherwise keep. 0 = never. Not applied with `database.url`.' }),
     data_dir_wait_ms: positiveInt('milliseconds').default(120_000).meta({ description: 'How long a process waits for another bigbrotr process to release the embedded database (PGlite serves one process at a time) before failing with the owner\'s pid.' }),
     pool_size: positiveInt('connections').default(10).meta({ description: 'Maximum PostgreSQL connections per process.' }),
     connect_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Timeout for opening one PostgreSQL connection.' }),
@@ -389,6 +392,7 @@ export const RESTART_ONLY_OPTIONS: readonly string[] = [
   'verify.known_signatures',
   'database.embedded_settings',
   'database.embedded_heap_growth_percent',
+  'database.embedded_release_memory_ms',
   'sync.enabled',
   'sync.concurrency',
   'sync.priority_relays',

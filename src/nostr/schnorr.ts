@@ -20,9 +20,11 @@ export interface SchnorrVerifier {
   verifyBatch(sigs: Uint8Array, msgs: Uint8Array, pubkeys: Uint8Array, count: number): Uint8Array;
 }
 
-interface NativeAddon {
+export interface NativeAddon {
   verify(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean;
   verifyBatch(sigs: Uint8Array, msgs: Uint8Array, pubs: Uint8Array, count: number): Uint8Array;
+  /** Returns memory the C allocator holds free to the system (glibc); false where unsupported. Absent in addons built before it. */
+  releaseFreedMemory?(): boolean;
 }
 
 export function nativeAddonPath(): string {
@@ -30,6 +32,12 @@ export function nativeAddonPath(): string {
 }
 
 let nativeCache: SchnorrVerifier | null | undefined;
+let addonCache: NativeAddon | undefined;
+
+/** The native addon itself (also used for memory housekeeping), or undefined when it is not built or does not load. */
+export function loadNativeAddon(): NativeAddon | undefined {
+  return loadNativeVerifier().verifier ? addonCache : undefined;
+}
 
 /** The native verifier, or undefined (with the reason) when the addon is not built or does not load. */
 export function loadNativeVerifier(): { verifier?: SchnorrVerifier; reason?: string } {
@@ -41,6 +49,7 @@ export function loadNativeVerifier(): { verifier?: SchnorrVerifier; reason?: str
   }
   try {
     const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    addonCache = addon;
     nativeCache = { name: 'native', verify: addon.verify, verifyBatch: addon.verifyBatch };
     return { verifier: nativeCache };
   } catch (error) {
