@@ -284,7 +284,9 @@ export const verifySchema = z
   .object({
     workers: nonNegativeInt('threads').default(0).meta({ description: 'Signature verification worker threads; 0 = one per CPU core with PostgreSQL, one with the embedded database (its insert rate is the limit there, and each worker costs about 80 MB).' }),
     batch_size: positiveInt('events').default(500).meta({ description: 'Events handed to a verification worker at once (a page is spread over every worker).' }),
-    known_signatures: nonNegativeInt('signatures').default(100_000).meta({ description: 'Signatures a process remembers as verified (about 250 bytes each, the oldest half forgotten when full): a copy of such an event from another relay gets only its id checked, not a second signature verification. 0 = verify every copy.' }),
+    known_signatures: nonNegativeInt('signatures')
+      .optional()
+      .meta({ description: 'Signatures a process remembers as verified (about 250 bytes each, the oldest half forgotten when full): a copy of such an event from another relay gets only its id checked, not a second signature verification. Unset: 100,000 with PostgreSQL, 20,000 with the embedded database (whose process is kept under 400 MB). 0 = verify every copy.' }),
   })
   .strict();
 

@@ -22,9 +22,19 @@ export function verifyWorkerCount(configured: number, embeddedDatabase: boolean)
   return embeddedDatabase ? 1 : availableParallelism();
 }
 
-/** The pool a configuration asks for: `verify.workers` (automatic by database), batch size and signature memory. */
+/**
+ * Signatures remembered when `verify.known_signatures` is unset: fewer with the embedded database,
+ * whose process also holds the database (a sync of 200,000 events into PGlite peaked 30 MB lower with
+ * 20,000 than with 100,000; docs/benchmarks.md).
+ */
+export function knownSignatureCount(configured: number | undefined, embeddedDatabase: boolean): number {
+  return configured ?? (embeddedDatabase ? 20_000 : 100_000);
+}
+
+/** The pool a configuration asks for: `verify.workers` and signature memory (automatic by database), batch size. */
 export function verifyPoolOptions(config: Pick<Config, 'verify' | 'database'>): VerifyPoolOptions {
-  return { workers: verifyWorkerCount(config.verify.workers, !config.database.url), batchSize: config.verify.batch_size, knownSignatures: config.verify.known_signatures };
+  const embedded = !config.database.url;
+  return { workers: verifyWorkerCount(config.verify.workers, embedded), batchSize: config.verify.batch_size, knownSignatures: knownSignatureCount(config.verify.known_signatures, embedded) };
 }
 
 export interface VerifyPoolOptions {

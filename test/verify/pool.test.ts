@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createVerifyPool, type VerifyPool } from '../../src/verify/pool.js';
+import { createVerifyPool, verifyPoolOptions, type VerifyPool } from '../../src/verify/pool.js';
+import { loadConfig } from '../../src/config/loader.js';
 import { generateSecretKey, signEvent } from '../../src/nostr/sign.js';
 import { loadVerifier } from '../../src/nostr/schnorr.js';
 import { verifyEvent } from '../../src/nostr/verify-event.js';
@@ -35,5 +36,17 @@ describe('verification pool', () => {
     expect(await pool.verify([])).toEqual([]);
     await pool.close();
     await expect(pool.verify([event])).rejects.toThrow(/closed/);
+  });
+});
+
+describe('verify pool options from the configuration', () => {
+  it('remembers fewer signatures with the embedded database unless told a number', () => {
+    const embedded = loadConfig({ env: {} }).config;
+    const server = loadConfig({ env: { BIGBROTR_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x' } }).config;
+    expect(verifyPoolOptions(embedded).knownSignatures).toBe(20_000);
+    expect(verifyPoolOptions(server).knownSignatures).toBe(100_000);
+    const told = loadConfig({ env: { BIGBROTR_VERIFY__KNOWN_SIGNATURES: '0' } }).config;
+    expect(verifyPoolOptions(told).knownSignatures).toBe(0);
+    expect(verifyPoolOptions(loadConfig({ env: { BIGBROTR_VERIFY__KNOWN_SIGNATURES: '500000' } }).config).knownSignatures).toBe(500_000);
   });
 });
