@@ -19,6 +19,10 @@ function cleanEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
     if (!name.startsWith('BIGBROTR_') && value !== undefined) base[name] = value;
   }
   base.BIGBROTR_LOG__FORMAT = 'json';
+  // Returning freed C memory every second makes a CLI started under tsx re-fault the pages it frees
+  // and allocates again: sync-cli.test.ts took 105 s with it, 90 s without (2026-12-03). Nothing a CLI
+  // test checks depends on it; test/cli/embedded-memory.test.ts tests it, docs/benchmarks.md measures it.
+  base.BIGBROTR_DATABASE__EMBEDDED_RELEASE_MEMORY_MS = '0';
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) delete base[name];
     else base[name] = value;
