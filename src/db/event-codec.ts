@@ -5,7 +5,7 @@
  * columns hold a searchable copy with those characters replaced by U+FFFD.
  */
 import type { NostrEvent } from '../nostr/event.js';
-import { singleLetterTagValues } from '../nostr/tags.js';
+import { isSingleLetterTagName, singleLetterTagValues } from '../nostr/tags.js';
 
 // U+0000, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
 // eslint-disable-next-line no-control-regex -- matching U+0000 is the point
@@ -31,11 +31,6 @@ export function sanitizeTags(tags: string[][]): string[][] {
   return tags.map((tag) => tag.map(sanitizeText));
 }
 
-/** `'<letter>:<value>'` for the first value of every single-letter tag, deduplicated. */
-export function tagValues(tags: string[][]): string[] {
-  return [...new Set(singleLetterTagValues(tags).map(({ name, value }) => `${name}:${sanitizeText(value)}`))];
-}
-
 const ARRAY_SPECIAL = /["\\]/;
 const ARRAY_SPECIAL_GLOBAL = /["\\]/g;
 
@@ -58,7 +53,15 @@ export function textArrayLiteral(values: readonly (string | null)[]): string {
   return `${literal}}`;
 }
 
-/** The tag values of an event (as `tagValues`) as a text[] literal; `clean`: no value needs sanitizing (checked by needsRawJson). */
+/** `'<letter>:<value>'` for the first value of every single-letter tag, deduplicated (the bulk insert builds the same as a literal: tagValuesLiteral). */
+export function tagValues(tags: string[][]): string[] {
+  return [...new Set(singleLetterTagValues(tags).map(({ name, value }) => `${name}:${sanitizeText(value)}`))];
+}
+
+/**
+ * `'<letter>:<value>'` for the first value of every single-letter tag (sanitized), deduplicated, as a
+ * text[] literal: the event's `tagvalues` column. `clean`: no value needs sanitizing (checked by needsRawJson).
+ */
 export function tagValuesLiteral(tags: string[][], clean: boolean): string {
   let literal = '{';
   // Most events have a few indexed tags: a short list is cheaper than a Set, which takes over past 16.
@@ -68,9 +71,7 @@ export function tagValuesLiteral(tags: string[][], clean: boolean): string {
     const tag = tags[index] as string[];
     const name = tag[0];
     const value = tag[1];
-    if (name === undefined || value === undefined || name.length !== 1) continue;
-    const letter = name.charCodeAt(0) | 0x20; // A-Z to a-z; nothing else lands in a-z
-    if (letter < 0x61 || letter > 0x7a) continue;
+    if (name === undefined || value === undefined || !isSingleLetterTagName(name)) continue;
     const key = `${name}:${clean ? value : sanitizeText(value)}`;
     if (many !== undefined) {
       if (many.has(key)) continue;

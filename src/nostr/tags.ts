@@ -1,5 +1,11 @@
 /** Tag helpers. Only the first value (index 1) of a single-letter tag is indexed by relays (NIP-01). */
-const SINGLE_LETTER = /^[a-zA-Z]$/;
+
+/** A single-letter tag name (a-z, A-Z): the tags relays index. By character code: this runs per tag of every stored event. */
+export function isSingleLetterTagName(name: string): boolean {
+  if (name.length !== 1) return false;
+  const letter = name.charCodeAt(0) | 0x20; // A-Z to a-z; nothing else lands in a-z
+  return letter >= 0x61 && letter <= 0x7a;
+}
 
 export interface TagValue {
   name: string;
@@ -12,7 +18,7 @@ export function singleLetterTagValues(tags: string[][]): TagValue[] {
   const values: TagValue[] = [];
   for (const tag of tags) {
     const [name, value] = tag;
-    if (name === undefined || value === undefined || !SINGLE_LETTER.test(name)) continue;
+    if (name === undefined || value === undefined || !isSingleLetterTagName(name)) continue;
     const key = `${name}:${value}`;
     if (seen.has(key)) continue;
     seen.add(key);
