@@ -47,7 +47,7 @@ export const databaseSchema = z
     embedded_heap_growth_percent: nonNegativeInt('percent')
       .max(400)
       .default(20)
-      .meta({ description: 'With the embedded database only: after each full garbage collection, V8 lets the JavaScript heap grow this many percent over what survived it (V8 `--heap-growing-percent`). V8\'s own factor lets a long sync pile up hundreds of megabytes of garbage beside the embedded database\'s memory; 20 keeps `bigbrotr sync` of 200,000 events near 400 MB at no measured cost in speed (docs/benchmarks.md). 0 = V8\'s default. Not applied with `database.url`.' }),
+      .meta({ description: 'With the embedded database only: after each full garbage collection, V8 lets the JavaScript heap grow this many percent over what survived it (V8 `--heap-growing-percent`). V8\'s own factor lets a long sync pile up hundreds of megabytes of garbage beside the embedded database\'s memory; 20 took `bigbrotr sync` of 200,000 events from 506-595 MB to 389-444 MB, for up to a tenth more time (within the benchmark machine\'s ±20 %; docs/benchmarks.md). 0 = V8\'s default. Not applied with `database.url`.' }),
     embedded_release_memory_ms: nonNegativeInt('milliseconds')
       .default(1_000)
       .meta({ description: 'With the embedded database only: how often memory the C allocator holds free is given back to the system (glibc `malloc_trim`, through the native addon; skipped without it). V8 frees about 100 MB after compiling the embedded database, which glibc would otherwise keep. 0 = never. Not applied with `database.url`.' }),
