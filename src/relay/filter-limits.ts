@@ -109,10 +109,16 @@ export class RelayFilterLimits {
     return this.set(field, MAX_OF[field], longest, refusal.max, message);
   }
 
-  /** The limits learned since the last call (each once). */
+  /**
+   * The limits learned since the last call, each field once: a list halved several times in one pass
+   * (a refusal naming no number) keeps its last, smallest value. Storing one field twice in one
+   * UPDATE is an error ("multiple assignments to same column").
+   */
   takeLearned(): { limits: LearnedLimit[]; count?: CountStatus; largestPage?: number } {
+    const latest = new Map<LearnedLimit['field'], LearnedLimit>();
+    for (const change of this.learned) latest.set(change.field, change);
     const taken = {
-      limits: this.learned,
+      limits: [...latest.values()],
       ...(this.countChanged && this.values.count ? { count: this.values.count } : {}),
       ...(this.largestPageChanged ? { largestPage: this.values.largestPage } : {}),
     };

@@ -162,6 +162,8 @@ describe('paginateWindow: filter limits learned from refusals', () => {
     expect(report.complete).toBe(true);
     expect(limits.values.maxKinds).toBeLessThanOrEqual(10);
     expect(limits.values.maxKinds).toBeGreaterThanOrEqual(5);
+    // Halved several times in the pass, stored once with the last value (one UPDATE cannot set a column twice).
+    expect(limits.takeLearned().limits).toEqual([expect.objectContaining({ field: 'kinds', value: limits.values.maxKinds })]);
   });
 
   it('learns a cap on filters per REQ', async () => {
