@@ -63,6 +63,13 @@ export interface PaginateOptions {
   /** Called once per reason with the first occurrence, for logging. */
   onProblem?: (problem: Problem) => void;
   /**
+   * Authors of events of `kind` created in `second` that the archive already holds (from any relay).
+   * When one kind fills a page in one second, they are asked for by name besides the authors this
+   * relay showed: what they posted here is then fetched even where nothing can prove the second
+   * complete (authors seen nowhere cannot be named; without a trusted COUNT the second stays owed).
+   */
+  knownAuthors?: (second: number, kind: number) => Promise<string[]>;
+  /**
    * Positions passed to `onEvents` mean "everything newer in the window is done". False when the
    * window is walked several times (once per kinds chunk): positions are then left out.
    */
@@ -469,10 +476,13 @@ class WindowPager {
 
   /**
    * One kind fills a page in one second: ask by the authors seen in that second (of any kind: they
-   * are the likeliest to have posted this one too), in chunks the relay accepts.
+   * are the likeliest to have posted this one too) and the authors the archive holds events of that
+   * kind and second from, in chunks the relay accepts.
    */
   private async drainKindByAuthors(second: number, kind: number): Promise<'done' | 'stop'> {
-    const authors = [...new Set([...this.boundaryEvents.values()].filter((event) => event.created_at === second).map((event) => event.pubkey))];
+    const shown = [...this.boundaryEvents.values()].filter((event) => event.created_at === second).map((event) => event.pubkey);
+    const archived = this.options.knownAuthors ? await this.options.knownAuthors(second, kind) : [];
+    const authors = [...new Set([...shown, ...archived])];
     const stack = chunk(authors, this.limits.values.maxAuthors).reverse();
     let overflowing = 0;
     while (stack.length > 0) {

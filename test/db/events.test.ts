@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authorsOfSecond } from '../../src/db/event-authors.js';
 import { tagValues } from '../../src/db/event-codec.js';
 import { getEventsByIds, insertEventBatch } from '../../src/db/events.js';
 import { getOrCreateRelayIds } from '../../src/db/relays.js';
@@ -128,6 +129,24 @@ describe('insertEventBatch', () => {
       [events.map((event) => event.id)],
     );
     expect(rows.map((row) => row.partition)).toEqual(['event_default', 'event_y2021', 'event_y2024', 'event_default']);
+  });
+
+  it('names the distinct authors of one kind in one second (for splitting a crowded second by author)', async () => {
+    const second = 1_650_000_123;
+    const alice = 'a1'.repeat(32);
+    const bob = 'b2'.repeat(32);
+    const events = [
+      storageEvent({ pubkey: alice, created_at: second, kind: 1, content: 'one' }),
+      storageEvent({ pubkey: alice, created_at: second, kind: 1, content: 'two' }),
+      storageEvent({ pubkey: bob, created_at: second, kind: 1 }),
+      storageEvent({ pubkey: bob, created_at: second, kind: 7 }),
+      storageEvent({ pubkey: 'c3'.repeat(32), created_at: second + 1, kind: 1 }),
+    ];
+    await insertEventBatch(test.db, events, relayA);
+    expect((await authorsOfSecond(test.db, second, 1, 100)).sort()).toEqual([alice, bob]);
+    expect(await authorsOfSecond(test.db, second, 7, 100)).toEqual([bob]);
+    expect(await authorsOfSecond(test.db, second, 1, 1)).toHaveLength(1);
+    expect(await authorsOfSecond(test.db, second - 1, 1, 100)).toEqual([]);
   });
 
   it('an empty batch is a no-op', async () => {

@@ -105,6 +105,25 @@ describe('paginateWindow: completeness under limit caps', () => {
     expect(owed.some((window) => window.since === crowdSecond && window.until === crowdSecond && window.reason === 'crowded')).toBe(true);
   });
 
+  it('with a cap of 10 and no COUNT, fetches the crowded second\'s events of every author the archive knows, and still owes the second', async () => {
+    const crowdSecond = base + 1_500;
+    const crowd = corpus.filter((event) => event.created_at === crowdSecond);
+    const asked: [number, number][] = [];
+    // The archive knows the authors of this second from other relays: every one, by kind.
+    const knownAuthors = async (second: number, kind: number) => {
+      asked.push([second, kind]);
+      return [...new Set(crowd.filter((event) => event.kind === kind).map((event) => event.pubkey))];
+    };
+    const { report, ids, owed } = await archive({ maxLimit: 10, defaultLimit: 10, count: 'closed' }, { knownAuthors });
+    const got = new Set(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(crowd.filter((event) => !got.has(event.id))).toEqual([]);
+    expect(asked.every(([second]) => second === crowdSecond)).toBe(true);
+    // Fetched, yet not proven: an author seen nowhere could have posted in that second too.
+    expect(report.complete).toBe(false);
+    expect(owed.some((window) => window.since === crowdSecond && window.reason === 'crowded')).toBe(true);
+  });
+
   it('with a cap of 10, tests the relay\'s COUNT against a scope REQ proved, and trusts it when it agrees', async () => {
     const { report, limits, owed } = await archive({ maxLimit: 10, defaultLimit: 10 });
     expect(limits.values.count).toBe('agrees');

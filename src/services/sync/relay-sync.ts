@@ -13,6 +13,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
+import { authorsOfSecond } from '../../db/event-authors.js';
 import { relayEventItems } from '../../db/relay-events.js';
 import { knownLimitation } from '../../db/relay-metadata.js';
 import { recordWithheld, withheldIds } from '../../db/relay-withheld.js';
@@ -390,6 +391,14 @@ function oweUnder(context: RangeContext, range: OwedRow): (window: OwedWindow) =
   };
 }
 
+/** Most archived authors named when splitting one crowded second of one kind (each chunk of `max_authors` is a request). */
+const KNOWN_AUTHORS_LIMIT = 10_000;
+
+/** Authors the archive holds events of one kind and second from, for splitting a crowded second by author. */
+function knownAuthorsIn(context: RangeContext): (second: number, kind: number) => Promise<string[]> {
+  return (second, kind) => authorsOfSecond(context.options.db, second, kind, KNOWN_AUTHORS_LIMIT);
+}
+
 function checkAbort(context: RangeContext): void {
   if (context.options.signal?.aborted) throw new PassAbortedError();
 }
@@ -399,7 +408,7 @@ function pageRange(context: RangeContext, range: OwedRow, maxRequests: number): 
   const { session, limits, pipeline, deadline, clock, onProblem } = context;
   return paginateWindow(
     session.fetchPage,
-    { since: range.since, until: range.until, limits, maxRequests, deadline, now: clock, countEvents: session.count, onOwed: oweUnder(context, range), onProblem },
+    { since: range.since, until: range.until, limits, maxRequests, deadline, now: clock, countEvents: session.count, knownAuthors: knownAuthorsIn(context), onOwed: oweUnder(context, range), onProblem },
     async (events, position) => {
       checkAbort(context);
       await pipeline.push(events, position ? { owedId: range.id, until: position.until } : undefined);
@@ -429,7 +438,7 @@ function reconcileRange(context: RangeContext, range: OwedRow, withheld: Readonl
       pageWindow: (since, until) =>
         paginateWindow(
           session.fetchPage,
-          { since, until, limits, maxRequests, deadline, now: clock, countEvents: session.count, onOwed, onProblem },
+          { since, until, limits, maxRequests, deadline, now: clock, countEvents: session.count, knownAuthors: knownAuthorsIn(context), onOwed, onProblem },
           async (events, position) => {
             checkAbort(context);
             await pipeline.push(events, position ? { owedId: range.id, until: position.until } : undefined);
