@@ -1,7 +1,8 @@
 /**
  * Storage side of the maintenance service (docs/maintenance.md): listing the partitions of `event`
- * and `relay_check` with their ranges, creating them ahead of time, retiring expired ones, removing
- * orphan metadata documents, and ANALYZE. DDL goes through the SQL functions of migration 0008
+ * and `relay_check` with their ranges, creating them ahead of time, replacing an event partition by
+ * monthly ones, counting the rows of the default partitions, retiring expired ones, removing
+ * orphan metadata documents, and ANALYZE. DDL goes through the SQL functions of migrations 0008 and 0013
  * (SECURITY DEFINER: the services' role has no DDL rights). Every DDL step runs in its own short
  * transaction with a `lock_timeout`, so a busy table makes a step fail (and the next run retry it)
  * instead of queueing every reader and writer behind it.
@@ -69,15 +70,60 @@ async function withLockTimeout<T>(db: Database, lockTimeoutMs: number, fn: (tx: 
   });
 }
 
-/** Creates the event partition of one UTC year unless it exists (rows already in event_default move in). */
-export async function createEventPartition(db: Database, year: number, lockTimeoutMs: number): Promise<boolean> {
-  const name = eventPartitionName(year);
+/** Creates the event partition `name` for [from, to) (unix seconds) unless it exists; rows already in event_default move in. */
+export async function createEventPartition(db: Database, partition: { name: string; from: number; to: number }, lockTimeoutMs: number): Promise<boolean> {
+  return withLockTimeout(db, lockTimeoutMs, (tx) => createEventPartitionIn(tx, partition));
+}
+
+async function createEventPartitionIn(tx: Queryable, partition: { name: string; from: number; to: number }): Promise<boolean> {
+  const { rows } = await tx.query<{ missing: boolean }>('SELECT to_regclass($1) IS NULL AS missing', [quoteIdent(partition.name)]);
+  if (rows[0]?.missing !== true) return false;
+  await tx.query('SELECT bigbrotr_create_event_partition($1, $2, $3)', [partition.name, partition.from, partition.to]);
+  return true;
+}
+
+/**
+ * Replaces an event partition by others (monthly ones) in one transaction: the partition is dropped
+ * if it holds at most `maxRows` rows (counted under an exclusive lock on `event`, so none arrive
+ * meanwhile; its rows pass through event_default), then `into` is created. Returns false, changing
+ * nothing, when it holds more rows or is no longer a partition of event.
+ */
+export async function splitEventPartition(db: Database, name: string, into: { name: string; from: number; to: number }[], maxRows: number, lockTimeoutMs: number): Promise<boolean> {
   return withLockTimeout(db, lockTimeoutMs, async (tx) => {
-    const { rows } = await tx.query<{ missing: boolean }>('SELECT to_regclass($1) IS NULL AS missing', [quoteIdent(name)]);
-    if (rows[0]?.missing !== true) return false;
-    await tx.query('SELECT bigbrotr_create_event_partition($1, $2, $3)', [name, Date.UTC(year, 0, 1) / 1000, Date.UTC(year + 1, 0, 1) / 1000]);
+    const { rows } = await tx.query<{ dissolved: boolean }>('SELECT bigbrotr_dissolve_event_partition($1, $2) AS dissolved', [name, maxRows]);
+    if (rows[0]?.dissolved !== true) return false;
+    for (const partition of into) await createEventPartitionIn(tx, partition);
     return true;
   });
+}
+
+/** Rows of a partition, counted up to `limit` (cheap on a big one). */
+export async function countRowsUpTo(db: Queryable, partition: string, limit: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${quoteIdent(partition)} LIMIT $1) s`, [limit]);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * The rows of a default partition: how many in all, and (event_default only) how many per UTC month
+ * for those dated in [from, to) (unix seconds). One scan; the default partition is meant to stay small.
+ */
+export async function defaultPartitionRows(db: Queryable, defaultPartition: string, months?: { from: number; to: number }): Promise<{ total: number; months: { monthStart: number; rows: number }[] }> {
+  if (months === undefined) {
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(defaultPartition)}`);
+    return { total: Number(rows[0]?.n ?? 0), months: [] };
+  }
+  const { rows } = await db.query<{ month_start: number | null; n: number }>(
+    `SELECT month_start, count(*) AS n FROM (
+       SELECT CASE WHEN created_at >= $1 AND created_at < $2
+                   THEN extract(epoch FROM date_trunc('month', to_timestamp(created_at) AT TIME ZONE 'UTC'))::float8 END AS month_start
+       FROM ${quoteIdent(defaultPartition)}) s
+     GROUP BY month_start ORDER BY month_start NULLS LAST`,
+    [months.from, months.to],
+  );
+  return {
+    total: rows.reduce((sum, row) => sum + Number(row.n), 0),
+    months: rows.filter((row) => row.month_start !== null).map((row) => ({ monthStart: Number(row.month_start), rows: Number(row.n) })),
+  };
 }
 
 /** Creates the relay_check partition of the UTC month starting at `monthStart` unless it exists. */
@@ -86,14 +132,6 @@ export async function createCheckPartition(db: Database, monthStart: Date, lockT
     const { rows } = await tx.query<{ created: boolean }>('SELECT bigbrotr_create_relay_check_partition($1::timestamptz) AS created', [monthStart.toISOString()]);
     return rows[0]?.created === true;
   });
-}
-
-export function eventPartitionName(year: number): string {
-  return `event_y${year}`;
-}
-
-export function checkPartitionName(monthStart: Date): string {
-  return `relay_check_y${monthStart.getUTCFullYear()}m${String(monthStart.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
 /** Drops a partition of relay_check (whole: no row-by-row delete). False when it is no longer there. */

@@ -70,6 +70,12 @@ export interface PaginateOptions {
    */
   knownAuthors?: (second: number, kind: number) => Promise<string[]>;
   /**
+   * Ids of archived events of `kind` by `authors` created in `second`. When one author alone fills
+   * a page in one second, those ids are asked for by name: the relay's copies of events the archive
+   * knows are then recorded (their provenance), though the second stays owed.
+   */
+  knownIds?: (second: number, kind: number, authors: string[]) => Promise<string[]>;
+  /**
    * Positions passed to `onEvents` mean "everything newer in the window is done". False when the
    * window is walked several times (once per kinds chunk): positions are then left out.
    */
@@ -485,6 +491,7 @@ class WindowPager {
     const authors = [...new Set([...shown, ...archived])];
     const stack = chunk(authors, this.limits.values.maxAuthors).reverse();
     let overflowing = 0;
+    const overflowingAuthors: string[] = [];
     while (stack.length > 0) {
       const list = stack.pop() as string[];
       if (list.length > this.limits.values.maxAuthors) {
@@ -512,8 +519,12 @@ class WindowPager {
       if (list.length > 1) {
         const middle = Math.ceil(list.length / 2);
         stack.push(list.slice(middle), list.slice(0, middle));
-      } else overflowing += 1;
+      } else {
+        overflowing += 1;
+        overflowingAuthors.push(list[0] as string);
+      }
     }
+    if (overflowingAuthors.length > 0 && (await this.fetchKnownIds(second, kind, overflowingAuthors)) === 'stop') return 'stop';
     // Authors never seen in this second cannot be named in a filter: only a trusted COUNT can tell.
     const whole: PageRequest = { since: second, until: second, limit: this.pageLimit(), kinds: [kind] };
     if (overflowing === 0 && (await this.countProves(whole))) return 'done';
@@ -526,6 +537,34 @@ class WindowPager {
           ? `second ${second}: kind ${kind} of one author holds more events than the relay serves in one page`
           : `second ${second}: kind ${kind} fills the relay's page cap; authors not seen cannot be enumerated without a COUNT that agrees with REQ`,
     });
+    return 'done';
+  }
+
+  /** The archive's events of `authors` in that second and kind, asked for by id (what this relay holds of them is delivered). */
+  private async fetchKnownIds(second: number, kind: number, authors: string[]): Promise<'done' | 'stop'> {
+    if (!this.options.knownIds) return 'done';
+    const ids = (await this.options.knownIds(second, kind, authors)).filter((id) => !this.boundaryEvents.has(id));
+    const stack = chunk(ids, Math.max(1, Math.min(this.limits.values.maxIds, this.pageLimit()))).reverse();
+    while (stack.length > 0) {
+      const list = stack.pop() as string[];
+      if (list.length > this.limits.values.maxIds) {
+        stack.push(...chunk(list, Math.max(1, this.limits.values.maxIds)).reverse());
+        continue;
+      }
+      const asked = await this.ask([{ since: second, until: second, limit: list.length, kinds: [kind], ids: list }]);
+      if (asked.type === 'stop') return 'stop';
+      if (asked.type === 'replan') {
+        stack.push(list);
+        continue;
+      }
+      await this.deliver(asked.fresh, second);
+      // A full page may have been cut at the relay's cap: ask for the rest in halves.
+      if (asked.page.received >= asked.cap && list.length > 1) {
+        const missing = list.filter((id) => !this.boundaryEvents.has(id));
+        const middle = Math.ceil(missing.length / 2);
+        if (missing.length > 0) stack.push(missing.slice(middle), missing.slice(0, middle));
+      }
+    }
     return 'done';
   }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorsOfSecond } from '../../src/db/event-authors.js';
+import { authorsOfSecond, idsOfAuthorsInSecond } from '../../src/db/event-authors.js';
 import { tagValues } from '../../src/db/event-codec.js';
 import { getEventsByIds, insertEventBatch } from '../../src/db/events.js';
 import { getOrCreateRelayIds } from '../../src/db/relays.js';
@@ -147,6 +147,11 @@ describe('insertEventBatch', () => {
     expect(await authorsOfSecond(test.db, second, 7, 100)).toEqual([bob]);
     expect(await authorsOfSecond(test.db, second, 1, 1)).toHaveLength(1);
     expect(await authorsOfSecond(test.db, second - 1, 1, 100)).toEqual([]);
+    const aliceNotes = events.slice(0, 2).map((event) => event.id).sort();
+    expect((await idsOfAuthorsInSecond(test.db, second, 1, [alice], 100)).sort()).toEqual(aliceNotes);
+    expect((await idsOfAuthorsInSecond(test.db, second, 1, [alice, bob], 100)).sort()).toEqual([...aliceNotes, (events[2] as NostrEvent).id].sort());
+    expect(await idsOfAuthorsInSecond(test.db, second, 7, [alice], 100)).toEqual([]);
+    expect(await idsOfAuthorsInSecond(test.db, second, 1, [], 100)).toEqual([]);
   });
 
   it('an empty batch is a no-op', async () => {

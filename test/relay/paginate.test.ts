@@ -124,6 +124,27 @@ describe('paginateWindow: completeness under limit caps', () => {
     expect(owed.some((window) => window.since === crowdSecond && window.reason === 'crowded')).toBe(true);
   });
 
+  it('asks by id for the archived events of an author who alone fills a page in one second, and still owes the second', async () => {
+    const second = base + 2_000;
+    const prolific = generateEvents({ count: 35, authors: 1, kinds: [1], createdAt: second, seed: 'one-prolific-author' });
+    const pubkey = (prolific[0] as NostrEvent).pubkey;
+    const known = prolific.slice(0, 30).map((event) => event.id);
+    const { report, ids, owed, relay } = await archive(
+      { maxLimit: 10, defaultLimit: 10, count: 'closed' },
+      { since: second, until: second, knownAuthors: async () => [pubkey], knownIds: async (_second, _kind, authors) => (authors.includes(pubkey) ? known : []) },
+      {},
+      prolific,
+    );
+    const got = new Set(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Every event the archive knew is fetched from this relay (its provenance recorded)...
+    expect(known.filter((id) => !got.has(id))).toEqual([]);
+    expect(relay.counters.reqs.some((req) => req.filters.some((filter) => (filter.ids?.length ?? 0) > 0))).toBe(true);
+    // ...but the five it never knew may be missed, and nothing is proven.
+    expect(report.complete).toBe(false);
+    expect(owed.some((window) => window.since === second && window.reason === 'crowded')).toBe(true);
+  });
+
   it('with a cap of 10, tests the relay\'s COUNT against a scope REQ proved, and trusts it when it agrees', async () => {
     const { report, limits, owed } = await archive({ maxLimit: 10, defaultLimit: 10 });
     expect(limits.values.count).toBe('agrees');

@@ -302,7 +302,7 @@ describe('bigbrotr maintenance', () => {
 });
 
 describe.runIf(testDatabaseKind === 'postgres')('maintenance as the services\' role (no DDL rights)', () => {
-  it('creates and drops partitions through the functions of 0008; a read-only role may not', async () => {
+  it('creates, replaces and drops partitions through the functions of 0008 and 0013; a read-only role may not', async () => {
     const writer = `bigbrotr_maint_${process.pid}_${randomBytes(3).toString('hex')}`;
     const reader = `${writer}_ro`;
     const password = randomBytes(12).toString('hex');
@@ -362,5 +362,12 @@ describe.runIf(testDatabaseKind === 'postgres')('maintenance as the services\' r
     expect((refused as { code?: string }).code).toBe('42501');
     await expect(readOnly.query(`SELECT bigbrotr_create_relay_check_partition(now() + interval '2 years')`)).rejects.toThrow(/permission denied/);
     expect(await count(owner, `SELECT count(*) AS n FROM ${newest?.name}`)).toBe(1);
+
+    // Monthly event partitions (migration 0013): the services' role replaces this year's empty partition; a read-only role may not.
+    const thisYear = `event_y${new Date().getUTCFullYear()}`;
+    await expect(readOnly.query(`SELECT bigbrotr_dissolve_event_partition($1, 0)`, [thisYear])).rejects.toThrow(/permission denied/);
+    const monthly = await runMaintenance({ db: services, config: configWith({ event_partition_interval: 'month', check_retention_days: 0 }) });
+    expect(monthly?.split.map((action) => action.name)).toContain(thisYear);
+    expect(await partitionsOf(owner, 'event')).toContain(`${thisYear}m01`);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The maintenance service (docs/maintenance.md): creates the partitions of `event` (yearly) and
- * `relay_check` (monthly) ahead of time, drops whole partitions past their retention (with the
+ * The maintenance service (docs/maintenance.md): creates the partitions of `event` (yearly or
+ * monthly: `maintenance.event_partition_interval`) and `relay_check` (monthly) ahead of time and for
+ * rows stranded in event_default (plan.ts), drops whole partitions past their retention (with the
  * `event_relay` rows of dropped events), removes metadata documents no check points to any more,
  * and ANALYZEs what changed. One process at a time runs it, through a lease; `dryRun` reports the
  * same plan and changes nothing.
@@ -11,29 +12,30 @@ import { acquireLeases, processOwnerId, releaseLeases, renewLeases } from '../..
 import {
   EXPIRED_EVENT_PREFIX,
   analyzeTable,
-  checkPartitionName,
   countOrphanMetadata,
+  countRowsUpTo,
   createCheckPartition,
   createEventPartition,
+  defaultPartitionRows,
   deleteExpiredProvenanceBatch,
   deleteOrphanMetadataBatch,
   detachEventPartition,
   dropCheckPartition,
   dropExpiredEventTable,
-  eventPartitionName,
   listExpiredEventTables,
   listPartitions,
+  splitEventPartition,
   type PartitionInfo,
   type PartitionedTable,
 } from '../../db/maintenance.js';
 import { silentLogger, type Logger } from '../../observability/logger.js';
 import { periodicService, type Service } from '../service.js';
 import { maintenanceMetrics } from './metrics.js';
+import { SPLIT_MAX_ROWS, iso, planPartitions, splitCandidates, strandedScanRange, type MaintenancePlan } from './plan.js';
 
 export const MAINTENANCE_SERVICE = 'maintenance';
 const LEASE_RESOURCE = 'run';
 const LEASE_TTL_MS = 10 * 60_000;
-const DAY_SECONDS = 86_400;
 
 export interface PartitionAction {
   table: PartitionedTable;
@@ -43,6 +45,16 @@ export interface PartitionAction {
   to: string | null;
   /** For drops: the planner's row estimate. */
   estimatedRows?: number;
+  /** For event partitions created: rows of event_default they take in. */
+  strandedRows?: number;
+}
+
+/** An event partition replaced by monthly ones (`maintenance.event_partition_interval: month`). */
+export interface SplitAction extends PartitionAction {
+  /** Rows it held (they move into the new partitions). */
+  rows: number;
+  /** The monthly partitions that replace it. */
+  into: string[];
 }
 
 export interface MaintenanceReport {
@@ -51,12 +63,19 @@ export interface MaintenanceReport {
   at: string;
   /** Partitions created (dry run: that would be created). */
   created: PartitionAction[];
+  /** Event partitions replaced by monthly ones (dry run: that would be); their months are in `created` too. */
+  split: SplitAction[];
   /** Partitions dropped by retention (dry run: that would be dropped). */
   dropped: PartitionAction[];
   /** event_relay rows removed with dropped events (null in a dry run: not counted). */
   eventRelayRemoved: number | null;
   /** Orphan metadata documents removed (dry run: that would be removed, counting the effect of the drops). */
   orphanMetadata: number;
+  /**
+   * Rows in the default partitions at the end of the run (dry run: now). Rows of event_default dated
+   * before 2020 or after the partitions created ahead stay there; the rest get a partition.
+   */
+  defaultPartitionRows: Record<PartitionedTable, number>;
   /** Tables analyzed (dry run: that would be). */
   analyzed: string[];
   /** Things left alone, with the reason (e.g. a custom partition overlapping a planned one). */
@@ -66,68 +85,32 @@ export interface MaintenanceReport {
   durationMs: number;
 }
 
-interface PlannedPartition {
-  table: PartitionedTable;
-  name: string;
-  from: number;
-  to: number;
+function createdAction(partition: { table: PartitionedTable; name: string; from: number; to: number; strandedRows?: number }): PartitionAction {
+  return { table: partition.table, name: partition.name, from: iso(partition.from), to: iso(partition.to), ...(partition.strandedRows === undefined ? {} : { strandedRows: partition.strandedRows }) };
 }
 
-export interface MaintenancePlan {
-  create: PlannedPartition[];
-  drop: PartitionInfo[];
-  warnings: string[];
+function defaultName(partitions: PartitionInfo[]): string | undefined {
+  return partitions.find((info) => info.isDefault)?.name;
 }
 
-function utcMonthStart(year: number, month: number): number {
-  return Date.UTC(year, month, 1) / 1000;
-}
-
-function iso(seconds: number | null): string | null {
-  return seconds === null ? null : new Date(seconds * 1000).toISOString();
-}
-
-/**
- * What to create and what to drop, from the existing partitions, the settings and the time. Pure:
- * the dry run and the real run compute the same plan from the same state.
- */
-export function planPartitions(existing: Record<PartitionedTable, PartitionInfo[]>, settings: MaintenanceConfig, now: Date): MaintenancePlan {
-  const warnings: string[] = [];
-  const create: PlannedPartition[] = [];
-  const year = now.getUTCFullYear();
-  const month = now.getUTCMonth();
-  const wanted: PlannedPartition[] = [];
-  for (let ahead = 0; ahead <= settings.partitions_ahead_months; ahead += 1) {
-    const start = new Date(utcMonthStart(year, month + ahead) * 1000);
-    wanted.push({ table: 'relay_check', name: checkPartitionName(start), from: start.getTime() / 1000, to: utcMonthStart(start.getUTCFullYear(), start.getUTCMonth() + 1) });
+async function countDefaultRows(db: Database, existing: Record<PartitionedTable, PartitionInfo[]>): Promise<Record<PartitionedTable, number>> {
+  const counts: Record<PartitionedTable, number> = { event: 0, relay_check: 0 };
+  for (const table of ['event', 'relay_check'] as const) {
+    const name = defaultName(existing[table]);
+    if (name !== undefined) counts[table] = (await defaultPartitionRows(db, name)).total;
   }
-  const lastYear = Math.max(year + 1, new Date(utcMonthStart(year, month + settings.partitions_ahead_months) * 1000).getUTCFullYear());
-  for (let y = year; y <= lastYear; y += 1) wanted.push({ table: 'event', name: eventPartitionName(y), from: utcMonthStart(y, 0), to: utcMonthStart(y + 1, 0) });
-  for (const partition of wanted) {
-    const ranged = existing[partition.table].filter((info) => !info.isDefault);
-    if (ranged.some((info) => info.from === partition.from && info.to === partition.to)) continue;
-    const overlapping = ranged.find((info) => (info.from ?? -Infinity) < partition.to && (info.to ?? Infinity) > partition.from);
-    if (overlapping) {
-      warnings.push(`${partition.name} not created: ${overlapping.name} already covers part of [${iso(partition.from)}, ${iso(partition.to)})`);
-      continue;
-    }
-    if (existing[partition.table].some((info) => info.name === partition.name)) {
-      warnings.push(`${partition.name} not created: a partition of that name has another range`);
-      continue;
-    }
-    create.push(partition);
-  }
+  return counts;
+}
 
-  const drop: PartitionInfo[] = [];
-  const nowSeconds = now.getTime() / 1000;
-  for (const [table, days] of [['event', settings.event_retention_days], ['relay_check', settings.check_retention_days]] as const) {
-    if (days === 0) continue;
-    const cutoff = nowSeconds - days * DAY_SECONDS;
-    for (const info of existing[table]) {
-      if (!info.isDefault && info.to !== null && info.to <= cutoff) drop.push(info);
-    }
-  }
-  return { create, drop, warnings };
+/** Reads what the plan depends on (rows stranded in event_default, rows of partitions that could be split) and plans. */
+async function gatherPlan(db: Database, existing: Record<PartitionedTable, PartitionInfo[]>, settings: MaintenanceConfig, now: Date, splitMaxRows: number): Promise<{ plan: MaintenancePlan; defaultRows: Record<PartitionedTable, number> }> {
+  const eventDefault = defaultName(existing.event);
+  const stranded = eventDefault === undefined ? { total: 0, months: [] } : await defaultPartitionRows(db, eventDefault, strandedScanRange(settings, now));
+  const checkDefault = defaultName(existing.relay_check);
+  const candidateRows = new Map<string, number>();
+  for (const candidate of splitCandidates(existing.event, settings, now)) candidateRows.set(candidate.name, await countRowsUpTo(db, candidate.name, splitMaxRows + 1));
+  const plan = planPartitions({ existing, stranded: stranded.months, candidateRows, splitMaxRows }, settings, now);
+  return { plan, defaultRows: { event: stranded.total, relay_check: checkDefault === undefined ? 0 : (await defaultPartitionRows(db, checkDefault)).total } };
 }
 
 /** Keeps the maintenance lease alive during a long run; throws once it is lost. */
@@ -163,9 +146,10 @@ async function retireExpiredEventTable(db: Database, table: string, settings: Ma
 
 /**
  * One maintenance run. Without `dryRun` it takes the maintenance lease first and returns undefined
- * when another process holds it. `now` (tests) is the time the plan is made for.
+ * when another process holds it. `now` (tests) is the time the plan is made for; `splitMaxRows`
+ * (tests) replaces SPLIT_MAX_ROWS.
  */
-export async function runMaintenance(options: { db: Database; config: Config; logger?: Logger; owner?: string; dryRun?: boolean; now?: Date; signal?: AbortSignal }): Promise<MaintenanceReport | undefined> {
+export async function runMaintenance(options: { db: Database; config: Config; logger?: Logger; owner?: string; dryRun?: boolean; now?: Date; signal?: AbortSignal; splitMaxRows?: number }): Promise<MaintenanceReport | undefined> {
   const { db } = options;
   const settings = options.config.maintenance;
   const logger = options.logger ?? silentLogger();
@@ -182,30 +166,50 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
     }
   }
   const keepLease = leaseKeeper(db, owner);
-  const report: MaintenanceReport = { dryRun, at: now.toISOString(), created: [], dropped: [], eventRelayRemoved: dryRun ? null : 0, orphanMetadata: 0, analyzed: [], warnings: [], interrupted: false, durationMs: 0 };
+  const report: MaintenanceReport = {
+    dryRun, at: now.toISOString(), created: [], split: [], dropped: [], eventRelayRemoved: dryRun ? null : 0, orphanMetadata: 0,
+    defaultPartitionRows: { event: 0, relay_check: 0 }, analyzed: [], warnings: [], interrupted: false, durationMs: 0,
+  };
   const analyze = new Set<string>();
   try {
     const existing = { event: await listPartitions(db, 'event'), relay_check: await listPartitions(db, 'relay_check') };
-    const plan = planPartitions(existing, settings, now);
+    const splitMaxRows = options.splitMaxRows ?? SPLIT_MAX_ROWS;
+    const { plan, defaultRows } = await gatherPlan(db, existing, settings, now, splitMaxRows);
+    report.defaultPartitionRows = defaultRows;
     report.warnings.push(...plan.warnings);
     const leftovers = await listExpiredEventTables(db);
 
-    // 1. Partitions ahead of time.
+    // 1. Partitions ahead of time, those replacing a partition of another range, those for rows stranded in the default partition.
+    for (const entry of plan.split) {
+      if (options.signal?.aborted) break;
+      const { partition } = entry;
+      const action: SplitAction = { table: 'event', name: partition.name, from: iso(partition.from), to: iso(partition.to), rows: entry.rows, into: entry.into.map((month) => month.name) };
+      const months = entry.into.map((month) => createdAction(month));
+      if (!dryRun) {
+        if (!(await splitEventPartition(db, partition.name, entry.into, splitMaxRows, settings.lock_timeout_ms))) continue;
+        metrics.partitionsCreated.inc({ table: 'event' }, entry.into.length);
+        for (const month of entry.into) analyze.add(month.name);
+        logger.info({ partition: partition.name, rows: entry.rows, into: action.into }, `replaced partition ${partition.name} by ${entry.into.length} monthly partition(s)`);
+      }
+      report.split.push(action);
+      report.created.push(...months);
+      await keepLease();
+    }
     for (const partition of plan.create) {
       if (options.signal?.aborted) break;
-      const action: PartitionAction = { table: partition.table, name: partition.name, from: iso(partition.from), to: iso(partition.to) };
+      const action = createdAction(partition);
       if (dryRun) {
         report.created.push(action);
         continue;
       }
       const created = partition.table === 'event'
-        ? await createEventPartition(db, new Date(partition.from * 1000).getUTCFullYear(), settings.lock_timeout_ms)
+        ? await createEventPartition(db, partition, settings.lock_timeout_ms)
         : await createCheckPartition(db, new Date(partition.from * 1000), settings.lock_timeout_ms);
       if (created) {
         report.created.push(action);
         metrics.partitionsCreated.inc({ table: partition.table });
         analyze.add(partition.name);
-        logger.info({ partition: partition.name, from: action.from, to: action.to }, `created partition ${partition.name}`);
+        logger.info({ partition: partition.name, from: action.from, to: action.to, strandedRows: partition.strandedRows }, `created partition ${partition.name}`);
       }
       await keepLease();
     }
@@ -271,7 +275,7 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
 
     // 4. Statistics of what changed (autovacuum never analyzes a partitioned parent).
     if (dryRun) {
-      for (const partition of plan.create) analyze.add(partition.name);
+      for (const partition of [...plan.split.flatMap((entry) => entry.into), ...plan.create]) analyze.add(partition.name);
       for (const partition of plan.drop) analyze.add(partition.table);
       if (plan.drop.some((info) => info.table === 'event') || leftovers.length > 0) analyze.add('event_relay');
       if (report.orphanMetadata > 0) analyze.add('metadata');
@@ -282,6 +286,10 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
         report.analyzed.push(table);
         await keepLease();
       }
+    }
+    if (!dryRun) {
+      report.defaultPartitionRows = await countDefaultRows(db, existing);
+      for (const table of ['event', 'relay_check'] as const) metrics.defaultPartitionRows.set({ table }, report.defaultPartitionRows[table]);
     }
     report.interrupted = options.signal?.aborted === true;
     report.durationMs = Date.now() - started;
@@ -315,7 +323,7 @@ export function createMaintenanceService(options: { db: Database; config: () => 
       for (const warning of report.warnings) options.logger.warn(warning);
       const changed = report.created.length + report.dropped.length + report.orphanMetadata > 0;
       options.logger[changed ? 'info' : 'debug'](
-        { created: report.created.length, dropped: report.dropped.length, eventRelayRemoved: report.eventRelayRemoved, orphanMetadata: report.orphanMetadata, durationMs: report.durationMs },
+        { created: report.created.length, split: report.split.length, dropped: report.dropped.length, eventRelayRemoved: report.eventRelayRemoved, orphanMetadata: report.orphanMetadata, defaultPartitionRows: report.defaultPartitionRows, durationMs: report.durationMs },
         'maintenance run done',
       );
     },

@@ -13,7 +13,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
-import { authorsOfSecond } from '../../db/event-authors.js';
+import { authorsOfSecond, idsOfAuthorsInSecond } from '../../db/event-authors.js';
 import { relayEventItems } from '../../db/relay-events.js';
 import { knownLimitation } from '../../db/relay-metadata.js';
 import { recordWithheld, withheldIds } from '../../db/relay-withheld.js';
@@ -22,7 +22,7 @@ import { advanceCompletedUntil, readCursor, recordNegentropySupport, recordPassO
 import type { Logger } from '../../observability/logger.js';
 import type { RelayFilterLimits } from '../../relay/filter-limits.js';
 import { NegentropyUnsupportedError, probeNegentropy, reconcileWindow, type ReconcileReport } from '../../relay/negentropy-window.js';
-import { paginateWindow, type IncompleteReason, type OwedWindow, type PaginateReport, type Problem } from '../../relay/paginate.js';
+import { paginateWindow, type IncompleteReason, type OwedWindow, type PaginateOptions, type PaginateReport, type Problem } from '../../relay/paginate.js';
 import type { RelaySession } from '../../relay/session.js';
 import type { VerifyPool } from '../../verify/pool.js';
 import { loadFilterLimits, saveFilterLimits } from '../relay-filter-limits.js';
@@ -391,12 +391,16 @@ function oweUnder(context: RangeContext, range: OwedRow): (window: OwedWindow) =
   };
 }
 
-/** Most archived authors named when splitting one crowded second of one kind (each chunk of `max_authors` is a request). */
-const KNOWN_AUTHORS_LIMIT = 10_000;
+/** Most archived authors (or ids) named when splitting one crowded second of one kind (each chunk the relay accepts is a request). */
+const KNOWN_IN_SECOND_LIMIT = 10_000;
 
-/** Authors the archive holds events of one kind and second from, for splitting a crowded second by author. */
-function knownAuthorsIn(context: RangeContext): (second: number, kind: number) => Promise<string[]> {
-  return (second, kind) => authorsOfSecond(context.options.db, second, kind, KNOWN_AUTHORS_LIMIT);
+/** What the archive holds of one kind and second (authors, then ids by author), for splitting a crowded second. */
+function knownInArchive(context: RangeContext): Pick<PaginateOptions, 'knownAuthors' | 'knownIds'> {
+  const { db } = context.options;
+  return {
+    knownAuthors: (second, kind) => authorsOfSecond(db, second, kind, KNOWN_IN_SECOND_LIMIT),
+    knownIds: (second, kind, authors) => idsOfAuthorsInSecond(db, second, kind, authors, KNOWN_IN_SECOND_LIMIT),
+  };
 }
 
 function checkAbort(context: RangeContext): void {
@@ -408,7 +412,7 @@ function pageRange(context: RangeContext, range: OwedRow, maxRequests: number): 
   const { session, limits, pipeline, deadline, clock, onProblem } = context;
   return paginateWindow(
     session.fetchPage,
-    { since: range.since, until: range.until, limits, maxRequests, deadline, now: clock, countEvents: session.count, knownAuthors: knownAuthorsIn(context), onOwed: oweUnder(context, range), onProblem },
+    { since: range.since, until: range.until, limits, maxRequests, deadline, now: clock, countEvents: session.count, ...knownInArchive(context), onOwed: oweUnder(context, range), onProblem },
     async (events, position) => {
       checkAbort(context);
       await pipeline.push(events, position ? { owedId: range.id, until: position.until } : undefined);
@@ -438,7 +442,7 @@ function reconcileRange(context: RangeContext, range: OwedRow, withheld: Readonl
       pageWindow: (since, until) =>
         paginateWindow(
           session.fetchPage,
-          { since, until, limits, maxRequests, deadline, now: clock, countEvents: session.count, knownAuthors: knownAuthorsIn(context), onOwed, onProblem },
+          { since, until, limits, maxRequests, deadline, now: clock, countEvents: session.count, ...knownInArchive(context), onOwed, onProblem },
           async (events, position) => {
             checkAbort(context);
             await pipeline.push(events, position ? { owedId: range.id, until: position.until } : undefined);
