@@ -1,16 +1,17 @@
 /**
  * Network statistics for the API and the dashboard: archive size, events per day and per kind,
  * relays by software, country, network and state, latency distribution, uptime over time, sync lag.
+ * Archive counts come from the counters of migration 0014 (src/db/archive-counters.ts), not scans.
  */
+import { archiveTotals, counterBreakdown, dayLabel } from './archive-counters.js';
 import type { Queryable } from './database.js';
 
 export async function archiveSummary(db: Queryable) {
+  const totals = await archiveTotals(db);
+  // Relays are a small table; the time span is one probe per partition of the created_at and archived_at indexes.
   const { rows } = await db.query<Record<string, string | null>>(
-    `SELECT (SELECT count(*) FROM event) AS unique_events,
-            (SELECT count(*) FROM event_relay) AS event_relay_pairs,
-            (SELECT count(*) FROM relay) AS relays,
+    `SELECT (SELECT count(*) FROM relay) AS relays,
             (SELECT count(*) FROM relay WHERE state = 'active') AS active_relays,
-            (SELECT count(*) FROM relay_check) AS checks,
             (SELECT min(created_at) FROM event) AS oldest_created_at,
             (SELECT max(created_at) FROM event) AS newest_created_at,
             (SELECT max(archived_at) FROM event) AS last_archived_at`,
@@ -19,37 +20,33 @@ export async function archiveSummary(db: Queryable) {
   const number = (value: string | null | undefined) => (value == null ? null : Number(value));
   const health = await db.query<{ ok: boolean; relays: string }>(`SELECT ok, count(*) AS relays FROM relay_metadata_latest WHERE check_type = 'open' GROUP BY ok`);
   return {
-    unique_events: number(row.unique_events) ?? 0,
-    event_relay_pairs: number(row.event_relay_pairs) ?? 0,
+    unique_events: totals.events,
+    event_relay_pairs: totals.event_relay,
     relays: number(row.relays) ?? 0,
     active_relays: number(row.active_relays) ?? 0,
     relays_up: Number(health.rows.find((entry) => entry.ok)?.relays ?? 0),
     relays_down: Number(health.rows.find((entry) => !entry.ok)?.relays ?? 0),
-    checks: number(row.checks) ?? 0,
+    checks: totals.relay_check,
     oldest_created_at: number(row.oldest_created_at),
     newest_created_at: number(row.newest_created_at),
     last_archived_at: row.last_archived_at ?? null,
   };
 }
 
-/** Events per UTC day over the last `days` days, by created_at or by when bigbrotr archived them. */
+/**
+ * Events per UTC day over the last `days` days, by created_at or by when bigbrotr archived them
+ * (days without events left out). By created_at, tomorrow is included: clocks run ahead.
+ */
 export async function eventsPerDay(db: Queryable, days: number, basis: 'created' | 'archived'): Promise<{ day: string; events: number }[]> {
-  const sql =
-    basis === 'created'
-      ? `SELECT to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS events FROM event
-         WHERE created_at >= extract(epoch FROM date_trunc('day', now() AT TIME ZONE 'UTC') - make_interval(days => $1 - 1))::bigint
-           AND created_at < extract(epoch FROM now())::bigint + 86400
-         GROUP BY 1 ORDER BY 1`
-      : `SELECT to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS events FROM event
-         WHERE archived_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - make_interval(days => $1 - 1)
-         GROUP BY 1 ORDER BY 1`;
-  const { rows } = await db.query<{ day: string; events: string }>(sql, [days]);
-  return rows.map((row) => ({ day: row.day, events: Number(row.events) }));
+  const { rows } = await db.query<{ today: string }>('SELECT floor(extract(epoch FROM now()) / 86400)::bigint AS today');
+  const today = Number(rows[0]?.today);
+  const counts = await counterBreakdown(db, basis === 'created' ? 'events_by_created_day' : 'events_by_archived_day', { from: today - days + 1, to: basis === 'created' ? today + 1 : today });
+  return counts.map((count) => ({ day: dayLabel(count.key), events: count.value }));
 }
 
 export async function topKinds(db: Queryable, limit: number): Promise<{ kind: number; events: number }[]> {
-  const { rows } = await db.query<{ kind: number; events: string }>('SELECT kind, count(*) AS events FROM event GROUP BY kind ORDER BY count(*) DESC, kind LIMIT $1', [limit]);
-  return rows.map((row) => ({ kind: row.kind, events: Number(row.events) }));
+  const counts = await counterBreakdown(db, 'events_by_kind', { top: limit });
+  return counts.map((count) => ({ kind: count.key, events: count.value }));
 }
 
 /** Relays (not retired) grouped by a property of their latest documents, biggest groups first. */

@@ -1,4 +1,5 @@
-/** Archive-wide counts for `bigbrotr stats` and the API. */
+/** Archive-wide counts for `bigbrotr stats` and the API (events, pairs, checks, metadata: src/db/archive-counters.ts). */
+import { archiveTotals } from './archive-counters.js';
 import type { Queryable } from './database.js';
 import { claimCounts, type ClaimCounts } from './nip-claims.js';
 
@@ -34,13 +35,7 @@ export async function collectStats(db: Queryable): Promise<ArchiveStats> {
     byNetwork[row.network] = (byNetwork[row.network] ?? 0) + count;
     byState[row.state] = (byState[row.state] ?? 0) + count;
   }
-  const { rows } = await db.query<{ events: number; pairs: number; metadata: number; checks: number }>(
-    `SELECT (SELECT count(*) FROM event) AS events,
-            (SELECT count(*) FROM event_relay) AS pairs,
-            (SELECT count(*) FROM metadata) AS metadata,
-            (SELECT count(*) FROM relay_check) AS checks`,
-  );
-  const counts = rows[0];
+  const counts = await archiveTotals(db);
   const sync = await db.query<{ complete: string; incomplete: string; owed: string; withheld: string }>(
     `SELECT (SELECT count(*) FROM sync_cursor WHERE last_pass_complete) AS complete,
             (SELECT count(*) FROM sync_cursor WHERE last_pass_complete = false) AS incomplete,
@@ -55,10 +50,10 @@ export async function collectStats(db: Queryable): Promise<ArchiveStats> {
   const claims = await claimCounts(db);
   return {
     relays: { total, byNetwork, byState },
-    events: Number(counts?.events ?? 0),
-    eventRelayPairs: Number(counts?.pairs ?? 0),
-    metadata: Number(counts?.metadata ?? 0),
-    relayChecks: Number(counts?.checks ?? 0),
+    events: counts.events,
+    eventRelayPairs: counts.event_relay,
+    metadata: counts.metadata,
+    relayChecks: counts.relay_check,
     sync: {
       relaysComplete: Number(syncCounts?.complete ?? 0),
       relaysIncomplete: Number(syncCounts?.incomplete ?? 0),

@@ -7,6 +7,7 @@
  * same plan and changes nothing.
  */
 import type { Config, MaintenanceConfig } from '../../config/schema.js';
+import { foldArchiveCounters, uncountExpiredEventTable } from '../../db/archive-counters.js';
 import type { Database } from '../../db/database.js';
 import { acquireLeases, processOwnerId, releaseLeases, renewLeases } from '../../db/leases.js';
 import {
@@ -129,6 +130,8 @@ function leaseKeeper(db: Database, owner: string | undefined): () => Promise<voi
  * Returns the rows deleted, or null when stopped by `signal` (the table stays for the next run).
  */
 async function retireExpiredEventTable(db: Database, table: string, settings: MaintenanceConfig, keepLease: () => Promise<void>, signal?: AbortSignal): Promise<number | null> {
+  // Its events leave the archive's counts now (one scan of the detached table), not at the drop.
+  await uncountExpiredEventTable(db, table);
   let after = '';
   let removed = 0;
   for (;;) {
@@ -166,6 +169,8 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
     }
   }
   const keepLease = leaseKeeper(db, owner);
+  // The archive's counts (src/db/archive-counters.ts): the changes since the last fold, folded.
+  if (!dryRun) await foldArchiveCounters(db);
   const report: MaintenanceReport = {
     dryRun, at: now.toISOString(), created: [], split: [], dropped: [], eventRelayRemoved: dryRun ? null : 0, orphanMetadata: 0,
     defaultPartitionRows: { event: 0, relay_check: 0 }, analyzed: [], warnings: [], interrupted: false, durationMs: 0,
