@@ -1,5 +1,6 @@
 /** Spawns the real CLI in a child process, as a user would run it. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
 
@@ -10,7 +11,34 @@ export interface CliResult {
   stderr: string;
 }
 
-const ENTRY = join(packageRoot(), 'test', 'support', 'cli-entry.ts');
+const SOURCE_ENTRY = join(packageRoot(), 'test', 'support', 'cli-entry.ts');
+const COMPILED_ENTRY = join(packageRoot(), 'bin', 'bigbrotr.js');
+
+/** Newest modification time (ms) of the files under `dir` whose names end with `suffix`. */
+function newestMtime(dir: string, suffix: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith(suffix)) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * How the CLI is started: the compiled one (bin/bigbrotr.js, what users run) when dist/ was built
+ * after the last change to src/ (`npm ci` builds it, so in CI), else from the sources through tsx,
+ * which costs a child about 2 s more CPU to start (about 100 CLI children per suite).
+ * BIGBROTR_TEST_CLI=source or =compiled forces one.
+ */
+function cliCommand(): string[] {
+  const forced = process.env.BIGBROTR_TEST_CLI;
+  if (forced === 'source') return ['--import', 'tsx', SOURCE_ENTRY];
+  if (forced === 'compiled') return [COMPILED_ENTRY];
+  const compiled = join(packageRoot(), 'dist', 'cli', 'main.js');
+  const current = existsSync(compiled) && statSync(compiled).mtimeMs >= newestMtime(join(packageRoot(), 'src'), '.ts');
+  return current ? [COMPILED_ENTRY] : ['--import', 'tsx', SOURCE_ENTRY];
+}
+
+let command: string[] | undefined;
 
 /** The environment a CLI test runs in: no BIGBROTR_* from the outer shell unless passed explicitly. */
 function cleanEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
@@ -31,7 +59,8 @@ function cleanEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 }
 
 export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { env: cleanEnv(env), cwd: packageRoot() });
+  command ??= cliCommand();
+  return spawn(process.execPath, [...command, ...args], { env: cleanEnv(env), cwd: packageRoot() });
 }
 
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<CliResult> {
