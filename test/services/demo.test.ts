@@ -2,6 +2,7 @@
  * `bigbrotr demo` as a user sees it: from one seeded local relay, within a minute the other relays are
  * discovered, validated, monitored and archived, and the dashboard and the API show it.
  */
+// database-under-test: none (the demo always runs on its own fresh embedded archive)
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/observability/logger.js';
 import { runDemo } from '../../src/demo/demo.js';
