@@ -29,9 +29,11 @@ import { registerStatsRoutes } from './routes/stats.js';
 export interface HttpAppOptions {
   registry: Registry;
   checkReady: () => Promise<void>;
+  /** Reachability of the read replica the API reads from (`api.database_url`), reported by `/readyz`. */
+  checkReplica?: (() => Promise<void>) | undefined;
   readinessTimeoutMs: number;
   logger: Logger;
-  /** The archive to serve; without it only the health routes exist. */
+  /** The archive to serve (`db`: the read replica when there is one); without it only the health routes exist. */
   api?: { db: Database; config: () => Config; version: string };
 }
 

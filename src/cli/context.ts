@@ -26,6 +26,7 @@ export function buildContext(globals: GlobalOptions, overrides: Record<string, u
   });
   for (const value of loaded.secretValues) registerSecret(value);
   registerSecret(loaded.config.database.url);
+  registerSecret(loaded.config.api.database_url);
   const logger = createLogger(loaded.config.log);
   tuneEmbeddedMemory(loaded.config.database);
   // Once per process (a second call keeps the provider running); main() flushes it before exiting.

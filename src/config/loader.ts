@@ -106,6 +106,19 @@ function describeInput(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
+/** Options that are valid alone but not together. */
+function crossOptionProblems(config: Config, sources: Map<string, string>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.api.database_url !== undefined && !config.database.url) {
+    const from = sources.get('api.database_url');
+    problems.push({
+      path: 'api.database_url',
+      message: `a read replica needs a PostgreSQL primary in database.url: the embedded database serves one process and has no replicas; unset api.database_url or set database.url${from ? ` (from ${from})` : ''}`,
+    });
+  }
+  return problems;
+}
+
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const problems: ConfigProblem[] = [];
@@ -186,5 +199,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config = parsed.data as Config;
+  problems.push(...crossOptionProblems(config, sources));
+  if (problems.length > 0) throw new ConfigError(problems);
   return { config, sources, secretPaths: secretPathSet, secretValues, configFile, options };
 }

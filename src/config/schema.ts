@@ -259,6 +259,15 @@ export const maintenanceSchema = z
 export const apiSchema = z
   .object({
     enabled: bool().default(true).meta({ description: 'Serve the REST API (`/v1`), the archive relay (WebSocket on `/`) and the dashboard (`/`) on the HTTP server (`http.host`:`http.port`), in `bigbrotr run` and `bigbrotr serve`.' }),
+    database_url: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({
+        description:
+          'PostgreSQL connection URL of a read replica of `database.url` (a streaming-replication standby, say). Set: the REST API, the statistics, the dashboard\'s data and the archive relay read from it, while every write and every service stays on `database.url`; `/readyz` reports both. Its pool and TLS settings are those of `database.*`, the password rule of `database.url` applies. Requires `database.url` (the embedded database has no replicas: refused at start-up). What readers see lags the archive by the replication delay, live archive relay subscriptions included (docs/runbook.md). Also `BIGBROTR_API__DATABASE_URL` and `BIGBROTR_API__DATABASE_URL_FILE`.',
+        [SECRET]: true,
+      }),
     page_size_default: positiveInt('events').default(100).meta({ description: 'Items per page when a request gives no `limit`.' }),
     page_size_max: positiveInt('events').default(500).meta({ description: 'Hard cap on items per page (a larger `limit` is a 400).' }),
     statement_timeout_ms: positiveInt('milliseconds').default(5_000).meta({ description: 'Each API query is cancelled after this long (the client gets a 503).' }),
@@ -409,6 +418,7 @@ export const RESTART_ONLY_OPTIONS: readonly string[] = [
   'validator.enabled',
   'monitor.enabled',
   'api.enabled',
+  'api.database_url',
   'dvm.enabled',
   'dvm.relays',
   'api.relay_enabled',

@@ -160,10 +160,18 @@ export interface ArchivePosition {
 
 const LOWEST_ID = '0'.repeat(64);
 
-/** A position `lagMs` before the database's clock now: where a live feed starting now begins. */
+/**
+ * The archive's clock for the live feed: now(), or on a streaming-replication standby (a read replica,
+ * `api.database_url`) the primary's commit time of the last transaction replayed, so that events the
+ * replica has not replayed yet are not passed over (its own clock runs ahead of what it holds by the
+ * replication lag). Before the standby has replayed anything since it started: its own clock.
+ */
+const ARCHIVE_CLOCK = `(CASE WHEN pg_is_in_recovery() THEN least(now(), coalesce(pg_last_xact_replay_timestamp(), now())) ELSE now() END)`;
+
+/** A position `lagMs` before the archive's clock now: where a live feed starting now begins. */
 export async function archiveNow(db: Queryable, lagMs: number): Promise<ArchivePosition> {
   const { rows } = await db.query<{ at: string; micros: string }>(
-    `SELECT t::text AS at, (extract(epoch FROM t) * 1000000)::bigint AS micros FROM (SELECT now() - make_interval(secs => $1::double precision / 1000) AS t) AS clock`,
+    `SELECT t::text AS at, (extract(epoch FROM t) * 1000000)::bigint AS micros FROM (SELECT ${ARCHIVE_CLOCK} - make_interval(secs => $1::double precision / 1000) AS t) AS clock`,
     [lagMs],
   );
   return { archivedAt: rows[0]?.at as string, micros: Number(rows[0]?.micros), id: LOWEST_ID };
@@ -176,7 +184,8 @@ export function comparePositions(a: ArchivePosition, b: ArchivePosition): number
 /**
  * Events archived after `after` (and not after `upTo`, when given) and at least `lagMs` ago, oldest
  * first, at most `limit`, each with its position (read through event_archived_idx). The lag leaves
- * time for transactions that started earlier to commit: `archived_at` is their start time.
+ * time for transactions that started earlier to commit: `archived_at` is their start time. "Ago" is
+ * by the archive's clock (ARCHIVE_CLOCK: on a replica, the primary's time of what it has replayed).
  */
 export async function eventsArchivedAfter(
   db: Queryable,
@@ -187,7 +196,7 @@ export async function eventsArchivedAfter(
     `SELECT ${SELECT_COLUMNS}, e.archived_at::text AS archived, (extract(epoch FROM e.archived_at) * 1000000)::bigint AS micros FROM event e
      WHERE (e.archived_at, e.id) > ($1::timestamptz, decode($2, 'hex'))
        AND ($5::timestamptz IS NULL OR (e.archived_at, e.id) <= ($5::timestamptz, decode($6, 'hex')))
-       AND e.archived_at <= now() - make_interval(secs => $3::double precision / 1000)
+       AND e.archived_at <= ${ARCHIVE_CLOCK} - make_interval(secs => $3::double precision / 1000)
      ORDER BY e.archived_at, e.id
      LIMIT $4`,
     [after.archivedAt, after.id, options.lagMs, options.limit, options.upTo?.archivedAt ?? null, options.upTo?.id ?? LOWEST_ID],

@@ -1,7 +1,8 @@
 /**
  * Start-up check of the PostgreSQL password: a database reached over the network (any host other than
  * 127.0.0.0/8, ::1, localhost or a unix socket) must have a password of at least 16 characters that is
- * not a well-known weak value. The error names `database.url` and the host, never the password.
+ * not a well-known weak value. The error names the option (`database.url`, `api.database_url`) and the
+ * host, never the password.
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../config/errors.js';
@@ -96,9 +97,10 @@ export function passwordWeakness(password: string | undefined, user = ''): strin
 
 /**
  * Refuses a weak password for a PostgreSQL server that is not on this machine. Throws a ConfigError
- * naming `database.url` (exit code 2); the password itself is never part of the message.
+ * naming `field` (`database.url`, or `api.database_url` for the read replica; exit code 2); the
+ * password itself is never part of the message.
  */
-export function checkDatabasePassword(url: string | undefined, env: NodeJS.ProcessEnv = process.env): void {
+export function checkDatabasePassword(url: string | undefined, env: NodeJS.ProcessEnv = process.env, field = 'database.url'): void {
   if (!url) return;
   const target = databaseTarget(url, env);
   if (!target || target.local) return;
@@ -106,8 +108,8 @@ export function checkDatabasePassword(url: string | undefined, env: NodeJS.Proce
   if (!weakness) return;
   throw new ConfigError([
     {
-      path: 'database.url',
-      message: `refusing to connect to PostgreSQL on ${target.host} over the network: ${weakness}. A server that is not on this machine (127.0.0.0/8, ::1, localhost, unix socket) needs a random password of at least ${MIN_PASSWORD_LENGTH} characters that is neither a common default nor the user name (e.g. openssl rand -base64 24, URL-encoded in database.url)`,
+      path: field,
+      message: `refusing to connect to PostgreSQL on ${target.host} over the network: ${weakness}. A server that is not on this machine (127.0.0.0/8, ::1, localhost, unix socket) needs a random password of at least ${MIN_PASSWORD_LENGTH} characters that is neither a common default nor the user name (e.g. openssl rand -base64 24, URL-encoded in ${field})`,
     },
   ]);
 }

@@ -55,7 +55,7 @@ function queryableOf(client: pg.PoolClient | pg.Pool): Queryable {
 }
 
 /** The first connection failed: the driver's reason, the server named (never the password), and a hint for known causes. */
-function connectError(error: unknown, config: DatabaseConfig): DatabaseError {
+function connectError(error: unknown, config: DatabaseConfig, field: string): DatabaseError {
   let server = 'PostgreSQL';
   try {
     const url = new URL(config.url as string);
@@ -63,6 +63,7 @@ function connectError(error: unknown, config: DatabaseConfig): DatabaseError {
   } catch {
     // keep the generic name
   }
+  if (field !== 'database.url') server = `${server} (${field})`;
   const wrapped = wrapDatabaseError(error, `cannot connect to ${server}`);
   const code = (error as { code?: unknown })?.code;
   let hint = '';
@@ -71,20 +72,25 @@ function connectError(error: unknown, config: DatabaseConfig): DatabaseError {
     hint =
       'a connection pooler (PgBouncer) refuses the statement_timeout start-up parameter that database.statement_timeout_ms sends: add statement_timeout to its ignore_startup_parameters and set the timeout on the database or role (ALTER DATABASE ... SET statement_timeout), or set database.statement_timeout_ms to 0 (docs/database.md)';
   } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altnames/i.test(wrapped.message)) {
-    hint = `with database.ssl_mode ${config.ssl_mode} the host in database.url must be a name (or address) in the server's certificate`;
+    hint = `with database.ssl_mode ${config.ssl_mode} the host in ${field} must be a name (or address) in the server's certificate`;
   } else if (/certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY/i.test(`${String(code)} ${wrapped.message}`)) {
     hint = `the server's TLS certificate was not accepted (database.ssl_mode ${config.ssl_mode}): database.ssl_ca_file must be the CA that signed it${config.ssl_ca_file ? ` (now ${config.ssl_ca_file})` : ' (not set: only the system CAs are trusted)'}`;
   }
   return hint ? new DatabaseError(`${wrapped.message}; ${hint}`, { cause: error, code: wrapped.code }) : wrapped;
 }
 
-export async function openPostgres(config: DatabaseConfig, logger: Logger): Promise<Database> {
-  if (!config.url) throw new DatabaseError('database.url is not set');
+/**
+ * `options.field`: the option the URL came from, named in errors (`api.database_url` for the read
+ * replica); `options.applicationName`: what pg_stat_activity shows.
+ */
+export async function openPostgres(config: DatabaseConfig, logger: Logger, options: { field?: string; applicationName?: string } = {}): Promise<Database> {
+  const field = options.field ?? 'database.url';
+  if (!config.url) throw new DatabaseError(`${field} is not set`);
   let connection: ReturnType<typeof tlsOptions>;
   try {
     connection = tlsOptions(config);
   } catch (error) {
-    throw wrapDatabaseError(error, 'invalid database.url or database.ssl_ca_file');
+    throw wrapDatabaseError(error, `invalid ${field} or database.ssl_ca_file`);
   }
   const pool = new pg.Pool({
     ...connection,
@@ -92,7 +98,7 @@ export async function openPostgres(config: DatabaseConfig, logger: Logger): Prom
     connectionTimeoutMillis: config.connect_timeout_ms,
     idleTimeoutMillis: config.idle_timeout_ms,
     statement_timeout: config.statement_timeout_ms || undefined,
-    application_name: 'bigbrotr',
+    application_name: options.applicationName ?? 'bigbrotr',
   });
   pool.on('error', (error) => {
     logger.warn({ err: wrapDatabaseError(error, 'idle PostgreSQL connection failed') }, 'PostgreSQL connection lost; the pool will open a new one');
@@ -172,7 +178,7 @@ export async function openPostgres(config: DatabaseConfig, logger: Logger): Prom
     await pool.query('SELECT 1');
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw connectError(error, config);
+    throw connectError(error, config, field);
   }
   return database;
 }

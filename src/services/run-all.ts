@@ -7,7 +7,8 @@ import { loadConfig, type LoadedConfig } from '../config/loader.js';
 import { diffConfig, mergeReloaded } from '../config/reload.js';
 import { describeVerifier } from '../nostr/schnorr.js';
 import type { Config } from '../config/schema.js';
-import { openDatabase } from '../db/open.js';
+import type { Database } from '../db/database.js';
+import { openDatabase, openReadReplica } from '../db/open.js';
 import { migrate } from '../db/migrate.js';
 import { startHttpServer, type HttpServer } from '../api/http-server.js';
 import type { Logger } from '../observability/logger.js';
@@ -38,6 +39,7 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
   let config: Config = options.loaded.config;
   const db = await openDatabase(config.database, logger);
   let health: HttpServer | undefined;
+  let replica: Database | undefined;
   try {
     const migration = await migrate(db, { lockTimeoutMs: config.database.migrate_lock_timeout_ms, logger });
     logger.info({ database: db.kind, applied: migration.applied, schema: migration.current }, 'database ready');
@@ -54,14 +56,19 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     }
 
     if (config.http.enabled) {
+      // The API, archive relay and dashboard read from the replica when there is one; services write to db.
+      replica = config.api.enabled ? await openReadReplica(config, logger) : undefined;
+      if (replica) logger.info('the API, archive relay and dashboard read from the read replica (api.database_url)');
+      const reads = replica;
       health = await startHttpServer({
         host: config.http.host,
         port: config.http.port,
         registry: metricsRegistry(),
         checkReady: () => db.ping(),
+        checkReplica: reads ? () => reads.ping() : undefined,
         readinessTimeoutMs: config.http.readiness_timeout_ms,
         logger,
-        ...(config.api.enabled ? { api: { db, config: () => config, version: packageVersion() } } : {}),
+        ...(config.api.enabled ? { api: { db: reads ?? db, config: () => config, version: packageVersion() } } : {}),
       });
       logger.info({ url: health.url }, `metrics at ${health.url}/metrics, health at ${health.url}/healthz and ${health.url}/readyz`);
       if (config.api.enabled) {
@@ -101,6 +108,7 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     });
   } finally {
     await health?.close();
+    await replica?.close();
     await db.close();
     logger.info('bigbrotr stopped');
   }

@@ -1,4 +1,7 @@
-/** `/metrics` (Prometheus text), `/healthz` (the process answers), `/readyz` (the database answers in time). */
+/**
+ * `/metrics` (Prometheus text), `/healthz` (the process answers), `/readyz` (the database answers in
+ * time; with a read replica, `api.database_url`, the replica too, each reported).
+ */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../observability/logger.js';
@@ -34,18 +37,36 @@ function shared<T>(compute: () => Promise<T>): () => Promise<T> {
   };
 }
 
-export function registerHealthRoutes(app: FastifyInstance, options: { registry: Registry; checkReady: () => Promise<void>; readinessTimeoutMs: number; logger: Logger }): void {
+export interface HealthOptions {
+  registry: Registry;
+  checkReady: () => Promise<void>;
+  /** The read replica the API reads from (`api.database_url`), when there is one. */
+  checkReplica?: (() => Promise<void>) | undefined;
+  readinessTimeoutMs: number;
+  logger: Logger;
+}
+
+type Reachability = 'ok' | 'unreachable';
+
+export function registerHealthRoutes(app: FastifyInstance, options: HealthOptions): void {
   const hide = { schema: { hide: true } };
   const metrics = shared(() => options.registry.metrics());
-  const ready = shared(() => withTimeout(options.checkReady(), options.readinessTimeoutMs).then(() => true, (error: unknown) => {
-    options.logger.warn({ err: error }, 'readiness check failed: database not reachable');
-    return false;
-  }));
+  const probe = (check: () => Promise<void>, what: string): Promise<Reachability> =>
+    withTimeout(check(), options.readinessTimeoutMs).then(() => 'ok' as const, (error: unknown) => {
+      options.logger.warn({ err: error }, `readiness check failed: ${what} not reachable`);
+      return 'unreachable' as const;
+    });
+  const checkReplica = options.checkReplica;
+  const ready = shared(async () => {
+    const [database, replica] = await Promise.all([probe(options.checkReady, 'database'), checkReplica ? probe(checkReplica, 'read replica (api.database_url)') : undefined]);
+    return { database, ...(replica === undefined ? {} : { replica }) };
+  });
   app.get('/metrics', hide, async (_request, reply) => reply.header('cache-control', 'no-store').type(options.registry.contentType).send(await metrics()));
   app.get('/healthz', hide, async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
   app.get('/readyz', hide, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
-    if (await ready()) return reply.send({ status: 'ready', database: 'ok' });
-    return reply.code(503).send({ status: 'not ready', database: 'unreachable' });
+    const state = await ready();
+    if (state.database === 'ok' && state.replica !== 'unreachable') return reply.send({ status: 'ready', ...state });
+    return reply.code(503).send({ status: 'not ready', ...state });
   });
 }
