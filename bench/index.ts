@@ -22,6 +22,7 @@ const benchmarks: Record<string, () => Promise<BenchModule>> = {
   monitor: () => import('./monitor.js') as Promise<BenchModule>,
   api: () => import('./api.js') as Promise<BenchModule>,
   relays: () => import('./relays.js') as Promise<BenchModule>,
+  stats: () => import('./stats.js') as Promise<BenchModule>,
 };
 
 async function main(): Promise<void> {
