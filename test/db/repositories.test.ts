@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { collectStats } from '../../src/db/stats.js';
+import { recordPassOutcome } from '../../src/db/sync-cursors.js';
+import { insertOwed } from '../../src/db/sync-gaps.js';
+import { dueRelays } from '../../src/db/sync-schedule.js';
 import { getOrCreateRelayIds, insertCandidates, listRelays, setRelayState } from '../../src/db/relays.js';
 import { insertEventBatch } from '../../src/db/events.js';
 import { knownMaxLimit } from '../../src/db/relay-metadata.js';
@@ -171,5 +174,23 @@ describe('database errors', () => {
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('sync schedule', () => {
+  it('visits relays never synchronised before relays owing a window, then the longest unvisited', async () => {
+    const urls = ['wss://sched-owing.example/', 'wss://sched-new.example/', 'wss://sched-old.example/'];
+    const ids = await getOrCreateRelayIds(test.db, urls.map((url) => ({ url, network: 'clearnet' as const })), 'seed');
+    for (const id of ids.values()) await setRelayState(test.db, id, 'active');
+    const owing = ids.get('wss://sched-owing.example/') as number;
+    const old = ids.get('wss://sched-old.example/') as number;
+    await recordPassOutcome(test.db, old, { complete: true, requests: 1, full: true, atMs: Date.now() });
+    await recordPassOutcome(test.db, owing, { complete: false, requests: 1, full: true, atMs: Date.now() });
+    await test.db.query(`UPDATE sync_cursor SET updated_at = now() - interval '1 hour' WHERE relay_id = $1`, [old]);
+    // A window that can never be proven (a crowded second on a capped relay) is due again and again:
+    // it must not keep a relay that was never synchronised waiting.
+    await insertOwed(test.db, owing, { since: 100, until: 100, reason: 'crowded', attempts: 3 }, Date.now() - 1_000);
+    const due = await dueRelays(test.db, { intervalSeconds: 60, limit: 10, service: 'sync', priorityUrls: [], priorityOnly: false, blacklist: [], whitelist: ['^wss://sched-'] });
+    expect(due.map((relay) => relay.url)).toEqual(['wss://sched-new.example/', 'wss://sched-owing.example/', 'wss://sched-old.example/']);
   });
 });
