@@ -23,10 +23,13 @@ const benchmarks: Record<string, () => Promise<BenchModule>> = {
   api: () => import('./api.js') as Promise<BenchModule>,
   relays: () => import('./relays.js') as Promise<BenchModule>,
   stats: () => import('./stats.js') as Promise<BenchModule>,
+  network: () => import('./network.js') as Promise<BenchModule>,
 };
 
 async function main(): Promise<void> {
-  const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  // Options (`--scale N` of the network benchmark takes a value) are read by the benchmarks themselves.
+  const args = process.argv.slice(2);
+  const requested = args.filter((arg, index) => !arg.startsWith('-') && args[index - 1] !== '--scale');
   const names = requested.length > 0 ? requested : Object.keys(benchmarks);
   const unknown = names.filter((name) => !(name in benchmarks));
   if (unknown.length > 0) {

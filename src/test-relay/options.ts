@@ -90,6 +90,8 @@ export interface TestRelayOptions {
   tls?: { key: string; cert: string };
   /** Host name in the relay's URL (e.g. `localhost`, or a name a test DNS server resolves); default 127.0.0.1. */
   urlHost?: string;
+  /** TCP port to listen on (default 0: any free port); the network benchmark names its relays' ports before they start. */
+  port?: number;
   /** Longest lists per filter and most filters per REQ the relay runs (0 = unlimited). */
   filterLimits: { kinds: number; authors: number; ids: number; filters: number };
   filterRefusal: FilterRefusalMode;

@@ -477,7 +477,13 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     });
   });
 
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(settings.port ?? 0, '127.0.0.1', () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = http.address() as AddressInfo;
   const urlHost = settings.urlHost ?? '127.0.0.1';
   url = `${settings.tls ? 'wss' : 'ws'}://${urlHost}:${port}/`;

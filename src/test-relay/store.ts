@@ -109,15 +109,27 @@ export class EventStore {
 
   /** Bulk load: faster than add() for many events (one sort). Replaceable rules still apply. */
   addMany(events: NostrEvent[]): number {
-    if (!this.keepAllVersions || events.length < 1000) return events.filter((event) => this.add(event) === 'stored').length;
+    if (events.length < 1000) return events.filter((event) => this.add(event) === 'stored').length;
+    const replaced = new Set<NostrEvent>();
     let stored = 0;
     for (const event of events) {
       if (isEphemeral(event.kind) || this.byId.has(event.id)) continue;
+      const address = this.address(event);
+      if (address) {
+        const current = this.byAddress.get(address);
+        if (current) {
+          if (!before(event, current)) continue;
+          replaced.add(current);
+          this.byId.delete(current.id);
+        }
+        this.byAddress.set(address, event);
+      }
       this.byId.set(event.id, event);
       this.sequence.set(event.id, this.nextSequence++);
       this.sorted.push(event);
       stored += 1;
     }
+    if (replaced.size > 0) this.sorted = this.sorted.filter((event) => !replaced.has(event));
     this.sorted.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
     return stored;
   }

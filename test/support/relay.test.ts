@@ -249,6 +249,19 @@ describe('test relay: scale and cleanup', () => {
     expect(page.events.map((event) => event.id)).toEqual(sameSecond.map((event) => event.id).sort().slice(0, 500));
   });
 
+  it('bulk-loads thousands of events at once keeping only the newest of each replaceable event, in NIP-01 order', async () => {
+    const notes = generateEvents({ count: 1_500, authors: 10, createdAt: [base, base + 1_499], seed: 'bulk' });
+    // Two versions of one author's relay list: only the newer one is kept, whichever comes first.
+    const [older, newer] = [base + 10, base + 20].map((createdAt) => generateEvents({ count: 1, kinds: [10002], createdAt, seed: 'bulk-list' })[0] as NostrEvent);
+    const server = await relay({ maxLimit: 5_000 });
+    server.addEvents([newer as NostrEvent, ...notes, older as NostrEvent, notes[0] as NostrEvent]);
+    expect(server.store.size).toBe(1_501);
+    expect(server.store.has((older as NostrEvent).id)).toBe(false);
+    const connected = await client(server);
+    const page = await connected.req('all', { limit: 5_000 });
+    expect(page.events.map((event) => event.id)).toEqual([...notes, newer as NostrEvent].sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1)).map((event) => event.id));
+  });
+
   it('close() ends every connection and refuses new ones', async () => {
     const server = await startTestRelay();
     const connected = await connectRaw(server.url);
