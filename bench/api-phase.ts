@@ -295,7 +295,8 @@ async function main() {
   const [kind, target, eventsText] = process.argv.slice(2);
   const events = Number(eventsText);
   if (!kind || !target || !Number.isSafeInteger(events) || events < 1000) throw new Error('usage: api-phase.ts pglite DATA_DIR EVENTS | postgres - EVENTS');
-  const overrides = { 'api.rate_limit_per_minute': 0 };
+  // The archive relay client pages through many REQs a minute: no per-address request limit either.
+  const overrides = { 'api.rate_limit_per_minute': 0, 'api.relay_requests_per_minute': 0 };
   // BENCH_API_MIGRATIONS_UPTO=0006: the schema without later migrations (an index measured before it is added).
   let migrationsDir: string | undefined;
   const upTo = process.env.BENCH_API_MIGRATIONS_UPTO;

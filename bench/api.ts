@@ -9,10 +9,16 @@
  * generator (BENCH_API_SEED, default 1: two runs ask the same things). Reports p50, p99 and
  * requests/s per query type, and the build time.
  *
+ * The archive relay (`relay`): one WebSocket client (`ws`, JSON.parse of every message) pages through
+ * the newest BENCH_API_RELAY_EVENTS events (default 100,000) with `REQ {limit: BENCH_API_RELAY_PAGE
+ * (500), until}`, BENCH_API_RELAY_RUNS times (3); permessage-deflate is offered only with
+ * BENCH_API_RELAY_DEFLATE=1 (the result says whether the server took it). Reports events/s, bytes per
+ * message and the CPU seconds of the client, the server process and its PostgreSQL backends.
+ *
  * BENCH_API_PLANS=FILE writes the EXPLAIN (ANALYZE, BUFFERS) of the main search paths there;
  * BENCH_API_MIGRATIONS_UPTO=0006 builds the schema without later migrations (an index measured
  * before it is added); BENCH_API_DATABASES=postgres,pglite picks the databases; BENCH_API_ONLY=a,c2
- * the query types.
+ * the query types (`relay`: the archive relay).
  *
  * The data set is a pure function of the event number n, so the client can rebuild any parameter:
  * id(n) = sha256(int8 n), author(n) = floor(AUTHORS · u(n)³) with u(n) from md5(n) (Zipf-like: the
@@ -20,7 +26,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +34,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from 'undici';
+import WebSocket from 'ws';
 import type { ArchiveFilter } from '../src/db/event-query.js';
 import type { BenchResult } from './index.js';
 
@@ -85,6 +92,11 @@ const REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 2_000);
 const WARMUP = Number(process.env.BENCH_API_WARMUP ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_API_CONCURRENCY ?? 8);
 const here = dirname(fileURLToPath(import.meta.url));
+/** The archive relay client: pages of REQ {limit, until}, newest first, BENCH_API_RELAY_RUNS times. */
+const RELAY_PAGE = Number(process.env.BENCH_API_RELAY_PAGE ?? 500);
+const RELAY_EVENTS = Number(process.env.BENCH_API_RELAY_EVENTS ?? 100_000);
+const RELAY_RUNS = Number(process.env.BENCH_API_RELAY_RUNS ?? 3);
+const RELAY_DEFLATE = process.env.BENCH_API_RELAY_DEFLATE === '1';
 
 interface Ready {
   url: string;
@@ -245,6 +257,9 @@ export const QUERY_TYPES: QueryType[] = [
   { name: '(g) archive summary: GET /v1/stats (cached)', next: () => ({ path: '/v1/stats' }) },
 ];
 
+/** The archive relay measurement runs unless BENCH_API_ONLY names other types only (`relay` names it). */
+export const relaySelected = () => !process.env.BENCH_API_ONLY || process.env.BENCH_API_ONLY.split(',').includes('relay');
+
 export const selectedTypes = () => {
   const only = process.env.BENCH_API_ONLY?.split(',');
   return QUERY_TYPES.filter((type) => !only || only.some((prefix) => type.name.startsWith(`(${prefix})`)));
@@ -320,6 +335,116 @@ export async function measureApi(url: string, events: number, onResult: (name: s
   return measured;
 }
 
+/** User + system CPU seconds of a process so far (Linux /proc; 0 when it cannot be read). */
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name, in clock ticks (100 Hz).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The PostgreSQL backends serving a database (found by name in pg_stat_activity), for their CPU. */
+async function backendPids(database: string): Promise<number[]> {
+  const admin = new pg.Client({ connectionString: process.env.BIGBROTR_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+  try {
+    await admin.connect();
+    const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
+    return rows.map((row) => row.pid);
+  } catch {
+    return [];
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
+/**
+ * One client reads the archive relay as a syncing client would: `REQ {limit: RELAY_PAGE, until}`,
+ * the next `until` the oldest created_at of the page (events seen before are skipped by id), until
+ * RELAY_EVENTS events or the archive's end. Every message is parsed (JSON.parse), every page checked
+ * for NIP-01 order (created_at descending, then id). permessage-deflate is offered only with
+ * BENCH_API_RELAY_DEFLATE=1; what the server accepted is reported.
+ */
+async function pageArchiveRelay(url: string, cpu: { server?: number; database?: string }) {
+  const socket = new WebSocket(url.replace(/^http/, 'ws') + '/', { perMessageDeflate: RELAY_DEFLATE });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  const deflate = socket.extensions.includes('permessage-deflate');
+  const pids = cpu.database ? await backendPids(cpu.database) : [];
+  const cpuOf = () => ({
+    client: process.cpuUsage(),
+    server: cpu.server ? processCpuSeconds(cpu.server) : 0,
+    database: pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
+  });
+  const seen = new Set<string>();
+  let bytes = 0;
+  let pages = 0;
+  let page: { id: string; created_at: number }[] = [];
+  let endOfPage: ((closed?: string) => void) | undefined;
+  socket.on('message', (data: Buffer) => {
+    bytes += data.length;
+    const message = JSON.parse(data.toString('utf8')) as [string, string, { id: string; created_at: number }];
+    if (message[0] === 'EVENT') page.push(message[2]);
+    else if (message[0] === 'EOSE') endOfPage?.();
+    else if (message[0] === 'CLOSED' || message[0] === 'NOTICE') endOfPage?.(JSON.stringify(message));
+  });
+  const before = cpuOf();
+  const started = performance.now();
+  let until: number | undefined;
+  let disorder = 0;
+  for (;;) {
+    page = [];
+    const answered = new Promise<string | undefined>((resolve) => (endOfPage = resolve));
+    pages++;
+    socket.send(JSON.stringify(['REQ', `p${pages}`, until === undefined ? { limit: RELAY_PAGE } : { limit: RELAY_PAGE, until }]));
+    const refused = await answered;
+    if (refused) throw new Error(`archive relay refused page ${pages}: ${refused}`);
+    socket.send(JSON.stringify(['CLOSE', `p${pages}`]));
+    let fresh = 0;
+    for (let index = 0; index < page.length; index++) {
+      const event = page[index] as { id: string; created_at: number };
+      const previous = page[index - 1];
+      if (previous && (previous.created_at < event.created_at || (previous.created_at === event.created_at && previous.id < event.id))) disorder++;
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
+      fresh++;
+    }
+    if (fresh === 0 || seen.size >= RELAY_EVENTS) break;
+    until = (page[page.length - 1] as { created_at: number }).created_at;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const after = cpuOf();
+  socket.close();
+  if (disorder > 0) throw new Error(`archive relay: ${disorder} events out of NIP-01 order`);
+  return {
+    events: seen.size,
+    pages,
+    seconds: Number(seconds.toFixed(2)),
+    eventsPerSecond: Math.round(seen.size / seconds),
+    meanMessageBytes: Math.round(bytes / seen.size),
+    megabytesPerSecond: Number((bytes / seconds / 1e6).toFixed(1)),
+    deflate,
+    cpuSeconds: {
+      client: Number(((after.client.user + after.client.system - before.client.user - before.client.system) / 1e6).toFixed(2)),
+      server: Number((after.server - before.server).toFixed(2)),
+      database: Number((after.database - before.database).toFixed(2)),
+    },
+    loadAverage: Number((loadavg()[0] as number).toFixed(1)),
+  };
+}
+
+/** RELAY_RUNS passes of pageArchiveRelay (the first warms the caches and is reported too). */
+export async function measureArchiveRelay(url: string, cpu: { server?: number; database?: string } = {}) {
+  const runs: Awaited<ReturnType<typeof pageArchiveRelay>>[] = [];
+  for (let run = 0; run < RELAY_RUNS; run++) runs.push(await pageArchiveRelay(url, cpu));
+  return runs;
+}
+
 async function dropScratchDatabase(name: string): Promise<void> {
   const admin = new pg.Client({ connectionString: process.env.BIGBROTR_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
   try {
@@ -348,6 +473,7 @@ async function startPhase(kind: string, target: string, events: number) {
   const final = new Promise<string>((resolve) => lines.once('line', resolve));
   return {
     ready: JSON.parse(ready.slice(6)) as Ready,
+    pid: child.pid as number,
     stop: async () => {
       child.stdin.end();
       const [line, code] = await Promise.all([final, exited]);
@@ -385,6 +511,14 @@ export async function run(): Promise<BenchResult[]> {
           { bench: 'api', case: `${name}: p99, ${label}`, value: result.p99Ms, unit: 'ms' },
           { bench: 'api', case: `${name}: throughput, ${label}, ${CONCURRENCY} in flight`, value: result.requestsPerSecond, unit: 'req/s' },
         );
+      }
+      if (relaySelected()) {
+        const runs = await measureArchiveRelay(ready.url, { server: phase.pid, ...(kind === 'postgres' ? { database: `bigbrotr_bench_api_${phase.pid}` } : {}) });
+        runs.forEach((result, index) => {
+          console.log(JSON.stringify({ bench: 'api', database: kind, query: 'archive relay', run: index + 1, ...result }));
+          const how = `one client (ws, JSON.parse per message), REQ {limit: ${RELAY_PAGE}, until} pages, permessage-deflate ${result.deflate ? 'on' : 'off'}`;
+          results.push({ bench: 'api', case: `(relay) archive relay, ${how}, run ${index + 1} of ${runs.length}: ${result.events.toLocaleString('en-US')} events, ${label}`, value: result.eventsPerSecond, unit: 'events/s', database: kind, ...result });
+        });
       }
       for (const [name, cost] of Object.entries(ready.sql)) {
         results.push(
