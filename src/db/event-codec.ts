@@ -116,3 +116,22 @@ export function decodeEventRow(row: EventRow): NostrEvent {
     sig: hex(row.sig),
   };
 }
+
+/** A row of eventsJsonQuery: the event's JSON built by the database, and raw_json when it has one. */
+export interface EventJsonRow {
+  json: string;
+  raw_json: Uint8Array | null;
+}
+
+/**
+ * The event's NIP-01 JSON text from an eventsJsonQuery row: the database's text as it is, or for an
+ * event with raw_json (U+0000 or lone surrogates, which text columns cannot hold) its exact tags and
+ * content from raw_json, serialised here (JSON.stringify escapes both).
+ */
+export function decodeEventJsonRow(row: EventJsonRow): string {
+  if (!row.raw_json) return row.json;
+  const head = JSON.parse(row.json) as Pick<NostrEvent, 'id' | 'pubkey' | 'created_at' | 'kind' | 'sig'>;
+  const [tags, content] = JSON.parse(Buffer.from(row.raw_json.buffer, row.raw_json.byteOffset, row.raw_json.byteLength).toString('utf8')) as [string[][], string];
+  const event: NostrEvent = { id: head.id, pubkey: head.pubkey, created_at: head.created_at, kind: head.kind, tags, content, sig: head.sig };
+  return JSON.stringify(event);
+}

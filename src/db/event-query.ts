@@ -6,7 +6,7 @@
  */
 import type { NostrEvent } from '../nostr/event.js';
 import type { Queryable } from './database.js';
-import { decodeEventRow, type EventRow } from './event-codec.js';
+import { decodeEventJsonRow, decodeEventRow, type EventJsonRow, type EventRow } from './event-codec.js';
 
 export interface ArchiveFilter {
   ids?: string[];
@@ -37,6 +37,20 @@ export interface EventQuery {
 
 const SELECT_COLUMNS = 'e.id, e.pubkey, e.created_at, e.kind, e.tags, e.content, e.sig, e.raw_json';
 
+/**
+ * Each event as NIP-01 JSON text, built by the database (what the archive relay sends: no bytea,
+ * jsonb or object decoding and no JSON.stringify per event in Node). `tags::text` is jsonb's
+ * rendering (a space after `:` and `,`) and `to_json(content)` escapes the content: valid JSON that
+ * parses to exactly the signed values, not byte-identical to the signed serialization (clients hash
+ * their own serialization). An event with `raw_json` (its tags or content hold what text cannot) gets
+ * here only id, pubkey, created_at, kind and sig; decodeEventJsonRow adds its exact tags and content.
+ */
+const EVENT_JSON = `CASE WHEN e.raw_json IS NULL
+  THEN '{"id":"' || encode(e.id, 'hex') || '","pubkey":"' || encode(e.pubkey, 'hex') || '","created_at":' || e.created_at || ',"kind":' || e.kind
+    || ',"tags":' || e.tags::text || ',"content":' || to_json(e.content)::text || ',"sig":"' || encode(e.sig, 'hex') || '"}'
+  ELSE '{"id":"' || encode(e.id, 'hex') || '","pubkey":"' || encode(e.pubkey, 'hex') || '","created_at":' || e.created_at || ',"kind":' || e.kind || ',"sig":"' || encode(e.sig, 'hex') || '"}'
+  END AS json, e.raw_json`;
+
 /** Builds the WHERE clause of one filter; `values` receives the parameters. */
 function whereOf(filter: ArchiveFilter, values: unknown[], position?: EventPosition): string {
   const conditions: string[] = [];
@@ -66,21 +80,26 @@ function whereOf(filter: ArchiveFilter, values: unknown[], position?: EventPosit
 }
 
 /** One filter, newest first, at most `limit` events after `position`. */
-export function eventQuery(filter: ArchiveFilter, limit: number, position?: EventPosition): EventQuery {
+export function eventQuery(filter: ArchiveFilter, limit: number, position?: EventPosition, columns = SELECT_COLUMNS): EventQuery {
   const values: unknown[] = [];
   const where = whereOf(filter, values, position);
   values.push(limit);
-  return { text: `SELECT ${SELECT_COLUMNS} FROM event e WHERE ${where} ORDER BY e.created_at DESC, e.id DESC LIMIT $${values.length}`, values };
+  return { text: `SELECT ${columns} FROM event e WHERE ${where} ORDER BY e.created_at DESC, e.id DESC LIMIT $${values.length}`, values };
 }
 
 /** Several filters (NIP-01: an event matching any), newest first, each event once, at most `limit` after `position`. */
-export function eventsQuery(filters: ArchiveFilter[], limit: number, position?: EventPosition): EventQuery {
-  if (filters.length === 1) return eventQuery(filters[0] as ArchiveFilter, limit, position);
+export function eventsQuery(filters: ArchiveFilter[], limit: number, position?: EventPosition, columns = SELECT_COLUMNS): EventQuery {
+  if (filters.length === 1) return eventQuery(filters[0] as ArchiveFilter, limit, position, columns);
   const values: unknown[] = [];
   let where = filters.map((filter) => `(${whereOf(filter, values)})`).join(' OR ');
   if (position) where = `(${where}) AND ${whereOf({}, values, position)}`;
   values.push(limit);
-  return { text: `SELECT ${SELECT_COLUMNS} FROM event e WHERE ${where} ORDER BY e.created_at DESC, e.id DESC LIMIT $${values.length}`, values };
+  return { text: `SELECT ${columns} FROM event e WHERE ${where} ORDER BY e.created_at DESC, e.id DESC LIMIT $${values.length}`, values };
+}
+
+/** As eventsQuery, each event as its NIP-01 JSON text (read with findEventsJson). */
+export function eventsJsonQuery(filters: ArchiveFilter[], limit: number, position?: EventPosition): EventQuery {
+  return eventsQuery(filters, limit, position, EVENT_JSON);
 }
 
 /** NIP-45: how many events match any of the filters. */
@@ -136,6 +155,14 @@ export function groupedCountQuery(filters: ArchiveFilter[], groups: CountGroup[]
 export async function findEvents(db: Queryable, query: EventQuery): Promise<NostrEvent[]> {
   const { rows } = await db.query<EventRow>(query.text, query.values);
   return rows.map(decodeEventRow);
+}
+
+/** The events of an eventsJsonQuery as NIP-01 JSON texts, in its order. */
+export async function findEventsJson(db: Queryable, query: EventQuery): Promise<string[]> {
+  const { rows } = await db.query<EventJsonRow>(query.text, query.values);
+  const texts = new Array<string>(rows.length);
+  for (let index = 0; index < rows.length; index += 1) texts[index] = decodeEventJsonRow(rows[index] as EventJsonRow);
+  return texts;
 }
 
 /** An opaque page cursor: base64url of `created_at:id`. */

@@ -36,7 +36,24 @@ const c1 = signEvent({ kind: 0, created_at: T + 50, tags: [], content: '{"name":
 const bulk = generateEvents({ count: 25, authors: 3, kinds: [1], createdAt: [T + 100, T + 124], seed: 'archive-relay-bulk' });
 /** Large events for the backpressure test (12 MiB in all, kind 9999 so that no other query sees them). */
 const heavy = generateEvents({ count: 48, authors: 1, kinds: [9999], createdAt: [T + 200, T + 247], contentSize: 256 * 1024, seed: 'archive-relay-heavy' });
-const stored = [a1, a2, b1, b2, c1, ...bulk, ...heavy];
+/**
+ * What JSON and PostgreSQL text make hard (kind 9997, an author of its own: no other query sees them):
+ * escapes, control characters, unicode and emoji; U+0000 and lone surrogates, which text columns
+ * cannot hold (the event keeps them in raw_json).
+ */
+const dave = testSecretKey('archive-relay', 3);
+const tricky = [
+  signEvent({ kind: 9997, created_at: T + 300, tags: [['t', 'τίτλος 🧡'], ['alt', '"quoted" \\ back\\slash\t\u0001\u001f\u007f \u2028\u2029 </script>']], content: '"quotes" \\ backslash\n newline\r\t tab \b\f \u0001\u001f\u007f é 中文 🤙🏽 \u2028 \\u0041 {"json":[1]}' }, dave),
+  signEvent({ kind: 9997, created_at: T + 301, tags: [['t', 'nul\u0000tag'], ['e', 'x']], content: 'nul \u0000 in content' }, dave),
+  signEvent({ kind: 9997, created_at: T + 302, tags: [['alt', '\ud800']], content: 'lone high \ud83d and lone low \udc00 surrogates' }, dave),
+  signEvent({ kind: 9997, created_at: T + 303, tags: [], content: '' }, dave),
+  signEvent({ kind: 9997, created_at: T + 304, tags: [[], ['empty', ''], ['many', ...Array.from({ length: 20 }, (_, index) => `v${index}`)]], content: ' ' }, dave),
+];
+/** Events of several kilobytes of multi-byte text, so that one answer spans several buffers of frames (kind 9996). */
+const wide = Array.from({ length: 40 }, (_, index) =>
+  signEvent({ kind: 9996, created_at: T + 400 + Math.floor(index / 2), tags: [['t', `wide ${index} ✓`]], content: `${index} ${'é🤙中'.repeat(700)}` }, testSecretKey('archive-relay-wide', index % 2)),
+);
+const stored = [a1, a2, b1, b2, c1, ...bulk, ...heavy, ...tricky, ...wide];
 const byId = new Map(stored.map((event) => [event.id, event]));
 
 const base = loadConfig({ env: {} }).config;
@@ -225,6 +242,41 @@ describe('archive relay', () => {
       expect(verifyEvent({ ...event })).toBe(true);
     }
     await client.close();
+  });
+
+  it('serves hard text exactly as signed: escapes, control characters, emoji, U+0000 and lone surrogates (raw_json)', async () => {
+    const client = await TestClient.open(url);
+    const texts: string[] = [];
+    client.socket.on('message', (data) => texts.push(data.toString()));
+    const { events, end } = await client.req('tricky', { kinds: [9997] });
+    expect(end).toEqual(['EOSE', 'tricky']);
+    expect(events.map((event) => event.id)).toEqual(newestFirst(...tricky));
+    for (const event of events) {
+      expect(event).toEqual(byId.get(event.id));
+      expect(verifyEvent({ ...event })).toBe(true);
+    }
+    // Each message is one NIP-01 EVENT in valid JSON (JSON.parse above), in well-formed UTF-8.
+    for (const text of texts.slice(0, -1)) expect(text.startsWith('["EVENT","tricky",{')).toBe(true);
+    await client.close();
+  });
+
+  it('sends a long answer as several buffers of frames, in order, with the subscription id escaped', async () => {
+    const wideRelay = await serveArchiveRelay(database.db, configWith({ relay_max_limit: 100 }));
+    const client = await TestClient.open(wideRelay.url);
+    const before = await eventsSent();
+    const subId = 'wide "\\ é 🤙';
+    const { events, end } = await client.req(subId, { kinds: [9996] });
+    expect(end).toEqual(['EOSE', subId]);
+    expect(events.map((event) => event.id)).toEqual(newestFirst(...wide));
+    for (const event of events) {
+      expect(event).toEqual(byId.get(event.id));
+      expect(verifyEvent({ ...event })).toBe(true);
+    }
+    expect((await eventsSent()) - before).toBe(wide.length);
+    // Over 64 KiB of frames in all: more than one buffer.
+    expect(wide.reduce((bytes, event) => bytes + Buffer.byteLength(JSON.stringify(event)), 0)).toBeGreaterThan(3 * 64 * 1024);
+    await client.close();
+    await wideRelay.close();
   });
 
   it('answers COUNT (NIP-45) and speaks NIP-01 to bigbrotr’s own client', async () => {
