@@ -26,7 +26,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,7 +36,9 @@ import pg from 'pg';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 import type { ArchiveFilter } from '../src/db/event-query.js';
+import { mulberry32 } from '../test/support/seeded-random.js';
 import type { BenchResult } from './index.js';
+import { processCpuSeconds } from './process-stats.js';
 
 // ---------------------------------------------------------------------------------------------
 // The data set, shared with bench/api-phase.ts (which generates the same values in SQL)
@@ -127,18 +129,8 @@ export interface QueryType {
   prepare?: (pool: Pool, events: number, count: number) => Promise<string[]>;
 }
 
-/** mulberry32: the same BENCH_API_SEED draws the same requests in every run (before/after comparisons). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-const uniform = seededRandom(Number(process.env.BENCH_API_SEED ?? 1));
+// mulberry32: the same BENCH_API_SEED draws the same requests in every run (before/after comparisons).
+const uniform = mulberry32(Number(process.env.BENCH_API_SEED ?? 1));
 export const random = (max: number) => Math.floor(uniform() * max);
 /** Half the time an author picked by events (heavy authors often), half uniformly among all authors. */
 export const pickAuthor = (events: number) => (uniform() < 0.5 ? authorOf(random(events)) : random(AUTHORS));
@@ -333,18 +325,6 @@ export async function measureApi(url: string, events: number, onResult: (name: s
     await pool.close();
   }
   return measured;
-}
-
-/** User + system CPU seconds of a process so far (Linux /proc; 0 when it cannot be read). */
-function processCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name, in clock ticks (100 Hz).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 /** The PostgreSQL backends serving a database (found by name in pg_stat_activity), for their CPU. */

@@ -20,6 +20,7 @@ import { computeEventId } from '../src/nostr/event-id.js';
 import { bytesToHex, hexToBytes } from '../src/nostr/hex.js';
 import type { Misbehaviour, TestRelayOptions } from '../src/test-relay/options.js';
 import { relayProfile } from '../src/test-relay/profiles.js';
+import { mulberry32 } from '../test/support/seeded-random.js';
 
 export interface NetworkSize {
   relays: number;
@@ -47,16 +48,9 @@ export interface PlannedRelay {
   misbehaviour: Partial<Misbehaviour>;
 }
 
-/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same network. */
+/** A seeded PRNG (mulberry32) from a string: the same seed gives the same network. */
 export function seededRandom(seed: string): () => number {
-  let state = createHash('sha256').update(seed).digest().readUInt32LE(0);
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  return mulberry32(createHash('sha256').update(seed).digest().readUInt32LE(0));
 }
 
 const NON_NEGENTROPY_PROFILES = ['nostr-rs-relay', 'khatru-sqlite', 'haven', 'nostream', 'nostr-relay-nestjs', 'rnostr'];

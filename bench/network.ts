@@ -24,6 +24,7 @@ import type { NostrEvent } from '../src/nostr/event.js';
 import { freePort } from '../test/support/free-port.js';
 import type { BenchResult } from './index.js';
 import { DEFAULT_NETWORK, ensureNetworkEvents, placeEvents, planRelays, readNetworkEvents, SEED_RELAYS, signRelayLists, type NetworkPlan, type NetworkSize } from './network-fixture.js';
+import { peakRssMiB, processCpuSeconds } from './process-stats.js';
 import { withScratchPostgres } from './scratch-postgres.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -49,29 +50,10 @@ function networkSize(): NetworkSize {
   };
 }
 
-/** CPU seconds (user + system) a process has used so far, threads included; 0 once it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-function peakRssMiB(pid: number): number {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Math.round(Number(match[1]) / 1024) : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /** CPU seconds of every PostgreSQL server process, by pid. */
 function postgresCpu(): Map<number, number> {
   const out = execFileSync('ps', ['-C', 'postgres', '-o', 'pid=']).toString();
-  return new Map(out.split('\n').filter(Boolean).map((pid) => [Number(pid), cpuSeconds(Number(pid))]));
+  return new Map(out.split('\n').filter(Boolean).map((pid) => [Number(pid), processCpuSeconds(Number(pid))]));
 }
 
 /** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
@@ -275,7 +257,7 @@ async function archiveNetwork(synchronizers: number, plan: NetworkPlan, truth: T
       await waitForLine(run, /bigbrotr is running/, 120_000);
       for (let extra = 1; extra < synchronizers; extra += 1) processes.push({ role: `sync ${extra + 1}`, child: startCli(['sync'], env, join(workDir, `sync-${synchronizers}-${extra + 1}.log`)) });
       const outcome = await waitForCompletion(client, truth, timeoutMs, started);
-      const bigbrotrCpu = processes.map(({ role, child }) => ({ role, cpuSeconds: cpuSeconds(child.pid as number), peakRssMiB: peakRssMiB(child.pid as number) }));
+      const bigbrotrCpu = processes.map(({ role, child }) => ({ role, cpuSeconds: processCpuSeconds(child.pid as number), peakRssMiB: peakRssMiB(child.pid as number) }));
       const postgresAfter = postgresCpu();
       const postgresSeconds = [...postgresAfter].reduce((sum, [pid, seconds]) => sum + seconds - (postgresBefore.get(pid) ?? 0), 0);
       const machineSeconds = machineBusySeconds() - machineBefore;

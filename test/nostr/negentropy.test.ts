@@ -3,18 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Negentropy, NegentropyError, NegentropyStorage, type NegentropyItem } from '../../src/nostr/negentropy.js';
 import { boundAt, encodeVarint, INFINITE_BOUND, MessageReader, MessageWriter, messageToHex } from '../../src/nostr/negentropy-codec.js';
-
-/** mulberry32: a small seeded PRNG, so every randomized case is reproducible. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/seeded-random.js';
 
 function randomId(random: () => number): string {
   let hex = '';
@@ -62,7 +51,7 @@ function reconcile(clientItems: NegentropyItem[], serverItems: NegentropyItem[],
 
 /** A universe of records split 80/10/10 into shared, client-only and server-only. */
 function overlappingSets(size: number, seed: number, timestamps: number) {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const client: NegentropyItem[] = [];
   const server: NegentropyItem[] = [];
   const clientOnly: string[] = [];
@@ -103,7 +92,7 @@ describe('negentropy codec', () => {
       expect(hexOf(encodeVarint(value))).toBe(hex);
       expect(new MessageReader(Buffer.from(hex, 'hex')).readVarint('test')).toBe(value);
     }
-    const random = prng(1);
+    const random = mulberry32(1);
     for (let round = 0; round < 1000; round += 1) {
       const value = Math.floor(random() * 2 ** (1 + Math.floor(random() * 53)));
       const reader = new MessageReader(encodeVarint(value));
@@ -142,7 +131,7 @@ describe('negentropy codec', () => {
   });
 
   it('fingerprints = sha256(little-endian id sum mod 2^256 || varint(count)), first 16 bytes', () => {
-    const random = prng(2);
+    const random = mulberry32(2);
     const items = Array.from({ length: 1000 }, (_, index) => ({ createdAt: 1_000 + index, id: randomId(random) }));
     // Many all-ones ids overflow every limb: carries must ripple and wrap mod 2^256.
     for (let index = 0; index < 40; index += 1) items.push({ createdAt: 5_000 + index, id: 'ff'.repeat(32) });
@@ -156,7 +145,7 @@ describe('negentropy codec', () => {
 
 describe('NegentropyStorage', () => {
   it('sorts by (created_at, id) whatever the input order, and rejects bad or duplicate items', () => {
-    const random = prng(3);
+    const random = mulberry32(3);
     // 20 timestamps give long same-timestamp runs, 300 give short ones: both tie-breaking paths.
     for (const timestamps of [20, 300]) {
       const items = Array.from({ length: 600 }, () => ({ createdAt: Math.floor(random() * timestamps), id: randomId(random) }));
@@ -316,7 +305,7 @@ describe('malformed messages', () => {
   });
 
   it('never hang or fail with anything but NegentropyError on random or mutated input', () => {
-    const random = prng(9);
+    const random = mulberry32(9);
     const valid = overlappingSets(2_000, 10, 100);
     const client = new Negentropy(NegentropyStorage.fromItems(valid.client));
     const genuine = Buffer.from(client.initiate(), 'hex');
