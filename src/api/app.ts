@@ -9,10 +9,8 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Database } from '../db/database.js';
-import type { Logger } from '../observability/logger.js';
 import { registerRequestTracing } from '../observability/tracing.js';
 import { ApiTimeoutError } from './api-query.js';
 import { archiveNip11Document } from './archive-relay.js';
@@ -22,17 +20,12 @@ import { DatabaseBusyError } from '../db/errors.js';
 
 const BUSY_LOG_INTERVAL_MS = 10_000;
 import { registerEventRoutes } from './routes/events.js';
-import { registerHealthRoutes } from './routes/health.js';
+import { registerHealthRoutes, type HealthOptions } from './routes/health.js';
 import { registerRelayRoutes } from './routes/relays.js';
 import { registerStatsRoutes } from './routes/stats.js';
 
-export interface HttpAppOptions {
-  registry: Registry;
-  checkReady: () => Promise<void>;
-  /** Reachability of the read replica the API reads from (`api.database_url`), reported by `/readyz`. */
-  checkReplica?: (() => Promise<void>) | undefined;
-  readinessTimeoutMs: number;
-  logger: Logger;
+/** The health routes' options (registry, readiness and replica checks, logger), and the archive to serve. */
+export interface HttpAppOptions extends HealthOptions {
   /** The archive to serve (`db`: the read replica when there is one); without it only the health routes exist. */
   api?: { db: Database; config: () => Config; version: string };
 }
