@@ -18,7 +18,8 @@ import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Database } from '../db/database.js';
 import { wrapDatabaseError } from '../db/errors.js';
-import { archiveNow, comparePositions, countQuery, eventsArchivedAfter, eventsJsonQuery, findEventsJson, matchesArchiveFilter, type ArchiveFilter, type ArchivePosition } from '../db/event-query.js';
+import { archiveNow, comparePositions, countQuery, eventsArchivedAfter, matchesArchiveFilter, type ArchiveFilter, type ArchivePosition } from '../db/event-query.js';
+import { searchEventsJson } from '../db/event-search.js';
 import type { NostrEvent } from '../nostr/event.js';
 import { isPlainObject, parseClientFilters, shorten, type ParsedFilters } from '../nostr/client-filters.js';
 import type { Logger } from '../observability/logger.js';
@@ -377,7 +378,7 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       events = await readOnly(db, statementTimeoutMs, async (tx) => {
         // Where the live feed will start: in the query's own transaction, a lag earlier, so nothing falls between.
         if (liveEnabled) from = await archiveNow(tx, liveLagMs);
-        return parsed.limit === 0 ? [] : findEventsJson(tx, eventsJsonQuery(parsed.filters, parsed.limit));
+        return parsed.limit === 0 ? [] : searchEventsJson(tx, parsed.filters, parsed.limit);
       });
     } catch (error) {
       const stillWanted = !subscription.closed;

@@ -1,0 +1,75 @@
+/**
+ * Newest-first searches by tag that stop early. A `#t` or `#p` value found on thousands of events
+ * has no index in created_at order (the GIN index on `tagvalues` answers "which events", not "the
+ * newest"), so `ORDER BY created_at DESC LIMIT 100` over the whole archive fetches and sorts every
+ * match: 60,000 rows for the most popular hashtag at 10,000,000 events. Asking the newest window of
+ * time first, and a window eight times wider only when it holds fewer than `limit` matches, reads
+ * about what the page needs. The answer is the same as the whole archive's: a window keeps every
+ * event at or after its start and drops only older ones, so `limit` matches inside it are the newest
+ * `limit` of all (docs/api.md, "Tag searches").
+ */
+import type { NostrEvent } from '../nostr/event.js';
+import type { Queryable } from './database.js';
+import { eventQuery, eventsJsonQuery, findEvents, findEventsJson, type ArchiveFilter, type EventPosition, type EventQuery } from './event-query.js';
+
+/** Widths of the windows tried before the whole archive, in seconds: 1 hour, then eight times wider each (8 hours … 3.7 years). */
+export const SEARCH_WINDOWS_SECONDS: readonly number[] = [3_600, 28_800, 230_400, 1_843_200, 14_745_600, 117_964_800];
+
+/** Whether a search gains from windows: a tag value and no ids (ids find their few events directly). */
+export function searchesByWindow(filters: readonly ArchiveFilter[]): boolean {
+  return filters.some((filter) => filter.tags !== undefined || filter.anyTag !== undefined) && filters.every((filter) => filter.ids === undefined);
+}
+
+/**
+ * Where the windows end: the newest archived created_at not after the search's upper bound (the
+ * cursor, or the latest `until` of the filters, or now plus a day for clocks that run ahead). Only
+ * speed depends on it, never the answer: an archive of last year's events starts its windows there.
+ */
+async function windowsEnd(db: Queryable, filters: readonly ArchiveFilter[], position: EventPosition | undefined, nowSeconds: number): Promise<number | undefined> {
+  const untils = filters.map((filter) => filter.until);
+  let upper = untils.every((until) => until !== undefined) ? Math.max(...(untils as number[])) : nowSeconds + 86_400;
+  if (position) upper = Math.min(upper, position.createdAt);
+  upper = Math.floor(upper);
+  const { rows } = await db.query<{ newest: string | number | null }>('SELECT max(e.created_at) AS newest FROM event e WHERE e.created_at <= $1::bigint', [upper]);
+  const newest = rows[0]?.newest;
+  return newest === null || newest === undefined ? undefined : Number(newest);
+}
+
+/**
+ * The rows of `build(filters, limit, position)`, found through growing windows of created_at when
+ * the filters search by tag; otherwise (or when the archive is empty) the one query as it is.
+ */
+async function newestRows<T>(
+  db: Queryable,
+  filters: readonly ArchiveFilter[],
+  limit: number,
+  position: EventPosition | undefined,
+  run: (query: EventQuery) => Promise<T[]>,
+  build: (filters: ArchiveFilter[], limit: number, position?: EventPosition) => EventQuery,
+  nowSeconds: number,
+): Promise<T[]> {
+  const whole = () => run(build([...filters], limit, position));
+  if (limit <= 0 || !searchesByWindow(filters)) return whole();
+  const end = await windowsEnd(db, filters, position, nowSeconds);
+  if (end === undefined) return whole();
+  // Below the lowest `since` of the filters a window adds nothing: the whole query is the same.
+  const lowestSince = Math.min(...filters.map((filter) => filter.since ?? Number.NEGATIVE_INFINITY));
+  for (const width of SEARCH_WINDOWS_SECONDS) {
+    const start = end - width;
+    if (start <= lowestSince) break;
+    const windowed = filters.map((filter) => ({ ...filter, since: Math.max(filter.since ?? start, start) }));
+    const rows = await run(build(windowed, limit, position));
+    if (rows.length >= limit) return rows;
+  }
+  return whole();
+}
+
+/** One filter, newest first, at most `limit` events after `position` (the REST search). */
+export function searchEvents(db: Queryable, filter: ArchiveFilter, limit: number, position?: EventPosition, nowSeconds = Math.floor(Date.now() / 1000)): Promise<NostrEvent[]> {
+  return newestRows(db, [filter], limit, position, (query) => findEvents(db, query), (filters, size, at) => eventQuery(filters[0] as ArchiveFilter, size, at), nowSeconds);
+}
+
+/** Several filters (any matching), newest first, as NIP-01 JSON texts (the archive relay's REQ). */
+export function searchEventsJson(db: Queryable, filters: ArchiveFilter[], limit: number, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string[]> {
+  return newestRows(db, filters, limit, undefined, (query) => findEventsJson(db, query), eventsJsonQuery, nowSeconds);
+}
