@@ -16,12 +16,13 @@ import type { Config } from '../src/config/schema.js';
 import type { Database } from '../src/db/database.js';
 import { tagValues } from '../src/db/event-codec.js';
 import { eventQuery, type ArchiveFilter, type EventPosition } from '../src/db/event-query.js';
+import { searchEvents } from '../src/db/event-search.js';
 import { migrate, migrationsDir as sourceMigrationsDir, readMigrations } from '../src/db/migrate.js';
 import { openDatabase } from '../src/db/open.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { metricsRegistry } from '../src/observability/metrics.js';
 import { AUTHORS, authorOf, eventId, HASHTAG_COUNT, HASHTAG_SQL_ARRAY, hashtag, KINDS, pubkeyOf, selectedTypes, SPAN, T0 } from './api.js';
-import { withScratchPostgres } from './scratch-postgres.js';
+import { POSTGRES_SERVER, withScratchPostgres } from './scratch-postgres.js';
 
 const RELAYS = 8;
 const SQL_SAMPLES = Number(process.env.BENCH_API_SQL_SAMPLES ?? 500);
@@ -199,51 +200,62 @@ async function explainPlans(db: Database, events: number): Promise<string> {
   ];
   const sections: string[] = [];
   for (const [title, filter, at] of cases) {
-    const query = eventQuery(filter, title.startsWith('id') ? 1 : 101, at);
+    // The statement that gave the answer: for a tag search, the time window that held the page (src/db/event-search.ts).
+    const recorder = recording(db);
+    await searchEvents(recorder, filter, title.startsWith('id') ? 1 : 101, at);
+    const query = recorder.last ?? eventQuery(filter, title.startsWith('id') ? 1 : 101, at);
+    const before = recorder.statements > 1 ? `-- statement ${recorder.statements} of ${recorder.statements} (the newest created_at, then time windows until one held the page)\n` : '';
     // Twice: the first run warms the cache, the second is the one shown.
     await db.query(`EXPLAIN (ANALYZE, BUFFERS) ${query.text}`, query.values);
     const { rows } = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${query.text}`, query.values);
     const values = JSON.stringify(query.values, (_key, value: unknown) => (typeof value === 'string' && value.length > 20 ? `${value.slice(0, 12)}…` : value));
-    sections.push(`### ${title}\n\n\`\`\`sql\n${query.text}\n-- ${values}\n\`\`\`\n\n\`\`\`\n${rows.map((row) => row['QUERY PLAN']).join('\n')}\n\`\`\``);
+    sections.push(`### ${title}\n\n\`\`\`sql\n${before}${query.text}\n-- ${values}\n\`\`\`\n\n\`\`\`\n${rows.map((row) => row['QUERY PLAN']).join('\n')}\n\`\`\``);
   }
   return sections.join('\n\n');
 }
 
-interface ExplainJson {
-  Plan: { 'Shared Hit Blocks'?: number; 'Shared Read Blocks'?: number };
-  'Planning Time': number;
-  'Execution Time': number;
+/** A Queryable that counts the statements sent through it and remembers the last one. */
+function recording(db: Database) {
+  const recorder = {
+    statements: 0,
+    last: undefined as { text: string; values: unknown[] } | undefined,
+    query: <Row>(text: string, values: unknown[] = []) => {
+      recorder.statements += 1;
+      recorder.last = { text, values };
+      return db.query<Row>(text, values);
+    },
+    exec: (text: string) => db.exec(text),
+  };
+  return recorder;
 }
 
 /**
  * The database side of each query type, one query at a time (no HTTP, no concurrency, so other load
- * on the machine matters less): SQL_SAMPLES random requests of the type as the API would run them,
- * each under EXPLAIN (ANALYZE, BUFFERS, TIMING OFF); planning + execution time and shared buffers touched.
+ * on the machine matters less): SQL_SAMPLES random requests of the type run as the REST search runs
+ * them (src/db/event-search.ts searchEvents: a tag search may send several statements, one per time
+ * window), timed from the first statement sent to the last row received; and how many statements.
  */
 async function serialCosts(db: Database, events: number) {
-  const costs: Record<string, { samples: number; p50Ms: number; p99Ms: number; meanBuffers: number; maxBuffers: number }> = {};
+  const costs: Record<string, { samples: number; p50Ms: number; p99Ms: number; meanStatements: number; maxStatements: number }> = {};
   for (const type of selectedTypes()) {
     const times: number[] = [];
-    const buffers: number[] = [];
+    const statements: number[] = [];
     for (let attempt = 0; times.length < SQL_SAMPLES && attempt < SQL_SAMPLES * 20; attempt++) {
       const sample = type.next(events);
       if (!sample.filter || sample.limit === undefined) break;
       let position: EventPosition | undefined;
       if (type.prepare) {
         // A second page: where the first page of this author ended, if it has a second page.
-        const first = eventQuery(sample.filter, sample.limit);
-        const { rows } = await db.query<{ created_at: number; id: Uint8Array }>(first.text, first.values);
+        const rows = await searchEvents(db, sample.filter, sample.limit);
         const last = rows[sample.limit - 2];
         if (rows.length < sample.limit || !last) continue;
-        position = { createdAt: Number(last.created_at), id: Buffer.from(last.id).toString('hex') };
+        position = { createdAt: last.created_at, id: last.id };
       }
-      const query = eventQuery(sample.filter, sample.limit, position);
-      const { rows } = await db.query<{ 'QUERY PLAN': ExplainJson[] | string }>(`EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) ${query.text}`, query.values);
-      const raw = rows[0]?.['QUERY PLAN'];
-      const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as ExplainJson[];
-      const top = plan[0] as ExplainJson;
-      times.push(top['Planning Time'] + top['Execution Time']);
-      buffers.push((top.Plan['Shared Hit Blocks'] ?? 0) + (top.Plan['Shared Read Blocks'] ?? 0));
+      const recorder = recording(db);
+      const started = performance.now();
+      await searchEvents(recorder, sample.filter, sample.limit, position);
+      times.push(performance.now() - started);
+      statements.push(recorder.statements);
     }
     if (times.length === 0) continue;
     times.sort((a, b) => a - b);
@@ -252,20 +264,31 @@ async function serialCosts(db: Database, events: number) {
       samples: times.length,
       p50Ms: Number(at(50).toFixed(2)),
       p99Ms: Number(at(99).toFixed(2)),
-      meanBuffers: Math.round(buffers.reduce((sum, value) => sum + value, 0) / buffers.length),
-      maxBuffers: Math.max(...buffers),
+      meanStatements: Number((statements.reduce((sum, value) => sum + value, 0) / statements.length).toFixed(2)),
+      maxStatements: Math.max(...statements),
     };
     log(`${db.kind}: ${type.name}: ${JSON.stringify(costs[type.name])}`);
   }
   return costs;
 }
 
-async function phase(config: Config, events: number, migrationsDir?: string) {
+/** A data set built by an earlier run (BENCH_API_KEEP_DATABASE, then BENCH_API_DATABASE=name): counted, not rebuilt. */
+async function reuse(db: Database, events: number) {
+  const { rows } = await db.query<{ events: number; pairs: number; bytes: number }>(
+    'SELECT (SELECT count(*) FROM event)::int AS events, (SELECT count(*) FROM event_relay)::int AS pairs, pg_database_size(current_database())::float8 AS bytes',
+  );
+  const row = rows[0] as { events: number; pairs: number; bytes: number };
+  if (row.events !== events) throw new Error(`BENCH_API_DATABASE holds ${row.events} events, BENCH_API_EVENTS asks for ${events}`);
+  await db.exec('ANALYZE');
+  return { buildSeconds: 0, analyzeSeconds: 0, eventRelayPairs: row.pairs, databaseMiB: Math.round(row.bytes / 2 ** 20), reused: true };
+}
+
+async function phase(config: Config, events: number, migrationsDir?: string, reused = false) {
   const db = await openDatabase(config.database);
   try {
     const migrated = await migrate(db, { lockTimeoutMs: 60_000, logger: silentLogger(), ...(migrationsDir ? { dir: migrationsDir } : {}) });
-    log(`${db.kind}: migrated to ${migrated.current}; building ${events} events`);
-    const built = await build(db, events);
+    log(`${db.kind}: migrated to ${migrated.current}; ${reused ? 'reusing' : 'building'} ${events} events`);
+    const built = reused ? await reuse(db, events) : await build(db, events);
     log(`${db.kind}: built in ${built.buildSeconds} s, VACUUM ANALYZE ${built.analyzeSeconds} s, ${built.databaseMiB} MiB`);
     await check(db, events);
     const plans = await explainPlans(db, events);
@@ -307,6 +330,13 @@ async function main() {
   }
   try {
     if (kind === 'pglite') return await phase(loadConfig({ env: {}, overrides: { ...overrides, 'database.data_dir': target } }).config, events, migrationsDir);
+    const existing = process.env.BENCH_API_DATABASE;
+    if (existing) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(existing)) throw new Error(`BENCH_API_DATABASE: expected a database name, got ${existing}`);
+      const url = new URL(POSTGRES_SERVER);
+      url.pathname = `/${existing}`;
+      return await phase(loadConfig({ env: {}, overrides: { ...overrides, 'database.url': url.toString() } }).config, events, migrationsDir, true);
+    }
     return await withScratchPostgres('bigbrotr_bench_api', (url) => phase(loadConfig({ env: {}, overrides: { ...overrides, 'database.url': url } }).config, events, migrationsDir), {
       keep: Boolean(process.env.BENCH_API_KEEP_DATABASE),
       onKept: (name) => log(`kept database ${name}`),
