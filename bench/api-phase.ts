@@ -202,7 +202,7 @@ async function explainPlans(db: Database, events: number): Promise<string> {
   for (const [title, filter, at] of cases) {
     // The statement that gave the answer: for a tag search, the time window that held the page (src/db/event-search.ts).
     const recorder = recording(db);
-    await searchEvents(recorder, filter, title.startsWith('id') ? 1 : 101, at);
+    await searchEvents(recorder, [filter], title.startsWith('id') ? 1 : 101, at);
     const query = recorder.last ?? eventQuery(filter, title.startsWith('id') ? 1 : 101, at);
     const before = recorder.statements > 1 ? `-- statement ${recorder.statements} of ${recorder.statements} (the newest created_at, then time windows until one held the page)\n` : '';
     // Twice: the first run warms the cache, the second is the one shown.
@@ -246,14 +246,14 @@ async function serialCosts(db: Database, events: number) {
       let position: EventPosition | undefined;
       if (type.prepare) {
         // A second page: where the first page of this author ended, if it has a second page.
-        const rows = await searchEvents(db, sample.filter, sample.limit);
+        const rows = await searchEvents(db, [sample.filter], sample.limit);
         const last = rows[sample.limit - 2];
         if (rows.length < sample.limit || !last) continue;
         position = { createdAt: last.created_at, id: last.id };
       }
       const recorder = recording(db);
       const started = performance.now();
-      await searchEvents(recorder, sample.filter, sample.limit, position);
+      await searchEvents(recorder, [sample.filter], sample.limit, position);
       times.push(performance.now() - started);
       statements.push(recorder.statements);
     }

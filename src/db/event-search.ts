@@ -10,7 +10,7 @@
  */
 import type { NostrEvent } from '../nostr/event.js';
 import type { Queryable } from './database.js';
-import { eventQuery, eventsJsonQuery, findEvents, findEventsJson, type ArchiveFilter, type EventPosition, type EventQuery } from './event-query.js';
+import { eventsJsonQuery, eventsQuery, findEvents, findEventsJson, type ArchiveFilter, type EventPosition, type EventQuery } from './event-query.js';
 
 /** Widths of the windows tried before the whole archive, in seconds: 1 hour, then eight times wider each (8 hours … 3.7 years). */
 export const SEARCH_WINDOWS_SECONDS: readonly number[] = [3_600, 28_800, 230_400, 1_843_200, 14_745_600, 117_964_800];
@@ -64,9 +64,9 @@ async function newestRows<T>(
   return whole();
 }
 
-/** One filter, newest first, at most `limit` events after `position` (the REST search). */
-export function searchEvents(db: Queryable, filter: ArchiveFilter, limit: number, position?: EventPosition, nowSeconds = Math.floor(Date.now() / 1000)): Promise<NostrEvent[]> {
-  return newestRows(db, [filter], limit, position, (query) => findEvents(db, query), (filters, size, at) => eventQuery(filters[0] as ArchiveFilter, size, at), nowSeconds);
+/** Events matching any of the filters, newest first, at most `limit` after `position` (the REST search, DVM jobs). */
+export function searchEvents(db: Queryable, filters: ArchiveFilter[], limit: number, position?: EventPosition, nowSeconds = Math.floor(Date.now() / 1000)): Promise<NostrEvent[]> {
+  return newestRows(db, filters, limit, position, (query) => findEvents(db, query), eventsQuery, nowSeconds);
 }
 
 /** Several filters (any matching), newest first, as NIP-01 JSON texts (the archive relay's REQ). */

@@ -63,7 +63,7 @@ export function registerEventRoutes(app: FastifyInstance, options: { db: Databas
       if (query.cursor !== undefined && !position) throw new BadParameterError('cursor', 'expected a cursor from a previous page');
       const filter: ArchiveFilter = { ids: query.ids, authors: query.authors, kinds: query.kinds, since: query.since, until: query.until, relay: query.relay, ...(Object.keys(tags).length ? { tags } : {}) };
       const config = options.config();
-      const events = await readOnly(options.db, config.api.statement_timeout_ms, (tx) => searchEvents(tx, filter, query.limit + 1, position));
+      const events = await readOnly(options.db, config.api.statement_timeout_ms, (tx) => searchEvents(tx, [filter], query.limit + 1, position));
       const page = events.slice(0, query.limit);
       const last = page[page.length - 1];
       return { events: page, next_cursor: events.length > query.limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null };

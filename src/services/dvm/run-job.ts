@@ -4,7 +4,8 @@
  * (archived events) or `truncated` tag, never a silently shorter list.
  */
 import type { Database, Queryable } from '../../db/database.js';
-import { encodeCursor, eventsQuery, findEvents, groupedCountQuery, countQuery } from '../../db/event-query.js';
+import { encodeCursor, groupedCountQuery, countQuery } from '../../db/event-query.js';
+import { searchEvents } from '../../db/event-search.js';
 import { archivedIds, sightingsOf } from '../../db/event-provenance.js';
 import { relayHistory } from '../../db/relay-queries.js';
 import { readOnly } from '../../api/api-query.js';
@@ -74,7 +75,7 @@ async function eventCount(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KI
 
 async function archivedEvents(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KIND.archivedEvents }>, maxBytes: number): Promise<JobAnswer> {
   // One more than asked: whether more follow decides the cursor.
-  const events = await findEvents(tx, eventsQuery(job.filters, job.maxResults + 1, job.position));
+  const events = await searchEvents(tx, job.filters, job.maxResults + 1, job.position);
   // (job.maxResults is already the smaller of the filters' limit, max_results and dvm.max_results.)
   const kept: string[] = [];
   let bytes = 2;
