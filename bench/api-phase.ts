@@ -17,9 +17,11 @@ import type { Database } from '../src/db/database.js';
 import { tagValues } from '../src/db/event-codec.js';
 import { eventQuery, type ArchiveFilter, type EventPosition } from '../src/db/event-query.js';
 import { searchEvents } from '../src/db/event-search.js';
+import { splitEventPartition } from '../src/db/maintenance.js';
 import { migrate, migrationsDir as sourceMigrationsDir, readMigrations } from '../src/db/migrate.js';
 import { openDatabase } from '../src/db/open.js';
 import { silentLogger } from '../src/observability/logger.js';
+import { monthPartitionName } from '../src/services/maintenance/plan.js';
 import { metricsRegistry } from '../src/observability/metrics.js';
 import { AUTHORS, authorOf, eventId, HASHTAG_COUNT, HASHTAG_SQL_ARRAY, hashtag, KINDS, pubkeyOf, selectedTypes, SPAN, T0 } from './api.js';
 import { POSTGRES_SERVER, withScratchPostgres } from './scratch-postgres.js';
@@ -116,11 +118,28 @@ FROM ins CROSS JOIN relay r
 WHERE r.id % ${RELAYS} = get_byte(ins.id, 0) % ${RELAYS} OR random() < 0.2
 `;
 
+/**
+ * BENCH_API_PARTITIONS=month: the two years of the data set in monthly partitions of event, as
+ * `maintenance.event_partition_interval: month` lays out the months ahead (the empty yearly partitions
+ * replaced, with the maintenance service's own function and names).
+ */
+async function monthlyPartitions(db: Database) {
+  for (const year of [2024, 2025]) {
+    const months = Array.from({ length: 12 }, (_, month) => {
+      const from = Date.UTC(year, month, 1) / 1000;
+      return { name: monthPartitionName('event', from), from, to: Date.UTC(year, month + 1, 1) / 1000 };
+    });
+    if (!(await splitEventPartition(db, `event_y${year}`, months, 0, 60_000))) throw new Error(`could not split event_y${year} into months`);
+  }
+  log(`${db.kind}: 2024 and 2025 in 24 monthly partitions`);
+}
+
 async function build(db: Database, events: number) {
   await db.query(
     `INSERT INTO relay (url, network, state, discovered_from) SELECT 'wss://relay-' || i || '.bench.example/', 'clearnet', 'active', 'seed' FROM generate_series(0, ${RELAYS - 1}) AS i`,
   );
   await db.exec(HELPERS);
+  if (process.env.BENCH_API_PARTITIONS === 'month') await monthlyPartitions(db);
   // PostgreSQL: two batches at a time (one per core here); PGlite has one connection.
   const batch = db.kind === 'postgres' ? 50_000 : 20_000;
   const parallel = db.kind === 'postgres' ? 2 : 1;

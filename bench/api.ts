@@ -21,7 +21,8 @@
  * the query types (`relay`: the archive relay). BENCH_API_KEEP_DATABASE=1 keeps the scratch PostgreSQL
  * database (its name is logged); BENCH_API_DATABASE=name then reuses it instead of building again
  * (pending migrations are applied to it first; BENCH_API_EVENTS must equal its event count), so a
- * 10,000,000-event data set is built once (`BENCH_API_EVENTS=10000000`, about 20 minutes here).
+ * 10,000,000-event data set is built once (`BENCH_API_EVENTS=10000000`, about 20-30 minutes here).
+ * BENCH_API_PARTITIONS=month builds the two years in monthly partitions instead of yearly ones.
  *
  * The data set is a pure function of the event number n, so the client can rebuild any parameter:
  * id(n) = sha256(int8 n), author(n) = floor(AUTHORS · u(n)³) with u(n) from md5(n) (Zipf-like: the

@@ -35,6 +35,34 @@ async function windowsEnd(db: Queryable, filters: readonly ArchiveFilter[], posi
   return newest === null || newest === undefined ? undefined : Number(newest);
 }
 
+/** Above this many matches expected per event of the page, a search goes by windows; below, the whole archive's query reads few rows anyway. */
+export const WINDOW_MIN_EXPECTED_MATCHES_PER_ROW = 10;
+
+export interface SearchOptions {
+  /** The clock, in seconds (windows end at most a day after it). */
+  nowSeconds?: number;
+  /** Matches the planner must expect per event of the page before windows are used (default WINDOW_MIN_EXPECTED_MATCHES_PER_ROW; 0: always). */
+  windowAbove?: number;
+}
+
+interface PlanNode {
+  'Plan Rows'?: number;
+  Plans?: PlanNode[];
+}
+
+/**
+ * How many events the planner expects to match (the rows under the LIMIT of the search's plan): from
+ * the statistics of `tagvalues`, a value among its most common elements gets its measured share, any
+ * other one a small default. One planning, no execution.
+ */
+async function expectedMatches(db: Queryable, query: EventQuery): Promise<number> {
+  const { rows } = await db.query<{ 'QUERY PLAN': string | { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${query.text}`, query.values);
+  const raw = rows[0]?.['QUERY PLAN'];
+  const plans = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[] | undefined;
+  const limitNode = plans?.[0]?.Plan;
+  return Number(limitNode?.Plans?.[0]?.['Plan Rows'] ?? limitNode?.['Plan Rows'] ?? Number.POSITIVE_INFINITY);
+}
+
 /**
  * The rows of `build(filters, limit, position)`, found through growing windows of created_at when
  * the filters search by tag; otherwise (or when the archive is empty) the one query as it is.
@@ -45,11 +73,16 @@ async function newestRows<T>(
   limit: number,
   position: EventPosition | undefined,
   run: (query: EventQuery) => Promise<T[]>,
-  build: (filters: ArchiveFilter[], limit: number, position?: EventPosition) => EventQuery,
-  nowSeconds: number,
+  build: (filters: ArchiveFilter[], limit: number, position?: EventPosition, columns?: string) => EventQuery,
+  options: SearchOptions,
 ): Promise<T[]> {
+  const nowSeconds = options.nowSeconds ?? Math.floor(Date.now() / 1000);
+  const windowAbove = options.windowAbove ?? WINDOW_MIN_EXPECTED_MATCHES_PER_ROW;
   const whole = () => run(build([...filters], limit, position));
   if (limit <= 0 || !searchesByWindow(filters)) return whole();
+  // A rare value (an event's replies, a seldom-used hashtag) is read whole: a few GIN lookups'
+  // worth of rows, where each window would be one more statement.
+  if (windowAbove > 0 && (await expectedMatches(db, build([...filters], limit, position, '1'))) <= limit * windowAbove) return whole();
   const end = await windowsEnd(db, filters, position, nowSeconds);
   if (end === undefined) return whole();
   // Below the lowest `since` of the filters a window adds nothing: the whole query is the same.
@@ -65,11 +98,11 @@ async function newestRows<T>(
 }
 
 /** Events matching any of the filters, newest first, at most `limit` after `position` (the REST search, DVM jobs). */
-export function searchEvents(db: Queryable, filters: ArchiveFilter[], limit: number, position?: EventPosition, nowSeconds = Math.floor(Date.now() / 1000)): Promise<NostrEvent[]> {
-  return newestRows(db, filters, limit, position, (query) => findEvents(db, query), eventsQuery, nowSeconds);
+export function searchEvents(db: Queryable, filters: ArchiveFilter[], limit: number, position?: EventPosition, options: SearchOptions = {}): Promise<NostrEvent[]> {
+  return newestRows(db, filters, limit, position, (query) => findEvents(db, query), eventsQuery, options);
 }
 
 /** Several filters (any matching), newest first, as NIP-01 JSON texts (the archive relay's REQ). */
-export function searchEventsJson(db: Queryable, filters: ArchiveFilter[], limit: number, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string[]> {
-  return newestRows(db, filters, limit, undefined, (query) => findEventsJson(db, query), eventsJsonQuery, nowSeconds);
+export function searchEventsJson(db: Queryable, filters: ArchiveFilter[], limit: number, options: SearchOptions = {}): Promise<string[]> {
+  return newestRows(db, filters, limit, undefined, (query) => findEventsJson(db, query), (wanted, size, at, columns) => (columns ? eventsQuery(wanted, size, at, columns) : eventsJsonQuery(wanted, size, at)), options);
 }

@@ -16,6 +16,8 @@ import { generateEvents } from '../support/events.js';
 const NOW = 1_800_000_000;
 const HOUR = 3_600;
 const DAY = 86_400;
+/** Windows whatever the planner expects (the rows here are too few for it to choose them). */
+const ALWAYS = { nowSeconds: NOW, windowAbove: 0 };
 
 /** Events tagged `tag` spread evenly over [from, to] (seconds). */
 const tagged = (seed: string, count: number, tag: string[][], from: number, to: number): NostrEvent[] =>
@@ -82,14 +84,14 @@ describe('tag searches by window', () => {
     for (const filter of filters) {
       for (const limit of [1, 7, 100, 151, 500]) {
         const expected = await findEvents(test.db, eventQuery(filter, limit));
-        const found = await searchEvents(test.db, [filter], limit, undefined, NOW);
+        const found = await searchEvents(test.db, [filter], limit, undefined, ALWAYS);
         expect(ids(found), `${JSON.stringify(filter)} limit ${limit}`).toEqual(ids(expected));
         compared += 1;
         // Page through with cursors: every page as the whole-archive query's page.
         let position: EventPosition | undefined;
         for (let page = 0; page < 40; page += 1) {
           const whole = await findEvents(test.db, eventQuery(filter, limit, position));
-          const windowed = await searchEvents(test.db, [filter], limit, position, NOW);
+          const windowed = await searchEvents(test.db, [filter], limit, position, ALWAYS);
           expect(ids(windowed), `${JSON.stringify(filter)} limit ${limit} page ${page}`).toEqual(ids(whole));
           compared += 1;
           const last = whole[whole.length - 1];
@@ -110,39 +112,54 @@ describe('tag searches by window', () => {
     for (const filters of requests) {
       for (const limit of [5, 100, 1_000]) {
         const expected = await findEventsJson(test.db, eventsJsonQuery(filters, limit));
-        expect(await searchEventsJson(test.db, filters, limit, NOW), `${JSON.stringify(filters)} limit ${limit}`).toEqual(expected);
+        expect(await searchEventsJson(test.db, filters, limit, ALWAYS), `${JSON.stringify(filters)} limit ${limit}`).toEqual(expected);
       }
     }
   });
 
   it('stops in the newest window when it holds a page, and widens only as far as needed', async () => {
     const recent = counting(test.db);
-    expect(await searchEvents(recent, [{ tags: { t: ['hot'] } }], 100, undefined, NOW)).toHaveLength(100);
+    expect(await searchEvents(recent, [{ tags: { t: ['hot'] } }], 100, undefined, ALWAYS)).toHaveLength(100);
     // The newest created_at, then the first window (one hour): 150 matches there.
     expect(recent.statements).toBe(2);
 
     const old = counting(test.db);
-    expect(await searchEvents(old, [{ tags: { t: ['cold'] } }], 10, undefined, NOW)).toHaveLength(10);
+    expect(await searchEvents(old, [{ tags: { t: ['cold'] } }], 10, undefined, ALWAYS)).toHaveLength(10);
     // Matches only two to three years back: every window is tried, the widest (3.7 years) holds them.
     expect(old.statements).toBe(1 + SEARCH_WINDOWS_SECONDS.length);
 
     const absent = counting(test.db);
-    expect(await searchEvents(absent, [{ tags: { t: ['absent'] } }], 10, undefined, NOW)).toEqual([]);
+    expect(await searchEvents(absent, [{ tags: { t: ['absent'] } }], 10, undefined, ALWAYS)).toEqual([]);
     // No match anywhere: every window, then the whole archive.
     expect(absent.statements).toBe(1 + SEARCH_WINDOWS_SECONDS.length + 1);
 
     const direct = counting(test.db);
-    await searchEvents(direct, [{ tags: { t: ['hot'] }, ids: ['0'.repeat(64)] }], 10, undefined, NOW);
-    await searchEvents(direct, [{ authors: ['b'.repeat(64)] }], 10, undefined, NOW);
+    await searchEvents(direct, [{ tags: { t: ['hot'] }, ids: ['0'.repeat(64)] }], 10, undefined, ALWAYS);
+    await searchEvents(direct, [{ authors: ['b'.repeat(64)] }], 10, undefined, ALWAYS);
     // No tag, or ids given: one query as before.
     expect(direct.statements).toBe(2);
   });
 
   it('widens only while a window starts after the lowest since of the filters', async () => {
     const bounded = counting(test.db);
-    await searchEvents(bounded, [{ tags: { t: ['absent'] }, since: NOW - 2 * HOUR }], 10, undefined, NOW);
+    await searchEvents(bounded, [{ tags: { t: ['absent'] }, since: NOW - 2 * HOUR }], 10, undefined, ALWAYS);
     // The newest created_at, the one-hour window, then the whole query (the 8-hour window would start before since).
     expect(bounded.statements).toBe(3);
+  });
+
+  it('reads a value the planner expects to be rare whole, and a common one by window', async () => {
+    await test.db.exec('ANALYZE event');
+    const rare = counting(test.db);
+    const found = await searchEvents(rare, [{ tags: { t: ['absent'] } }], 5, undefined, { nowSeconds: NOW });
+    expect(found).toEqual([]);
+    // The planner's estimate, then the whole archive's query: no windows.
+    expect(rare.statements).toBe(2);
+
+    const common = counting(test.db);
+    const newest = await searchEvents(common, [{ tags: { t: ['hot'] } }], 5, undefined, { nowSeconds: NOW });
+    expect(ids(newest)).toEqual(ids(await findEvents(test.db, eventQuery({ tags: { t: ['hot'] } }, 5))));
+    // The estimate (210 of 600 events carry it), the newest created_at, the one-hour window.
+    expect(common.statements).toBe(3);
   });
 
   it('searches by window only for tag filters without ids', () => {
