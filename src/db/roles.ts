@@ -64,6 +64,8 @@ export function createRolesScript(options: { prefix?: string; database?: string 
     '-- Optional hardening: only these roles may connect.',
     `-- REVOKE CONNECT, TEMPORARY ON DATABASE ${database} FROM PUBLIC;`,
     `-- GRANT CONNECT ON DATABASE ${database} TO ${names.owner}, ${names.writer}, ${names.reader};`,
+    '-- The writer stages bulk inserts in a temporary table (COPY):',
+    `-- GRANT TEMPORARY ON DATABASE ${database} TO ${names.writer};`,
     '-- PostgreSQL 14 and older also let every role create tables in schema public; in the database run:',
     '-- REVOKE CREATE ON SCHEMA public FROM PUBLIC;',
     `-- Then run \`bigbrotr migrate\` connected as ${names.owner}: migration 0009 grants to ${names.writer} and ${names.reader}.`,

@@ -35,5 +35,7 @@ GRANT pg_monitor TO bigbrotr_exporter;
 CREATE DATABASE bigbrotr OWNER bigbrotr_owner ENCODING 'UTF8';
 REVOKE CONNECT, TEMPORARY ON DATABASE bigbrotr FROM PUBLIC;
 GRANT CONNECT ON DATABASE bigbrotr TO bigbrotr_owner, bigbrotr_writer, bigbrotr_reader, bigbrotr_exporter;
+-- The bulk insert stages each batch in a temporary table (COPY, decision 16).
+GRANT TEMPORARY ON DATABASE bigbrotr TO bigbrotr_writer;
 SQL
 echo "10-bigbrotr-roles.sh: roles bigbrotr_owner, bigbrotr_writer, bigbrotr_reader, bigbrotr_exporter and database bigbrotr created"
