@@ -3,6 +3,8 @@
  * [pglite|postgres|both]`). 100k synthetic events in batches of `database.insert_batch_size`, 30% of the
  * stream being duplicates of earlier events arriving from a second relay (as when relays overlap).
  * Reports events/s and bytes per stored event (tables + indexes) for each adapter.
+ * `BENCH_INSERT_PATH=statement` measures the statement insertEventBatch used before COPY (array-literal
+ * parameters expanded with unnest, kept here so the comparison can be repeated: decision 16).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,8 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { databaseSchema } from '../src/config/schema.js';
-import type { Database } from '../src/db/database.js';
-import { insertEventBatch } from '../src/db/events.js';
+import type { Database, Queryable } from '../src/db/database.js';
+import { needsRawJson, sanitizeTags, sanitizeText } from '../src/db/event-codec.js';
+import { insertEventBatch, type InsertBatchResult } from '../src/db/events.js';
+import { isSingleLetterTagName } from '../src/nostr/tags.js';
 import { migrate } from '../src/db/migrate.js';
 import { openDatabase } from '../src/db/open.js';
 import { getOrCreateRelayIds } from '../src/db/relays.js';
@@ -21,6 +25,110 @@ import { withScratchPostgres } from './scratch-postgres.js';
 
 const TOTAL = Number(process.env.BENCH_INSERT_EVENTS ?? 100_000);
 const DUPLICATE_SHARE = 0.3;
+/** `copy`: insertEventBatch as it is; `statement`: the array-literal statement below. */
+const PATH = process.env.BENCH_INSERT_PATH ?? 'copy';
+if (PATH !== 'copy' && PATH !== 'statement') throw new Error(`BENCH_INSERT_PATH must be copy or statement, not ${PATH}`);
+
+// --- The statement before COPY (src/db/events.ts until decision 16): the batch as array-literal
+// parameters, each built here as one string, the fixed-size bytea columns (id, pubkey, sig) as one
+// hex string for the whole batch decoded once by the server and cut by position.
+const INSERT_BATCH_SQL = `
+WITH keys AS MATERIALIZED (SELECT decode($1, 'hex') AS bytes),
+input AS (
+  SELECT substring(keys.bytes FROM (t.n::int - 1) * 128 + 1 FOR 32) AS id,
+         substring(keys.bytes FROM (t.n::int - 1) * 128 + 33 FOR 32) AS pubkey,
+         substring(keys.bytes FROM (t.n::int - 1) * 128 + 65 FOR 64) AS sig,
+         t.created_at, t.kind, t.tags_json, t.content, t.tagvalues, t.raw_hex
+  FROM keys, unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
+    WITH ORDINALITY AS t(created_at, kind, tags_json, content, tagvalues, raw_hex, n)
+),
+new_events AS (
+  INSERT INTO event (id, pubkey, created_at, kind, tags, content, sig, tagvalues, raw_json)
+  SELECT id, pubkey, created_at, kind, tags_json::jsonb, content, sig, tagvalues::text[], decode(raw_hex, 'hex')
+  FROM input
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+),
+new_links AS (
+  INSERT INTO event_relay (event_id, relay_id, first_seen_at)
+  SELECT id, $8::int, $9::timestamptz FROM input WHERE $8::int IS NOT NULL
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM new_events) AS new_events, (SELECT count(*) FROM new_links) AS new_links`;
+
+const ARRAY_SPECIAL = /["\\]/;
+const ARRAY_SPECIAL_GLOBAL = /["\\]/g;
+const quoteArrayElement = (text: string): string => (ARRAY_SPECIAL.test(text) ? `"${text.replace(ARRAY_SPECIAL_GLOBAL, '\\$&')}"` : `"${text}"`);
+
+function textArrayLiteral(values: readonly (string | null)[]): string {
+  return `{${values.map((value) => (value === null ? 'NULL' : quoteArrayElement(value))).join(',')}}`;
+}
+
+/** The event's tagvalues as a text[] literal (the same values as tagValues in src/db/event-codec.ts). */
+function tagValuesLiteral(tags: string[][], clean: boolean): string {
+  let literal = '{';
+  const few: string[] = [];
+  let many: Set<string> | undefined;
+  for (const tag of tags) {
+    const name = tag[0];
+    const value = tag[1];
+    if (name === undefined || value === undefined || !isSingleLetterTagName(name)) continue;
+    const key = `${name}:${clean ? value : sanitizeText(value)}`;
+    if (many !== undefined) {
+      if (many.has(key)) continue;
+      many.add(key);
+    } else {
+      if (few.includes(key)) continue;
+      few.push(key);
+      if (few.length > 16) many = new Set(few);
+    }
+    literal += literal.length > 1 ? `,${quoteArrayElement(key)}` : quoteArrayElement(key);
+  }
+  return `${literal}}`;
+}
+
+async function statementInsert(db: Queryable, events: NostrEvent[], relayId: number, batchSize: number): Promise<InsertBatchResult> {
+  const total: InsertBatchResult = { newEvents: 0, newRelayLinks: 0 };
+  const seenAt = new Date();
+  for (let start = 0; start < events.length; start += batchSize) {
+    const seen = new Set<string>();
+    let keys = '';
+    const createdAt: number[] = [];
+    const kinds: number[] = [];
+    let tagsLiteral = '{';
+    let contentLiteral = '{';
+    let tagValuesLiterals = '{';
+    const rawHex: (string | null)[] = [];
+    for (const event of events.slice(start, start + batchSize)) {
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
+      const separator = createdAt.length > 0 ? ',' : '';
+      keys += event.id + event.pubkey + event.sig;
+      createdAt.push(event.created_at);
+      kinds.push(event.kind);
+      const raw = needsRawJson(event);
+      tagsLiteral += separator + quoteArrayElement(JSON.stringify(raw ? sanitizeTags(event.tags) : event.tags));
+      contentLiteral += separator + quoteArrayElement(raw ? sanitizeText(event.content) : event.content);
+      tagValuesLiterals += separator + quoteArrayElement(tagValuesLiteral(event.tags, !raw));
+      rawHex.push(raw ? Buffer.from(JSON.stringify([event.tags, event.content]), 'utf8').toString('hex') : null);
+    }
+    const { rows } = await db.query<{ new_events: number; new_links: number }>(INSERT_BATCH_SQL, [
+      keys,
+      `{${createdAt.join(',')}}`,
+      `{${kinds.join(',')}}`,
+      `${tagsLiteral}}`,
+      `${contentLiteral}}`,
+      `${tagValuesLiterals}}`,
+      textArrayLiteral(rawHex),
+      relayId,
+      seenAt.toISOString(),
+    ]);
+    total.newEvents += Number(rows[0]?.new_events ?? 0);
+    total.newRelayLinks += Number(rows[0]?.new_links ?? 0);
+  }
+  return total;
+}
 
 function syntheticEvent(index: number, authors: string[]): NostrEvent {
   const pubkey = authors[index % authors.length] as string;
@@ -74,13 +182,15 @@ async function measure(name: 'pglite' | 'postgres', db: Database, stream: Return
     const slice = stream.slice(offset, offset + batchSize);
     for (const relay of ['a', 'b'] as const) {
       const events = slice.filter((item) => item.relay === relay).map((item) => item.event);
-      if (events.length > 0) newEvents += (await insertEventBatch(db, events, relayIds[relay], { batchSize })).newEvents;
+      if (events.length === 0) continue;
+      const stored = PATH === 'copy' ? await insertEventBatch(db, events, relayIds[relay], { batchSize }) : await statementInsert(db, events, relayIds[relay], batchSize);
+      newEvents += stored.newEvents;
     }
   }
   const elapsed = performance.now() - start;
   const size = await bytesPerEvent(db);
   const results: BenchResult[] = [
-    { bench: 'insert', case: `${name}: ${TOTAL} events, 30% duplicates, batches of ${batchSize}`, value: (TOTAL * 1000) / elapsed, unit: 'events/s', n: TOTAL, newEvents, seconds: elapsed / 1000 },
+    { bench: 'insert', case: `${name} (${PATH}): ${TOTAL} events, 30% duplicates, batches of ${batchSize}`, value: (TOTAL * 1000) / elapsed, unit: 'events/s', n: TOTAL, newEvents, seconds: elapsed / 1000, path: PATH },
     { bench: 'storage', case: `${name}: tables + indexes per unique event (${size.uniqueEvents} events, ${size.pairs} event-relay pairs)`, value: size.bytes, unit: 'bytes/event' },
   ];
   for (const result of results) console.log(JSON.stringify(result));

@@ -5,7 +5,7 @@
  * columns hold a searchable copy with those characters replaced by U+FFFD.
  */
 import type { NostrEvent } from '../nostr/event.js';
-import { isSingleLetterTagName, singleLetterTagValues } from '../nostr/tags.js';
+import { singleLetterTagValues } from '../nostr/tags.js';
 
 // U+0000, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
 // eslint-disable-next-line no-control-regex -- matching U+0000 is the point
@@ -31,59 +31,9 @@ export function sanitizeTags(tags: string[][]): string[][] {
   return tags.map((tag) => tag.map(sanitizeText));
 }
 
-const ARRAY_SPECIAL = /["\\]/;
-const ARRAY_SPECIAL_GLOBAL = /["\\]/g;
-
-/** One element of a PostgreSQL array literal, double-quoted (backslash and double quote escaped). */
-export function quoteArrayElement(text: string): string {
-  return ARRAY_SPECIAL.test(text) ? `"${text.replace(ARRAY_SPECIAL_GLOBAL, '\\$&')}"` : `"${text}"`;
-}
-
-/**
- * A text[] literal (`{"a","b"}`, NULL for null) sent as one string parameter: the driver's own array
- * encoding runs two regular-expression replacements and a type dispatch on every element.
- */
-export function textArrayLiteral(values: readonly (string | null)[]): string {
-  let literal = '{';
-  for (let index = 0; index < values.length; index += 1) {
-    const value = values[index] as string | null;
-    if (index > 0) literal += ',';
-    literal += value === null ? 'NULL' : quoteArrayElement(value);
-  }
-  return `${literal}}`;
-}
-
-/** `'<letter>:<value>'` for the first value of every single-letter tag, deduplicated (the bulk insert builds the same as a literal: tagValuesLiteral). */
+/** `'<letter>:<value>'` for the first value of every single-letter tag (sanitized), deduplicated: the event's `tagvalues` column. */
 export function tagValues(tags: string[][]): string[] {
   return [...new Set(singleLetterTagValues(tags).map(({ name, value }) => `${name}:${sanitizeText(value)}`))];
-}
-
-/**
- * `'<letter>:<value>'` for the first value of every single-letter tag (sanitized), deduplicated, as a
- * text[] literal: the event's `tagvalues` column. `clean`: no value needs sanitizing (checked by needsRawJson).
- */
-export function tagValuesLiteral(tags: string[][], clean: boolean): string {
-  let literal = '{';
-  // Most events have a few indexed tags: a short list is cheaper than a Set, which takes over past 16.
-  const few: string[] = [];
-  let many: Set<string> | undefined;
-  for (let index = 0; index < tags.length; index += 1) {
-    const tag = tags[index] as string[];
-    const name = tag[0];
-    const value = tag[1];
-    if (name === undefined || value === undefined || !isSingleLetterTagName(name)) continue;
-    const key = `${name}:${clean ? value : sanitizeText(value)}`;
-    if (many !== undefined) {
-      if (many.has(key)) continue;
-      many.add(key);
-    } else {
-      if (few.includes(key)) continue;
-      few.push(key);
-      if (few.length > 16) many = new Set(few);
-    }
-    literal += literal.length > 1 ? `,${quoteArrayElement(key)}` : quoteArrayElement(key);
-  }
-  return `${literal}}`;
 }
 
 export interface EventRow {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
-import type { Database, Queryable, QueryResult } from './database.js';
+import type { Database, Queryable, QueryResult, Transaction } from './database.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { wrapDatabaseError } from './errors.js';
 
@@ -33,6 +33,20 @@ function queryableOf(target: Pick<PGlite, 'query' | 'exec'>): Queryable {
         await target.exec(sql);
       } catch (error) {
         throw wrapDatabaseError(error, 'script failed');
+      }
+    },
+  };
+}
+
+function transactionOf(tx: Pick<PGlite, 'query' | 'exec'>): Transaction {
+  return {
+    ...queryableOf(tx),
+    async copyFrom(target: string, data: Uint8Array): Promise<void> {
+      try {
+        // PGlite reads the file /dev/blob from the query's `blob` option.
+        await tx.query(`COPY ${target} FROM '/dev/blob' (FORMAT binary)`, [], { blob: new Blob([data]) });
+      } catch (error) {
+        throw wrapDatabaseError(error, 'COPY failed');
       }
     },
   };
@@ -79,7 +93,7 @@ export async function openPglite(dataDir: string, options: { lockTimeoutMs: numb
   return {
     kind: 'pglite',
     ...base,
-    transaction: (fn) => pg.transaction((tx) => fn(queryableOf(tx))),
+    transaction: (fn) => pg.transaction((tx) => fn(transactionOf(tx))),
     // One process and one connection (the data-dir lock guarantees it): nothing else can interleave.
     withAdvisoryLock: (_key, _timeoutMs, fn) => fn(base),
     ping: async () => {

@@ -4,10 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { DatabaseConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import type { Database, Queryable, QueryResult } from './database.js';
+import type { Database, Queryable, QueryResult, Transaction } from './database.js';
 import { DatabaseBusyError, DatabaseError, wrapDatabaseError } from './errors.js';
 
 // int8 (counts, unix times) as numbers, like the PGlite adapter.
@@ -49,6 +52,19 @@ function queryableOf(client: pg.PoolClient | pg.Pool): Queryable {
         await client.query(sql);
       } catch (error) {
         throw wrapDatabaseError(error, 'script failed');
+      }
+    },
+  };
+}
+
+function transactionOf(client: pg.PoolClient): Transaction {
+  return {
+    ...queryableOf(client),
+    async copyFrom(target: string, data: Uint8Array): Promise<void> {
+      try {
+        await pipeline(Readable.from([data]), client.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT binary)`)));
+      } catch (error) {
+        throw wrapDatabaseError(error, 'COPY failed');
       }
     },
   };
@@ -142,7 +158,7 @@ export async function openPostgres(config: DatabaseConfig, logger: Logger, optio
     ...base,
     transaction: (fn) =>
       withClient(async (client) => {
-        const tx = queryableOf(client);
+        const tx = transactionOf(client);
         await tx.exec('BEGIN');
         try {
           const result = await fn(tx);

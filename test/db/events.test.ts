@@ -154,6 +154,51 @@ describe('insertEventBatch', () => {
     expect(await idsOfAuthorsInSecond(test.db, second, 1, [], 100)).toEqual([]);
   });
 
+  it('counts what it stores in the archive counters: new events once, new pairs once (migration 0014)', async () => {
+    const counter = (metric: string) =>
+      count(`SELECT coalesce(sum(value), 0) AS n FROM (SELECT value FROM archive_counter WHERE metric = $1 UNION ALL SELECT value FROM archive_counter_delta WHERE metric = $1) AS c`, [metric]);
+    const events = Array.from({ length: 6 }, () => storageEvent({ kind: 42_424 }));
+    const before = { events: await counter('events'), pairs: await counter('event_relay'), kind: await counter('events_by_kind') };
+    // Duplicates within the batch, then the same again (archived), then a new relay for known events plus one new event.
+    expect(await insertEventBatch(test.db, [...events, ...events.slice(0, 3)], relayA, { batchSize: 4 })).toEqual({ newEvents: 6, newRelayLinks: 6 });
+    expect(await insertEventBatch(test.db, events, relayA)).toEqual({ newEvents: 0, newRelayLinks: 0 });
+    expect(await insertEventBatch(test.db, [...events.slice(0, 2), storageEvent({ kind: 42_424 })], relayB)).toEqual({ newEvents: 1, newRelayLinks: 3 });
+    expect(await counter('events')).toBe(before.events + 7);
+    expect(await counter('event_relay')).toBe(before.pairs + 9);
+    expect(await count(`SELECT coalesce(sum(value), 0) AS n FROM (SELECT value FROM archive_counter WHERE metric = 'events_by_kind' AND key = 42424 UNION ALL SELECT value FROM archive_counter_delta WHERE metric = 'events_by_kind' AND key = 42424) AS c`)).toBe(7);
+    expect(await counter('events_by_kind')).toBe(before.kind + 7);
+  });
+
+  it('inside a caller\'s transaction: its batches are part of it, and a failure takes them all back', async () => {
+    const events = Array.from({ length: 9 }, () => storageEvent());
+    const ids = events.map((event) => event.id);
+    const stored = () => count(`SELECT count(*) AS n FROM event WHERE id = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest($1::text[]) x))`, [ids]);
+    // Several batches in one transaction (the synchronizer's commits), duplicates across them.
+    const result = await test.db.transaction(async (tx) => {
+      const first = await insertEventBatch(tx, [...events.slice(0, 5), events[0] as NostrEvent], relayA, { batchSize: 2 });
+      const second = await insertEventBatch(tx, events, relayA, { batchSize: 4 });
+      return [first, second];
+    });
+    expect(result).toEqual([{ newEvents: 5, newRelayLinks: 5 }, { newEvents: 4, newRelayLinks: 4 }]);
+    expect(await stored()).toBe(9);
+    const more = Array.from({ length: 3 }, () => storageEvent());
+    await expect(
+      test.db.transaction(async (tx) => {
+        await insertEventBatch(tx, more, relayA);
+        await insertEventBatch(tx, [storageEvent()], 2_000_000_000);
+      }),
+    ).rejects.toMatchObject({ code: '23503' });
+    expect(await count(`SELECT count(*) AS n FROM event WHERE id = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest($1::text[]) x))`, [more.map((event) => event.id)])).toBe(0);
+  });
+
+  it('refuses an id, pubkey or sig that is not hex of its length, storing nothing of the batch', async () => {
+    const good = storageEvent();
+    for (const bad of [{ ...storageEvent(), id: 'zz'.repeat(32) }, { ...storageEvent(), pubkey: 'ab'.repeat(31) }, { ...storageEvent(), sig: `${'00'.repeat(63)}0g` }]) {
+      await expect(insertEventBatch(test.db, [good, bad], relayA)).rejects.toThrow(/not hex of the right length/);
+    }
+    expect(await count(`SELECT count(*) AS n FROM event WHERE id = decode($1, 'hex')`, [good.id])).toBe(0);
+  });
+
   it('an empty batch is a no-op', async () => {
     expect(await insertEventBatch(test.db, [], relayA)).toEqual({ newEvents: 0, newRelayLinks: 0 });
   });
