@@ -158,8 +158,23 @@ describe('tag searches by window', () => {
     const common = counting(test.db);
     const newest = await searchEvents(common, [{ tags: { t: ['hot'] } }], 5, undefined, { nowSeconds: NOW });
     expect(ids(newest)).toEqual(ids(await findEvents(test.db, eventQuery({ tags: { t: ['hot'] } }, 5))));
-    // The estimate (210 of 600 events carry it), the newest created_at, the one-hour window.
-    expect(common.statements).toBe(3);
+    // The estimate (210 of 600 events carry it), an unknown value's estimate, the newest created_at, the one-hour window.
+    expect(common.statements).toBe(4);
+  });
+
+  it('reads a value whole when the planner expects no more of it than of a value it does not know', async () => {
+    await test.db.exec('ANALYZE event');
+    // A threshold so low that the first test never decides: the comparison with an unknown value does.
+    const options = { nowSeconds: NOW, windowAbove: 0.0001 };
+    const unknown = counting(test.db);
+    expect(await searchEvents(unknown, [{ tags: { t: ['absent'] } }], 5, undefined, options)).toEqual([]);
+    // Its estimate, the unknown value's, then the whole archive's query.
+    expect(unknown.statements).toBe(3);
+
+    const known = counting(test.db);
+    expect(await searchEvents(known, [{ tags: { t: ['hot'] } }], 5, undefined, options)).toHaveLength(5);
+    // Among the most common elements: windows (the newest created_at, the one-hour window).
+    expect(known.statements).toBe(4);
   });
 
   it('searches by window only for tag filters without ids', () => {
