@@ -129,7 +129,8 @@ async function monthlyPartitions(db: Database) {
       const from = Date.UTC(year, month, 1) / 1000;
       return { name: monthPartitionName('event', from), from, to: Date.UTC(year, month + 1, 1) / 1000 };
     });
-    if (!(await splitEventPartition(db, `event_y${year}`, months, 0, 60_000))) throw new Error(`could not split event_y${year} into months`);
+    if (!(await splitEventPartition(db, `event_y${year}`, months, 0, 60_000)))
+      throw new Error(`could not split event_y${year} into months`);
   }
   log(`${db.kind}: 2024 and 2025 in 24 monthly partitions`);
 }
@@ -156,7 +157,10 @@ async function build(db: Database, events: number) {
         await tx.query(BATCH_SQL, [lo, hi, events]);
       });
       done += hi - lo + 1;
-      if (done % 100_000 === 0 || done === events) log(`${done} events after ${((performance.now() - started) / 1000).toFixed(1)} s, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);
+      if (done % 100_000 === 0 || done === events)
+        log(
+          `${done} events after ${((performance.now() - started) / 1000).toFixed(1)} s, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`,
+        );
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
@@ -171,7 +175,12 @@ async function build(db: Database, events: number) {
   );
   const row = rows[0] as { events: number; pairs: number; bytes: number };
   if (row.events !== events) throw new Error(`built ${row.events} events, expected ${events}`);
-  return { buildSeconds: Number(buildSeconds.toFixed(1)), analyzeSeconds: Number(analyzeSeconds.toFixed(1)), eventRelayPairs: row.pairs, databaseMiB: Math.round(row.bytes / 2 ** 20) };
+  return {
+    buildSeconds: Number(buildSeconds.toFixed(1)),
+    analyzeSeconds: Number(analyzeSeconds.toFixed(1)),
+    eventRelayPairs: row.pairs,
+    databaseMiB: Math.round(row.bytes / 2 ** 20),
+  };
 }
 
 /** The generated rows agree with the codec (tagvalues) and with the client's copy of the generator (ids, authors). */
@@ -186,8 +195,12 @@ async function check(db: Database, events: number) {
   for (const n of sample) {
     const row = byId.get(eventId(n));
     if (!row) throw new Error(`check: event ${n} missing`);
-    if (row.pubkey !== pubkeyOf(authorOf(n))) throw new Error(`check: event ${n} has author ${row.pubkey}, the client expects ${pubkeyOf(authorOf(n))}`);
-    if (JSON.stringify(row.tagvalues) !== JSON.stringify(tagValues(row.tags))) throw new Error(`check: event ${n}: tagvalues ${JSON.stringify(row.tagvalues)} differ from the codec's ${JSON.stringify(tagValues(row.tags))}`);
+    if (row.pubkey !== pubkeyOf(authorOf(n)))
+      throw new Error(`check: event ${n} has author ${row.pubkey}, the client expects ${pubkeyOf(authorOf(n))}`);
+    if (JSON.stringify(row.tagvalues) !== JSON.stringify(tagValues(row.tags)))
+      throw new Error(
+        `check: event ${n}: tagvalues ${JSON.stringify(row.tagvalues)} differ from the codec's ${JSON.stringify(tagValues(row.tags))}`,
+      );
   }
 }
 
@@ -223,12 +236,19 @@ async function explainPlans(db: Database, events: number): Promise<string> {
     const recorder = recording(db);
     await searchEvents(recorder, [filter], title.startsWith('id') ? 1 : 101, at);
     const query = recorder.last ?? eventQuery(filter, title.startsWith('id') ? 1 : 101, at);
-    const before = recorder.statements > 1 ? `-- statement ${recorder.statements} of ${recorder.statements} (the newest created_at, then time windows until one held the page)\n` : '';
+    const before =
+      recorder.statements > 1
+        ? `-- statement ${recorder.statements} of ${recorder.statements} (the newest created_at, then time windows until one held the page)\n`
+        : '';
     // Twice: the first run warms the cache, the second is the one shown.
     await db.query(`EXPLAIN (ANALYZE, BUFFERS) ${query.text}`, query.values);
     const { rows } = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${query.text}`, query.values);
-    const values = JSON.stringify(query.values, (_key, value: unknown) => (typeof value === 'string' && value.length > 20 ? `${value.slice(0, 12)}…` : value));
-    sections.push(`### ${title}\n\n\`\`\`sql\n${before}${query.text}\n-- ${values}\n\`\`\`\n\n\`\`\`\n${rows.map((row) => row['QUERY PLAN']).join('\n')}\n\`\`\``);
+    const values = JSON.stringify(query.values, (_key, value: unknown) =>
+      typeof value === 'string' && value.length > 20 ? `${value.slice(0, 12)}…` : value,
+    );
+    sections.push(
+      `### ${title}\n\n\`\`\`sql\n${before}${query.text}\n-- ${values}\n\`\`\`\n\n\`\`\`\n${rows.map((row) => row['QUERY PLAN']).join('\n')}\n\`\`\``,
+    );
   }
   return sections.join('\n\n');
 }
@@ -336,7 +356,8 @@ async function phase(config: Config, events: number, migrationsDir?: string, reu
 async function main() {
   const [kind, target, eventsText] = process.argv.slice(2);
   const events = Number(eventsText);
-  if (!kind || !target || !Number.isSafeInteger(events) || events < 1000) throw new Error('usage: api-phase.ts pglite DATA_DIR EVENTS | postgres - EVENTS');
+  if (!kind || !target || !Number.isSafeInteger(events) || events < 1000)
+    throw new Error('usage: api-phase.ts pglite DATA_DIR EVENTS | postgres - EVENTS');
   // The archive relay client pages through many REQs a minute: no per-address request limit either.
   const overrides = { 'api.rate_limit_per_minute': 0, 'api.relay_requests_per_minute': 0 };
   // BENCH_API_MIGRATIONS_UPTO=0006: the schema without later migrations (an index measured before it is added).
@@ -345,21 +366,32 @@ async function main() {
   if (upTo) {
     migrationsDir = mkdtempSync(join(tmpdir(), 'bigbrotr-bench-api-migrations-'));
     const source = readMigrations();
-    for (const migration of source.filter((file) => file.name.slice(0, 4) <= upTo)) copyFileSync(join(sourceMigrationsDir(), migration.name), join(migrationsDir, migration.name));
+    for (const migration of source.filter((file) => file.name.slice(0, 4) <= upTo))
+      copyFileSync(join(sourceMigrationsDir(), migration.name), join(migrationsDir, migration.name));
   }
   try {
-    if (kind === 'pglite') return await phase(loadConfig({ env: {}, overrides: { ...overrides, 'database.data_dir': target } }).config, events, migrationsDir);
+    if (kind === 'pglite')
+      return await phase(loadConfig({ env: {}, overrides: { ...overrides, 'database.data_dir': target } }).config, events, migrationsDir);
     const existing = process.env.BENCH_API_DATABASE;
     if (existing) {
       if (!/^[a-z_][a-z0-9_]*$/.test(existing)) throw new Error(`BENCH_API_DATABASE: expected a database name, got ${existing}`);
       const url = new URL(POSTGRES_SERVER);
       url.pathname = `/${existing}`;
-      return await phase(loadConfig({ env: {}, overrides: { ...overrides, 'database.url': url.toString() } }).config, events, migrationsDir, true);
+      return await phase(
+        loadConfig({ env: {}, overrides: { ...overrides, 'database.url': url.toString() } }).config,
+        events,
+        migrationsDir,
+        true,
+      );
     }
-    return await withScratchPostgres('bigbrotr_bench_api', (url) => phase(loadConfig({ env: {}, overrides: { ...overrides, 'database.url': url } }).config, events, migrationsDir), {
-      keep: Boolean(process.env.BENCH_API_KEEP_DATABASE),
-      onKept: (name) => log(`kept database ${name}`),
-    });
+    return await withScratchPostgres(
+      'bigbrotr_bench_api',
+      (url) => phase(loadConfig({ env: {}, overrides: { ...overrides, 'database.url': url } }).config, events, migrationsDir),
+      {
+        keep: Boolean(process.env.BENCH_API_KEEP_DATABASE),
+        onKept: (name) => log(`kept database ${name}`),
+      },
+    );
   } finally {
     if (migrationsDir) rmSync(migrationsDir, { recursive: true, force: true });
   }

@@ -70,10 +70,46 @@ export const KINDS: readonly (readonly [number, number])[] = [
 ];
 /** Hashtag vocabulary: rank r is picked with probability ~ r^(-2/3) (index = floor(V · random()³)). */
 const REAL_HASHTAGS = [
-  'nostr', 'bitcoin', 'grownostr', 'zap', 'art', 'photography', 'music', 'news', 'plebchain', 'foodstr',
-  'asknostr', 'meme', 'memes', 'gm', 'coffeechain', 'introductions', 'lightning', 'privacy', 'freedom', 'dev',
-  'catstr', 'dogstr', 'travel', 'books', 'science', 'tech', 'ai', 'gaming', 'sports', 'politics',
-  'economics', 'health', 'fitness', 'nature', 'weather', 'movies', 'anime', 'running', 'cooking', 'garden',
+  'nostr',
+  'bitcoin',
+  'grownostr',
+  'zap',
+  'art',
+  'photography',
+  'music',
+  'news',
+  'plebchain',
+  'foodstr',
+  'asknostr',
+  'meme',
+  'memes',
+  'gm',
+  'coffeechain',
+  'introductions',
+  'lightning',
+  'privacy',
+  'freedom',
+  'dev',
+  'catstr',
+  'dogstr',
+  'travel',
+  'books',
+  'science',
+  'tech',
+  'ai',
+  'gaming',
+  'sports',
+  'politics',
+  'economics',
+  'health',
+  'fitness',
+  'nature',
+  'weather',
+  'movies',
+  'anime',
+  'running',
+  'cooking',
+  'garden',
 ];
 export const HASHTAG_COUNT = 2_000;
 export const hashtag = (index: number): string => REAL_HASHTAGS[index] ?? `topic${index}`;
@@ -239,7 +275,11 @@ export const QUERY_TYPES: QueryType[] = [
       const window = WINDOWS[random(WINDOWS.length)] as number;
       const since = T0 + random(SPAN - window);
       const kind = pickKind();
-      return { path: `/v1/events?kinds=${kind}&since=${since}&until=${since + window}&limit=100`, filter: { kinds: [kind], since, until: since + window }, limit: 101 };
+      return {
+        path: `/v1/events?kinds=${kind}&since=${since}&until=${since + window}&limit=100`,
+        filter: { kinds: [kind], since, until: since + window },
+        limit: 101,
+      };
     },
   },
   {
@@ -314,7 +354,11 @@ async function drive(pool: Pool, type: QueryType, events: number, count: number)
 }
 
 /** Every query type against a running server: warm-up, then the timed requests. */
-export async function measureApi(url: string, events: number, onResult: (name: string, result: Awaited<ReturnType<typeof drive>>) => void = () => undefined) {
+export async function measureApi(
+  url: string,
+  events: number,
+  onResult: (name: string, result: Awaited<ReturnType<typeof drive>>) => void = () => undefined,
+) {
   const pool = new Pool(url, { connections: CONCURRENCY, pipelining: 1 });
   const measured: { name: string; result: Awaited<ReturnType<typeof drive>> }[] = [];
   try {
@@ -393,7 +437,8 @@ async function pageArchiveRelay(url: string, cpu: { server?: number; database?: 
     for (let index = 0; index < page.length; index++) {
       const event = page[index] as { id: string; created_at: number };
       const previous = page[index - 1];
-      if (previous && (previous.created_at < event.created_at || (previous.created_at === event.created_at && previous.id < event.id))) disorder++;
+      if (previous && (previous.created_at < event.created_at || (previous.created_at === event.created_at && previous.id < event.id)))
+        disorder++;
       if (seen.has(event.id)) continue;
       seen.add(event.id);
       fresh++;
@@ -442,7 +487,9 @@ async function dropScratchDatabase(name: string): Promise<void> {
 }
 
 async function startPhase(kind: string, target: string, events: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'api-phase.ts'), kind, target, String(events)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'api-phase.ts'), kind, target, String(events)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   // A phase killed by a signal cannot drop its scratch database (named after its pid): drop it here.
@@ -475,20 +522,36 @@ export async function run(): Promise<BenchResult[]> {
   try {
     for (const kind of databases) {
       if (kind !== 'postgres' && kind !== 'pglite') throw new Error(`BENCH_API_DATABASES: unknown database ${kind}`);
-      const events = Number(kind === 'postgres' ? (process.env.BENCH_API_EVENTS ?? 1_000_000) : (process.env.BENCH_API_PGLITE_EVENTS ?? process.env.BENCH_API_EVENTS ?? 200_000));
+      const events = Number(
+        kind === 'postgres'
+          ? (process.env.BENCH_API_EVENTS ?? 1_000_000)
+          : (process.env.BENCH_API_PGLITE_EVENTS ?? process.env.BENCH_API_EVENTS ?? 200_000),
+      );
       const phase = await startPhase(kind, kind === 'pglite' ? join(dir, 'data') : '-', events);
       const { ready } = phase;
       // PGlite builds about 3,500 events/s here (1,000,000 took 280 s): 200,000 by default keeps the whole bench near 10 minutes.
-      const reduced = kind === 'pglite' && events < Number(process.env.BENCH_API_EVENTS ?? 1_000_000) ? ' (PGlite reduced from 1,000,000: building 1M takes ~5 min)' : '';
+      const reduced =
+        kind === 'pglite' && events < Number(process.env.BENCH_API_EVENTS ?? 1_000_000)
+          ? ' (PGlite reduced from 1,000,000: building 1M takes ~5 min)'
+          : '';
       const label = `${kind}, ${events.toLocaleString('en-US')} events${reduced}`;
       console.log(JSON.stringify({ bench: 'api', database: kind, ...ready, plans: undefined }));
       plans.push(`## ${label}\n\n${ready.plans}`);
       results.push(
-        { bench: 'api', case: `build ${events.toLocaleString('en-US')} events (${ready.eventRelayPairs.toLocaleString('en-US')} event-relay pairs) in SQL, ${kind}${reduced}`, value: ready.buildSeconds, unit: 's', ...ready, plans: undefined },
+        {
+          bench: 'api',
+          case: `build ${events.toLocaleString('en-US')} events (${ready.eventRelayPairs.toLocaleString('en-US')} event-relay pairs) in SQL, ${kind}${reduced}`,
+          value: ready.buildSeconds,
+          unit: 's',
+          ...ready,
+          plans: undefined,
+        },
         { bench: 'api', case: `VACUUM ANALYZE after the build, ${kind}`, value: ready.analyzeSeconds, unit: 's' },
         { bench: 'api', case: `database size after the build, ${kind}`, value: ready.databaseMiB, unit: 'MiB' },
       );
-      const measured = await measureApi(ready.url, events, (query, result) => console.log(JSON.stringify({ bench: 'api', database: kind, query, ...result })));
+      const measured = await measureApi(ready.url, events, (query, result) =>
+        console.log(JSON.stringify({ bench: 'api', database: kind, query, ...result })),
+      );
       for (const { name, result } of measured) {
         results.push(
           { bench: 'api', case: `${name}: p50, ${label}`, value: result.p50Ms, unit: 'ms', database: kind, query: name, ...result },
@@ -497,16 +560,34 @@ export async function run(): Promise<BenchResult[]> {
         );
       }
       if (relaySelected()) {
-        const runs = await measureArchiveRelay(ready.url, { server: phase.pid, ...(kind === 'postgres' ? { database: `bigbrotr_bench_api_${phase.pid}` } : {}) });
+        const runs = await measureArchiveRelay(ready.url, {
+          server: phase.pid,
+          ...(kind === 'postgres' ? { database: `bigbrotr_bench_api_${phase.pid}` } : {}),
+        });
         runs.forEach((result, index) => {
           console.log(JSON.stringify({ bench: 'api', database: kind, query: 'archive relay', run: index + 1, ...result }));
           const how = `one client (ws, JSON.parse per message), REQ {limit: ${RELAY_PAGE}, until} pages, permessage-deflate ${result.deflate ? 'on' : 'off'}`;
-          results.push({ bench: 'api', case: `(relay) archive relay, ${how}, run ${index + 1} of ${runs.length}: ${result.events.toLocaleString('en-US')} events, ${label}`, value: result.eventsPerSecond, unit: 'events/s', database: kind, ...result });
+          results.push({
+            bench: 'api',
+            case: `(relay) archive relay, ${how}, run ${index + 1} of ${runs.length}: ${result.events.toLocaleString('en-US')} events, ${label}`,
+            value: result.eventsPerSecond,
+            unit: 'events/s',
+            database: kind,
+            ...result,
+          });
         });
       }
       for (const [name, cost] of Object.entries(ready.sql)) {
         results.push(
-          { bench: 'api', case: `${name}: search alone (its SQL statements), one at a time, p99, ${label}`, value: cost.p99Ms, unit: 'ms', database: kind, query: name, ...cost },
+          {
+            bench: 'api',
+            case: `${name}: search alone (its SQL statements), one at a time, p99, ${label}`,
+            value: cost.p99Ms,
+            unit: 'ms',
+            database: kind,
+            query: name,
+            ...cost,
+          },
           { bench: 'api', case: `${name}: search alone, mean statements sent, ${label}`, value: cost.meanStatements, unit: 'statements' },
         );
       }

@@ -53,10 +53,12 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  // Benchmarks may leave pooled connections idling; the results are printed, so end now.
-  () => process.exit(0),
-).catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main()
+  .then(
+    // Benchmarks may leave pooled connections idling; the results are printed, so end now.
+    () => process.exit(0),
+  )
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });

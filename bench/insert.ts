@@ -59,7 +59,8 @@ SELECT (SELECT count(*) FROM new_events) AS new_events, (SELECT count(*) FROM ne
 
 const ARRAY_SPECIAL = /["\\]/;
 const ARRAY_SPECIAL_GLOBAL = /["\\]/g;
-const quoteArrayElement = (text: string): string => (ARRAY_SPECIAL.test(text) ? `"${text.replace(ARRAY_SPECIAL_GLOBAL, '\\$&')}"` : `"${text}"`);
+const quoteArrayElement = (text: string): string =>
+  ARRAY_SPECIAL.test(text) ? `"${text.replace(ARRAY_SPECIAL_GLOBAL, '\\$&')}"` : `"${text}"`;
 
 function textArrayLiteral(values: readonly (string | null)[]): string {
   return `{${values.map((value) => (value === null ? 'NULL' : quoteArrayElement(value))).join(',')}}`;
@@ -140,7 +141,9 @@ function syntheticEvent(index: number, authors: string[]): NostrEvent {
     ...(index % 4 === 0 ? [['t', `topic${index % 50}`]] : []),
   ];
   const content = `note ${index}: ${'the quick brown fox jumps over the lazy dog '.repeat(4)}`.slice(0, 200);
-  const id = createHash('sha256').update(JSON.stringify([0, pubkey, created_at, kind, tags, content])).digest('hex');
+  const id = createHash('sha256')
+    .update(JSON.stringify([0, pubkey, created_at, kind, tags, content]))
+    .digest('hex');
   return { id, pubkey, created_at, kind, tags, content, sig: randomBytes(64).toString('hex') };
 }
 
@@ -171,9 +174,21 @@ async function bytesPerEvent(db: Database): Promise<{ bytes: number; uniqueEvent
   return { bytes: Number(row.bytes) / Number(row.events), uniqueEvents: Number(row.events), pairs: Number(row.pairs) };
 }
 
-async function measure(name: 'pglite' | 'postgres', db: Database, stream: ReturnType<typeof arrivalStream>, batchSize: number): Promise<BenchResult[]> {
+async function measure(
+  name: 'pglite' | 'postgres',
+  db: Database,
+  stream: ReturnType<typeof arrivalStream>,
+  batchSize: number,
+): Promise<BenchResult[]> {
   await migrate(db, { lockTimeoutMs: 30_000 });
-  const ids = await getOrCreateRelayIds(db, [{ url: 'wss://a.bench/', network: 'clearnet' }, { url: 'wss://b.bench/', network: 'clearnet' }], 'bench');
+  const ids = await getOrCreateRelayIds(
+    db,
+    [
+      { url: 'wss://a.bench/', network: 'clearnet' },
+      { url: 'wss://b.bench/', network: 'clearnet' },
+    ],
+    'bench',
+  );
   const relayIds = { a: ids.get('wss://a.bench/') as number, b: ids.get('wss://b.bench/') as number };
   const start = performance.now();
   let newEvents = 0;
@@ -183,15 +198,32 @@ async function measure(name: 'pglite' | 'postgres', db: Database, stream: Return
     for (const relay of ['a', 'b'] as const) {
       const events = slice.filter((item) => item.relay === relay).map((item) => item.event);
       if (events.length === 0) continue;
-      const stored = PATH === 'copy' ? await insertEventBatch(db, events, relayIds[relay], { batchSize }) : await statementInsert(db, events, relayIds[relay], batchSize);
+      const stored =
+        PATH === 'copy'
+          ? await insertEventBatch(db, events, relayIds[relay], { batchSize })
+          : await statementInsert(db, events, relayIds[relay], batchSize);
       newEvents += stored.newEvents;
     }
   }
   const elapsed = performance.now() - start;
   const size = await bytesPerEvent(db);
   const results: BenchResult[] = [
-    { bench: 'insert', case: `${name} (${PATH}): ${TOTAL} events, 30% duplicates, batches of ${batchSize}`, value: (TOTAL * 1000) / elapsed, unit: 'events/s', n: TOTAL, newEvents, seconds: elapsed / 1000, path: PATH },
-    { bench: 'storage', case: `${name}: tables + indexes per unique event (${size.uniqueEvents} events, ${size.pairs} event-relay pairs)`, value: size.bytes, unit: 'bytes/event' },
+    {
+      bench: 'insert',
+      case: `${name} (${PATH}): ${TOTAL} events, 30% duplicates, batches of ${batchSize}`,
+      value: (TOTAL * 1000) / elapsed,
+      unit: 'events/s',
+      n: TOTAL,
+      newEvents,
+      seconds: elapsed / 1000,
+      path: PATH,
+    },
+    {
+      bench: 'storage',
+      case: `${name}: tables + indexes per unique event (${size.uniqueEvents} events, ${size.pairs} event-relay pairs)`,
+      value: size.bytes,
+      unit: 'bytes/event',
+    },
   ];
   for (const result of results) console.log(JSON.stringify(result));
   return results;

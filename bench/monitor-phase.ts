@@ -20,13 +20,20 @@ async function monitorPhase(config: Config, urls: Record<string, string[]>) {
   try {
     await migrate(db, { lockTimeoutMs: 60_000, logger: silentLogger() });
     const all = Object.values(urls).flat();
-    await db.query(`INSERT INTO relay (url, network, state, discovered_from) SELECT url, 'clearnet', 'active', 'seed' FROM unnest($1::text[]) AS u(url)`, [all]);
+    await db.query(
+      `INSERT INTO relay (url, network, state, discovered_from) SELECT url, 'clearnet', 'active', 'seed' FROM unnest($1::text[]) AS u(url)`,
+      [all],
+    );
     const rssBeforeMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
     const started = performance.now();
     const summary = await monitorOnce({ db, config, logger: silentLogger() });
     const seconds = (performance.now() - started) / 1000;
-    const { rows } = await db.query<{ check_type: string; ok: boolean; n: string }>('SELECT check_type, ok, count(*) AS n FROM relay_check GROUP BY check_type, ok ORDER BY check_type, ok');
-    const upByKind = Object.fromEntries(Object.entries(urls).map(([kind, list]) => [kind, summary.relays.filter((relay) => list.includes(relay.url) && relay.up).length]));
+    const { rows } = await db.query<{ check_type: string; ok: boolean; n: string }>(
+      'SELECT check_type, ok, count(*) AS n FROM relay_check GROUP BY check_type, ok ORDER BY check_type, ok',
+    );
+    const upByKind = Object.fromEntries(
+      Object.entries(urls).map(([kind, list]) => [kind, summary.relays.filter((relay) => list.includes(relay.url) && relay.up).length]),
+    );
     return {
       relays: all.length,
       checked: summary.checked,
@@ -49,7 +56,9 @@ async function main() {
   if (!kind || !target || !urlsFile) throw new Error('usage: monitor-phase.ts pglite DATA_DIR URLS_JSON | postgres - URLS_JSON');
   const urls = JSON.parse(readFileSync(urlsFile, 'utf8')) as Record<string, string[]>;
   if (kind === 'pglite') return monitorPhase(loadConfig({ env: {}, overrides: { 'database.data_dir': target } }).config, urls);
-  return withScratchPostgres('bigbrotr_bench_monitor', (url) => monitorPhase(loadConfig({ env: {}, overrides: { 'database.url': url } }).config, urls));
+  return withScratchPostgres('bigbrotr_bench_monitor', (url) =>
+    monitorPhase(loadConfig({ env: {}, overrides: { 'database.url': url } }).config, urls),
+  );
 }
 
 main().then(

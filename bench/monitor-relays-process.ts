@@ -26,11 +26,15 @@ for (const [kind, count] of counts) {
     }
     const relay = await startTestRelay({
       misbehaviour:
-        kind === 'slow' ? { delayMs: 1_500, nip11Mode: 'slow' }
-        : kind === 'garbage' ? { garbageFrames: true, nip11Mode: index % 2 ? 'html' : 'invalid-json', refuseWrites: 'invalid: ???' }
-        : kind === 'hanging' ? { hangHandshake: true }
-        : kind === 'silent' ? { neverEose: true, noOk: true }
-        : {},
+        kind === 'slow'
+          ? { delayMs: 1_500, nip11Mode: 'slow' }
+          : kind === 'garbage'
+            ? { garbageFrames: true, nip11Mode: index % 2 ? 'html' : 'invalid-json', refuseWrites: 'invalid: ???' }
+            : kind === 'hanging'
+              ? { hangHandshake: true }
+              : kind === 'silent'
+                ? { neverEose: true, noOk: true }
+                : {},
     });
     relays.push(relay);
     (urls[kind] as string[]).push(relay.url);

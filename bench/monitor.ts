@@ -46,15 +46,26 @@ async function runPhase(args: string[]): Promise<Record<string, unknown>> {
 export async function run(): Promise<BenchResult[]> {
   const relays = await startRelays();
   const dir = mkdtempSync(join(tmpdir(), 'bigbrotr-bench-monitor-'));
-  const mix = Object.entries(relays.urls).map(([kind, list]) => `${list.length} ${kind}`).join(', ');
+  const mix = Object.entries(relays.urls)
+    .map(([kind, list]) => `${list.length} ${kind}`)
+    .join(', ');
   try {
     const urlsFile = join(dir, 'urls.json');
     writeFileSync(urlsFile, JSON.stringify(relays.urls));
     const results: BenchResult[] = [];
-    for (const [kind, target] of [['pglite', join(dir, 'data')], ['postgres', '-']] as const) {
+    for (const [kind, target] of [
+      ['pglite', join(dir, 'data')],
+      ['postgres', '-'],
+    ] as const) {
       const phase = await runPhase([kind, target, urlsFile]);
       results.push(
-        { bench: 'monitor', case: `one pass over ${TOTAL} loopback relays (${mix}) into ${kind}, 10 s timeouts, concurrency 50`, value: phase.seconds as number, unit: 's', ...phase },
+        {
+          bench: 'monitor',
+          case: `one pass over ${TOTAL} loopback relays (${mix}) into ${kind}, 10 s timeouts, concurrency 50`,
+          value: phase.seconds as number,
+          unit: 's',
+          ...phase,
+        },
         { bench: 'monitor', case: `relays checked per minute, ${kind}`, value: phase.relaysPerMinute as number, unit: 'relays/min' },
         { bench: 'monitor', case: `peak RSS of the monitor process, ${kind}`, value: phase.peakRssMiB as number, unit: 'MiB' },
       );

@@ -54,7 +54,12 @@ export function seededRandom(seed: string): () => number {
 }
 
 const NON_NEGENTROPY_PROFILES = ['nostr-rs-relay', 'khatru-sqlite', 'haven', 'nostream', 'nostr-relay-nestjs', 'rnostr'];
-const HOSTILE_BEHAVIOURS: Partial<Misbehaviour>[] = [{ garbageFrames: true }, { duplicateEvents: true }, { outOfFilterEvents: 3 }, { deepNestingNotice: 5_000 }];
+const HOSTILE_BEHAVIOURS: Partial<Misbehaviour>[] = [
+  { garbageFrames: true },
+  { duplicateEvents: true },
+  { outOfFilterEvents: 3 },
+  { deepNestingNotice: 5_000 },
+];
 
 /** Relay roles and behaviours: every 4th relay strfry-like with NIP-77 (25 %), 5 % dead, 4 % hostile. */
 export function planRelays(count: number): PlannedRelay[] {
@@ -75,7 +80,12 @@ export function planRelays(count: number): PlannedRelay[] {
 
 /** The test relay options of a planned relay: its profile's behaviours plus its misbehaviour. */
 export function relayOptions(relay: PlannedRelay): Partial<TestRelayOptions> {
-  return { ...relayProfile(relay.profile).options, negentropy: relay.negentropy, misbehaviour: relay.misbehaviour, nip11: { name: `network bench relay ${relay.index}` } };
+  return {
+    ...relayProfile(relay.profile).options,
+    negentropy: relay.negentropy,
+    misbehaviour: relay.misbehaviour,
+    nip11: { name: `network bench relay ${relay.index}` },
+  };
 }
 
 /**
@@ -133,7 +143,24 @@ function sign(author: Author, kind: number, createdAt: number, tags: string[][],
 }
 
 const HASHTAGS = Array.from({ length: 300 }, (_, index) => `topic${index}`);
-const WORDS = ['relay', 'nostr', 'zap', 'note', 'archive', 'signal', 'bitcoin', 'lightning', 'client', 'event', 'key', 'follow', 'thread', 'media', 'music', 'photo'];
+const WORDS = [
+  'relay',
+  'nostr',
+  'zap',
+  'note',
+  'archive',
+  'signal',
+  'bitcoin',
+  'lightning',
+  'client',
+  'event',
+  'key',
+  'follow',
+  'thread',
+  'media',
+  'music',
+  'photo',
+];
 
 /**
  * U events: notes (with hashtags and mentions, Zipf-popular), reactions and reposts of earlier notes,
@@ -155,10 +182,29 @@ function generate(size: NetworkSize, seed: string): NostrEvent[] {
     let event: NostrEvent;
     if (roll < 0.25 && notes.length > 0) {
       const target = notes[Math.floor(random() * notes.length)] as NostrEvent;
-      event = sign(author, 7, createdAt, [['e', target.id], ['p', target.pubkey], ['k', '1']], random() < 0.8 ? '+' : '🤙');
+      event = sign(
+        author,
+        7,
+        createdAt,
+        [
+          ['e', target.id],
+          ['p', target.pubkey],
+          ['k', '1'],
+        ],
+        random() < 0.8 ? '+' : '🤙',
+      );
     } else if (roll < 0.3 && notes.length > 0) {
       const target = notes[Math.floor(random() * notes.length)] as NostrEvent;
-      event = sign(author, 6, createdAt, [['e', target.id, ''], ['p', target.pubkey]], '');
+      event = sign(
+        author,
+        6,
+        createdAt,
+        [
+          ['e', target.id, ''],
+          ['p', target.pubkey],
+        ],
+        '',
+      );
     } else {
       const words = 3 + Math.floor(random() ** 3 * 120);
       const content = Array.from({ length: words }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ');
@@ -209,14 +255,26 @@ export async function readNetworkEvents(path: string): Promise<NostrEvent[]> {
  * list), published on the seed relays and on one relay of the list: following them finds every relay.
  * Returns the lists and where each is placed.
  */
-export function signRelayLists(urls: string[], relays: PlannedRelay[], size: NetworkSize, seed: string, createdAt: number): { event: NostrEvent; relays: number[] }[] {
+export function signRelayLists(
+  urls: string[],
+  relays: PlannedRelay[],
+  size: NetworkSize,
+  seed: string,
+  createdAt: number,
+): { event: NostrEvent; relays: number[] }[] {
   const random = seededRandom(`${seed}:lists`);
   const people = authors(seed, size.authors);
   const honest = relays.filter((relay) => relay.role === 'honest').map((relay) => relay.index);
   return people.map((author, index) => {
     const named = new Set<number>([index % urls.length]);
     while (named.size < 4) named.add(Math.floor(random() * urls.length));
-    const event = sign(author, 10002, createdAt, [...named].map((relay) => ['r', urls[relay] as string]), '');
+    const event = sign(
+      author,
+      10002,
+      createdAt,
+      [...named].map((relay) => ['r', urls[relay] as string]),
+      '',
+    );
     const placed = new Set<number>([0, 1, 2].slice(0, SEED_RELAYS));
     placed.add(honest[index % honest.length] as number);
     return { event, relays: [...placed] };

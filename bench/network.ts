@@ -23,7 +23,17 @@ import pg from 'pg';
 import type { NostrEvent } from '../src/nostr/event.js';
 import { freePort } from '../test/support/free-port.js';
 import type { BenchResult } from './index.js';
-import { DEFAULT_NETWORK, ensureNetworkEvents, placeEvents, planRelays, readNetworkEvents, SEED_RELAYS, signRelayLists, type NetworkPlan, type NetworkSize } from './network-fixture.js';
+import {
+  DEFAULT_NETWORK,
+  ensureNetworkEvents,
+  placeEvents,
+  planRelays,
+  readNetworkEvents,
+  SEED_RELAYS,
+  signRelayLists,
+  type NetworkPlan,
+  type NetworkSize,
+} from './network-fixture.js';
 import { peakRssMiB, processCpuSeconds } from './process-stats.js';
 import { withScratchPostgres } from './scratch-postgres.js';
 
@@ -53,7 +63,12 @@ function networkSize(): NetworkSize {
 /** CPU seconds of every PostgreSQL server process, by pid. */
 function postgresCpu(): Map<number, number> {
   const out = execFileSync('ps', ['-C', 'postgres', '-o', 'pid=']).toString();
-  return new Map(out.split('\n').filter(Boolean).map((pid) => [Number(pid), processCpuSeconds(Number(pid))]));
+  return new Map(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((pid) => [Number(pid), processCpuSeconds(Number(pid))]),
+  );
 }
 
 /** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
@@ -73,7 +88,11 @@ interface Host {
 async function startHosts(planPath: string, count: number): Promise<Host[]> {
   return Promise.all(
     Array.from({ length: count }, async (_, host) => {
-      const child = spawn(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', join(here, 'network-relays-process.ts'), planPath, String(host), String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const child = spawn(
+        process.execPath,
+        ['--max-old-space-size=8192', '--import', 'tsx', join(here, 'network-relays-process.ts'), planPath, String(host), String(count)],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
       const ready = await new Promise<string>((resolve, reject) => {
         createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve);
         child.once('exit', (code) => reject(new Error(`relay host ${host} exited with ${code}`)));
@@ -115,7 +134,12 @@ function buildTruth(events: NostrEvent[], placement: Uint16Array[], lists: { eve
 const STAT_ROWS = `SELECT coalesce(sum(n_tup_ins - n_tup_del), 0)::bigint AS n FROM pg_stat_user_tables
   WHERE relid = $1::regclass OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = $1::regclass)`;
 
-async function waitForCompletion(client: pg.Client, truth: Truth, timeoutMs: number, started: number): Promise<{ seconds: number; events: number; pairs: number; complete: boolean }> {
+async function waitForCompletion(
+  client: pg.Client,
+  truth: Truth,
+  timeoutMs: number,
+  started: number,
+): Promise<{ seconds: number; events: number; pairs: number; complete: boolean }> {
   const expectedPairs = truth.pairs.event.length;
   let last = { events: 0, pairs: 0 };
   let lastReport = 0;
@@ -124,14 +148,19 @@ async function waitForCompletion(client: pg.Client, truth: Truth, timeoutMs: num
     const events = Number((await client.query<{ n: string }>(STAT_ROWS, ['event'])).rows[0]?.n ?? 0);
     const pairs = Number((await client.query<{ n: string }>(STAT_ROWS, ['event_relay'])).rows[0]?.n ?? 0);
     if (Date.now() - lastReport > 15_000) {
-      log(`${Math.round((Date.now() - started) / 1000)} s: about ${events.toLocaleString('en-US')} of ${truth.ids.length.toLocaleString('en-US')} events, ${pairs.toLocaleString('en-US')} of ${expectedPairs.toLocaleString('en-US')} pairs`);
+      log(
+        `${Math.round((Date.now() - started) / 1000)} s: about ${events.toLocaleString('en-US')} of ${truth.ids.length.toLocaleString('en-US')} events, ${pairs.toLocaleString('en-US')} of ${expectedPairs.toLocaleString('en-US')} pairs`,
+      );
       lastReport = Date.now();
     }
     if (events >= truth.ids.length && pairs >= expectedPairs) {
-      const exact = await client.query<{ events: string; pairs: string }>('SELECT (SELECT count(*) FROM event) AS events, (SELECT count(*) FROM event_relay) AS pairs');
+      const exact = await client.query<{ events: string; pairs: string }>(
+        'SELECT (SELECT count(*) FROM event) AS events, (SELECT count(*) FROM event_relay) AS pairs',
+      );
       const row = exact.rows[0];
       last = { events: Number(row?.events), pairs: Number(row?.pairs) };
-      if (last.events === truth.ids.length && last.pairs === expectedPairs) return { seconds: (Date.now() - started) / 1000, ...last, complete: true };
+      if (last.events === truth.ids.length && last.pairs === expectedPairs)
+        return { seconds: (Date.now() - started) / 1000, ...last, complete: true };
     }
     last = { events, pairs };
   }
@@ -189,7 +218,10 @@ async function storageBytes(client: pg.Client) {
 
 function startCli(args: string[], env: Record<string, string>, logPath: string): ChildProcess {
   const nodeFlags = (process.env.BENCH_NETWORK_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeFlags, join(root, 'bin/bigbrotr.js'), ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, join(root, 'bin/bigbrotr.js'), ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const file = createWriteStream(logPath);
   child.stdout?.pipe(file);
   child.stderr?.pipe(file);
@@ -221,7 +253,13 @@ async function stop(child: ChildProcess): Promise<void> {
 
 async function archiveNetwork(synchronizers: number, plan: NetworkPlan, truth: Truth, workDir: string): Promise<BenchResult[]> {
   const seedFile = join(workDir, 'seeds.txt');
-  writeFileSync(seedFile, plan.ports.slice(0, SEED_RELAYS).map((port) => `ws://127.0.0.1:${port}/`).join('\n') + '\n');
+  writeFileSync(
+    seedFile,
+    plan.ports
+      .slice(0, SEED_RELAYS)
+      .map((port) => `ws://127.0.0.1:${port}/`)
+      .join('\n') + '\n',
+  );
   const timeoutMs = Number(process.env.BENCH_NETWORK_TIMEOUT_S ?? 900) * 1000;
   return withScratchPostgres(`bigbrotr_bench_network_${synchronizers}`, async (url) => {
     const env: Record<string, string> = {
@@ -244,7 +282,8 @@ async function archiveNetwork(synchronizers: number, plan: NetworkPlan, truth: T
       BIGBROTR_SYNC__OWED_RETRY_SECONDS: '10',
     };
     // BIGBROTR_* variables of the benchmark's environment override these (to try settings).
-    for (const [name, value] of Object.entries(process.env)) if (name.startsWith('BIGBROTR_') && name !== 'BIGBROTR_DATABASE_URL' && value !== undefined) env[name] = value;
+    for (const [name, value] of Object.entries(process.env))
+      if (name.startsWith('BIGBROTR_') && name !== 'BIGBROTR_DATABASE_URL' && value !== undefined) env[name] = value;
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     const processes: { role: string; child: ChildProcess }[] = [];
@@ -255,9 +294,17 @@ async function archiveNetwork(synchronizers: number, plan: NetworkPlan, truth: T
       const run = startCli(['run'], env, join(workDir, `run-${synchronizers}.log`));
       processes.push({ role: 'run', child: run });
       await waitForLine(run, /bigbrotr is running/, 120_000);
-      for (let extra = 1; extra < synchronizers; extra += 1) processes.push({ role: `sync ${extra + 1}`, child: startCli(['sync'], env, join(workDir, `sync-${synchronizers}-${extra + 1}.log`)) });
+      for (let extra = 1; extra < synchronizers; extra += 1)
+        processes.push({
+          role: `sync ${extra + 1}`,
+          child: startCli(['sync'], env, join(workDir, `sync-${synchronizers}-${extra + 1}.log`)),
+        });
       const outcome = await waitForCompletion(client, truth, timeoutMs, started);
-      const bigbrotrCpu = processes.map(({ role, child }) => ({ role, cpuSeconds: processCpuSeconds(child.pid as number), peakRssMiB: peakRssMiB(child.pid as number) }));
+      const bigbrotrCpu = processes.map(({ role, child }) => ({
+        role,
+        cpuSeconds: processCpuSeconds(child.pid as number),
+        peakRssMiB: peakRssMiB(child.pid as number),
+      }));
       const postgresAfter = postgresCpu();
       const postgresSeconds = [...postgresAfter].reduce((sum, [pid, seconds]) => sum + seconds - (postgresBefore.get(pid) ?? 0), 0);
       const machineSeconds = machineBusySeconds() - machineBefore;
@@ -283,7 +330,9 @@ async function archiveNetwork(synchronizers: number, plan: NetworkPlan, truth: T
       };
       console.log(JSON.stringify(detail));
       if (!outcome.complete || comparison.missingPairs + comparison.extraPairs + comparison.missingEvents + comparison.extraEvents > 0) {
-        log(`NOT COMPLETE after ${Math.round(outcome.seconds)} s; logs kept in ${workDir}; missing pairs by relay: ${comparison.missingByRelay.join('; ')}`);
+        log(
+          `NOT COMPLETE after ${Math.round(outcome.seconds)} s; logs kept in ${workDir}; missing pairs by relay: ${comparison.missingByRelay.join('; ')}`,
+        );
       }
       const label = `${synchronizers} synchronizer${synchronizers > 1 ? 's' : ''}, ${plan.relays.length} relays, ${uniqueEvents.toLocaleString('en-US')} events, ${pairs.toLocaleString('en-US')} pairs`;
       const completeness = 100 * (1 - (comparison.missingPairs + comparison.extraPairs) / pairs);
@@ -292,13 +341,48 @@ async function archiveNetwork(synchronizers: number, plan: NetworkPlan, truth: T
         { bench: 'network', case: `unique events/s, ${label}`, value: uniqueEvents / outcome.seconds, unit: 'events/s' },
         { bench: 'network', case: `event-relay pairs/s, ${label}`, value: pairs / outcome.seconds, unit: 'pairs/s' },
         { bench: 'network', case: `completeness (pairs against the truth), ${label}`, value: completeness, unit: '%' },
-        { bench: 'network', case: `bigbrotr CPU per unique event (all its processes), ${label}`, value: (1e6 * ourCpu) / uniqueEvents, unit: 'CPU-µs' },
-        { bench: 'network', case: `PostgreSQL CPU per unique event (all server processes, other databases' included), ${label}`, value: (1e6 * postgresSeconds) / uniqueEvents, unit: 'CPU-µs' },
-        { bench: 'network', case: `whole machine busy CPU during the run (relays, bigbrotr, PostgreSQL, anything else), ${label}`, value: machineSeconds, unit: 'CPU-s' },
-        ...bigbrotrCpu.map((entry) => ({ bench: 'network', case: `peak RSS of bigbrotr ${entry.role}, ${label}`, value: entry.peakRssMiB, unit: 'MiB' })),
-        { bench: 'network', case: `event table bytes per unique event (indexes included; JSON ${Math.round(truth.jsonBytes / uniqueEvents)} bytes), ${label}`, value: storage.eventBytes / uniqueEvents, unit: 'bytes' },
-        { bench: 'network', case: `event_relay bytes per pair (indexes included), ${label}`, value: storage.pairBytes / pairs, unit: 'bytes' },
-        { bench: 'network', case: `whole database bytes per unique event, ${label}`, value: storage.databaseBytes / uniqueEvents, unit: 'bytes' },
+        {
+          bench: 'network',
+          case: `bigbrotr CPU per unique event (all its processes), ${label}`,
+          value: (1e6 * ourCpu) / uniqueEvents,
+          unit: 'CPU-µs',
+        },
+        {
+          bench: 'network',
+          case: `PostgreSQL CPU per unique event (all server processes, other databases' included), ${label}`,
+          value: (1e6 * postgresSeconds) / uniqueEvents,
+          unit: 'CPU-µs',
+        },
+        {
+          bench: 'network',
+          case: `whole machine busy CPU during the run (relays, bigbrotr, PostgreSQL, anything else), ${label}`,
+          value: machineSeconds,
+          unit: 'CPU-s',
+        },
+        ...bigbrotrCpu.map((entry) => ({
+          bench: 'network',
+          case: `peak RSS of bigbrotr ${entry.role}, ${label}`,
+          value: entry.peakRssMiB,
+          unit: 'MiB',
+        })),
+        {
+          bench: 'network',
+          case: `event table bytes per unique event (indexes included; JSON ${Math.round(truth.jsonBytes / uniqueEvents)} bytes), ${label}`,
+          value: storage.eventBytes / uniqueEvents,
+          unit: 'bytes',
+        },
+        {
+          bench: 'network',
+          case: `event_relay bytes per pair (indexes included), ${label}`,
+          value: storage.pairBytes / pairs,
+          unit: 'bytes',
+        },
+        {
+          bench: 'network',
+          case: `whole database bytes per unique event, ${label}`,
+          value: storage.databaseBytes / uniqueEvents,
+          unit: 'bytes',
+        },
       ];
     } finally {
       for (const { child } of processes) await stop(child);
@@ -336,7 +420,9 @@ export async function run(): Promise<BenchResult[]> {
     const truth = buildTruth(events, placeEvents(relays, events.length, SEED), relayLists);
     const held = hosts.reduce((sum, host) => sum + host.events, 0);
     if (held !== truth.pairs.event.length) throw new Error(`relays hold ${held} events, the truth says ${truth.pairs.event.length} pairs`);
-    log(`network up: ${hosts.reduce((sum, host) => sum + host.relays, 0)} live relays, ${truth.ids.length.toLocaleString('en-US')} unique events, ${held.toLocaleString('en-US')} pairs (${(held / truth.ids.length).toFixed(2)} relays per event)`);
+    log(
+      `network up: ${hosts.reduce((sum, host) => sum + host.relays, 0)} live relays, ${truth.ids.length.toLocaleString('en-US')} unique events, ${held.toLocaleString('en-US')} pairs (${(held / truth.ids.length).toFixed(2)} relays per event)`,
+    );
     const results: BenchResult[] = [];
     for (const synchronizers of counts) {
       const outcome = await archiveNetwork(synchronizers, plan, truth, workDir);

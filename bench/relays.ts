@@ -30,9 +30,30 @@ const BURST_SECOND = 1_650_000_000;
 function fixture(total: number, burst: number, burstKinds: number): string {
   const path = join(tmpdir(), `bigbrotr-bench-relays-${total}-${burst}-${burstKinds}-v1.ndjson`);
   if (!existsSync(path)) {
-    const kinds = Array.from({ length: burstKinds }, (_, index) => [1, 6, 7, 16, 1111, 9735, 30023, 1063, 1984, 42, 40, 9734, 5, 3, 0, 10002][index % 16] as number + Math.floor(index / 16) * 20_000);
-    const spread = generateEvents({ count: total - burst, authors: 300, kinds: [1, 7, 6, 30023], createdAt: [1_600_000_000, 1_700_000_000], contentSize: 200, seed: 'bench-relays', tags: [['d', 'x']] });
-    const crowded = generateEvents({ count: burst, authors: 150, kinds, createdAt: BURST_SECOND, contentSize: 120, seed: 'bench-relays-burst', tags: [['d', 'y']] });
+    const kinds = Array.from(
+      { length: burstKinds },
+      (_, index) =>
+        ([1, 6, 7, 16, 1111, 9735, 30023, 1063, 1984, 42, 40, 9734, 5, 3, 0, 10002][index % 16] as number) +
+        Math.floor(index / 16) * 20_000,
+    );
+    const spread = generateEvents({
+      count: total - burst,
+      authors: 300,
+      kinds: [1, 7, 6, 30023],
+      createdAt: [1_600_000_000, 1_700_000_000],
+      contentSize: 200,
+      seed: 'bench-relays',
+      tags: [['d', 'x']],
+    });
+    const crowded = generateEvents({
+      count: burst,
+      authors: 150,
+      kinds,
+      createdAt: BURST_SECOND,
+      contentSize: 120,
+      seed: 'bench-relays-burst',
+      tags: [['d', 'y']],
+    });
     const partial = `${path}.${process.pid}.partial`;
     writeFileSync(partial, [...spread, ...crowded].map((event) => JSON.stringify(event)).join('\n') + '\n');
     renameSync(partial, path);
@@ -79,7 +100,14 @@ async function runScenario(scenario: Scenario): Promise<BenchResult[]> {
       const synced = await runCli(['sync', '--once', '--relay', relay.url, '--json', '--no-progress'], env);
       const seconds = (performance.now() - started) / 1000;
       if (synced.code !== 0) throw new Error(`sync failed: ${synced.stderr.slice(-2_000)}`);
-      const summary = JSON.parse(synced.stdout) as { results: { stored: number; method: string; report: { requests: number; complete: boolean; refusals: number; incompleteReason?: string } }[]; peakRssMiB: number };
+      const summary = JSON.parse(synced.stdout) as {
+        results: {
+          stored: number;
+          method: string;
+          report: { requests: number; complete: boolean; refusals: number; incompleteReason?: string };
+        }[];
+        peakRssMiB: number;
+      };
       const result = summary.results[0];
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -87,11 +115,27 @@ async function runScenario(scenario: Scenario): Promise<BenchResult[]> {
       await client.end();
       const served = await fixtureIds(scenario.fixturePath, scenario.withheldKinds);
       const exact = rows.length === served.length && rows.every((row, index) => row.id === served[index]);
-      const detail = { requests: result?.report.requests, complete: result?.report.complete, refusals: result?.report.refusals, method: result?.method, archived: rows.length, served: served.length, exact, peakRssMiB: summary.peakRssMiB, incompleteReason: result?.report.incompleteReason };
+      const detail = {
+        requests: result?.report.requests,
+        complete: result?.report.complete,
+        refusals: result?.report.refusals,
+        method: result?.method,
+        archived: rows.length,
+        served: served.length,
+        exact,
+        peakRssMiB: summary.peakRssMiB,
+        incompleteReason: result?.report.incompleteReason,
+      };
       console.log(JSON.stringify({ scenario: scenario.name, seconds, ...detail }));
       if (!exact) throw new Error(`${scenario.name}: archived ${rows.length} events, the relay served ${served.length}`);
       return [
-        { bench: 'relays', case: `${scenario.name}: sync --once, archived == served (${served.length} events), ${result?.report.requests} requests, complete: ${result?.report.complete}`, value: seconds, unit: 's', ...detail },
+        {
+          bench: 'relays',
+          case: `${scenario.name}: sync --once, archived == served (${served.length} events), ${result?.report.requests} requests, complete: ${result?.report.complete}`,
+          value: seconds,
+          unit: 's',
+          ...detail,
+        },
       ];
     });
   } finally {
@@ -102,13 +146,29 @@ async function runScenario(scenario: Scenario): Promise<BenchResult[]> {
 export async function run(): Promise<BenchResult[]> {
   const big = fixture(46_027, 2_000, 10);
   const small = fixture(5_779, 800, 8);
-  const nestjs500 = { profile: 'nostr-relay-nestjs', options: { maxLimit: 500, defaultLimit: 500, nip11: { limitation: { max_limit: 500 } } } };
+  const nestjs500 = {
+    profile: 'nostr-relay-nestjs',
+    options: { maxLimit: 500, defaultLimit: 500, nip11: { limitation: { max_limit: 500 } } },
+  };
   const results: BenchResult[] = [];
-  results.push(...(await runScenario({ name: '46,027 events, a 2,000-event second, max_limit 500, kinds <= 20 (NOTICE), no COUNT, no NIP-77', spec: nestjs500, fixturePath: big })));
+  results.push(
+    ...(await runScenario({
+      name: '46,027 events, a 2,000-event second, max_limit 500, kinds <= 20 (NOTICE), no COUNT, no NIP-77',
+      spec: nestjs500,
+      fixturePath: big,
+    })),
+  );
   results.push(...(await runScenario({ name: '5,779 events, an 800-event second, same relay', spec: nestjs500, fixturePath: small })));
   // BENCH_RELAYS_PROFILES=0 runs only the two scenarios above.
   for (const profile of process.env.BENCH_RELAYS_PROFILES === '0' ? [] : RELAY_PROFILES) {
-    results.push(...(await runScenario({ name: `profile ${profile.name}, 46,027 events with a 2,000-event second`, spec: { profile: profile.name }, fixturePath: big, withheldKinds: profile.options.withheldKinds ?? [] })));
+    results.push(
+      ...(await runScenario({
+        name: `profile ${profile.name}, 46,027 events with a 2,000-event second`,
+        spec: { profile: profile.name },
+        fixturePath: big,
+        withheldKinds: profile.options.withheldKinds ?? [],
+      })),
+    );
   }
   return results;
 }

@@ -6,7 +6,11 @@ import pg from 'pg';
 
 export const POSTGRES_SERVER = process.env.BIGBROTR_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-export async function withScratchPostgres<T>(prefix: string, fn: (url: string) => Promise<T>, options: { keep?: boolean; onKept?: (name: string) => void } = {}): Promise<T> {
+export async function withScratchPostgres<T>(
+  prefix: string,
+  fn: (url: string) => Promise<T>,
+  options: { keep?: boolean; onKept?: (name: string) => void } = {},
+): Promise<T> {
   const name = `${prefix}_${process.pid}`;
   const admin = new pg.Client({ connectionString: POSTGRES_SERVER });
   await admin.connect();

@@ -35,7 +35,11 @@ SELECT ins.id, r.id, now() FROM ins JOIN relay r
   OR (get_byte(ins.id, 2) < 128 AND r.id % ${STATS_RELAYS} = (get_byte(ins.id, 0) + 1 + get_byte(ins.id, 1) % ${STATS_RELAYS - 1}) % ${STATS_RELAYS})`;
 
 /** Builds the archive (two batches at a time on PostgreSQL), then VACUUM ANALYZE. Returns seconds. */
-export async function buildStatsArchive(db: Database, events: number, log: (message: string) => void): Promise<{ buildSeconds: number; analyzeSeconds: number }> {
+export async function buildStatsArchive(
+  db: Database,
+  events: number,
+  log: (message: string) => void,
+): Promise<{ buildSeconds: number; analyzeSeconds: number }> {
   await db.query(
     `INSERT INTO relay (url, network, state, discovered_from) SELECT 'wss://relay-' || i || '.stats.example/', 'clearnet', 'active', 'seed' FROM generate_series(0, ${STATS_RELAYS - 1}) AS i`,
   );

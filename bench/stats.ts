@@ -44,7 +44,8 @@ const FULL_SCANS: Record<string, string> = {
       WHERE created_at >= extract(epoch FROM date_trunc('day', now() AT TIME ZONE 'UTC') - make_interval(days => 29))::bigint AND created_at < extract(epoch FROM now())::bigint + 86400 GROUP BY 1 ORDER BY 1`,
   'events per archived day, 30 days (basis=archived)': `SELECT to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*) FROM event
       WHERE archived_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - make_interval(days => 29) GROUP BY 1 ORDER BY 1`,
-  'bigbrotr stats counts': 'SELECT (SELECT count(*) FROM event), (SELECT count(*) FROM event_relay), (SELECT count(*) FROM metadata), (SELECT count(*) FROM relay_check)',
+  'bigbrotr stats counts':
+    'SELECT (SELECT count(*) FROM event), (SELECT count(*) FROM event_relay), (SELECT count(*) FROM metadata), (SELECT count(*) FROM relay_check)',
 };
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
@@ -74,12 +75,16 @@ function report(results: BenchResult[], name: string, measured: { p50Ms: number;
 /** Migrations before the counters, in a directory of their own. */
 function migrationsBeforeCounters(): string {
   const dir = mkdtempSync(join(tmpdir(), 'bigbrotr-bench-stats-migrations-'));
-  for (const migration of readMigrations().filter((file) => file.name.slice(0, 4) < COUNTERS_MIGRATION)) copyFileSync(join(migrationsDir(), migration.name), join(dir, migration.name));
+  for (const migration of readMigrations().filter((file) => file.name.slice(0, 4) < COUNTERS_MIGRATION))
+    copyFileSync(join(migrationsDir(), migration.name), join(dir, migration.name));
   return dir;
 }
 
 async function measure(url: string, results: BenchResult[]): Promise<void> {
-  const { config } = loadConfig({ env: {}, overrides: { 'database.url': url, 'database.statement_timeout_ms': 0, 'api.stats_cache_seconds': 0, 'api.rate_limit_per_minute': 0 } });
+  const { config } = loadConfig({
+    env: {},
+    overrides: { 'database.url': url, 'database.statement_timeout_ms': 0, 'api.stats_cache_seconds': 0, 'api.rate_limit_per_minute': 0 },
+  });
   const db: Database = await openDatabase(config.database);
   try {
     const before = migrationsBeforeCounters();
@@ -88,7 +93,9 @@ async function measure(url: string, results: BenchResult[]): Promise<void> {
     } finally {
       rmSync(before, { recursive: true, force: true });
     }
-    const { rows } = await db.query<{ events: string; counters: boolean }>(`SELECT (SELECT count(*) FROM event) AS events, to_regclass('archive_counter') IS NOT NULL AS counters`);
+    const { rows } = await db.query<{ events: string; counters: boolean }>(
+      `SELECT (SELECT count(*) FROM event) AS events, to_regclass('archive_counter') IS NOT NULL AS counters`,
+    );
     let events = Number(rows[0]?.events ?? 0);
     if (events === 0) {
       log(`building ${EVENTS} events`);
@@ -104,7 +111,12 @@ async function measure(url: string, results: BenchResult[]): Promise<void> {
       }
       const started = performance.now();
       await migrate(db, { lockTimeoutMs: 60_000, logger: silentLogger() });
-      results.push({ bench: 'stats', case: `migration 0014 on ${label} (its one-time recount)`, value: (performance.now() - started) / 1000, unit: 's' });
+      results.push({
+        bench: 'stats',
+        case: `migration 0014 on ${label} (its one-time recount)`,
+        value: (performance.now() - started) / 1000,
+        unit: 's',
+      });
     }
     await db.query('SELECT bigbrotr_fold_archive_counters()');
     const functions: Record<string, () => Promise<unknown>> = {
@@ -123,7 +135,8 @@ async function measure(url: string, results: BenchResult[]): Promise<void> {
        UNION ALL SELECT 'events', 0, 0 FROM generate_series(1, 255) UNION ALL SELECT 'event_relay', 0, 0 FROM generate_series(1, 255)`,
     );
     await db.exec('ANALYZE archive_counter_delta');
-    for (const [name, fn] of Object.entries(functions)) report(results, `counters, 7,650 delta rows unfolded: ${name}, ${label}`, await timed(CALLS, fn));
+    for (const [name, fn] of Object.entries(functions))
+      report(results, `counters, 7,650 delta rows unfolded: ${name}, ${label}`, await timed(CALLS, fn));
     await db.query('SELECT bigbrotr_fold_archive_counters()');
 
     const server = await startHttpServer({
@@ -136,12 +149,25 @@ async function measure(url: string, results: BenchResult[]): Promise<void> {
       api: { db, config: () => config, version: 'bench' },
     });
     try {
-      for (const path of ['/v1/stats', '/v1/stats/kinds?limit=20', '/v1/stats/events-per-day?days=30&basis=created', '/v1/stats/events-per-day?days=30&basis=archived', '/v1/stats/relays?limit=10', '/v1/stats/latency', '/v1/stats/uptime?hours=168', '/v1/stats/sync?limit=100']) {
-        report(results, `HTTP GET ${path}, cache off, ${label}`, await timed(CALLS, async () => {
-          const response = await fetch(`${server.url}${path}`);
-          if (response.status !== 200) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
-          await response.arrayBuffer();
-        }));
+      for (const path of [
+        '/v1/stats',
+        '/v1/stats/kinds?limit=20',
+        '/v1/stats/events-per-day?days=30&basis=created',
+        '/v1/stats/events-per-day?days=30&basis=archived',
+        '/v1/stats/relays?limit=10',
+        '/v1/stats/latency',
+        '/v1/stats/uptime?hours=168',
+        '/v1/stats/sync?limit=100',
+      ]) {
+        report(
+          results,
+          `HTTP GET ${path}, cache off, ${label}`,
+          await timed(CALLS, async () => {
+            const response = await fetch(`${server.url}${path}`);
+            if (response.status !== 200) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
+            await response.arrayBuffer();
+          }),
+        );
       }
     } finally {
       await server.close();
@@ -155,6 +181,10 @@ export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const existing = process.env.BENCH_STATS_DATABASE_URL;
   if (existing) await measure(existing, results);
-  else await withScratchPostgres('bigbrotr_bench_stats', (url) => measure(url, results), { keep: Boolean(process.env.BENCH_STATS_KEEP), onKept: (name) => log(`kept database ${name}`) });
+  else
+    await withScratchPostgres('bigbrotr_bench_stats', (url) => measure(url, results), {
+      keep: Boolean(process.env.BENCH_STATS_KEEP),
+      onKept: (name) => log(`kept database ${name}`),
+    });
   return results;
 }

@@ -22,8 +22,23 @@ export interface SyncFixture {
 export function ensureSyncFixture(total: number, burst: number): SyncFixture {
   const path = join(tmpdir(), `bigbrotr-bench-sync-${total}-${burst}-v1.ndjson`);
   if (!existsSync(path)) {
-    const spread = generateEvents({ count: total - burst, authors: 500, kinds: [1, 7, 6, 30023], createdAt: [1_600_000_000, 1_700_000_000], contentSize: 200, seed: 'bench-sync', tags: [['t', 'bench']] });
-    const crowded = generateEvents({ count: burst, authors: 200, kinds: [1, 7], createdAt: BURST_SECOND, contentSize: 120, seed: 'bench-sync-burst' });
+    const spread = generateEvents({
+      count: total - burst,
+      authors: 500,
+      kinds: [1, 7, 6, 30023],
+      createdAt: [1_600_000_000, 1_700_000_000],
+      contentSize: 200,
+      seed: 'bench-sync',
+      tags: [['t', 'bench']],
+    });
+    const crowded = generateEvents({
+      count: burst,
+      authors: 200,
+      kinds: [1, 7],
+      createdAt: BURST_SECOND,
+      contentSize: 120,
+      seed: 'bench-sync-burst',
+    });
     const partial = `${path}.${process.pid}.partial`;
     writeFileSync(partial, [...spread, ...crowded].map((event) => JSON.stringify(event)).join('\n') + '\n');
     renameSync(partial, path);

@@ -45,7 +45,12 @@ async function rawPhase(config: Config, url: string, method: 'negentropy' | 'req
   const count = async (events: unknown[]) => {
     received += events.length;
   };
-  const pageWindow = (since: number, until: number) => paginateWindow(session.fetchPage, { since, until, limits, maxRequests: config.sync.max_pages_per_pass, countEvents: session.count }, count);
+  const pageWindow = (since: number, until: number) =>
+    paginateWindow(
+      session.fetchPage,
+      { since, until, limits, maxRequests: config.sync.max_pages_per_pass, countEvents: session.count },
+      count,
+    );
   const report =
     method === 'negentropy'
       ? await reconcileWindow(
@@ -67,28 +72,58 @@ async function rawPhase(config: Config, url: string, method: 'negentropy' | 'req
       : await pageWindow(0, now);
   const seconds = (performance.now() - start) / 1000;
   session.close();
-  if (method === 'negentropy' && (received !== expected || !report.complete)) throw new Error(`raw negentropy: received ${received} of ${expected} (${report.incompleteReason ?? 'complete'})`);
+  if (method === 'negentropy' && (received !== expected || !report.complete))
+    throw new Error(`raw negentropy: received ${received} of ${expected} (${report.incompleteReason ?? 'complete'})`);
   const pages = 'sessions' in report ? report.sessions + report.requests : report.requests;
-  return { phase: `raw-${method}`, events: received, expected, complete: report.complete, incompleteReason: report.incompleteReason ?? null, seconds, eventsPerSecond: received / seconds, pages, peakRssMiB: peakRssMiB() };
+  return {
+    phase: `raw-${method}`,
+    events: received,
+    expected,
+    complete: report.complete,
+    incompleteReason: report.incompleteReason ?? null,
+    seconds,
+    eventsPerSecond: received / seconds,
+    pages,
+    peakRssMiB: peakRssMiB(),
+  };
 }
 
 async function archivePhase(name: 'pglite' | 'postgres', config: Config, url: string) {
   const db = await openDatabase(config.database);
-  const pool = await createVerifyPool({ workers: config.verify.workers, batchSize: config.verify.batch_size, knownSignatures: config.verify.known_signatures });
+  const pool = await createVerifyPool({
+    workers: config.verify.workers,
+    batchSize: config.verify.batch_size,
+    knownSignatures: config.verify.known_signatures,
+  });
   try {
     await migrate(db, { lockTimeoutMs: 30_000 });
     const ids = await getOrCreateRelayIds(db, [{ url, network: 'clearnet' }], 'bench');
     const relay = { id: ids.get(url) as number, url };
     const pass = async (since?: number) => {
       const start = performance.now();
-      const result = await syncRelayPass({ db, relay, config, pool, logger: silentLogger(), clock: () => now * 1000, ...(since === undefined ? {} : { since, until: now }) });
-      return { result, seconds: (performance.now() - start) / 1000, rssAfterMiB: Math.round(process.memoryUsage().rss / 2 ** 20), peakSoFarMiB: peakRssMiB() };
+      const result = await syncRelayPass({
+        db,
+        relay,
+        config,
+        pool,
+        logger: silentLogger(),
+        clock: () => now * 1000,
+        ...(since === undefined ? {} : { since, until: now }),
+      });
+      return {
+        result,
+        seconds: (performance.now() - start) / 1000,
+        rssAfterMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+        peakSoFarMiB: peakRssMiB(),
+      };
     };
     const first = await pass();
-    if (first.result.stored !== expected || !first.result.report.complete) throw new Error(`${name}: stored ${first.result.stored} of ${expected}`);
+    if (first.result.stored !== expected || !first.result.report.complete)
+      throw new Error(`${name}: stored ${first.result.stored} of ${expected}`);
     const second = await pass();
     const rescan = await pass(0);
-    if (second.result.stored !== 0 || rescan.result.stored !== 0) throw new Error(`${name}: later passes stored ${second.result.stored} and ${rescan.result.stored} events (expected 0)`);
+    if (second.result.stored !== 0 || rescan.result.stored !== 0)
+      throw new Error(`${name}: later passes stored ${second.result.stored} and ${rescan.result.stored} events (expected 0)`);
     return {
       phase: name,
       method: first.result.method,
@@ -109,7 +144,8 @@ async function archivePhase(name: 'pglite' | 'postgres', config: Config, url: st
 }
 
 async function main() {
-  if (!phase || !relayUrl || (phase !== 'pglite-create' && !Number.isFinite(expected))) throw new Error('usage: sync-phase.ts raw-negentropy|raw-req|pglite|postgres RELAY_URL EXPECTED_EVENTS');
+  if (!phase || !relayUrl || (phase !== 'pglite-create' && !Number.isFinite(expected)))
+    throw new Error('usage: sync-phase.ts raw-negentropy|raw-req|pglite|postgres RELAY_URL EXPECTED_EVENTS');
   const base = loadConfig({ env: {} }).config;
   if (phase === 'raw-negentropy') return rawPhase(base, relayUrl, 'negentropy');
   if (phase === 'raw-req') return rawPhase(base, relayUrl, 'req');
@@ -124,10 +160,14 @@ async function main() {
     const dataDir = process.argv[5];
     if (!dataDir) throw new Error('pglite phase: data directory missing');
     // BENCH_EMBEDDED_SETTINGS=name=value,… tries other embedded database settings.
-    const settings = process.env.BENCH_EMBEDDED_SETTINGS ? { 'database.embedded_settings': process.env.BENCH_EMBEDDED_SETTINGS.split(',') } : {};
+    const settings = process.env.BENCH_EMBEDDED_SETTINGS
+      ? { 'database.embedded_settings': process.env.BENCH_EMBEDDED_SETTINGS.split(',') }
+      : {};
     return archivePhase('pglite', loadConfig({ env: {}, overrides: { 'database.data_dir': dataDir, ...settings } }).config, relayUrl);
   }
-  return withScratchPostgres('bigbrotr_bench_sync', (url) => archivePhase('postgres', loadConfig({ env: {}, overrides: { 'database.url': url } }).config, relayUrl));
+  return withScratchPostgres('bigbrotr_bench_sync', (url) =>
+    archivePhase('postgres', loadConfig({ env: {}, overrides: { 'database.url': url } }).config, relayUrl),
+  );
 }
 
 main().then(

@@ -36,7 +36,9 @@ async function startRelayProcess(fixturePath: string) {
 }
 
 async function runPhase(phase: string, relayUrl: string, extra: string[] = []): Promise<Record<string, number | string>> {
-  const child = spawn(process.execPath, tsxArgs('sync-phase.ts', [phase, relayUrl, String(TOTAL), ...extra]), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, tsxArgs('sync-phase.ts', [phase, relayUrl, String(TOTAL), ...extra]), {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -54,21 +56,52 @@ export async function run(): Promise<BenchResult[]> {
     const raw = await runPhase('raw-negentropy', relay.url);
     const rawReq = await runPhase('raw-req', relay.url);
     const results: BenchResult[] = [
-      { bench: 'sync', case: `(a) raw download ceiling, NIP-77 + ids (the synchronizer's method here), ${label}`, value: raw.eventsPerSecond as number, unit: 'events/s', ...raw },
-      { bench: 'sync', case: `(a) raw download ceiling, REQ pagination (relays without NIP-77): ${rawReq.events} of ${TOTAL} reached`, value: rawReq.eventsPerSecond as number, unit: 'events/s', ...rawReq },
+      {
+        bench: 'sync',
+        case: `(a) raw download ceiling, NIP-77 + ids (the synchronizer's method here), ${label}`,
+        value: raw.eventsPerSecond as number,
+        unit: 'events/s',
+        ...raw,
+      },
+      {
+        bench: 'sync',
+        case: `(a) raw download ceiling, REQ pagination (relays without NIP-77): ${rawReq.events} of ${TOTAL} reached`,
+        value: rawReq.eventsPerSecond as number,
+        unit: 'events/s',
+        ...rawReq,
+      },
       { bench: 'sync', case: '(d) peak RSS, raw download', value: raw.peakRssMiB as number, unit: 'MiB' },
     ];
     const dir = mkdtempSync(join(tmpdir(), 'bigbrotr-bench-sync-'));
     try {
       const created = await runPhase('pglite-create', join(dir, 'data'));
-      results.push({ bench: 'sync', case: '(d) peak RSS creating the embedded archive (initdb in WebAssembly, once per archive)', value: created.peakRssMiB as number, unit: 'MiB' });
-      for (const [letter, phase] of [['b', 'pglite'], ['c', 'postgres']] as const) {
+      results.push({
+        bench: 'sync',
+        case: '(d) peak RSS creating the embedded archive (initdb in WebAssembly, once per archive)',
+        value: created.peakRssMiB as number,
+        unit: 'MiB',
+      });
+      for (const [letter, phase] of [
+        ['b', 'pglite'],
+        ['c', 'postgres'],
+      ] as const) {
         const archived = await runPhase(phase, relay.url, phase === 'pglite' ? [join(dir, 'data')] : []);
         results.push(
-          { bench: 'sync', case: `(${letter}) end to end into ${phase}, ${label}`, value: archived.eventsPerSecond as number, unit: 'events/s', ...archived },
+          {
+            bench: 'sync',
+            case: `(${letter}) end to end into ${phase}, ${label}`,
+            value: archived.eventsPerSecond as number,
+            unit: 'events/s',
+            ...archived,
+          },
           { bench: 'sync', case: `(d) peak RSS, ${phase} phase (three passes)`, value: archived.peakRssMiB as number, unit: 'MiB' },
           { bench: 'sync', case: `(e) second pass into ${phase}, nothing new`, value: archived.secondPassSeconds as number, unit: 's' },
-          { bench: 'sync', case: `full re-scan of the whole window into ${phase}, everything already archived`, value: archived.rescanSeconds as number, unit: 's' },
+          {
+            bench: 'sync',
+            case: `full re-scan of the whole window into ${phase}, everything already archived`,
+            value: archived.rescanSeconds as number,
+            unit: 's',
+          },
         );
       }
     } finally {

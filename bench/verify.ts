@@ -22,7 +22,11 @@ function makeEvents(count: number): NostrEvent[] {
       {
         kind: 1,
         created_at: 1_700_000_000 + index,
-        tags: [['e', 'a'.repeat(64), 'wss://relay.example/'], ['p', 'b'.repeat(64)], ['t', 'bench']],
+        tags: [
+          ['e', 'a'.repeat(64), 'wss://relay.example/'],
+          ['p', 'b'.repeat(64)],
+          ['t', 'bench'],
+        ],
         content: `benchmark note ${index} ${'lorem ipsum dolor sit amet '.repeat(6)}`,
       },
       keys[index % keys.length] as string,
@@ -63,17 +67,35 @@ export async function run(): Promise<BenchResult[]> {
   const warm = events.slice(0, 500);
   perEvent(warm, wasmVerifier);
 
-  record('id only (sha256), 1 core', rate(events.length, time(() => events.forEach((event) => matchEventId(event)))));
+  record(
+    'id only (sha256), 1 core',
+    rate(
+      events.length,
+      time(() => events.forEach((event) => matchEventId(event))),
+    ),
+  );
   record('wasm (tiny-secp256k1), signature only, 1 core', rate(events.length, perEvent(events, wasmVerifier)));
   const native = loadNativeVerifier().verifier;
   if (native) {
     perEvent(warm, native);
     record('native libsecp256k1, signature only, per call, 1 core', rate(events.length, perEvent(events, native)));
-    record('native libsecp256k1, id + signature, batch, 1 core', rate(events.length, time(() => verifyEvents(events, native))));
+    record(
+      'native libsecp256k1, id + signature, batch, 1 core',
+      rate(
+        events.length,
+        time(() => verifyEvents(events, native)),
+      ),
+    );
   } else {
     console.error(`native verifier unavailable: ${loadNativeVerifier().reason}`);
   }
-  record('wasm, id + signature, batch, 1 core', rate(events.length, time(() => verifyEvents(events, wasmVerifier))));
+  record(
+    'wasm, id + signature, batch, 1 core',
+    rate(
+      events.length,
+      time(() => verifyEvents(events, wasmVerifier)),
+    ),
+  );
 
   for (const workers of [1, 2]) {
     const pool = await createVerifyPool({ workers, batchSize: 500 });
@@ -83,7 +105,9 @@ export async function run(): Promise<BenchResult[]> {
     const elapsed = performance.now() - start;
     await pool.close();
     if (verdicts.some((verdict) => !verdict.ok)) throw new Error('pool reported invalid events');
-    record(`worker pool (${pool.verifierName}), id + signature, ${workers} worker${workers > 1 ? 's' : ''}`, rate(events.length, elapsed), { workers });
+    record(`worker pool (${pool.verifierName}), id + signature, ${workers} worker${workers > 1 ? 's' : ''}`, rate(events.length, elapsed), {
+      workers,
+    });
   }
   return results;
 }

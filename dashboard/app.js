@@ -17,11 +17,44 @@ const PAGE = 50;
 const PALETTE = ['#3b5bdb', '#1f9d55', '#f08c00', '#d64545', '#7048e8', '#1098ad', '#d6336c', '#74b816', '#5c7cfa', '#868e96'];
 const CHECK_ORDER = ['open', 'read', 'write', 'nip11', 'dns', 'ssl', 'geo', 'requirements', 'claims'];
 const KIND_NAMES = {
-  0: 'profile', 1: 'note', 3: 'follows', 4: 'DM (NIP-04)', 5: 'deletion', 6: 'repost', 7: 'reaction', 8: 'badge award', 13: 'seal', 14: 'chat message',
-  16: 'generic repost', 40: 'channel', 41: 'channel meta', 42: 'channel message', 1059: 'gift wrap', 1063: 'file', 1111: 'comment', 1311: 'live chat', 1984: 'report',
-  9734: 'zap request', 9735: 'zap', 9802: 'highlight', 10000: 'mute list', 10002: 'relay list', 10050: 'DM relays', 10166: 'monitor announce', 13194: 'wallet info',
-  22242: 'auth', 24133: 'nostr connect', 27235: 'HTTP auth', 30000: 'follow set', 30023: 'article', 30078: 'app data', 30166: 'relay discovery', 30311: 'live event',
-  31922: 'calendar date', 31923: 'calendar time', 34550: 'community',
+  0: 'profile',
+  1: 'note',
+  3: 'follows',
+  4: 'DM (NIP-04)',
+  5: 'deletion',
+  6: 'repost',
+  7: 'reaction',
+  8: 'badge award',
+  13: 'seal',
+  14: 'chat message',
+  16: 'generic repost',
+  40: 'channel',
+  41: 'channel meta',
+  42: 'channel message',
+  1059: 'gift wrap',
+  1063: 'file',
+  1111: 'comment',
+  1311: 'live chat',
+  1984: 'report',
+  9734: 'zap request',
+  9735: 'zap',
+  9802: 'highlight',
+  10000: 'mute list',
+  10002: 'relay list',
+  10050: 'DM relays',
+  10166: 'monitor announce',
+  13194: 'wallet info',
+  22242: 'auth',
+  24133: 'nostr connect',
+  27235: 'HTTP auth',
+  30000: 'follow set',
+  30023: 'article',
+  30078: 'app data',
+  30166: 'relay discovery',
+  30311: 'live event',
+  31922: 'calendar date',
+  31923: 'calendar time',
+  34550: 'community',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -101,7 +134,10 @@ function timeEl(ms, relative = true) {
 
 function shortSoftware(value) {
   if (typeof value !== 'string' || !value) return null;
-  return value.replace(/^git\+/i, '').replace(/^(https?:\/\/)?(www\.)?(github\.com\/|gitlab\.com\/|git\.)?/i, '').replace(/\.git$/i, '');
+  return value
+    .replace(/^git\+/i, '')
+    .replace(/^(https?:\/\/)?(www\.)?(github\.com\/|gitlab\.com\/|git\.)?/i, '')
+    .replace(/\.git$/i, '');
 }
 
 const truncate = (text, max) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
@@ -113,7 +149,7 @@ const kindLabel = (kind) => (KIND_NAMES[kind] ? `${kind} · ${KIND_NAMES[kind]}`
 
 class ApiError extends Error {
   constructor(path, status, body, cause) {
-    const detail = isObject(body) && typeof body.message === 'string' ? body.message : cause ?? 'unexpected answer';
+    const detail = isObject(body) && typeof body.message === 'string' ? body.message : (cause ?? 'unexpected answer');
     super(`${status ? `HTTP ${status}` : 'network error'}: ${detail}`);
     this.path = path;
     this.status = status;
@@ -134,7 +170,8 @@ async function api(path, signal) {
   } catch {
     body = null;
   }
-  if (!response.ok || !isObject(body)) throw new ApiError(path, response.status, body, response.ok ? 'the answer is not a JSON object' : undefined);
+  if (!response.ok || !isObject(body))
+    throw new ApiError(path, response.status, body, response.ok ? 'the answer is not a JSON object' : undefined);
   return body;
 }
 
@@ -157,7 +194,10 @@ function showError(message) {
 
 function reportError(error, what) {
   if (error?.name === 'AbortError') return;
-  const message = error instanceof ApiError ? `${what ?? error.path} failed (${error.message})` : `${what ?? 'the dashboard'} failed: ${error instanceof Error ? error.message : String(error)}`;
+  const message =
+    error instanceof ApiError
+      ? `${what ?? error.path} failed (${error.message})`
+      : `${what ?? 'the dashboard'} failed: ${error instanceof Error ? error.message : String(error)}`;
   showError(message);
 }
 
@@ -209,7 +249,13 @@ if (ChartJs) {
 function chartCard(id, title, { wide = false, note, tools } = {}) {
   const canvas = h('canvas', { id, role: 'img', 'aria-label': title });
   const box = h('div', { class: 'chart-box' }, canvas, h('p', { class: 'empty-note' }, 'loading…'));
-  const card = h('section', { class: `card chart-card${wide ? ' wide' : ''}` }, h('header', { class: 'card-head' }, h('h3', {}, title), tools), box, note ? h('p', { class: 'note' }, note) : null);
+  const card = h(
+    'section',
+    { class: `card chart-card${wide ? ' wide' : ''}` },
+    h('header', { class: 'card-head' }, h('h3', {}, title), tools),
+    box,
+    note ? h('p', { class: 'note' }, note) : null,
+  );
   return { card, box, canvas };
 }
 
@@ -234,14 +280,23 @@ function destroyCharts() {
   for (const chart of Object.values(ChartJs.instances)) chart.destroy();
 }
 
-const timeAxis = (min, max) => ({ type: 'linear', min, max, ticks: { maxTicksLimit: 8, maxRotation: 0, callback: (value) => shortTime(value) }, grid: { display: false } });
+const timeAxis = (min, max) => ({
+  type: 'linear',
+  min,
+  max,
+  ticks: { maxTicksLimit: 8, maxRotation: 0, callback: (value) => shortTime(value) },
+  grid: { display: false },
+});
 const countAxis = (title) => ({ beginAtZero: true, ticks: { precision: 0 }, title: title ? { display: true, text: title } : undefined });
 const timeTitle = { title: (items) => (items.length ? fmtDate(items[0].parsed.x) : '') };
 
 function barChart(slot, labels, values, { label, horizontal = false, colors } = {}) {
   draw(slot, {
     type: 'bar',
-    data: { labels: labels.map((text) => truncate(String(text), 32)), datasets: [{ label, data: values, backgroundColor: colors ?? PALETTE[0], borderRadius: 3, maxBarThickness: 38 }] },
+    data: {
+      labels: labels.map((text) => truncate(String(text), 32)),
+      datasets: [{ label, data: values, backgroundColor: colors ?? PALETTE[0], borderRadius: 3, maxBarThickness: 38 }],
+    },
     options: {
       indexAxis: horizontal ? 'y' : 'x',
       plugins: { legend: { display: false } },
@@ -273,17 +328,40 @@ function table(id, headers, rows) {
   return h(
     'div',
     { class: 'table-wrap' },
-    h('table', { id }, h('thead', {}, h('tr', {}, headers.map((header) => (Array.isArray(header) ? h('th', { class: header[1] }, header[0]) : h('th', {}, header))))), h('tbody', {}, rows)),
+    h(
+      'table',
+      { id },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          headers.map((header) => (Array.isArray(header) ? h('th', { class: header[1] }, header[0]) : h('th', {}, header))),
+        ),
+      ),
+      h('tbody', {}, rows),
+    ),
   );
 }
 
 const emptyRow = (columns, text) => h('tr', {}, h('td', { class: 'empty-row', colspan: columns }, text));
 
 function kpi(key, label, value, sub, tone) {
-  return h('div', { class: `card kpi${tone ? ` ${tone}` : ''}`, dataset: { kpi: key, value: value === null || value === undefined ? '' : String(value) } }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, typeof value === 'number' ? fmtInt(value) : plain(value)), sub ? h('div', { class: 'sub' }, sub) : null);
+  return h(
+    'div',
+    {
+      class: `card kpi${tone ? ` ${tone}` : ''}`,
+      dataset: { kpi: key, value: value === null || value === undefined ? '' : String(value) },
+    },
+    h('div', { class: 'label' }, label),
+    h('div', { class: 'value' }, typeof value === 'number' ? fmtInt(value) : plain(value)),
+    sub ? h('div', { class: 'sub' }, sub) : null,
+  );
 }
 
-const section = (title, tools, ...body) => h('section', { class: 'section' }, h('div', { class: 'section-head' }, h('h2', {}, title), h('span', { class: 'spacer' }), tools), body);
+const section = (title, tools, ...body) =>
+  h('section', { class: 'section' }, h('div', { class: 'section-head' }, h('h2', {}, title), h('span', { class: 'spacer' }), tools), body);
 
 // ---------------------------------------------------------------------------------------------
 // Overview
@@ -291,10 +369,15 @@ const section = (title, tools, ...body) => h('section', { class: 'section' }, h(
 
 async function overviewPage(ctx) {
   const kpis = h('section', { id: 'kpis', class: 'kpis', 'aria-label': 'Archive summary' });
-  const uptime = chartCard('chart-uptime', 'Relays up and down, last 7 days', { wide: true, note: 'Relays whose WebSocket open check succeeded or failed, per hour (UTC).' });
+  const uptime = chartCard('chart-uptime', 'Relays up and down, last 7 days', {
+    wide: true,
+    note: 'Relays whose WebSocket open check succeeded or failed, per hour (UTC).',
+  });
   const latency = chartCard('chart-latency', 'Open latency of relays that are up', { note: 'Latest WebSocket open round trip per relay.' });
   const countries = chartCard('chart-countries', 'Top countries', { note: 'Relays by the country of their IP address (not retired).' });
-  const software = chartCard('chart-software', 'Top relay software', { note: 'From the latest NIP-11 document of each relay (not retired).' });
+  const software = chartCard('chart-software', 'Top relay software', {
+    note: 'From the latest NIP-11 document of each relay (not retired).',
+  });
   const basis = h('div', { class: 'seg', role: 'group', 'aria-label': 'Count events by' });
   const perDay = chartCard('chart-events-per-day', 'Events per day, last 30 days', { tools: basis, note: 'UTC days.' });
   const kinds = chartCard('chart-kinds', 'Events per kind', { note: 'The 20 most common kinds in the archive.' });
@@ -317,33 +400,56 @@ async function overviewPage(ctx) {
       (data) => drawPerDay(perDay, data.days),
       () => markEmpty(perDay, 'could not load'),
     );
-  for (const [value, text] of [['created', 'created'], ['archived', 'archived']]) {
+  for (const [value, text] of [
+    ['created', 'created'],
+    ['archived', 'archived'],
+  ]) {
     basis.append(
-      h('button', {
-        type: 'button',
-        'aria-pressed': String(value === basisNow),
-        title: value === 'created' ? 'by the created_at the author signed' : 'by when bigbrotr archived them',
-        onclick: (event) => {
-          if (basisNow === value) return;
-          basisNow = value;
-          for (const button of basis.children) button.setAttribute('aria-pressed', String(button === event.currentTarget));
-          loadPerDay();
+      h(
+        'button',
+        {
+          type: 'button',
+          'aria-pressed': String(value === basisNow),
+          title: value === 'created' ? 'by the created_at the author signed' : 'by when bigbrotr archived them',
+          onclick: (event) => {
+            if (basisNow === value) return;
+            basisNow = value;
+            for (const button of basis.children) button.setAttribute('aria-pressed', String(button === event.currentTarget));
+            loadPerDay();
+          },
         },
-      }, text),
+        text,
+      ),
     );
   }
 
   await Promise.allSettled([
-    load(ctx, '/v1/stats', (stats) => renderKpis(kpis, stats), () => kpis.append(h('p', { class: 'muted' }, 'summary unavailable'))),
-    load(ctx, '/v1/stats/uptime?hours=168', (data) => drawUptime(uptime, data.hours, 168), () => markEmpty(uptime, 'could not load')),
-    load(ctx, '/v1/stats/latency', (data) => drawLatency(latency, data.buckets), () => markEmpty(latency, 'could not load')),
+    load(
+      ctx,
+      '/v1/stats',
+      (stats) => renderKpis(kpis, stats),
+      () => kpis.append(h('p', { class: 'muted' }, 'summary unavailable')),
+    ),
+    load(
+      ctx,
+      '/v1/stats/uptime?hours=168',
+      (data) => drawUptime(uptime, data.hours, 168),
+      () => markEmpty(uptime, 'could not load'),
+    ),
+    load(
+      ctx,
+      '/v1/stats/latency',
+      (data) => drawLatency(latency, data.buckets),
+      () => markEmpty(latency, 'could not load'),
+    ),
     load(
       ctx,
       '/v1/stats/relays?limit=10',
       (data) => {
         drawBreakdown(software, data.software, true);
         drawBreakdown(countries, data.countries, false);
-        const part = (title, groups) => `${title}: ${(groups ?? []).map((group) => `${plain(group.value, 40)} ${fmtInt(group.relays)}`).join(' · ') || '—'}`;
+        const part = (title, groups) =>
+          `${title}: ${(groups ?? []).map((group) => `${plain(group.value, 40)} ${fmtInt(group.relays)}`).join(' · ') || '—'}`;
         breakdown.textContent = `${part('Networks', data.networks)}    ${part('States', data.states)}`;
       },
       () => {
@@ -352,8 +458,18 @@ async function overviewPage(ctx) {
       },
     ),
     loadPerDay(),
-    load(ctx, '/v1/stats/kinds?limit=20', (data) => drawKinds(kinds, data.kinds), () => markEmpty(kinds, 'could not load')),
-    load(ctx, '/v1/stats/sync?limit=100', (data) => syncWrap.replaceChildren(syncTable(data.relays)), () => syncWrap.replaceChildren(h('p', { class: 'muted' }, 'could not load'))),
+    load(
+      ctx,
+      '/v1/stats/kinds?limit=20',
+      (data) => drawKinds(kinds, data.kinds),
+      () => markEmpty(kinds, 'could not load'),
+    ),
+    load(
+      ctx,
+      '/v1/stats/sync?limit=100',
+      (data) => syncWrap.replaceChildren(syncTable(data.relays)),
+      () => syncWrap.replaceChildren(h('p', { class: 'muted' }, 'could not load')),
+    ),
     relays.load(true),
   ]);
   return 'overview';
@@ -365,27 +481,59 @@ function renderKpis(container, stats) {
   const newest = fromUnix(stats.newest_created_at);
   const archived = fromIso(stats.last_archived_at);
   container.replaceChildren(
-    kpi('unique_events', 'Unique events', unique, stats.oldest_created_at ? `since ${fmtDate(fromUnix(stats.oldest_created_at)).slice(0, 10)}` : 'none archived yet'),
-    kpi('event_relay_pairs', 'Event–relay pairs', pairs, unique ? `${(pairs / unique).toFixed(2)} relays per event` : 'where each event was seen'),
+    kpi(
+      'unique_events',
+      'Unique events',
+      unique,
+      stats.oldest_created_at ? `since ${fmtDate(fromUnix(stats.oldest_created_at)).slice(0, 10)}` : 'none archived yet',
+    ),
+    kpi(
+      'event_relay_pairs',
+      'Event–relay pairs',
+      pairs,
+      unique ? `${(pairs / unique).toFixed(2)} relays per event` : 'where each event was seen',
+    ),
     kpi('relays_up', 'Relays up', num(stats.relays_up), `of ${fmtInt(stats.relays)} known · ${fmtInt(stats.active_relays)} active`, 'good'),
     kpi('relays_down', 'Relays down', num(stats.relays_down), 'latest open check failed', num(stats.relays_down) ? 'bad' : undefined),
     kpi('checks', 'Monitor checks', num(stats.checks), 'NIP-11, open, read, write, DNS, TLS, geo'),
-    kpi('newest_created_at', 'Newest event', newest === null ? null : fmtAgo(newest), newest === null ? 'none yet' : `${fmtDate(newest)}${archived === null ? '' : ` · archived ${fmtAgo(archived)}`}`),
+    kpi(
+      'newest_created_at',
+      'Newest event',
+      newest === null ? null : fmtAgo(newest),
+      newest === null ? 'none yet' : `${fmtDate(newest)}${archived === null ? '' : ` · archived ${fmtAgo(archived)}`}`,
+    ),
   );
   const newestCard = container.querySelector('[data-kpi="newest_created_at"]');
-  if (newestCard) newestCard.dataset.value = stats.newest_created_at === null || stats.newest_created_at === undefined ? '' : String(stats.newest_created_at);
+  if (newestCard)
+    newestCard.dataset.value =
+      stats.newest_created_at === null || stats.newest_created_at === undefined ? '' : String(stats.newest_created_at);
 }
 
 function drawUptime(slot, hours, windowHours) {
-  const points = (hours ?? []).map((row) => ({ x: fromIso(row.hour), up: num(row.up) ?? 0, down: num(row.down) ?? 0 })).filter((point) => point.x !== null);
+  const points = (hours ?? [])
+    .map((row) => ({ x: fromIso(row.hour), up: num(row.up) ?? 0, down: num(row.down) ?? 0 }))
+    .filter((point) => point.x !== null);
   if (points.length === 0) return markEmpty(slot, 'no data yet (no open checks in the last 7 days)');
   const max = Date.now();
   const min = Math.min(max - windowHours * 3_600_000, ...points.map((point) => point.x));
-  const line = (label, key, color, fill) => ({ label, data: points.map((point) => ({ x: point.x, y: point[key] })), borderColor: color, backgroundColor: `${color}${fill ? '2e' : ''}`, fill, pointRadius: points.length > 60 ? 0 : 3, cubicInterpolationMode: 'monotone', spanGaps: true });
+  const line = (label, key, color, fill) => ({
+    label,
+    data: points.map((point) => ({ x: point.x, y: point[key] })),
+    borderColor: color,
+    backgroundColor: `${color}${fill ? '2e' : ''}`,
+    fill,
+    pointRadius: points.length > 60 ? 0 : 3,
+    cubicInterpolationMode: 'monotone',
+    spanGaps: true,
+  });
   draw(slot, {
     type: 'line',
     data: { datasets: [line('up', 'up', cssVar('--up') || '#1f9d55', true), line('down', 'down', cssVar('--down') || '#d64545', false)] },
-    options: { interaction: { mode: 'nearest', axis: 'x', intersect: false }, scales: { x: timeAxis(min, max), y: countAxis('relays') }, plugins: { tooltip: { callbacks: timeTitle } } },
+    options: {
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      scales: { x: timeAxis(min, max), y: countAxis('relays') },
+      plugins: { tooltip: { callbacks: timeTitle } },
+    },
   });
 }
 
@@ -395,7 +543,10 @@ function drawLatency(slot, buckets) {
   let previous = 0;
   const labels = rows.map((row) => {
     const bound = num(row.le_ms);
-    const label = bound === null ? `> ${previous >= 1000 ? `${previous / 1000} s` : `${previous} ms`}` : `≤ ${bound >= 1000 ? `${bound / 1000} s` : `${bound} ms`}`;
+    const label =
+      bound === null
+        ? `> ${previous >= 1000 ? `${previous / 1000} s` : `${previous} ms`}`
+        : `≤ ${bound >= 1000 ? `${bound / 1000} s` : `${bound} ms`}`;
     if (bound !== null) previous = bound;
     return label;
   });
@@ -403,13 +554,23 @@ function drawLatency(slot, buckets) {
     const bound = num(row.le_ms);
     return bound !== null && bound <= 200 ? PALETTE[1] : bound !== null && bound <= 1000 ? PALETTE[2] : PALETTE[3];
   });
-  barChart(slot, labels, rows.map((row) => num(row.relays) ?? 0), { label: 'relays', colors });
+  barChart(
+    slot,
+    labels,
+    rows.map((row) => num(row.relays) ?? 0),
+    { label: 'relays', colors },
+  );
 }
 
 function drawBreakdown(slot, groups, horizontal) {
   const rows = (groups ?? []).filter((group) => num(group.relays) > 0);
   if (rows.length === 0) return markEmpty(slot);
-  barChart(slot, rows.map((group) => plain(group.value, 60)), rows.map((group) => num(group.relays)), { label: 'relays', horizontal, colors: rows.map((_, index) => PALETTE[index % PALETTE.length]) });
+  barChart(
+    slot,
+    rows.map((group) => plain(group.value, 60)),
+    rows.map((group) => num(group.relays)),
+    { label: 'relays', horizontal, colors: rows.map((_, index) => PALETTE[index % PALETTE.length]) },
+  );
 }
 
 function drawPerDay(slot, days) {
@@ -417,14 +578,25 @@ function drawPerDay(slot, days) {
   if (![...counts.values()].some((value) => value > 0)) return markEmpty(slot, 'no data yet (no events in the last 30 days)');
   const labels = [];
   const today = new Date();
-  for (let offset = 29; offset >= 0; offset -= 1) labels.push(new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - offset)).toISOString().slice(0, 10));
-  barChart(slot, labels.map((day) => day.slice(5)), labels.map((day) => counts.get(day) ?? 0), { label: 'events' });
+  for (let offset = 29; offset >= 0; offset -= 1)
+    labels.push(new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - offset)).toISOString().slice(0, 10));
+  barChart(
+    slot,
+    labels.map((day) => day.slice(5)),
+    labels.map((day) => counts.get(day) ?? 0),
+    { label: 'events' },
+  );
 }
 
 function drawKinds(slot, kinds) {
   const rows = kinds ?? [];
   if (rows.length === 0) return markEmpty(slot);
-  barChart(slot, rows.map((row) => kindLabel(row.kind)), rows.map((row) => num(row.events) ?? 0), { label: 'events', colors: PALETTE[4] });
+  barChart(
+    slot,
+    rows.map((row) => kindLabel(row.kind)),
+    rows.map((row) => num(row.events) ?? 0),
+    { label: 'events', colors: PALETTE[4] },
+  );
 }
 
 function syncTable(relays) {
@@ -437,10 +609,29 @@ function syncTable(relays) {
       lagCell(num(row.lag_seconds)),
       h('td', {}, timeEl(fromIso(row.last_full_pass_at))),
       h('td', {}, timeEl(fromIso(row.updated_at))),
-      h('td', { class: 'reason' }, fromIso(row.benched_until) !== null && fromIso(row.benched_until) > Date.now() ? h('span', { class: 'badge warn', title: 'circuit breaker: not synced until then' }, `benched ${fmtAgo(fromIso(row.benched_until))}`) : null, row.last_error ? h('div', { class: 'sub' }, plain(row.last_error, 300)) : null),
+      h(
+        'td',
+        { class: 'reason' },
+        fromIso(row.benched_until) !== null && fromIso(row.benched_until) > Date.now()
+          ? h(
+              'span',
+              { class: 'badge warn', title: 'circuit breaker: not synced until then' },
+              `benched ${fmtAgo(fromIso(row.benched_until))}`,
+            )
+          : null,
+        row.last_error ? h('div', { class: 'sub' }, plain(row.last_error, 300)) : null,
+      ),
     ),
   );
-  return h('div', {}, table('sync-table', ['Relay', 'Archived until', ['Lag', 'num'], 'Last full pass', 'Updated', 'Circuit breaker'], rows.length ? rows : emptyRow(6, 'no relay synced yet')));
+  return h(
+    'div',
+    {},
+    table(
+      'sync-table',
+      ['Relay', 'Archived until', ['Lag', 'num'], 'Last full pass', 'Updated', 'Circuit breaker'],
+      rows.length ? rows : emptyRow(6, 'no relay synced yet'),
+    ),
+  );
 }
 
 /** The relays table with its status filter and "more" button (keyset pages by next_cursor). */
@@ -448,7 +639,12 @@ function relayList(ctx) {
   const status = h(
     'select',
     { id: 'relay-status', 'aria-label': 'Filter by status' },
-    [['', 'all statuses'], ['up', 'up'], ['down', 'down'], ['unchecked', 'unchecked']].map(([value, text]) => h('option', { value }, text)),
+    [
+      ['', 'all statuses'],
+      ['up', 'up'],
+      ['down', 'down'],
+      ['unchecked', 'unchecked'],
+    ].map(([value, text]) => h('option', { value }, text)),
   );
   const tbody = h('tbody');
   const more = h('button', { id: 'relays-more', type: 'button', hidden: true }, 'More relays');
@@ -490,7 +686,30 @@ function relayList(ctx) {
   const body = h(
     'div',
     { class: 'card' },
-    h('div', { class: 'table-wrap' }, h('table', { id: 'relays-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'Relay'), h('th', {}, 'Status'), h('th', { class: 'num' }, 'Open RTT'), h('th', {}, 'Software'), h('th', {}, 'Country'), h('th', {}, 'Network'), h('th', {}, 'Last check'))), tbody)),
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { id: 'relays-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, 'Relay'),
+            h('th', {}, 'Status'),
+            h('th', { class: 'num' }, 'Open RTT'),
+            h('th', {}, 'Software'),
+            h('th', {}, 'Country'),
+            h('th', {}, 'Network'),
+            h('th', {}, 'Last check'),
+          ),
+        ),
+        tbody,
+      ),
+    ),
     h('div', { class: 'more-row' }, more),
   );
   return { tools: [count, status], body, load: loadPage };
@@ -504,7 +723,12 @@ function relayRow(relay) {
     h('td', { class: 'url' }, relayLink(relay.url), relay.name ? h('div', { class: 'sub relay-name' }, plain(relay.name, 120)) : null),
     h('td', {}, statusBadge(relay.up)),
     h('td', { class: 'num' }, fmtMs(relay.rtt_open_ms)),
-    h('td', {}, software ? truncate(software, 40) : '—', relay.version ? h('span', { class: 'muted' }, ` ${truncate(String(relay.version), 20)}`) : null),
+    h(
+      'td',
+      {},
+      software ? truncate(software, 40) : '—',
+      relay.version ? h('span', { class: 'muted' }, ` ${truncate(String(relay.version), 20)}`) : null,
+    ),
     h('td', {}, plain(relay.country, 8)),
     h('td', {}, plain(relay.network)),
     h('td', {}, timeEl(fromIso(relay.last_checked_at))),
@@ -529,14 +753,27 @@ async function relayPage(ctx, params) {
   const sync = h('div', { id: 'relay-sync' }, h('p', { class: 'muted' }, 'loading…'));
   const checks = h('div', { class: 'card section' }, h('p', { class: 'muted' }, 'loading…'));
   const claims = h('div', { class: 'card section' }, h('p', { class: 'muted' }, 'loading…'));
-  const rtt = chartCard('chart-relay-rtt', 'Open round trip and failures', { wide: true, note: 'Each WebSocket open check (latest 500): round trip of successes; failures marked on the axis.' });
+  const rtt = chartCard('chart-relay-rtt', 'Open round trip and failures', {
+    wide: true,
+    note: 'Each WebSocket open check (latest 500): round trip of successes; failures marked on the axis.',
+  });
 
   main.replaceChildren(
     h('section', { class: 'relay-head' }, back, h('h2', { id: 'relay-url' }, url), badges),
     kpis,
-    h('div', { class: 'grid' }, rtt.card, h('section', { class: 'card' }, h('header', { class: 'card-head' }, h('h3', {}, 'NIP-11 document')), nip11), h('section', { class: 'card' }, h('header', { class: 'card-head' }, h('h3', {}, 'Sync and health')), sync)),
+    h(
+      'div',
+      { class: 'grid' },
+      rtt.card,
+      h('section', { class: 'card' }, h('header', { class: 'card-head' }, h('h3', {}, 'NIP-11 document')), nip11),
+      h('section', { class: 'card' }, h('header', { class: 'card-head' }, h('h3', {}, 'Sync and health')), sync),
+    ),
     section('Latest checks', null, checks),
-    section('Claims against behaviour', h('span', { class: 'note' }, 'what its NIP-11 document claims, tested by the monitor and seen by the synchronizer'), claims),
+    section(
+      'Claims against behaviour',
+      h('span', { class: 'note' }, 'what its NIP-11 document claims, tested by the monitor and seen by the synchronizer'),
+      claims,
+    ),
   );
 
   await Promise.allSettled([
@@ -551,7 +788,11 @@ async function relayPage(ctx, params) {
           statusBadge(open ? open.ok === true : null),
           h('span', { class: 'badge', title: 'state' }, plain(relay.state)),
           h('span', { class: 'badge', title: 'network' }, plain(relay.network)),
-          h('span', { class: 'muted' }, `discovered ${fmtAgo(fromIso(relay.discovered_at))} from ${plain(relay.discovered_from, 80)} · mentioned ${fmtInt(relay.mention_count)}×`),
+          h(
+            'span',
+            { class: 'muted' },
+            `discovered ${fmtAgo(fromIso(relay.discovered_at))} from ${plain(relay.discovered_from, 80)} · mentioned ${fmtInt(relay.mention_count)}×`,
+          ),
           h('a', { href: `#/events?${new URLSearchParams({ relay: url })}` }, 'events seen here →'),
         );
         renderRelayKpis(kpis, detail.uptime, open);
@@ -581,7 +822,12 @@ function renderRelayKpis(container, uptime, open) {
     kpi('availability_24h', 'Uptime 24 hours', fmtPct(u.availability_24h), 'share of open checks that succeeded', tone(u.availability_24h)),
     kpi('availability_7d', 'Uptime 7 days', fmtPct(u.availability_7d), null, tone(u.availability_7d)),
     kpi('availability_30d', 'Uptime 30 days', fmtPct(u.availability_30d), `${fmtInt(u.checks_30d)} open checks`, tone(u.availability_30d)),
-    kpi('median_rtt_open_7d_ms', 'Median open RTT', fmtMs(u.median_rtt_open_7d_ms), open?.rtt_ms != null ? `latest ${fmtMs(open.rtt_ms)}` : '7 days'),
+    kpi(
+      'median_rtt_open_7d_ms',
+      'Median open RTT',
+      fmtMs(u.median_rtt_open_7d_ms),
+      open?.rtt_ms != null ? `latest ${fmtMs(open.rtt_ms)}` : '7 days',
+    ),
     kpi('median_rtt_read_7d_ms', 'Median read RTT', fmtMs(u.median_rtt_read_7d_ms), 'REQ to EOSE, 7 days'),
     kpi('median_rtt_write_7d_ms', 'Median write RTT', fmtMs(u.median_rtt_write_7d_ms), 'EVENT to OK, 7 days'),
   );
@@ -589,7 +835,11 @@ function renderRelayKpis(container, uptime, open) {
 
 function renderNip11(container, check) {
   if (!check) return container.replaceChildren(h('p', { class: 'muted' }, 'No NIP-11 document fetched yet.'));
-  if (!check.ok) return container.replaceChildren(h('p', {}, h('span', { class: 'badge down' }, 'failed'), ' ', plain(check.reason, 300)), h('p', { class: 'note' }, 'checked ', timeEl(fromIso(check.checked_at))));
+  if (!check.ok)
+    return container.replaceChildren(
+      h('p', {}, h('span', { class: 'badge down' }, 'failed'), ' ', plain(check.reason, 300)),
+      h('p', { class: 'note' }, 'checked ', timeEl(fromIso(check.checked_at))),
+    );
   const doc = isObject(check.data) ? check.data : {};
   const props = h('dl', { class: 'props' });
   const row = (label, value, field) => props.append(h('dt', {}, label), h('dd', { dataset: field ? { field } : undefined }, value));
@@ -601,9 +851,33 @@ function renderNip11(container, check) {
   if (doc.pubkey) row('Public key', h('span', { class: 'mono' }, plain(doc.pubkey, 100)));
   if (doc.contact) row('Contact', plain(doc.contact, 200));
   const nips = Array.isArray(doc.supported_nips) ? doc.supported_nips.slice(0, 300) : [];
-  row('Supported NIPs', nips.length ? h('div', { class: 'chips' }, nips.map((nip) => h('span', { class: 'chip' }, typeof nip === 'number' ? String(nip).padStart(2, '0') : plain(nip, 12)))) : '—', 'supported_nips');
+  row(
+    'Supported NIPs',
+    nips.length
+      ? h(
+          'div',
+          { class: 'chips' },
+          nips.map((nip) => h('span', { class: 'chip' }, typeof nip === 'number' ? String(nip).padStart(2, '0') : plain(nip, 12))),
+        )
+      : '—',
+    'supported_nips',
+  );
   if (isObject(doc.limitation) && Object.keys(doc.limitation).length) {
-    row('Limitation', h('table', { class: 'kv' }, h('tbody', {}, Object.entries(doc.limitation).slice(0, 40).map(([key, value]) => h('tr', {}, h('td', {}, plain(key, 60)), h('td', {}, plain(value, 200)))))), 'limitation');
+    row(
+      'Limitation',
+      h(
+        'table',
+        { class: 'kv' },
+        h(
+          'tbody',
+          {},
+          Object.entries(doc.limitation)
+            .slice(0, 40)
+            .map(([key, value]) => h('tr', {}, h('td', {}, plain(key, 60)), h('td', {}, plain(value, 200)))),
+        ),
+      ),
+      'limitation',
+    );
   } else row('Limitation', '—', 'limitation');
   if (doc.relay_countries) row('Relay countries', list(doc.relay_countries));
   if (doc.language_tags) row('Languages', list(doc.language_tags));
@@ -611,7 +885,10 @@ function renderNip11(container, check) {
   if (doc.posting_policy) row('Posting policy', plain(doc.posting_policy, 300));
   if (doc.payments_url) row('Payments', plain(doc.payments_url, 300));
   if (doc.fees) row('Fees', plain(doc.fees, 400));
-  container.replaceChildren(props, h('p', { class: 'note' }, 'fetched ', timeEl(fromIso(check.checked_at)), check.rtt_ms != null ? ` in ${fmtMs(check.rtt_ms)}` : ''));
+  container.replaceChildren(
+    props,
+    h('p', { class: 'note' }, 'fetched ', timeEl(fromIso(check.checked_at)), check.rtt_ms != null ? ` in ${fmtMs(check.rtt_ms)}` : ''),
+  );
 }
 
 function renderSync(container, sync, health) {
@@ -620,7 +897,14 @@ function renderSync(container, sync, health) {
   if (isObject(sync)) {
     row('Archived until', timeEl(fromUnix(sync.completed_until), false));
     const lag = num(sync.lag_seconds);
-    row('Lag', h('span', { class: lag === null ? 'lag-bad' : lag < 3600 ? 'lag-ok' : lag < 86_400 ? 'lag-warn' : 'lag-bad', id: 'relay-lag' }, lag === null ? 'no pass completed yet' : fmtDuration(lag)));
+    row(
+      'Lag',
+      h(
+        'span',
+        { class: lag === null ? 'lag-bad' : lag < 3600 ? 'lag-ok' : lag < 86_400 ? 'lag-warn' : 'lag-bad', id: 'relay-lag' },
+        lag === null ? 'no pass completed yet' : fmtDuration(lag),
+      ),
+    );
     row('Last full pass', timeEl(fromIso(sync.last_full_pass_at)));
     row('Cursor updated', timeEl(fromIso(sync.updated_at)));
   } else row('Sync', 'not synced yet');
@@ -639,7 +923,13 @@ function checkSummary(type, check) {
   const data = isObject(check.data) ? check.data : {};
   const detail = isObject(check.detail) ? check.detail : {};
   const parts = [];
-  const list = (value) => (Array.isArray(value) ? value.slice(0, 8).map((item) => plain(item, 60)).join(', ') : null);
+  const list = (value) =>
+    Array.isArray(value)
+      ? value
+          .slice(0, 8)
+          .map((item) => plain(item, 60))
+          .join(', ')
+      : null;
   if (type === 'dns') {
     if (list(data.a)) parts.push(`A ${list(data.a)}`);
     if (list(data.aaaa)) parts.push(`AAAA ${list(data.aaaa)}`);
@@ -680,13 +970,28 @@ function checksTable(latest) {
       'tr',
       { dataset: { check: type } },
       h('td', {}, h('strong', {}, type)),
-      h('td', {}, check.ok ? h('span', { class: 'badge up' }, 'ok') : h('span', { class: 'badge down' }, 'failed'), days !== null && days < 14 ? [' ', h('span', { class: 'badge warn' }, 'expires soon')] : null),
+      h(
+        'td',
+        {},
+        check.ok ? h('span', { class: 'badge up' }, 'ok') : h('span', { class: 'badge down' }, 'failed'),
+        days !== null && days < 14 ? [' ', h('span', { class: 'badge warn' }, 'expires soon')] : null,
+      ),
       h('td', { class: 'num' }, fmtMs(check.rtt_ms)),
-      h('td', { class: 'reason' }, summary || null, check.reason ? h('div', { class: check.ok ? 'sub' : 'sub lag-bad' }, plain(check.reason, 400)) : null, !summary && !check.reason ? '—' : null),
+      h(
+        'td',
+        { class: 'reason' },
+        summary || null,
+        check.reason ? h('div', { class: check.ok ? 'sub' : 'sub lag-bad' }, plain(check.reason, 400)) : null,
+        !summary && !check.reason ? '—' : null,
+      ),
       h('td', {}, timeEl(fromIso(check.checked_at))),
     );
   });
-  return table('relay-checks', ['Check', 'Result', ['RTT', 'num'], 'Details / reason', 'When'], rows.length ? rows : emptyRow(5, 'not checked yet'));
+  return table(
+    'relay-checks',
+    ['Check', 'Result', ['RTT', 'num'], 'Details / reason', 'When'],
+    rows.length ? rows : emptyRow(5, 'not checked yet'),
+  );
 }
 
 /** A relay's NIP-11 claims against what was seen: verified, refuted (with the evidence) or untested. */
@@ -705,11 +1010,18 @@ function claimsTable(claims) {
       h('td', {}, timeEl(fromIso(claim.observed_at))),
     );
   });
-  return table('relay-claims', ['Claim', 'In NIP-11', 'Seen', 'Evidence', 'When'], rows.length ? rows : emptyRow(5, 'nothing claimed that can be tested, or not probed yet'));
+  return table(
+    'relay-claims',
+    ['Claim', 'In NIP-11', 'Seen', 'Evidence', 'When'],
+    rows.length ? rows : emptyRow(5, 'nothing claimed that can be tested, or not probed yet'),
+  );
 }
 
 function drawRelayRtt(slot, checks) {
-  const rows = (checks ?? []).map((check) => ({ x: fromIso(check.checked_at), ok: check.ok === true, rtt: num(check.rtt_ms), reason: check.reason })).filter((row) => row.x !== null).sort((a, b) => a.x - b.x);
+  const rows = (checks ?? [])
+    .map((check) => ({ x: fromIso(check.checked_at), ok: check.ok === true, rtt: num(check.rtt_ms), reason: check.reason }))
+    .filter((row) => row.x !== null)
+    .sort((a, b) => a.x - b.x);
   if (rows.length === 0) return markEmpty(slot, 'no data yet (no open checks)');
   const ok = rows.filter((row) => row.ok && row.rtt !== null).map((row) => ({ x: row.x, y: row.rtt }));
   const failed = rows.filter((row) => !row.ok).map((row) => ({ x: row.x, y: 0, reason: plain(row.reason, 120) }));
@@ -720,14 +1032,41 @@ function drawRelayRtt(slot, checks) {
     type: 'line',
     data: {
       datasets: [
-        { label: 'open RTT (ms)', data: ok, borderColor: up, backgroundColor: `${up}22`, fill: true, pointRadius: ok.length > 120 ? 0 : 3, cubicInterpolationMode: 'monotone' },
-        { label: 'failed', data: failed, showLine: false, pointStyle: 'crossRot', pointRadius: 7, pointBorderWidth: 2, borderColor: down, backgroundColor: down },
+        {
+          label: 'open RTT (ms)',
+          data: ok,
+          borderColor: up,
+          backgroundColor: `${up}22`,
+          fill: true,
+          pointRadius: ok.length > 120 ? 0 : 3,
+          cubicInterpolationMode: 'monotone',
+        },
+        {
+          label: 'failed',
+          data: failed,
+          showLine: false,
+          pointStyle: 'crossRot',
+          pointRadius: 7,
+          pointBorderWidth: 2,
+          borderColor: down,
+          backgroundColor: down,
+        },
       ],
     },
     options: {
       interaction: { mode: 'nearest', intersect: false },
-      scales: { x: timeAxis(rows[0].x - span * 0.02, rows[rows.length - 1].x + span * 0.02), y: { beginAtZero: true, title: { display: true, text: 'ms' } } },
-      plugins: { tooltip: { callbacks: { ...timeTitle, label: (item) => (item.datasetIndex === 1 ? `failed: ${item.raw.reason}` : `open ${fmtMs(item.parsed.y)}`) } } },
+      scales: {
+        x: timeAxis(rows[0].x - span * 0.02, rows[rows.length - 1].x + span * 0.02),
+        y: { beginAtZero: true, title: { display: true, text: 'ms' } },
+      },
+      plugins: {
+        tooltip: {
+          callbacks: {
+            ...timeTitle,
+            label: (item) => (item.datasetIndex === 1 ? `failed: ${item.raw.reason}` : `open ${fmtMs(item.parsed.y)}`),
+          },
+        },
+      },
     },
   });
 }
@@ -745,7 +1084,12 @@ const SEARCH_FIELDS = [
 ];
 
 async function eventsPage(ctx, params) {
-  const inputs = new Map(SEARCH_FIELDS.map(([key, , placeholder]) => [key, h('input', { name: key, placeholder, value: params.get(key) ?? '', autocomplete: 'off', spellcheck: 'false' })]));
+  const inputs = new Map(
+    SEARCH_FIELDS.map(([key, , placeholder]) => [
+      key,
+      h('input', { name: key, placeholder, value: params.get(key) ?? '', autocomplete: 'off', spellcheck: 'false' }),
+    ]),
+  );
   const form = h(
     'form',
     {
@@ -765,7 +1109,13 @@ async function eventsPage(ctx, params) {
   );
   const results = h('div', { class: 'events', id: 'event-results' });
   const more = h('button', { type: 'button', hidden: true }, 'More events');
-  main.replaceChildren(h('h2', {}, 'Event search'), h('p', { class: 'note' }, 'All fields combine (AND); comma-separated values are alternatives (OR). Newest first.'), form, results, h('div', { class: 'more-row' }, more));
+  main.replaceChildren(
+    h('h2', {}, 'Event search'),
+    h('p', { class: 'note' }, 'All fields combine (AND); comma-separated values are alternatives (OR). Newest first.'),
+    form,
+    results,
+    h('div', { class: 'more-row' }, more),
+  );
 
   const query = new URLSearchParams();
   for (const [key] of SEARCH_FIELDS) if (params.get(key)) query.set(key, params.get(key));
@@ -797,7 +1147,13 @@ function eventCard(event) {
   return h(
     'article',
     { class: 'card event' },
-    h('div', { class: 'event-head' }, h('span', { class: 'badge' }, `kind ${kindLabel(event.kind)}`), timeEl(fromUnix(event.created_at), false), h('span', { class: 'mono' }, `id ${plain(event.id, 64).slice(0, 16)}…`)),
+    h(
+      'div',
+      { class: 'event-head' },
+      h('span', { class: 'badge' }, `kind ${kindLabel(event.kind)}`),
+      timeEl(fromUnix(event.created_at), false),
+      h('span', { class: 'mono' }, `id ${plain(event.id, 64).slice(0, 16)}…`),
+    ),
     h('pre', { class: 'json' }, JSON.stringify(event)),
   );
 }

@@ -41,6 +41,8 @@ if (result.status === 0 && existsSync(join(nativeDir, 'build', 'Release', 'bigbr
   console.log('bigbrotr: native libsecp256k1 verifier built');
 } else {
   const reason = `${result.stderr ?? ''}`.split('\n').find((line) => /error/i.test(line)) ?? `exit ${result.status}`;
-  console.log(`bigbrotr: native verifier not built (${reason.trim().slice(0, 120)}); the WASM verifier is used, about five times slower (install a C compiler and run \`node scripts/build-native.mjs\`; \`bigbrotr config check\` says which verifier runs).`);
+  console.log(
+    `bigbrotr: native verifier not built (${reason.trim().slice(0, 120)}); the WASM verifier is used, about five times slower (install a C compiler and run \`node scripts/build-native.mjs\`; \`bigbrotr config check\` says which verifier runs).`,
+  );
 }
 process.exit(0);

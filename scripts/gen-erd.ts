@@ -62,13 +62,27 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
 
 /** Reads the public schema from the catalog: every table (partitions excluded) and view, sorted by name. */
 export async function readSchema(db: Queryable): Promise<SchemaModel> {
-  const { rows: relations } = await db.query<{ oid: number; name: string; relkind: string; comment: string | null; partition_key: string | null }>(
+  const { rows: relations } = await db.query<{
+    oid: number;
+    name: string;
+    relkind: string;
+    comment: string | null;
+    partition_key: string | null;
+  }>(
     `SELECT c.oid::int AS oid, c.relname AS name, c.relkind::text AS relkind, obj_description(c.oid, 'pg_class') AS comment,
             CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition`,
   );
-  const { rows: columns } = await db.query<{ relid: number; name: string; type: string; not_null: boolean; default_value: string | null; identity: string; comment: string | null }>(
+  const { rows: columns } = await db.query<{
+    relid: number;
+    name: string;
+    type: string;
+    not_null: boolean;
+    default_value: string | null;
+    identity: string;
+    comment: string | null;
+  }>(
     `SELECT a.attrelid::int AS relid, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
             pg_get_expr(d.adbin, d.adrelid) AS default_value, a.attidentity::text AS identity, col_description(a.attrelid, a.attnum) AS comment
      FROM pg_attribute a
@@ -78,7 +92,16 @@ export async function readSchema(db: Queryable): Promise<SchemaModel> {
      ORDER BY a.attrelid, a.attnum`,
   );
   // Constraint columns in their constraint order (unnest WITH ORDINALITY), named, so no array parsing is needed.
-  const { rows: constraints } = await db.query<{ relid: number; name: string; type: string; columns: string[]; ref_table: string | null; ref_columns: string[] | null; on_delete: string; definition: string }>(
+  const { rows: constraints } = await db.query<{
+    relid: number;
+    name: string;
+    type: string;
+    columns: string[];
+    ref_table: string | null;
+    ref_columns: string[] | null;
+    on_delete: string;
+    definition: string;
+  }>(
     `SELECT con.conrelid::int AS relid, con.conname AS name, con.contype::text AS type,
             ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
                   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord) AS columns,
@@ -112,7 +135,8 @@ export async function readSchema(db: Queryable): Promise<SchemaModel> {
      WHERE d.refobjid <> r.ev_class AND t.relkind IN ('r', 'p', 'v', 'm')`,
   );
 
-  const identityOrDefault = (row: { identity: string; default_value: string | null }) => (row.identity === 'a' || row.identity === 'd' ? null : row.default_value);
+  const identityOrDefault = (row: { identity: string; default_value: string | null }) =>
+    row.identity === 'a' || row.identity === 'd' ? null : row.default_value;
   const model: SchemaRelation[] = relations.map((relation) => {
     const own = constraints.filter((row) => row.relid === relation.oid);
     return {
@@ -121,16 +145,35 @@ export async function readSchema(db: Queryable): Promise<SchemaModel> {
       comment: relation.comment,
       columns: columns
         .filter((row) => row.relid === relation.oid)
-        .map((row) => ({ name: row.name, type: row.type, notNull: row.not_null, default: identityOrDefault(row), identity: row.identity === 'a' || row.identity === 'd', comment: row.comment })),
+        .map((row) => ({
+          name: row.name,
+          type: row.type,
+          notNull: row.not_null,
+          default: identityOrDefault(row),
+          identity: row.identity === 'a' || row.identity === 'd',
+          comment: row.comment,
+        })),
       primaryKey: own.find((row) => row.type === 'p')?.columns ?? [],
-      unique: own.filter((row) => row.type === 'u').sort(byName).map((row) => row.columns),
+      unique: own
+        .filter((row) => row.type === 'u')
+        .sort(byName)
+        .map((row) => row.columns),
       foreignKeys: [
         ...own
           .filter((row) => row.type === 'f')
-          .map((row) => ({ name: row.name, columns: row.columns, table: row.ref_table ?? '?', referencedColumns: row.ref_columns ?? [], onDelete: ON_DELETE[row.on_delete] ?? row.on_delete })),
+          .map((row) => ({
+            name: row.name,
+            columns: row.columns,
+            table: row.ref_table ?? '?',
+            referencedColumns: row.ref_columns ?? [],
+            onDelete: ON_DELETE[row.on_delete] ?? row.on_delete,
+          })),
         ...triggerReferences.filter((row) => row.relid === relation.oid).flatMap((row) => triggerReference(row.name, row.comment)),
       ].sort(byName),
-      checks: own.filter((row) => row.type === 'c').sort(byName).map((row) => ({ name: row.name, definition: row.definition })),
+      checks: own
+        .filter((row) => row.type === 'c')
+        .sort(byName)
+        .map((row) => ({ name: row.name, definition: row.definition })),
       indexes: indexes
         .filter((row) => row.relid === relation.oid)
         .sort(byName)
@@ -150,7 +193,16 @@ function triggerReference(name: string, comment: string): SchemaForeignKey[] {
   const match = /^References (\w+) \(([\w, ]+)\) from \(([\w, ]+)\), on delete ([a-z ]+)\./.exec(comment);
   if (!match) return [];
   const list = (text: string) => text.split(',').map((column) => column.trim());
-  return [{ name, columns: list(match[3] as string), table: match[1] as string, referencedColumns: list(match[2] as string), onDelete: match[4] as string, trigger: true }];
+  return [
+    {
+      name,
+      columns: list(match[3] as string),
+      table: match[1] as string,
+      referencedColumns: list(match[2] as string),
+      onDelete: match[4] as string,
+      trigger: true,
+    },
+  ];
 }
 
 const ON_DELETE: Record<string, string> = { a: 'no action', r: 'restrict', c: 'cascade', n: 'set null', d: 'set default' };
@@ -163,7 +215,12 @@ function indexDefinition(definition: string): string {
 
 /** Mermaid attribute types are one word: `timestamp with time zone` → `timestamptz`, `text[]` → `text_array`. */
 function mermaidType(type: string): string {
-  const short: Record<string, string> = { 'timestamp with time zone': 'timestamptz', 'timestamp without time zone': 'timestamp', 'double precision': 'float8', 'character varying': 'varchar' };
+  const short: Record<string, string> = {
+    'timestamp with time zone': 'timestamptz',
+    'timestamp without time zone': 'timestamp',
+    'double precision': 'float8',
+    'character varying': 'varchar',
+  };
   const base = type.replace(/\[\]$/, '');
   const word = (short[base] ?? base).replace(/[^A-Za-z0-9_]+/g, '_').replace(/_+$/, '');
   return type.endsWith('[]') ? `${word}_array` : word;
@@ -212,7 +269,8 @@ export function renderErd(model: SchemaModel, migrations: string[]): string {
   ];
   const relationships: string[] = [];
   for (const table of tables) {
-    for (const fk of table.foreignKeys) relationships.push(`  ${fk.table} ${cardinality(table, fk)} ${table.name} : "${fk.columns.join(', ')}"`);
+    for (const fk of table.foreignKeys)
+      relationships.push(`  ${fk.table} ${cardinality(table, fk)} ${table.name} : "${fk.columns.join(', ')}"`);
   }
   lines.push(...relationships.sort());
   for (const table of tables) {
@@ -237,9 +295,13 @@ export function renderErd(model: SchemaModel, migrations: string[]): string {
       lines.push('| column | type | null | default | key | description |', '| --- | --- | --- | --- | --- | --- |');
       for (const column of relation.columns) {
         const fk = relation.foreignKeys.find((entry) => entry.columns.length === 1 && entry.columns[0] === column.name);
-        const key = [keysOf(relation, column.name), fk ? `→ \`${fk.table}.${fk.referencedColumns.join(', ')}\`` : ''].filter(Boolean).join(' ');
+        const key = [keysOf(relation, column.name), fk ? `→ \`${fk.table}.${fk.referencedColumns.join(', ')}\`` : '']
+          .filter(Boolean)
+          .join(' ');
         const defaultText = column.identity ? 'identity' : column.default === null ? '' : code(column.default);
-        lines.push(`| \`${column.name}\` | ${column.type} | ${column.notNull ? 'not null' : 'null'} | ${cell(defaultText)} | ${key} | ${cell(column.comment)} |`);
+        lines.push(
+          `| \`${column.name}\` | ${column.type} | ${column.notNull ? 'not null' : 'null'} | ${cell(defaultText)} | ${key} | ${cell(column.comment)} |`,
+        );
       }
     }
     lines.push('');
@@ -247,12 +309,16 @@ export function renderErd(model: SchemaModel, migrations: string[]): string {
     if (relation.primaryKey.length > 1) facts.push(`Primary key: (${relation.primaryKey.join(', ')}).`);
     for (const columns of relation.unique) if (columns.length > 1) facts.push(`Unique: (${columns.join(', ')}).`);
     for (const fk of relation.foreignKeys) {
-      const what = fk.trigger ? `Reference enforced by trigger \`${fk.name}\` (not a foreign key constraint)` : `Foreign key \`${fk.name}\``;
+      const what = fk.trigger
+        ? `Reference enforced by trigger \`${fk.name}\` (not a foreign key constraint)`
+        : `Foreign key \`${fk.name}\``;
       facts.push(`${what}: (${fk.columns.join(', ')}) → \`${fk.table}\` (${fk.referencedColumns.join(', ')}), on delete ${fk.onDelete}.`);
     }
     for (const check of relation.checks) facts.push(`Check \`${check.name}\`: ${code(check.definition)}.`);
     for (const index of relation.indexes) facts.push(`Index \`${index.name}\`: ${code(index.definition)}.`);
-    const referencedBy = tables.flatMap((other) => other.foreignKeys.filter((fk) => fk.table === relation.name).map((fk) => `\`${other.name}\` (${fk.columns.join(', ')})`));
+    const referencedBy = tables.flatMap((other) =>
+      other.foreignKeys.filter((fk) => fk.table === relation.name).map((fk) => `\`${other.name}\` (${fk.columns.join(', ')})`),
+    );
     if (referencedBy.length) facts.push(`Referenced by ${[...new Set(referencedBy)].sort().join(', ')}.`);
     if (facts.length) lines.push(...facts.map((fact) => `- ${fact}`), '');
   };
@@ -275,7 +341,10 @@ export async function generateErd(): Promise<string> {
     const db = await openDatabase(config.database);
     try {
       await migrate(db, { lockTimeoutMs: config.database.migrate_lock_timeout_ms });
-      return renderErd(await readSchema(db), readMigrations().map((migration) => migration.name));
+      return renderErd(
+        await readSchema(db),
+        readMigrations().map((migration) => migration.name),
+      );
     } finally {
       await db.close();
     }

@@ -11,7 +11,12 @@ import { metricsRegistry } from '../observability/metrics.js';
 import type { Service } from '../services/service.js';
 import { startHttpServer } from './http-server.js';
 
-export function createApiService(options: { db: Database; config: () => Config; logger: Logger; onListening?: (url: string) => void }): Service {
+export function createApiService(options: {
+  db: Database;
+  config: () => Config;
+  logger: Logger;
+  onListening?: (url: string) => void;
+}): Service {
   return {
     name: 'api',
     async run(signal) {
@@ -30,7 +35,10 @@ export function createApiService(options: { db: Database; config: () => Config; 
           logger: options.logger,
           api: { db: replica ?? options.db, config: options.config, version: packageVersion() },
         });
-        options.logger.info({ url: server.url }, `dashboard at ${server.url}/, API at ${server.url}/v1 (docs ${server.url}/v1/docs), archive relay at ${server.url.replace(/^http/, 'ws')}/`);
+        options.logger.info(
+          { url: server.url },
+          `dashboard at ${server.url}/, API at ${server.url}/v1 (docs ${server.url}/v1/docs), archive relay at ${server.url.replace(/^http/, 'ws')}/`,
+        );
         options.onListening?.(server.url);
         try {
           if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));

@@ -8,7 +8,13 @@ import fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
 import type { Config } from '../config/schema.js';
 import type { Database } from '../db/database.js';
 import { registerRequestTracing } from '../observability/tracing.js';
@@ -43,7 +49,7 @@ function describeValidation(error: FastifyError): { parameter: string; message: 
   const unknownKeys = (issue.params as { keys?: string[] } | undefined)?.keys;
   if (unknownKeys?.length) return { parameter: String(unknownKeys[0]), message: 'unknown parameter' };
   const path = issue.params?.issue?.path ?? issue.path ?? (issue.instancePath ? issue.instancePath.split('/').filter(Boolean) : []);
-  const parameter = path.length ? String(path[0]) : error.validationContext ?? 'request';
+  const parameter = path.length ? String(path[0]) : (error.validationContext ?? 'request');
   const message = issue.params?.issue?.message ?? issue.message ?? error.message;
   return { parameter, message: message.replace(/^Invalid input: /, '') };
 }
@@ -67,7 +73,10 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     if ((error as unknown) instanceof DatabaseBusyError) {
       busySinceLog += 1;
       if (Date.now() - lastBusyLog >= BUSY_LOG_INTERVAL_MS) {
-        options.logger.warn({ refused: busySinceLog, reason: (error as Error).message }, 'API overloaded: requests answered 503 (database connections busy)');
+        options.logger.warn(
+          { refused: busySinceLog, reason: (error as Error).message },
+          'API overloaded: requests answered 503 (database connections busy)',
+        );
         lastBusyLog = Date.now();
         busySinceLog = 0;
       }
@@ -77,10 +86,13 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       const { parameter, message } = describeValidation(error);
       return reply.code(400).send({ error: 'invalid parameter', parameter, message: `${parameter}: ${message}` });
     }
-    if (error instanceof BadParameterError) return reply.code(400).send({ error: 'invalid parameter', parameter: error.parameter, message: error.message });
-    if (error instanceof ApiTimeoutError) return reply.code(503).send({ error: 'timeout', message: 'the archive did not answer in time; narrow the query' });
+    if (error instanceof BadParameterError)
+      return reply.code(400).send({ error: 'invalid parameter', parameter: error.parameter, message: error.message });
+    if (error instanceof ApiTimeoutError)
+      return reply.code(503).send({ error: 'timeout', message: 'the archive did not answer in time; narrow the query' });
     if (error.statusCode === 429) return reply.code(429).send({ error: 'rate limited', message: error.message });
-    if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: 'bad request', message: error.message });
+    if (error.statusCode && error.statusCode < 500)
+      return reply.code(error.statusCode).send({ error: 'bad request', message: error.message });
     options.logger.error({ err: error, method: request.method, url: request.url.slice(0, 300) }, 'API request failed');
     return reply.code(500).send({ error: 'internal error', message: 'the request failed; see the server log' });
   });
@@ -98,7 +110,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'bigbrotr archive API', description: 'Search the archived Nostr events and the health history of relays.', version: api.version },
+      info: {
+        title: 'bigbrotr archive API',
+        description: 'Search the archived Nostr events and the health history of relays.',
+        version: api.version,
+      },
       tags: [
         { name: 'events', description: 'Archived events' },
         { name: 'relays', description: 'Relays and their checks' },
@@ -121,7 +137,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
         const route = request.routeOptions.url ?? '';
         return !route.startsWith('/v1/') || route.startsWith('/v1/docs');
       },
-      errorResponseBuilder: (_request, context) => ({ statusCode: 429, error: 'rate limited', message: `more than ${context.max} requests per minute; retry after ${Math.ceil(context.ttl / 1000)} s` }),
+      errorResponseBuilder: (_request, context) => ({
+        statusCode: 429,
+        error: 'rate limited',
+        message: `more than ${context.max} requests per minute; retry after ${Math.ceil(context.ttl / 1000)} s`,
+      }),
     });
   }
   registerEventRoutes(app, api);

@@ -18,7 +18,15 @@ import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Database } from '../db/database.js';
 import { wrapDatabaseError } from '../db/errors.js';
-import { archiveNow, comparePositions, countQuery, eventsArchivedAfter, matchesArchiveFilter, type ArchiveFilter, type ArchivePosition } from '../db/event-query.js';
+import {
+  archiveNow,
+  comparePositions,
+  countQuery,
+  eventsArchivedAfter,
+  matchesArchiveFilter,
+  type ArchiveFilter,
+  type ArchivePosition,
+} from '../db/event-query.js';
 import { searchEventsJson } from '../db/event-search.js';
 import type { NostrEvent } from '../nostr/event.js';
 import { isPlainObject, parseClientFilters, shorten, type ParsedFilters } from '../nostr/client-filters.js';
@@ -110,7 +118,6 @@ function writeEventFrames(raw: Duplex, prefix: Buffer, events: readonly string[]
 /** Ping interval; a client that has not answered the previous ping by the next one is dropped. */
 const HEARTBEAT_MS = 30_000;
 
-
 // ---------------------------------------------------------------------------------------------------
 // Metrics
 
@@ -119,7 +126,11 @@ let metrics: ReturnType<typeof createMetrics> | undefined;
 function createMetrics() {
   const registers = [metricsRegistry()];
   return {
-    connections: new Gauge({ name: 'bigbrotr_archive_relay_connections', help: 'Open WebSocket connections to the archive relay.', registers }),
+    connections: new Gauge({
+      name: 'bigbrotr_archive_relay_connections',
+      help: 'Open WebSocket connections to the archive relay.',
+      registers,
+    }),
     requests: new Counter({
       name: 'bigbrotr_archive_relay_requests_total',
       help: 'Messages from archive relay clients by type (req, count, event, close; invalid for anything refused before it was understood).',
@@ -127,8 +138,17 @@ function createMetrics() {
       registers,
     }),
     eventsSent: new Counter({ name: 'bigbrotr_archive_relay_events_sent_total', help: 'Events sent to archive relay clients.', registers }),
-    dropped: new Counter({ name: 'bigbrotr_archive_relay_dropped_total', help: 'Archive relay clients disconnected because they did not read their replies (past relay_send_budget_bytes).', registers }),
-    refused: new Counter({ name: 'bigbrotr_archive_relay_refused_total', help: 'Archive relay connections refused, by reason (per-address: relay_max_connections_per_address).', labelNames: ['reason'], registers }),
+    dropped: new Counter({
+      name: 'bigbrotr_archive_relay_dropped_total',
+      help: 'Archive relay clients disconnected because they did not read their replies (past relay_send_budget_bytes).',
+      registers,
+    }),
+    refused: new Counter({
+      name: 'bigbrotr_archive_relay_refused_total',
+      help: 'Archive relay connections refused, by reason (per-address: relay_max_connections_per_address).',
+      labelNames: ['reason'],
+      registers,
+    }),
   };
 }
 
@@ -199,7 +219,10 @@ function pathOf(url: string | undefined): string {
 function refuseUpgrade(socket: Duplex, status: string): void {
   socket.on('error', () => socket.destroy());
   const body = `${status}\n`;
-  socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => socket.destroy());
+  socket.write(
+    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
 }
 
 function rawText(data: WebSocket.RawData): string {
@@ -224,7 +247,12 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
   const maxPending = api.relay_max_subscriptions * 2;
   const statementTimeoutMs = Number(api.statement_timeout_ms);
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: api.relay_max_message_bytes, perMessageDeflate: false, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: api.relay_max_message_bytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
   const clients = new Set<Client>();
   const perAddress = new Map<string, number>();
   /** REQ/COUNT timestamps per address in the last minute (a sliding window). */
@@ -242,7 +270,10 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
   const sendTimeoutMs = api.relay_send_timeout_seconds * 1000;
 
   function drop(client: Client, why: string): void {
-    log.debug({ address: client.address, unsent: client.socket.bufferedAmount, why }, 'archive relay client does not read its replies; disconnecting');
+    log.debug(
+      { address: client.address, unsent: client.socket.bufferedAmount, why },
+      'archive relay client does not read its replies; disconnecting',
+    );
     relayMetricsSet.dropped.inc();
     client.socket.terminate();
   }
@@ -405,7 +436,9 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
 
   function liveSubscribers(): { client: Client; subId: string; subscription: Subscription }[] {
     const found: { client: Client; subId: string; subscription: Subscription }[] = [];
-    for (const client of clients) for (const [subId, subscription] of client.subscriptions) if (subscription.live && !subscription.closed) found.push({ client, subId, subscription });
+    for (const client of clients)
+      for (const [subId, subscription] of client.subscriptions)
+        if (subscription.live && !subscription.closed) found.push({ client, subId, subscription });
     return found;
   }
 
@@ -414,14 +447,20 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
     if (!client.isOpen || subscription.closed) return;
     if (client.socket.bufferedAmount > sendBudget) {
       closeSubscription(client, subId);
-      client.socket.send(JSON.stringify(['CLOSED', subId, 'error: live events came faster than this connection read them; REQ again to resume']), () => {});
+      client.socket.send(
+        JSON.stringify(['CLOSED', subId, 'error: live events came faster than this connection read them; REQ again to resume']),
+        () => {},
+      );
       return;
     }
     client.socket.send(JSON.stringify(['EVENT', subId, event]), () => {});
     relayMetricsSet.eventsSent.inc();
   }
 
-  function deliver(batch: { event: NostrEvent; position: ArchivePosition }[], only?: { client: Client; subId: string; subscription: Subscription }): void {
+  function deliver(
+    batch: { event: NostrEvent; position: ArchivePosition }[],
+    only?: { client: Client; subId: string; subscription: Subscription },
+  ): void {
     const subscribers = only ? [only] : liveSubscribers();
     for (const { event, position } of batch) {
       for (const { client, subId, subscription } of subscribers) {
@@ -432,14 +471,21 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
     }
   }
 
-  function goLive(client: Client, subId: string, subscription: Subscription, live: { filters: ArchiveFilter[]; from: ArchivePosition }): void {
+  function goLive(
+    client: Client,
+    subId: string,
+    subscription: Subscription,
+    live: { filters: ArchiveFilter[]; from: ArchivePosition },
+  ): void {
     subscription.live = live;
     if (tailPosition === undefined || comparePositions(live.from, tailPosition) < 0) {
       // The shared tail has already read past where this subscriber starts: catch it up alone, once.
       const upTo = tailPosition;
       if (upTo !== undefined) {
         enqueue(client, async () => {
-          const missed = await readOnly(db, statementTimeoutMs, (tx) => eventsArchivedAfter(tx, live.from, { lagMs: 0, limit: liveBatch, upTo }));
+          const missed = await readOnly(db, statementTimeoutMs, (tx) =>
+            eventsArchivedAfter(tx, live.from, { lagMs: 0, limit: liveBatch, upTo }),
+          );
           if (missed.length >= liveBatch) {
             closeSubscription(client, subId);
             reply(client, ['CLOSED', subId, 'error: too many events archived since this REQ to catch up; REQ again']);
@@ -463,13 +509,20 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
           return;
         }
         const after = tailPosition;
-        const batch = await readOnly(db, statementTimeoutMs, (tx) => eventsArchivedAfter(tx, after, { lagMs: liveLagMs, limit: liveBatch }));
+        const batch = await readOnly(db, statementTimeoutMs, (tx) =>
+          eventsArchivedAfter(tx, after, { lagMs: liveLagMs, limit: liveBatch }),
+        );
         if (batch.length > 0) tailPosition = batch[batch.length - 1]?.position;
         deliver(batch);
         if (batch.length < liveBatch) return;
       }
     })()
-      .catch((error: unknown) => log.warn({ err: wrapDatabaseError(error, 'archive relay live feed') }, 'archive relay live feed could not read the archive; retrying'))
+      .catch((error: unknown) =>
+        log.warn(
+          { err: wrapDatabaseError(error, 'archive relay live feed') },
+          'archive relay live feed could not read the archive; retrying',
+        ),
+      )
       .finally(() => {
         tailRunning = undefined;
       });
@@ -499,7 +552,11 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
     }
     if (value.length < 1 || value.length > MAX_SUBID_LENGTH) {
       // Never echo more than a short prefix of what the client sent (the longest valid id).
-      reply(client, ['CLOSED', value.slice(0, MAX_SUBID_LENGTH), `invalid: the subscription id must have 1 to ${MAX_SUBID_LENGTH} characters`]);
+      reply(client, [
+        'CLOSED',
+        value.slice(0, MAX_SUBID_LENGTH),
+        `invalid: the subscription id must have 1 to ${MAX_SUBID_LENGTH} characters`,
+      ]);
       return undefined;
     }
     return value;
@@ -512,7 +569,11 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       reply(client, ['CLOSED', subId, `rate-limited: more than ${api.relay_requests_per_minute} requests a minute from this address`]);
       return;
     }
-    const parsed = parseClientFilters(message.slice(2), { maxFilters: api.relay_max_filters, maxValues: api.relay_max_filter_values, maxLimit: api.relay_max_limit });
+    const parsed = parseClientFilters(message.slice(2), {
+      maxFilters: api.relay_max_filters,
+      maxValues: api.relay_max_filter_values,
+      maxLimit: api.relay_max_limit,
+    });
     if (!parsed.ok) {
       closeSubscription(client, subId);
       reply(client, ['CLOSED', subId, parsed.reason]);
@@ -539,7 +600,11 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       reply(client, ['CLOSED', subId, `rate-limited: more than ${api.relay_requests_per_minute} requests a minute from this address`]);
       return;
     }
-    const parsed = parseClientFilters(message.slice(2), { maxFilters: api.relay_max_filters, maxValues: api.relay_max_filter_values, maxLimit: api.relay_max_limit });
+    const parsed = parseClientFilters(message.slice(2), {
+      maxFilters: api.relay_max_filters,
+      maxValues: api.relay_max_filter_values,
+      maxLimit: api.relay_max_limit,
+    });
     if (!parsed.ok) {
       reply(client, ['CLOSED', subId, parsed.reason]);
       return;
@@ -561,7 +626,8 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
     } catch {
       return invalid('invalid: the message is not JSON');
     }
-    if (!Array.isArray(message) || typeof message[0] !== 'string') return invalid('invalid: a message must be a JSON array starting with its type');
+    if (!Array.isArray(message) || typeof message[0] !== 'string')
+      return invalid('invalid: a message must be a JSON array starting with its type');
     const type = message[0];
     switch (type) {
       case 'REQ':
@@ -577,7 +643,8 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
       }
       case 'EVENT': {
         relayMetricsSet.requests.inc({ type: 'event' });
-        const id = isPlainObject(message[1]) && typeof message[1].id === 'string' && /^[0-9a-f]{64}$/.test(message[1].id) ? message[1].id : '';
+        const id =
+          isPlainObject(message[1]) && typeof message[1].id === 'string' && /^[0-9a-f]{64}$/.test(message[1].id) ? message[1].id : '';
         return reply(client, ['OK', id, false, 'blocked: this is a read-only archive']);
       }
       case 'AUTH':
@@ -672,21 +739,24 @@ export function attachArchiveRelay(server: Server, options: ArchiveRelayOptions)
 
   server.on('upgrade', onUpgrade);
 
-  const heartbeat = setInterval(() => {
-    const idleBefore = Date.now() - api.relay_idle_seconds * 1000;
-    for (const client of clients) {
-      // Pongs keep a connection alive only while it also uses it: idle ones are closed.
-      const waitingForLive = [...client.subscriptions.values()].some((subscription) => subscription.live !== undefined);
-      if (!client.alive || (client.lastMessageAt < idleBefore && client.pending === 0 && !waitingForLive)) {
-        client.socket.terminate();
-        continue;
+  const heartbeat = setInterval(
+    () => {
+      const idleBefore = Date.now() - api.relay_idle_seconds * 1000;
+      for (const client of clients) {
+        // Pongs keep a connection alive only while it also uses it: idle ones are closed.
+        const waitingForLive = [...client.subscriptions.values()].some((subscription) => subscription.live !== undefined);
+        if (!client.alive || (client.lastMessageAt < idleBefore && client.pending === 0 && !waitingForLive)) {
+          client.socket.terminate();
+          continue;
+        }
+        client.alive = false;
+        client.socket.ping();
       }
-      client.alive = false;
-      client.socket.ping();
-    }
-    const minuteAgo = Date.now() - 60_000;
-    for (const [address, times] of requestTimes) if ((times[times.length - 1] ?? 0) < minuteAgo) requestTimes.delete(address);
-  }, Math.min(HEARTBEAT_MS, api.relay_idle_seconds * 1000));
+      const minuteAgo = Date.now() - 60_000;
+      for (const [address, times] of requestTimes) if ((times[times.length - 1] ?? 0) < minuteAgo) requestTimes.delete(address);
+    },
+    Math.min(HEARTBEAT_MS, api.relay_idle_seconds * 1000),
+  );
   heartbeat.unref();
 
   let closing: Promise<void> | undefined;

@@ -15,7 +15,10 @@ export function listOf<T extends z.ZodType>(item: T, maxItems: number) {
       const parts = (Array.isArray(value) ? value : [value]).flatMap((entry) => String(entry).split(','));
       return parts.map((part) => part.trim()).filter((part) => part.length > 0);
     },
-    z.array(item).min(1, { error: 'expected at least one value' }).max(maxItems, { error: `expected at most ${maxItems} values` }),
+    z
+      .array(item)
+      .min(1, { error: 'expected at least one value' })
+      .max(maxItems, { error: `expected at most ${maxItems} values` }),
   );
 }
 
@@ -23,12 +26,15 @@ export const hex64 = z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected 64 lo
 
 /** 64 hex characters, or a NIP-19 identifier of the given kinds (decoded to hex). */
 function hexOrNip19Parameter(kinds: Nip19Kind[], what: string) {
-  return z.string().max(1_000, { error: `expected ${what}` }).transform((value, context) => {
-    const hex = hexOrNip19(value, kinds);
-    if (hex !== undefined) return hex;
-    context.addIssue({ code: 'custom', message: `expected ${what}` });
-    return z.NEVER;
-  });
+  return z
+    .string()
+    .max(1_000, { error: `expected ${what}` })
+    .transform((value, context) => {
+      const hex = hexOrNip19(value, kinds);
+      if (hex !== undefined) return hex;
+      context.addIssue({ code: 'custom', message: `expected ${what}` });
+      return z.NEVER;
+    });
 }
 
 export const eventId = hexOrNip19Parameter(['note', 'nevent'], '64 lowercase hex characters or a note/nevent (NIP-19)');
@@ -61,16 +67,22 @@ export function pageLimit(defaultSize: number, maxSize: number) {
 }
 
 /** A relay URL, normalised (the form the archive stores). */
-export const relayUrl = z.string().max(2_048, { error: 'expected a relay URL of at most 2048 characters' }).transform((value, context) => {
-  const normalized = normalizeRelayUrl(value);
-  if (!normalized.ok) {
-    context.addIssue({ code: 'custom', message: `expected a ws:// or wss:// relay URL: ${normalized.message}` });
-    return z.NEVER;
-  }
-  return normalized.url;
-});
+export const relayUrl = z
+  .string()
+  .max(2_048, { error: 'expected a relay URL of at most 2048 characters' })
+  .transform((value, context) => {
+    const normalized = normalizeRelayUrl(value);
+    if (!normalized.ok) {
+      context.addIssue({ code: 'custom', message: `expected a ws:// or wss:// relay URL: ${normalized.message}` });
+      return z.NEVER;
+    }
+    return normalized.url;
+  });
 
-export const cursor = z.string().max(200, { error: 'expected a cursor from a previous page' }).regex(/^[A-Za-z0-9_-]+$/, { error: 'expected a cursor from a previous page' });
+export const cursor = z
+  .string()
+  .max(200, { error: 'expected a cursor from a previous page' })
+  .regex(/^[A-Za-z0-9_-]+$/, { error: 'expected a cursor from a previous page' });
 
 /** `#x` query keys (x a single letter): tag filters. */
 export const TAG_KEY = /^#[a-zA-Z]$/;

@@ -22,7 +22,10 @@ export function heapGrowthFlag(database: Pick<DatabaseConfig, 'url' | 'embedded_
   return `--heap-growing-percent=${database.embedded_heap_growth_percent}`;
 }
 
-export function applyHeapGrowth(database: Pick<DatabaseConfig, 'url' | 'embedded_heap_growth_percent'>, setFlags: (flags: string) => void = setFlagsFromString): string | undefined {
+export function applyHeapGrowth(
+  database: Pick<DatabaseConfig, 'url' | 'embedded_heap_growth_percent'>,
+  setFlags: (flags: string) => void = setFlagsFromString,
+): string | undefined {
   const flag = heapGrowthFlag(database);
   if (flag) setFlags(flag);
   return flag;

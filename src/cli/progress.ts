@@ -24,8 +24,13 @@ export function createProgressReporter(write: (line: string) => void, intervalMs
       entry.printed = entry.latest.stored + entry.latest.newLinks;
       const seconds = Math.max(0.001, (now - entry.startedAt) / 1000);
       const rate = Math.round(entry.latest.stored / seconds);
-      const position = entry.latest.positionAt === undefined ? '' : `, reached ${new Date(entry.latest.positionAt * 1000).toISOString().replace('.000Z', 'Z')}`;
-      write(`${url}: ${entry.latest.stored.toLocaleString('en-US')} new events (${rate.toLocaleString('en-US')}/s), ${entry.latest.newLinks.toLocaleString('en-US')} new links, ${entry.latest.method === 'negentropy' ? 'NIP-77' : 'REQ'}${position}`);
+      const position =
+        entry.latest.positionAt === undefined
+          ? ''
+          : `, reached ${new Date(entry.latest.positionAt * 1000).toISOString().replace('.000Z', 'Z')}`;
+      write(
+        `${url}: ${entry.latest.stored.toLocaleString('en-US')} new events (${rate.toLocaleString('en-US')}/s), ${entry.latest.newLinks.toLocaleString('en-US')} new links, ${entry.latest.method === 'negentropy' ? 'NIP-77' : 'REQ'}${position}`,
+      );
     }
   };
   const timer = setInterval(print, intervalMs);

@@ -5,7 +5,10 @@ import { configSchema, RESTART_ONLY_OPTIONS } from './schema.js';
 const RESTART = new Set(RESTART_ONLY_OPTIONS);
 
 function envName(path: string): string {
-  return `BIGBROTR_${path.split('.').map((part) => part.toUpperCase()).join('__')}`;
+  return `BIGBROTR_${path
+    .split('.')
+    .map((part) => part.toUpperCase())
+    .join('__')}`;
 }
 
 function formatDefault(value: unknown): string {
@@ -41,7 +44,9 @@ export function renderConfigurationDoc(): string {
     for (const option of options.filter((candidate) => candidate.path.startsWith(`${section}.`))) {
       const flags = [option.secret ? '**secret**' : '', RESTART.has(option.path) ? '*restart*' : ''].filter(Boolean).join(' ');
       const description = option.description.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-      lines.push(`| \`${option.path}\` | ${option.type} | ${formatDefault(option.defaultValue)} | \`${envName(option.path)}\` | ${flags ? `${flags} ` : ''}${description} |`);
+      lines.push(
+        `| \`${option.path}\` | ${option.type} | ${formatDefault(option.defaultValue)} | \`${envName(option.path)}\` | ${flags ? `${flags} ` : ''}${description} |`,
+      );
     }
     lines.push('');
   }

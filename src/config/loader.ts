@@ -65,7 +65,11 @@ function coerceEnvValue(path: string, raw: string): unknown {
     if (['false', '0', 'no', 'off'].includes(lowered)) return false;
     return raw;
   }
-  if (kind === 'array') return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  if (kind === 'array')
+    return raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
   return raw;
 }
 

@@ -77,11 +77,16 @@ export interface OptionDoc {
 
 function typeLabel(schema: AnySchema): string {
   const def = defOf(unwrap(schema));
-  if (def.type === 'enum' && def.entries) return Object.values(def.entries).map((value) => `\`${value}\``).join(' \\| ');
+  if (def.type === 'enum' && def.entries)
+    return Object.values(def.entries)
+      .map((value) => `\`${value}\``)
+      .join(' \\| ');
   if (def.type === 'array' && def.element) return `list of ${typeLabel(def.element)}`;
   if (def.type === 'number') {
     // z.number().int() carries a `number_format` check (int/safeint); plain z.number() is a decimal.
-    const checks = ((def as { checks?: { _zod?: { def?: { check?: string; format?: string } } }[] }).checks ?? []).map((check) => check._zod?.def);
+    const checks = ((def as { checks?: { _zod?: { def?: { check?: string; format?: string } } }[] }).checks ?? []).map(
+      (check) => check._zod?.def,
+    );
     return checks.some((check) => check?.check === 'number_format' && /int/.test(check.format ?? '')) ? 'integer' : 'number';
   }
   return def.type;
@@ -112,5 +117,7 @@ export function listOptions(root: AnySchema, prefix = ''): OptionDoc[] {
 }
 
 export function secretPaths(root: AnySchema): string[] {
-  return listOptions(root).filter((option) => option.secret).map((option) => option.path);
+  return listOptions(root)
+    .filter((option) => option.secret)
+    .map((option) => option.path);
 }

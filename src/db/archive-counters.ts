@@ -20,7 +20,10 @@ const COUNTER_ROWS = `SELECT metric, key, value FROM archive_counter WHERE metri
 
 /** Events, event-relay pairs, relay checks and metadata documents in the archive. */
 export async function archiveTotals(db: Queryable): Promise<Record<TotalMetric, number>> {
-  const { rows } = await db.query<{ metric: TotalMetric; value: string }>(`SELECT metric, sum(value) AS value FROM (${COUNTER_ROWS}) AS c GROUP BY metric`, [TOTALS]);
+  const { rows } = await db.query<{ metric: TotalMetric; value: string }>(
+    `SELECT metric, sum(value) AS value FROM (${COUNTER_ROWS}) AS c GROUP BY metric`,
+    [TOTALS],
+  );
   const totals: Record<TotalMetric, number> = { events: 0, event_relay: 0, relay_check: 0, metadata: 0 };
   for (const row of rows) totals[row.metric] = Number(row.value);
   return totals;
@@ -36,7 +39,11 @@ export interface BreakdownOptions {
 }
 
 /** Non-zero counts of one breakdown. */
-export async function counterBreakdown(db: Queryable, metric: BreakdownMetric, options: BreakdownOptions = {}): Promise<{ key: number; value: number }[]> {
+export async function counterBreakdown(
+  db: Queryable,
+  metric: BreakdownMetric,
+  options: BreakdownOptions = {},
+): Promise<{ key: number; value: number }[]> {
   const order = options.top === undefined ? 'ORDER BY key' : 'ORDER BY sum(value) DESC, key LIMIT $4';
   const params: unknown[] = [[metric], options.from ?? null, options.to ?? null];
   if (options.top !== undefined) params.push(options.top);

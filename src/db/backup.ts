@@ -16,7 +16,23 @@
  * an earlier file of the same name.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -94,7 +110,9 @@ export function findPgTool(name: 'pg_dump' | 'pg_restore', pgBinDir?: string, en
     const path = join(dir, name);
     if (isExecutable(path)) return path;
   }
-  throw new BackupError(`${name} not found (looked in /usr/lib/postgresql/*/bin and PATH): install the PostgreSQL client tools of the server's major version or newer (e.g. apt-get install postgresql-client), or pass --pg-bin-dir`);
+  throw new BackupError(
+    `${name} not found (looked in /usr/lib/postgresql/*/bin and PATH): install the PostgreSQL client tools of the server's major version or newer (e.g. apt-get install postgresql-client), or pass --pg-bin-dir`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,7 +155,8 @@ export function libpqConnection(config: DatabaseConfig, parentEnv: NodeJS.Proces
   for (const [name, value] of Object.entries(parentEnv)) if (!name.startsWith('PG')) env[name] = value;
   const query = url.searchParams;
   const host = query.get('host') ?? decode(url.hostname);
-  const database = query.get('dbname') ?? query.get('db') ?? (decode(url.pathname.replace(/^\//, '')) || decode(url.username) || 'postgres');
+  const database =
+    query.get('dbname') ?? query.get('db') ?? (decode(url.pathname.replace(/^\//, '')) || decode(url.username) || 'postgres');
   const user = decode(url.username) || query.get('user') || '';
   const password = decode(url.password) || query.get('password') || '';
   if (host) env.PGHOST = host;
@@ -285,12 +304,18 @@ async function backupPostgres(config: DatabaseConfig, output: string, options: B
   }
 }
 
-async function restorePostgres(config: DatabaseConfig, input: string, options: BackupToolOptions & { force?: boolean; noOwner?: boolean }): Promise<RestoreResult> {
+async function restorePostgres(
+  config: DatabaseConfig,
+  input: string,
+  options: BackupToolOptions & { force?: boolean; noOwner?: boolean },
+): Promise<RestoreResult> {
   const logger = options.logger ?? silentLogger();
   const tool = findPgTool('pg_restore', options.pgBinDir);
   const objects = await postgresObjectCount(config, logger);
   if (objects > 0 && !options.force) {
-    throw new BackupError(`the target database is not empty (${objects} tables, views or sequences): restore into a new, empty database (createdb), or pass --force to drop everything in it first`);
+    throw new BackupError(
+      `the target database is not empty (${objects} tables, views or sequences): restore into a new, empty database (createdb), or pass --force to drop everything in it first`,
+    );
   }
   if (objects > 0) {
     logger.warn({ objects }, 'restore --force: dropping every object of the target database before restoring');
@@ -328,7 +353,9 @@ async function newestMigration(db: { query<Row>(sql: string): Promise<{ rows: Ro
 // ---------------------------------------------------------------------------------------------
 
 function startParams(config: DatabaseConfig): string[] | undefined {
-  return config.embedded_settings.length ? [...PGlite.defaultStartParams, ...config.embedded_settings.flatMap((setting) => ['-c', setting])] : undefined;
+  return config.embedded_settings.length
+    ? [...PGlite.defaultStartParams, ...config.embedded_settings.flatMap((setting) => ['-c', setting])]
+    : undefined;
 }
 
 function hasDatabase(directory: string): boolean {
@@ -360,18 +387,26 @@ async function backupPglite(config: DatabaseConfig, output: string, options: Bac
   }
 }
 
-async function restorePglite(config: DatabaseConfig, input: string, options: BackupToolOptions & { force?: boolean }): Promise<RestoreResult> {
+async function restorePglite(
+  config: DatabaseConfig,
+  input: string,
+  options: BackupToolOptions & { force?: boolean },
+): Promise<RestoreResult> {
   const logger = options.logger ?? silentLogger();
   const directory = resolve(config.data_dir);
   const lock = await lockDataDir(directory, config.data_dir_wait_ms);
   try {
     const occupied = existsSync(directory) && readdirSync(directory).length > 0;
     if (occupied && !options.force) {
-      throw new BackupError(`the target ${directory} (database.data_dir) is not empty: restore into a new directory, or pass --force to replace the embedded database in it`);
+      throw new BackupError(
+        `the target ${directory} (database.data_dir) is not empty: restore into a new directory, or pass --force to replace the embedded database in it`,
+      );
     }
     // --force replaces an embedded database, never a directory of other files.
     if (occupied && !hasDatabase(directory)) {
-      throw new BackupError(`the target ${directory} (database.data_dir) holds files but no embedded database: not replacing it, even with --force`);
+      throw new BackupError(
+        `the target ${directory} (database.data_dir) holds files but no embedded database: not replacing it, even with --force`,
+      );
     }
     if (occupied) rmSync(directory, { recursive: true, force: true });
     mkdirSync(directory, { recursive: true });
@@ -379,7 +414,11 @@ async function restorePglite(config: DatabaseConfig, input: string, options: Bac
     const params = startParams(config);
     let pg: PGlite;
     try {
-      pg = await PGlite.create({ dataDir: directory, loadDataDir: new Blob([readFileSync(input)]), ...(params ? { startParams: params } : {}) });
+      pg = await PGlite.create({
+        dataDir: directory,
+        loadDataDir: new Blob([readFileSync(input)]),
+        ...(params ? { startParams: params } : {}),
+      });
     } catch (error) {
       rmSync(directory, { recursive: true, force: true });
       throw new BackupError(`cannot load ${input} into ${directory}: ${(error as Error).message}`);
@@ -413,15 +452,24 @@ export async function backupDatabase(config: DatabaseConfig, output: string, opt
 }
 
 /** Restores `input` into the configured database, which must be empty unless `force`. */
-export async function restoreDatabase(config: DatabaseConfig, input: string, options: BackupToolOptions & { force?: boolean; noOwner?: boolean } = {}): Promise<RestoreResult> {
+export async function restoreDatabase(
+  config: DatabaseConfig,
+  input: string,
+  options: BackupToolOptions & { force?: boolean; noOwner?: boolean } = {},
+): Promise<RestoreResult> {
   const source = resolve(input);
   const format = detectBackupFormat(source);
-  if (format === undefined) throw new BackupError(`${source} is neither a pg_dump custom-format archive nor a bigbrotr backup of the embedded database`);
+  if (format === undefined)
+    throw new BackupError(`${source} is neither a pg_dump custom-format archive nor a bigbrotr backup of the embedded database`);
   if (format === 'pglite' && config.url) {
-    throw new BackupError(`${source} is a backup of the embedded database (PGlite): it restores into database.data_dir, with database.url unset`);
+    throw new BackupError(
+      `${source} is a backup of the embedded database (PGlite): it restores into database.data_dir, with database.url unset`,
+    );
   }
   if (format === 'pg_dump' && !config.url) {
-    throw new BackupError(`${source} is a pg_dump archive of a PostgreSQL database: set database.url to the (empty) database to restore it into`);
+    throw new BackupError(
+      `${source} is a pg_dump archive of a PostgreSQL database: set database.url to the (empty) database to restore it into`,
+    );
   }
   try {
     return config.url ? await restorePostgres(config, source, options) : await restorePglite(config, source, options);

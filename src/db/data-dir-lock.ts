@@ -12,8 +12,13 @@ const POLL_MS = 100;
 const heldByThisProcess = new Set<string>();
 
 export class DataDirLockedError extends Error {
-  constructor(readonly dataDir: string, readonly ownerPid: number) {
-    super(`the embedded database ${dataDir} is in use by another bigbrotr process (pid ${ownerPid}); PGlite serves one process at a time: stop it, or use PostgreSQL (BIGBROTR_DATABASE_URL) to run several`);
+  constructor(
+    readonly dataDir: string,
+    readonly ownerPid: number,
+  ) {
+    super(
+      `the embedded database ${dataDir} is in use by another bigbrotr process (pid ${ownerPid}); PGlite serves one process at a time: stop it, or use PostgreSQL (BIGBROTR_DATABASE_URL) to run several`,
+    );
     this.name = 'DataDirLockedError';
   }
 }

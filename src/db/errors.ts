@@ -30,7 +30,15 @@ export class DatabaseError extends Error {
 
   /** Connection-level problems (refused, reset, terminated, timeout) are worth retrying. */
   get isConnectionError(): boolean {
-    return this.code === undefined || this.code.startsWith('08') || this.code === '57P01' || this.code === '57P03' || this.code === 'ECONNREFUSED' || this.code === 'ECONNRESET' || this.code === 'ETIMEDOUT';
+    return (
+      this.code === undefined ||
+      this.code.startsWith('08') ||
+      this.code === '57P01' ||
+      this.code === '57P03' ||
+      this.code === 'ECONNREFUSED' ||
+      this.code === 'ECONNRESET' ||
+      this.code === 'ETIMEDOUT'
+    );
   }
 }
 

@@ -11,7 +11,13 @@ export async function authorsOfSecond(db: Queryable, second: number, kind: numbe
 }
 
 /** Ids (hex) of archived events of `kind` by `authors` created in `second`, at most `limit`. */
-export async function idsOfAuthorsInSecond(db: Queryable, second: number, kind: number, authors: string[], limit: number): Promise<string[]> {
+export async function idsOfAuthorsInSecond(
+  db: Queryable,
+  second: number,
+  kind: number,
+  authors: string[],
+  limit: number,
+): Promise<string[]> {
   if (authors.length === 0) return [];
   const { rows } = await db.query<{ id: string }>(
     `SELECT encode(id, 'hex') AS id FROM event

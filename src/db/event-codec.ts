@@ -54,7 +54,10 @@ export function decodeEventRow(row: EventRow): NostrEvent {
   let tags = row.tags;
   let content = row.content;
   if (row.raw_json) {
-    [tags, content] = JSON.parse(Buffer.from(row.raw_json.buffer, row.raw_json.byteOffset, row.raw_json.byteLength).toString('utf8')) as [string[][], string];
+    [tags, content] = JSON.parse(Buffer.from(row.raw_json.buffer, row.raw_json.byteOffset, row.raw_json.byteLength).toString('utf8')) as [
+      string[][],
+      string,
+    ];
   }
   return {
     id: hex(row.id),
@@ -81,7 +84,17 @@ export interface EventJsonRow {
 export function decodeEventJsonRow(row: EventJsonRow): string {
   if (!row.raw_json) return row.json;
   const head = JSON.parse(row.json) as Pick<NostrEvent, 'id' | 'pubkey' | 'created_at' | 'kind' | 'sig'>;
-  const [tags, content] = JSON.parse(Buffer.from(row.raw_json.buffer, row.raw_json.byteOffset, row.raw_json.byteLength).toString('utf8')) as [string[][], string];
-  const event: NostrEvent = { id: head.id, pubkey: head.pubkey, created_at: head.created_at, kind: head.kind, tags, content, sig: head.sig };
+  const [tags, content] = JSON.parse(
+    Buffer.from(row.raw_json.buffer, row.raw_json.byteOffset, row.raw_json.byteLength).toString('utf8'),
+  ) as [string[][], string];
+  const event: NostrEvent = {
+    id: head.id,
+    pubkey: head.pubkey,
+    created_at: head.created_at,
+    kind: head.kind,
+    tags,
+    content,
+    sig: head.sig,
+  };
   return JSON.stringify(event);
 }

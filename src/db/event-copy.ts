@@ -144,7 +144,12 @@ export function encodeEvents(events: NostrEvent[]): Buffer {
 }
 
 /** Stores one batch of events seen on `relayId` (null: no relay) inside the transaction `tx`. */
-export async function copyEventBatch(tx: Transaction, events: NostrEvent[], relayId: number | null, seenAt: Date): Promise<InsertBatchResult> {
+export async function copyEventBatch(
+  tx: Transaction,
+  events: NostrEvent[],
+  relayId: number | null,
+  seenAt: Date,
+): Promise<InsertBatchResult> {
   const rows = encodeEvents(events);
   await tx.exec(STAGE_SQL);
   await tx.copyFrom(STAGE_COLUMNS, rows);

@@ -61,19 +61,34 @@ function whereOf(filter: ArchiveFilter, values: unknown[], position?: EventPosit
   // A single value is compared with `=`: the planner then reads an index in order and stops at the
   // page size, where `= ANY(array)` makes it fetch and sort every match (20,000 events of a prolific
   // author for a page of 100; measured in docs/api.md).
-  if (filter.ids) conditions.push(filter.ids.length === 1 ? `e.id = decode(${param(filter.ids[0])}, 'hex')` : `e.id = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest(${param(filter.ids)}::text[]) AS x))`);
-  if (filter.authors) conditions.push(filter.authors.length === 1 ? `e.pubkey = decode(${param(filter.authors[0])}, 'hex')` : `e.pubkey = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest(${param(filter.authors)}::text[]) AS x))`);
-  if (filter.kinds) conditions.push(filter.kinds.length === 1 ? `e.kind = ${param(filter.kinds[0])}::int` : `e.kind = ANY(${param(filter.kinds)}::int[])`);
+  if (filter.ids)
+    conditions.push(
+      filter.ids.length === 1
+        ? `e.id = decode(${param(filter.ids[0])}, 'hex')`
+        : `e.id = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest(${param(filter.ids)}::text[]) AS x))`,
+    );
+  if (filter.authors)
+    conditions.push(
+      filter.authors.length === 1
+        ? `e.pubkey = decode(${param(filter.authors[0])}, 'hex')`
+        : `e.pubkey = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest(${param(filter.authors)}::text[]) AS x))`,
+    );
+  if (filter.kinds)
+    conditions.push(filter.kinds.length === 1 ? `e.kind = ${param(filter.kinds[0])}::int` : `e.kind = ANY(${param(filter.kinds)}::int[])`);
   if (filter.since !== undefined) conditions.push(`e.created_at >= ${param(filter.since)}::bigint`);
   if (filter.until !== undefined) conditions.push(`e.created_at <= ${param(filter.until)}::bigint`);
   for (const [letter, accepted] of Object.entries(filter.tags ?? {})) {
     conditions.push(`e.tagvalues && ${param(accepted.map((value) => `${letter}:${value.replaceAll('\u0000', '\uFFFD')}`))}::text[]`);
   }
   if (filter.anyTag) {
-    conditions.push(`e.tagvalues && ${param(filter.anyTag.flatMap((value) => TAG_LETTERS.map((letter) => `${letter}:${value.replaceAll('\u0000', '\uFFFD')}`)))}::text[]`);
+    conditions.push(
+      `e.tagvalues && ${param(filter.anyTag.flatMap((value) => TAG_LETTERS.map((letter) => `${letter}:${value.replaceAll('\u0000', '\uFFFD')}`)))}::text[]`,
+    );
   }
   if (filter.relay !== undefined) {
-    conditions.push(`EXISTS (SELECT 1 FROM event_relay er JOIN relay r ON r.id = er.relay_id WHERE er.event_id = e.id AND r.url = ${param(filter.relay)})`);
+    conditions.push(
+      `EXISTS (SELECT 1 FROM event_relay er JOIN relay r ON r.id = er.relay_id WHERE er.event_id = e.id AND r.url = ${param(filter.relay)})`,
+    );
   }
   if (position) conditions.push(`(e.created_at, e.id) < (${param(position.createdAt)}::bigint, decode(${param(position.id)}, 'hex'))`);
   return conditions.length ? conditions.join(' AND ') : 'true';
@@ -244,7 +259,11 @@ export function matchesArchiveFilter(event: NostrEvent, filter: ArchiveFilter): 
   for (const [letter, accepted] of Object.entries(filter.tags ?? {})) {
     if (!event.tags.some((tag) => tag[0] === letter && tag[1] !== undefined && accepted.includes(tag[1]))) return false;
   }
-  if (filter.anyTag && !event.tags.some((tag) => tag[0] !== undefined && /^[a-zA-Z]$/.test(tag[0]) && tag[1] !== undefined && filter.anyTag?.includes(tag[1]))) return false;
+  if (
+    filter.anyTag &&
+    !event.tags.some((tag) => tag[0] !== undefined && /^[a-zA-Z]$/.test(tag[0]) && tag[1] !== undefined && filter.anyTag?.includes(tag[1]))
+  )
+    return false;
   // `relay` (seen on a relay) is a REST filter; the archive relay never sets it.
   return filter.relay === undefined;
 }

@@ -10,14 +10,25 @@
  */
 import type { NostrEvent } from '../nostr/event.js';
 import type { Queryable } from './database.js';
-import { eventsJsonQuery, eventsQuery, findEvents, findEventsJson, type ArchiveFilter, type EventPosition, type EventQuery } from './event-query.js';
+import {
+  eventsJsonQuery,
+  eventsQuery,
+  findEvents,
+  findEventsJson,
+  type ArchiveFilter,
+  type EventPosition,
+  type EventQuery,
+} from './event-query.js';
 
 /** Widths of the windows tried before the whole archive, in seconds: 1 hour, then eight times wider each (8 hours … 3.7 years). */
 export const SEARCH_WINDOWS_SECONDS: readonly number[] = [3_600, 28_800, 230_400, 1_843_200, 14_745_600, 117_964_800];
 
 /** Whether a search gains from windows: a tag value and no ids (ids find their few events directly). */
 export function searchesByWindow(filters: readonly ArchiveFilter[]): boolean {
-  return filters.some((filter) => filter.tags !== undefined || filter.anyTag !== undefined) && filters.every((filter) => filter.ids === undefined);
+  return (
+    filters.some((filter) => filter.tags !== undefined || filter.anyTag !== undefined) &&
+    filters.every((filter) => filter.ids === undefined)
+  );
 }
 
 /**
@@ -25,12 +36,20 @@ export function searchesByWindow(filters: readonly ArchiveFilter[]): boolean {
  * cursor, or the latest `until` of the filters, or now plus a day for clocks that run ahead). Only
  * speed depends on it, never the answer: an archive of last year's events starts its windows there.
  */
-async function windowsEnd(db: Queryable, filters: readonly ArchiveFilter[], position: EventPosition | undefined, nowSeconds: number): Promise<number | undefined> {
+async function windowsEnd(
+  db: Queryable,
+  filters: readonly ArchiveFilter[],
+  position: EventPosition | undefined,
+  nowSeconds: number,
+): Promise<number | undefined> {
   const untils = filters.map((filter) => filter.until);
   let upper = untils.every((until) => until !== undefined) ? Math.max(...(untils as number[])) : nowSeconds + 86_400;
   if (position) upper = Math.min(upper, position.createdAt);
   upper = Math.floor(upper);
-  const { rows } = await db.query<{ newest: string | number | null }>('SELECT max(e.created_at) AS newest FROM event e WHERE e.created_at <= $1::bigint', [upper]);
+  const { rows } = await db.query<{ newest: string | number | null }>(
+    'SELECT max(e.created_at) AS newest FROM event e WHERE e.created_at <= $1::bigint',
+    [upper],
+  );
   const newest = rows[0]?.newest;
   return newest === null || newest === undefined ? undefined : Number(newest);
 }
@@ -131,11 +150,25 @@ async function newestRows<T>(
 }
 
 /** Events matching any of the filters, newest first, at most `limit` after `position` (the REST search, DVM jobs). */
-export function searchEvents(db: Queryable, filters: ArchiveFilter[], limit: number, position?: EventPosition, options: SearchOptions = {}): Promise<NostrEvent[]> {
+export function searchEvents(
+  db: Queryable,
+  filters: ArchiveFilter[],
+  limit: number,
+  position?: EventPosition,
+  options: SearchOptions = {},
+): Promise<NostrEvent[]> {
   return newestRows(db, filters, limit, position, (query) => findEvents(db, query), eventsQuery, options);
 }
 
 /** Several filters (any matching), newest first, as NIP-01 JSON texts (the archive relay's REQ). */
 export function searchEventsJson(db: Queryable, filters: ArchiveFilter[], limit: number, options: SearchOptions = {}): Promise<string[]> {
-  return newestRows(db, filters, limit, undefined, (query) => findEventsJson(db, query), (wanted, size, at, columns) => (columns ? eventsQuery(wanted, size, at, columns) : eventsJsonQuery(wanted, size, at)), options);
+  return newestRows(
+    db,
+    filters,
+    limit,
+    undefined,
+    (query) => findEventsJson(db, query),
+    (wanted, size, at, columns) => (columns ? eventsQuery(wanted, size, at, columns) : eventsJsonQuery(wanted, size, at)),
+    options,
+  );
 }

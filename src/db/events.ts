@@ -26,7 +26,10 @@ export async function insertEventBatch(
   const total: InsertBatchResult = { newEvents: 0, newRelayLinks: 0 };
   for (let start = 0; start < events.length; start += batchSize) {
     const batch = events.slice(start, start + batchSize);
-    const result = 'transaction' in db ? await db.transaction((tx) => copyEventBatch(tx, batch, relayId, seenAt)) : await copyEventBatch(db, batch, relayId, seenAt);
+    const result =
+      'transaction' in db
+        ? await db.transaction((tx) => copyEventBatch(tx, batch, relayId, seenAt))
+        : await copyEventBatch(db, batch, relayId, seenAt);
     total.newEvents += result.newEvents;
     total.newRelayLinks += result.newRelayLinks;
   }

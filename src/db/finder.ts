@@ -33,7 +33,12 @@ export async function saveFinderCursor(db: Queryable, source: string, position: 
 }
 
 /** The next events in archive order after `after`, archived before now() minus `lagSeconds`. */
-export async function archivedEventsAfter(db: Queryable, after: FinderPosition | undefined, limit: number, lagSeconds: number): Promise<ArchivedEventRow[]> {
+export async function archivedEventsAfter(
+  db: Queryable,
+  after: FinderPosition | undefined,
+  limit: number,
+  lagSeconds: number,
+): Promise<ArchivedEventRow[]> {
   const { rows } = await db.query<ArchivedEventRow>(
     `SELECT kind, tags, content, to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS archived_at, encode(id, 'hex') AS id
      FROM event
@@ -56,7 +61,12 @@ export interface RelayMention {
  * Adds mentioned URLs as candidates (first source remembered), adds `count` to the mention count of
  * known ones, and makes relays retired more than `reviveAfterSeconds` ago candidates again.
  */
-export async function recordRelayMentions(db: Queryable, mentions: RelayMention[], source: string, reviveAfterSeconds: number): Promise<{ inserted: number; revived: number }> {
+export async function recordRelayMentions(
+  db: Queryable,
+  mentions: RelayMention[],
+  source: string,
+  reviveAfterSeconds: number,
+): Promise<{ inserted: number; revived: number }> {
   if (mentions.length === 0) return { inserted: 0, revived: 0 };
   const { rows } = await db.query<{ inserted: boolean; revived: boolean }>(
     `INSERT INTO relay AS r (url, network, discovered_from, mention_count)
@@ -67,13 +77,23 @@ export async function recordRelayMentions(db: Queryable, mentions: RelayMention[
        state_changed_at = CASE WHEN r.state = 'retired' AND r.state_changed_at <= now() - make_interval(secs => $5::double precision) THEN now() ELSE r.state_changed_at END,
        updated_at = now()
      RETURNING (xmax = 0) AS inserted, (xmax <> 0 AND state = 'candidate' AND state_changed_at = now()) AS revived`,
-    [mentions.map((mention) => mention.url), mentions.map((mention) => mention.network), mentions.map((mention) => mention.count), source, reviveAfterSeconds],
+    [
+      mentions.map((mention) => mention.url),
+      mentions.map((mention) => mention.network),
+      mentions.map((mention) => mention.count),
+      source,
+      reviveAfterSeconds,
+    ],
   );
   return { inserted: rows.filter((row) => row.inserted).length, revived: rows.filter((row) => row.revived).length };
 }
 
 /** Active relays for the finder's direct scan, least recently scanned first, with where the last scan ended. */
-export async function relaysForDirectScan(db: Queryable, limit: number, networks: string[] = ['clearnet', 'tor', 'i2p', 'loki']): Promise<{ id: number; url: string; scannedUntil: number | null; trusted: boolean }[]> {
+export async function relaysForDirectScan(
+  db: Queryable,
+  limit: number,
+  networks: string[] = ['clearnet', 'tor', 'i2p', 'loki'],
+): Promise<{ id: number; url: string; scannedUntil: number | null; trusted: boolean }[]> {
   const { rows } = await db.query<{ id: number; url: string; scanned_until: number | null; trusted: boolean }>(
     `SELECT r.id, r.url, extract(epoch FROM c.position_at)::bigint AS scanned_until, r.discovered_from = ANY($2::text[]) AS trusted
      FROM relay r LEFT JOIN finder_cursor c ON c.source = 'relay:' || r.id
@@ -82,7 +102,12 @@ export async function relaysForDirectScan(db: Queryable, limit: number, networks
      LIMIT $1`,
     [limit, OPERATOR_SOURCES, networks],
   );
-  return rows.map((row) => ({ id: row.id, url: row.url, scannedUntil: row.scanned_until === null ? null : Number(row.scanned_until), trusted: row.trusted }));
+  return rows.map((row) => ({
+    id: row.id,
+    url: row.url,
+    scannedUntil: row.scanned_until === null ? null : Number(row.scanned_until),
+    trusted: row.trusted,
+  }));
 }
 
 export async function saveDirectScanPosition(db: Queryable, relayId: number, until: number): Promise<void> {

@@ -47,7 +47,10 @@ export async function acquireLeases(
 }
 
 /** Extends the caller's leases; returns the resources still held (a lost lease is not renewed). */
-export async function renewLeases(db: Queryable, options: { service: string; owner: string; resources: string[]; ttlMs: number }): Promise<string[]> {
+export async function renewLeases(
+  db: Queryable,
+  options: { service: string; owner: string; resources: string[]; ttlMs: number },
+): Promise<string[]> {
   if (options.resources.length === 0) return [];
   const { rows } = await db.query<{ resource: string }>(
     `UPDATE service_lease SET expires_at = now() + make_interval(secs => $4::double precision / 1000)

@@ -41,7 +41,13 @@ export async function listPartitions(db: Queryable, table: PartitionedTable): Pr
     const literal = `trim(BOTH '''' FROM m[${index}])`;
     return `CASE WHEN m IS NULL OR m[${index}] IN ('MINVALUE', 'MAXVALUE') THEN NULL ELSE ${BOUND_TO_SECONDS[table](literal)} END`;
   };
-  const { rows } = await db.query<{ name: string; is_default: boolean; from_s: number | null; to_s: number | null; estimated_rows: number }>(
+  const { rows } = await db.query<{
+    name: string;
+    is_default: boolean;
+    from_s: number | null;
+    to_s: number | null;
+    estimated_rows: number;
+  }>(
     `SELECT c.relname AS name, b.bound = 'DEFAULT' AS is_default, ${bound(1)} AS from_s, ${bound(2)} AS to_s,
             greatest(c.reltuples, 0)::float8 AS estimated_rows
      FROM pg_inherits i
@@ -71,7 +77,11 @@ async function withLockTimeout<T>(db: Database, lockTimeoutMs: number, fn: (tx: 
 }
 
 /** Creates the event partition `name` for [from, to) (unix seconds) unless it exists; rows already in event_default move in. */
-export async function createEventPartition(db: Database, partition: { name: string; from: number; to: number }, lockTimeoutMs: number): Promise<boolean> {
+export async function createEventPartition(
+  db: Database,
+  partition: { name: string; from: number; to: number },
+  lockTimeoutMs: number,
+): Promise<boolean> {
   return withLockTimeout(db, lockTimeoutMs, (tx) => createEventPartitionIn(tx, partition));
 }
 
@@ -88,9 +98,18 @@ async function createEventPartitionIn(tx: Queryable, partition: { name: string; 
  * meanwhile; its rows pass through event_default), then `into` is created. Returns false, changing
  * nothing, when it holds more rows or is no longer a partition of event.
  */
-export async function splitEventPartition(db: Database, name: string, into: { name: string; from: number; to: number }[], maxRows: number, lockTimeoutMs: number): Promise<boolean> {
+export async function splitEventPartition(
+  db: Database,
+  name: string,
+  into: { name: string; from: number; to: number }[],
+  maxRows: number,
+  lockTimeoutMs: number,
+): Promise<boolean> {
   return withLockTimeout(db, lockTimeoutMs, async (tx) => {
-    const { rows } = await tx.query<{ dissolved: boolean }>('SELECT bigbrotr_dissolve_event_partition($1, $2) AS dissolved', [name, maxRows]);
+    const { rows } = await tx.query<{ dissolved: boolean }>('SELECT bigbrotr_dissolve_event_partition($1, $2) AS dissolved', [
+      name,
+      maxRows,
+    ]);
     if (rows[0]?.dissolved !== true) return false;
     for (const partition of into) await createEventPartitionIn(tx, partition);
     return true;
@@ -107,7 +126,11 @@ export async function countRowsUpTo(db: Queryable, partition: string, limit: num
  * The rows of a default partition: how many in all, and (event_default only) how many per UTC month
  * for those dated in [from, to) (unix seconds). One scan; the default partition is meant to stay small.
  */
-export async function defaultPartitionRows(db: Queryable, defaultPartition: string, months?: { from: number; to: number }): Promise<{ total: number; months: { monthStart: number; rows: number }[] }> {
+export async function defaultPartitionRows(
+  db: Queryable,
+  defaultPartition: string,
+  months?: { from: number; to: number },
+): Promise<{ total: number; months: { monthStart: number; rows: number }[] }> {
   if (months === undefined) {
     const { rows } = await db.query<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(defaultPartition)}`);
     return { total: Number(rows[0]?.n ?? 0), months: [] };
@@ -129,7 +152,9 @@ export async function defaultPartitionRows(db: Queryable, defaultPartition: stri
 /** Creates the relay_check partition of the UTC month starting at `monthStart` unless it exists. */
 export async function createCheckPartition(db: Database, monthStart: Date, lockTimeoutMs: number): Promise<boolean> {
   return withLockTimeout(db, lockTimeoutMs, async (tx) => {
-    const { rows } = await tx.query<{ created: boolean }>('SELECT bigbrotr_create_relay_check_partition($1::timestamptz) AS created', [monthStart.toISOString()]);
+    const { rows } = await tx.query<{ created: boolean }>('SELECT bigbrotr_create_relay_check_partition($1::timestamptz) AS created', [
+      monthStart.toISOString(),
+    ]);
     return rows[0]?.created === true;
   });
 }
@@ -209,7 +234,10 @@ const ORPHAN_CONDITION = `m.first_seen_at < $1::timestamptz
   AND NOT EXISTS (SELECT 1 FROM relay_check c WHERE c.metadata_id = m.id AND NOT c.tableoid = ANY($2::regclass[]))`;
 
 export async function countOrphanMetadata(db: Queryable, olderThan: Date, ignoringPartitions: string[] = []): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(`SELECT count(*) AS n FROM metadata m WHERE ${ORPHAN_CONDITION}`, [olderThan.toISOString(), ignoringPartitions.map(quoteIdent)]);
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*) AS n FROM metadata m WHERE ${ORPHAN_CONDITION}`, [
+    olderThan.toISOString(),
+    ignoringPartitions.map(quoteIdent),
+  ]);
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -221,8 +249,17 @@ export async function countOrphanMetadata(db: Queryable, olderThan: Date, ignori
  * again under the lock, so a document that a check committed meanwhile points to is kept.
  * Returns how many were deleted and whether candidates were found.
  */
-export async function deleteOrphanMetadataBatch(db: Database, olderThan: Date, limit: number, lockTimeoutMs: number): Promise<{ candidates: number; deleted: number }> {
-  const { rows } = await db.query<{ id: string }>(`SELECT encode(m.id, 'hex') AS id FROM metadata m WHERE ${ORPHAN_CONDITION} LIMIT $3`, [olderThan.toISOString(), [], limit]);
+export async function deleteOrphanMetadataBatch(
+  db: Database,
+  olderThan: Date,
+  limit: number,
+  lockTimeoutMs: number,
+): Promise<{ candidates: number; deleted: number }> {
+  const { rows } = await db.query<{ id: string }>(`SELECT encode(m.id, 'hex') AS id FROM metadata m WHERE ${ORPHAN_CONDITION} LIMIT $3`, [
+    olderThan.toISOString(),
+    [],
+    limit,
+  ]);
   if (rows.length === 0) return { candidates: 0, deleted: 0 };
   const deleted = await withLockTimeout(db, lockTimeoutMs, async (tx) => {
     await tx.query('LOCK TABLE metadata IN SHARE ROW EXCLUSIVE MODE');

@@ -55,7 +55,8 @@ async function lockForTransaction(tx: Queryable, timeoutMs: number): Promise<voi
   for (;;) {
     const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [MIGRATION_LOCK_KEY.toString()]);
     if (rows[0]?.locked) return;
-    if (Date.now() >= deadline) throw new DatabaseError(`advisory lock ${MIGRATION_LOCK_KEY} still held by another process after ${timeoutMs} ms`);
+    if (Date.now() >= deadline)
+      throw new DatabaseError(`advisory lock ${MIGRATION_LOCK_KEY} still held by another process after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
   }
 }
@@ -74,10 +75,7 @@ async function applyOne(tx: Queryable, migration: MigrationFile): Promise<Databa
   }
 }
 
-export async function migrate(
-  db: Database,
-  options: { lockTimeoutMs: number; logger?: Logger; dir?: string },
-): Promise<MigrateResult> {
+export async function migrate(db: Database, options: { lockTimeoutMs: number; logger?: Logger; dir?: string }): Promise<MigrateResult> {
   const logger = options.logger ?? silentLogger();
   const migrations = readMigrations(options.dir);
   const outcome = await db.transaction(async (tx) => {
@@ -105,17 +103,25 @@ export async function migrate(
     for (const name of known.keys()) {
       if (migrations.some((migration) => migration.name === name)) continue;
       if (name > latestOurs) newer.push(name);
-      else throw new DatabaseError(`the database has migration ${name}, which this version of bigbrotr does not know and which is older than its own latest (${latestOurs}): this database belongs to a different version history`);
+      else
+        throw new DatabaseError(
+          `the database has migration ${name}, which this version of bigbrotr does not know and which is older than its own latest (${latestOurs}): this database belongs to a different version history`,
+        );
     }
     if (newer.length > 0) {
-      logger.warn({ newer }, `the database schema is newer than this version of bigbrotr (${newer.join(', ')}); running on it, as one release of backward compatibility allows: upgrade this process`);
+      logger.warn(
+        { newer },
+        `the database schema is newer than this version of bigbrotr (${newer.join(', ')}); running on it, as one release of backward compatibility allows: upgrade this process`,
+      );
     }
     const applied: string[] = [];
     for (const migration of migrations) {
       const recorded = known.get(migration.name);
       if (recorded !== undefined) {
         if (recorded !== migration.checksum) {
-          throw new DatabaseError(`migration ${migration.name} was changed after it was applied (checksum differs); migrations are forward-only: add a new file instead`);
+          throw new DatabaseError(
+            `migration ${migration.name} was changed after it was applied (checksum differs); migrations are forward-only: add a new file instead`,
+          );
         }
         continue;
       }

@@ -18,7 +18,9 @@ export async function archiveSummary(db: Queryable) {
   );
   const row = rows[0] ?? {};
   const number = (value: string | null | undefined) => (value == null ? null : Number(value));
-  const health = await db.query<{ ok: boolean; relays: string }>(`SELECT ok, count(*) AS relays FROM relay_metadata_latest WHERE check_type = 'open' GROUP BY ok`);
+  const health = await db.query<{ ok: boolean; relays: string }>(
+    `SELECT ok, count(*) AS relays FROM relay_metadata_latest WHERE check_type = 'open' GROUP BY ok`,
+  );
   return {
     unique_events: totals.events,
     event_relay_pairs: totals.event_relay,
@@ -40,7 +42,10 @@ export async function archiveSummary(db: Queryable) {
 export async function eventsPerDay(db: Queryable, days: number, basis: 'created' | 'archived'): Promise<{ day: string; events: number }[]> {
   const { rows } = await db.query<{ today: string }>('SELECT floor(extract(epoch FROM now()) / 86400)::bigint AS today');
   const today = Number(rows[0]?.today);
-  const counts = await counterBreakdown(db, basis === 'created' ? 'events_by_created_day' : 'events_by_archived_day', { from: today - days + 1, to: basis === 'created' ? today + 1 : today });
+  const counts = await counterBreakdown(db, basis === 'created' ? 'events_by_created_day' : 'events_by_archived_day', {
+    from: today - days + 1,
+    to: basis === 'created' ? today + 1 : today,
+  });
   return counts.map((count) => ({ day: dayLabel(count.key), events: count.value }));
 }
 
@@ -62,7 +67,10 @@ export async function relayBreakdown(db: Queryable, limit: number) {
     `LEFT JOIN LATERAL (SELECT m.data FROM relay_check c JOIN metadata m ON m.id = c.metadata_id WHERE c.relay_id = r.id AND c.check_type = '${type}' AND c.ok ORDER BY c.checked_at DESC LIMIT 1) d ON true`;
   // One after the other: `db` may be a single transaction connection.
   // `git+https://github.com/hoytech/strfry.git`, `https://github.com/hoytech/strfry` → `hoytech/strfry`
-  const software = await group(`regexp_replace(regexp_replace(lower(d.data ->> 'software'), '^(git\\+)?(https?://)?(www\\.)?(github\\.com/|gitlab\\.com/)?', ''), '(\\.git)?/*$', '')`, latestDoc('nip11'));
+  const software = await group(
+    `regexp_replace(regexp_replace(lower(d.data ->> 'software'), '^(git\\+)?(https?://)?(www\\.)?(github\\.com/|gitlab\\.com/)?', ''), '(\\.git)?/*$', '')`,
+    latestDoc('nip11'),
+  );
   const countries = await group(`d.data ->> 'country'`, latestDoc('geo'));
   const networks = await group('r.network', '');
   const states = await group('r.state', '');
@@ -77,7 +85,10 @@ export async function latencyDistribution(db: Queryable): Promise<{ le_ms: numbe
     `SELECT width_bucket(rtt_ms - 1, $1::int[]) AS bucket, count(*) AS relays FROM relay_metadata_latest WHERE check_type = 'open' AND ok AND rtt_ms IS NOT NULL GROUP BY 1 ORDER BY 1`,
     [bounds],
   );
-  return [...bounds, null].map((bound, index) => ({ le_ms: bound, relays: Number(rows.find((row) => Number(row.bucket) === index)?.relays ?? 0) }));
+  return [...bounds, null].map((bound, index) => ({
+    le_ms: bound,
+    relays: Number(rows.find((row) => Number(row.bucket) === index)?.relays ?? 0),
+  }));
 }
 
 /** Relays up and down per hour over the last `hours` hours, from open checks. */
@@ -96,7 +107,14 @@ export async function uptimeHistory(db: Queryable, hours: number): Promise<{ hou
 
 /** Sync progress per relay: how far it is archived and how far behind now. */
 export async function syncProgress(db: Queryable, limit: number) {
-  const { rows } = await db.query<{ url: string; completed_until: string | null; updated_at: string; last_full_pass_at: string | null; benched_until: string | null; last_error: string | null }>(
+  const { rows } = await db.query<{
+    url: string;
+    completed_until: string | null;
+    updated_at: string;
+    last_full_pass_at: string | null;
+    benched_until: string | null;
+    last_error: string | null;
+  }>(
     `SELECT r.url, s.completed_until, s.updated_at, s.last_full_pass_at, h.benched_until, h.last_error
      FROM sync_cursor s JOIN relay r ON r.id = s.relay_id LEFT JOIN relay_health h ON h.relay_id = r.id
      WHERE s.scope = 'all'

@@ -38,7 +38,10 @@ const OBSERVED: Record<ObservedNip, { verified: string; refuted: string }> = {
   '40': { verified: probed('40', 'verified'), refuted: probed('40', 'refuted') },
   '50': { verified: probed('50', 'verified'), refuted: probed('50', 'refuted') },
   '70': { verified: probed('70', 'verified'), refuted: probed('70', 'refuted') },
-  '42': { verified: `EXISTS (SELECT 1 FROM relay_metadata_latest q WHERE q.relay_id = r.id AND q.check_type = 'requirements' AND (q.detail ->> 'challenged')::boolean)`, refuted: 'false' },
+  '42': {
+    verified: `EXISTS (SELECT 1 FROM relay_metadata_latest q WHERE q.relay_id = r.id AND q.check_type = 'requirements' AND (q.detail ->> 'challenged')::boolean)`,
+    refuted: 'false',
+  },
   '45': {
     verified: `EXISTS (SELECT 1 FROM relay_limits l WHERE l.relay_id = r.id AND l.count_trust = 'agrees')`,
     refuted: `EXISTS (SELECT 1 FROM relay_limits l WHERE l.relay_id = r.id AND l.count_trust IN ('disagrees', 'unanswered'))`,
@@ -49,7 +52,9 @@ const OBSERVED: Record<ObservedNip, { verified: string; refuted: string }> = {
   },
 };
 
-export const VERIFIABLE_NIPS: Record<number, string> = Object.fromEntries(Object.entries(OBSERVED).map(([nip, sql]) => [nip, sql.verified]));
+export const VERIFIABLE_NIPS: Record<number, string> = Object.fromEntries(
+  Object.entries(OBSERVED).map(([nip, sql]) => [nip, sql.verified]),
+);
 
 interface Observations {
   nips: unknown;
@@ -95,25 +100,54 @@ export async function relayClaims(db: Queryable, relayId: number): Promise<NipCl
   };
 
   const neg = seen.negentropy;
-  add('77', claimedNips.has(77), neg === 'supported' ? 'verified' : neg === 'unsupported' ? 'refuted' : 'untested',
-    neg === 'supported' ? 'answered our NEG-OPEN (NIP-77 reconciliation used by the synchronizer)' : neg === 'unsupported' ? 'did not answer NEG-OPEN with NEG-MSG (silence, NOTICE, NEG-ERR or CLOSED)' : 'not probed yet',
-    neg === null ? null : seen.negentropy_at);
+  add(
+    '77',
+    claimedNips.has(77),
+    neg === 'supported' ? 'verified' : neg === 'unsupported' ? 'refuted' : 'untested',
+    neg === 'supported'
+      ? 'answered our NEG-OPEN (NIP-77 reconciliation used by the synchronizer)'
+      : neg === 'unsupported'
+        ? 'did not answer NEG-OPEN with NEG-MSG (silence, NOTICE, NEG-ERR or CLOSED)'
+        : 'not probed yet',
+    neg === null ? null : seen.negentropy_at,
+  );
 
   const count = seen.count_trust;
-  add('45', claimedNips.has(45), count === 'agrees' ? 'verified' : count === null ? 'untested' : 'refuted',
-    count === 'agrees' ? 'COUNT matched a window the synchronizer proved by REQ' : count === 'disagrees' ? 'COUNT differed from what REQ served for the same window' : count === 'unanswered' ? 'COUNT got no answer' : 'COUNT not tested yet',
-    count === null ? null : seen.count_at);
+  add(
+    '45',
+    claimedNips.has(45),
+    count === 'agrees' ? 'verified' : count === null ? 'untested' : 'refuted',
+    count === 'agrees'
+      ? 'COUNT matched a window the synchronizer proved by REQ'
+      : count === 'disagrees'
+        ? 'COUNT differed from what REQ served for the same window'
+        : count === 'unanswered'
+          ? 'COUNT got no answer'
+          : 'COUNT not tested yet',
+    count === null ? null : seen.count_at,
+  );
 
-  add('42', claimedNips.has(42), seen.challenged ? 'verified' : 'untested',
+  add(
+    '42',
+    claimedNips.has(42),
+    seen.challenged ? 'verified' : 'untested',
     seen.challenged ? 'sent us an AUTH challenge (NIP-42)' : 'no AUTH challenge seen (a relay may only challenge when it needs to)',
-    seen.challenged ? seen.requirements_at : null);
+    seen.challenged ? seen.requirements_at : null,
+  );
 
-  const maxLimit = typeof seen.max_limit === 'number' && Number.isSafeInteger(seen.max_limit) && seen.max_limit > 0 ? seen.max_limit : undefined;
+  const maxLimit =
+    typeof seen.max_limit === 'number' && Number.isSafeInteger(seen.max_limit) && seen.max_limit > 0 ? seen.max_limit : undefined;
   if (maxLimit !== undefined) {
     const page = seen.largest_page;
     const status: ClaimStatus = page === null ? 'untested' : page > maxLimit ? 'refuted' : page === maxLimit ? 'verified' : 'untested';
     const evidence =
-      page === null ? 'no REQ page observed yet (NIP-77 relays are read by ids)' : page > maxLimit ? `served ${page} events in one answer, above its max_limit of ${maxLimit}` : page === maxLimit ? `answers were capped at exactly ${maxLimit}` : `largest answer so far ${page} events, below the cap`;
+      page === null
+        ? 'no REQ page observed yet (NIP-77 relays are read by ids)'
+        : page > maxLimit
+          ? `served ${page} events in one answer, above its max_limit of ${maxLimit}`
+          : page === maxLimit
+            ? `answers were capped at exactly ${maxLimit}`
+            : `largest answer so far ${page} events, below the cap`;
     add('limitation.max_limit', true, status, evidence, page === null ? null : seen.limits_at);
   }
   // The monitor probes what the relay claimed then; whether it still claims it is read from its latest NIP-11.
@@ -122,8 +156,15 @@ export async function relayClaims(db: Queryable, relayId: number): Promise<NipCl
   for (const finding of findings) {
     if (typeof finding !== 'object' || finding === null) continue;
     const { subject, status, evidence } = finding as Record<string, unknown>;
-    if (typeof subject !== 'string' || (status !== 'verified' && status !== 'refuted' && status !== 'untested') || typeof evidence !== 'string') continue;
-    const claimedNow = subject.startsWith('limitation.') ? limitation[subject.slice('limitation.'.length)] !== undefined && limitation[subject.slice('limitation.'.length)] !== false : claimedNips.has(Number(subject));
+    if (
+      typeof subject !== 'string' ||
+      (status !== 'verified' && status !== 'refuted' && status !== 'untested') ||
+      typeof evidence !== 'string'
+    )
+      continue;
+    const claimedNow = subject.startsWith('limitation.')
+      ? limitation[subject.slice('limitation.'.length)] !== undefined && limitation[subject.slice('limitation.'.length)] !== false
+      : claimedNips.has(Number(subject));
     add(subject, claimedNow, status, evidence, seen.probed_at);
   }
   return claims;
@@ -136,7 +177,11 @@ export async function claimCounts(db: Queryable): Promise<ClaimCounts> {
   const nips = Object.keys(OBSERVED) as (keyof ClaimCounts)[];
   const columns = nips.flatMap((nip) => {
     const claimed = `n.data -> 'supported_nips' @> '${nip}'`;
-    return [`count(*) FILTER (WHERE ${claimed}) AS c${nip}`, `count(*) FILTER (WHERE ${claimed} AND ${OBSERVED[nip].verified}) AS v${nip}`, `count(*) FILTER (WHERE ${claimed} AND ${OBSERVED[nip].refuted}) AS r${nip}`];
+    return [
+      `count(*) FILTER (WHERE ${claimed}) AS c${nip}`,
+      `count(*) FILTER (WHERE ${claimed} AND ${OBSERVED[nip].verified}) AS v${nip}`,
+      `count(*) FILTER (WHERE ${claimed} AND ${OBSERVED[nip].refuted}) AS r${nip}`,
+    ];
   });
   const { rows } = await db.query<Record<string, string>>(
     `SELECT ${columns.join(', ')}
@@ -145,5 +190,7 @@ export async function claimCounts(db: Queryable): Promise<ClaimCounts> {
   );
   const row = rows[0] ?? {};
   const at = (key: string) => Number(row[key] ?? 0);
-  return Object.fromEntries(nips.map((nip) => [nip, { claimed: at(`c${nip}`), verified: at(`v${nip}`), refuted: at(`r${nip}`) }])) as ClaimCounts;
+  return Object.fromEntries(
+    nips.map((nip) => [nip, { claimed: at(`c${nip}`), verified: at(`v${nip}`), refuted: at(`r${nip}`) }]),
+  ) as ClaimCounts;
 }

@@ -25,7 +25,12 @@ export async function openReadReplica(config: Config, logger: Logger = silentLog
   const url = config.api.database_url;
   if (url === undefined) return undefined;
   if (!config.database.url) {
-    throw new ConfigError([{ path: 'api.database_url', message: 'a read replica needs a PostgreSQL primary in database.url: the embedded database serves one process and has no replicas' }]);
+    throw new ConfigError([
+      {
+        path: 'api.database_url',
+        message: 'a read replica needs a PostgreSQL primary in database.url: the embedded database serves one process and has no replicas',
+      },
+    ]);
   }
   checkDatabasePassword(url, process.env, 'api.database_url');
   return openPostgres({ ...config.database, url }, logger, { field: 'api.database_url', applicationName: 'bigbrotr-api' });

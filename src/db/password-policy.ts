@@ -11,12 +11,55 @@ export const MIN_PASSWORD_LENGTH = 16;
 
 /** Passwords (and password fragments) found in every default-credentials list. */
 const WEAK_WORDS = [
-  'postgres', 'postgresql', 'password', 'passwort', 'passw0rd', 'p@ssw0rd', 'p@ssword', 'pass', 'changeme', 'change_me', 'changeit', 'admin',
-  'administrator', 'secret', 'root', 'toor', 'qwerty', 'qwertz', 'azerty', 'letmein', 'welcome', 'default', 'test', 'testing', 'guest',
-  'master', 'login', 'dragon', 'monkey', 'iloveyou', 'trustno1', 'abc123', 'bigbrotr', 'nostr', 'database', 'example', 'user', 'demo',
+  'postgres',
+  'postgresql',
+  'password',
+  'passwort',
+  'passw0rd',
+  'p@ssw0rd',
+  'p@ssword',
+  'pass',
+  'changeme',
+  'change_me',
+  'changeit',
+  'admin',
+  'administrator',
+  'secret',
+  'root',
+  'toor',
+  'qwerty',
+  'qwertz',
+  'azerty',
+  'letmein',
+  'welcome',
+  'default',
+  'test',
+  'testing',
+  'guest',
+  'master',
+  'login',
+  'dragon',
+  'monkey',
+  'iloveyou',
+  'trustno1',
+  'abc123',
+  'bigbrotr',
+  'nostr',
+  'database',
+  'example',
+  'user',
+  'demo',
 ];
 /** Runs of keys or digits: a password made of them is guessed at once. */
-const SEQUENCES = ['01234567890123456789', '98765432109876543210', 'abcdefghijklmnopqrstuvwxyz', 'qwertyuiopasdfghjklzxcvbnm', 'qwertzuiopasdfghjklyxcvbnm', 'azertyuiopqsdfghjklmwxcvbn', '1qaz2wsx3edc4rfv5tgb6yhn'];
+const SEQUENCES = [
+  '01234567890123456789',
+  '98765432109876543210',
+  'abcdefghijklmnopqrstuvwxyz',
+  'qwertyuiopasdfghjklzxcvbnm',
+  'qwertzuiopasdfghjklyxcvbnm',
+  'azertyuiopqsdfghjklmwxcvbn',
+  '1qaz2wsx3edc4rfv5tgb6yhn',
+];
 
 export interface DatabaseTarget {
   host: string;
@@ -87,10 +130,12 @@ export function passwordWeakness(password: string | undefined, user = ''): strin
   if (isRepetition(lower) || isSequence(lower)) return 'the password is a repetition or a keyboard sequence';
   // Known words (and the user name) padded with digits, symbols, sequences or repetitions.
   let rest = lower;
-  for (const word of [...WEAK_WORDS, ...(name.length >= 3 ? [name] : [])].sort((a, b) => b.length - a.length)) rest = rest.split(word).join(' ');
+  for (const word of [...WEAK_WORDS, ...(name.length >= 3 ? [name] : [])].sort((a, b) => b.length - a.length))
+    rest = rest.split(word).join(' ');
   if (rest !== lower) {
     const padding = rest.replace(/[^a-z0-9]/g, '');
-    if (padding.length < 8 || isRepetition(padding) || isSequence(padding) || /^\d+$/.test(padding)) return 'the password is a well-known word or the user name with a little padding';
+    if (padding.length < 8 || isRepetition(padding) || isSequence(padding) || /^\d+$/.test(padding))
+      return 'the password is a well-known word or the user name with a little padding';
   }
   return undefined;
 }

@@ -65,7 +65,11 @@ async function initializeInChild(directory: string, settings: readonly string[])
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolveInit() : reject(new Error(`creating the embedded database failed (exit ${code}): ${stderr.trim().slice(0, 500)}`))));
+    child.once('exit', (code) =>
+      code === 0
+        ? resolveInit()
+        : reject(new Error(`creating the embedded database failed (exit ${code}): ${stderr.trim().slice(0, 500)}`)),
+    );
   });
 }
 
@@ -73,7 +77,9 @@ export async function openPglite(dataDir: string, options: { lockTimeoutMs: numb
   let lock: DataDirLock | undefined;
   let pg: PGlite;
   // Server settings (`name=value`) as start-up `-c` options, after PGlite's own.
-  const startParams = options.settings?.length ? [...PGlite.defaultStartParams, ...options.settings.flatMap((setting) => ['-c', setting])] : undefined;
+  const startParams = options.settings?.length
+    ? [...PGlite.defaultStartParams, ...options.settings.flatMap((setting) => ['-c', setting])]
+    : undefined;
   try {
     if (dataDir === IN_MEMORY) {
       pg = await PGlite.create({ parsers, ...(startParams ? { startParams } : {}) });

@@ -99,7 +99,11 @@ function connectError(error: unknown, config: DatabaseConfig, field: string): Da
  * `options.field`: the option the URL came from, named in errors (`api.database_url` for the read
  * replica); `options.applicationName`: what pg_stat_activity shows.
  */
-export async function openPostgres(config: DatabaseConfig, logger: Logger, options: { field?: string; applicationName?: string } = {}): Promise<Database> {
+export async function openPostgres(
+  config: DatabaseConfig,
+  logger: Logger,
+  options: { field?: string; applicationName?: string } = {},
+): Promise<Database> {
   const field = options.field ?? 'database.url';
   if (!config.url) throw new DatabaseError(`${field} is not set`);
   let connection: ReturnType<typeof tlsOptions>;
@@ -117,14 +121,18 @@ export async function openPostgres(config: DatabaseConfig, logger: Logger, optio
     application_name: options.applicationName ?? 'bigbrotr',
   });
   pool.on('error', (error) => {
-    logger.warn({ err: wrapDatabaseError(error, 'idle PostgreSQL connection failed') }, 'PostgreSQL connection lost; the pool will open a new one');
+    logger.warn(
+      { err: wrapDatabaseError(error, 'idle PostgreSQL connection failed') },
+      'PostgreSQL connection lost; the pool will open a new one',
+    );
   });
   const base = queryableOf(pool);
 
   // Requests waiting for a pooled connection beyond this are refused at once (busy), not queued.
   const maxWaiting = config.pool_size * 10;
   const withClient = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
-    if (pool.waitingCount >= maxWaiting) throw new DatabaseBusyError(`${pool.waitingCount} requests already wait for one of ${config.pool_size} PostgreSQL connections`);
+    if (pool.waitingCount >= maxWaiting)
+      throw new DatabaseBusyError(`${pool.waitingCount} requests already wait for one of ${config.pool_size} PostgreSQL connections`);
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -139,7 +147,10 @@ export async function openPostgres(config: DatabaseConfig, logger: Logger, optio
     // on the client, not on the pool: without a listener that would crash the process.
     const onError = (error: Error) => {
       broken = true;
-      logger.warn({ err: wrapDatabaseError(error, 'PostgreSQL connection in use failed') }, 'PostgreSQL connection lost during a transaction; it is discarded');
+      logger.warn(
+        { err: wrapDatabaseError(error, 'PostgreSQL connection in use failed') },
+        'PostgreSQL connection lost during a transaction; it is discarded',
+      );
     };
     client.on('error', onError);
     try {

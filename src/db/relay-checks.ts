@@ -97,7 +97,10 @@ export interface DueRelay {
  * relays this process already took in this pass or screening refused recently). Named `urls` are
  * returned whatever their state and schedule.
  */
-export async function dueRelaysForMonitor(db: Queryable, options: { intervalSeconds: number; limit: number; service: string; urls?: string[]; exclude?: number[]; networks?: string[] }): Promise<DueRelay[]> {
+export async function dueRelaysForMonitor(
+  db: Queryable,
+  options: { intervalSeconds: number; limit: number; service: string; urls?: string[]; exclude?: number[]; networks?: string[] },
+): Promise<DueRelay[]> {
   const { rows } = await db.query<DueRelay>(
     `SELECT r.id, r.url, r.network, r.discovered_from, claims.checked_at AS claims_checked_at
      FROM relay r
@@ -114,7 +117,14 @@ export async function dueRelaysForMonitor(db: Queryable, options: { intervalSeco
        AND ($4::text[] IS NOT NULL OR r.network = ANY($6::text[]))
      ORDER BY last.checked_at NULLS FIRST, r.id
      LIMIT $2`,
-    [options.intervalSeconds, options.limit, options.service, options.urls ?? null, options.exclude ?? [], options.networks ?? ['clearnet', 'tor', 'i2p', 'loki']],
+    [
+      options.intervalSeconds,
+      options.limit,
+      options.service,
+      options.urls ?? null,
+      options.exclude ?? [],
+      options.networks ?? ['clearnet', 'tor', 'i2p', 'loki'],
+    ],
   );
   return rows;
 }

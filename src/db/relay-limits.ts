@@ -64,7 +64,10 @@ export async function readRelayLimits(db: Queryable, relayId: number): Promise<S
 /** Every relay's learned limits, by relay id (for stats and the API). */
 export async function readAllRelayLimits(db: Queryable, relayIds: number[]): Promise<Map<number, StoredRelayLimits>> {
   if (relayIds.length === 0) return new Map();
-  const { rows } = await db.query<Row & { relay_id: number }>(`SELECT relay_id, ${COLUMNS} FROM relay_limits WHERE relay_id = ANY($1::int[])`, [relayIds]);
+  const { rows } = await db.query<Row & { relay_id: number }>(
+    `SELECT relay_id, ${COLUMNS} FROM relay_limits WHERE relay_id = ANY($1::int[])`,
+    [relayIds],
+  );
   return new Map(rows.map((row) => [row.relay_id, fromRow(row)]));
 }
 
@@ -83,7 +86,11 @@ const COLUMN_OF: Record<LearnedLimit['field'], string> = {
  * applied (see relayFilterLimits), so the relay is probed with the configured sizes again and the
  * next refusal overwrites them.
  */
-export async function saveLearnedLimits(db: Queryable, relayId: number, learned: { limits: LearnedLimit[]; count?: CountStatus; largestPage?: number }): Promise<void> {
+export async function saveLearnedLimits(
+  db: Queryable,
+  relayId: number,
+  learned: { limits: LearnedLimit[]; count?: CountStatus; largestPage?: number },
+): Promise<void> {
   if (learned.limits.length === 0 && learned.count === undefined && learned.largestPage === undefined) return;
   const sets: string[] = [];
   const params: unknown[] = [relayId];

@@ -10,7 +10,8 @@ export interface KnownLimitation {
   maxFilters?: number;
 }
 
-const positiveInteger = (value: unknown): number | undefined => (typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined);
+const positiveInteger = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 
 /** The NIP-11 `limitation` hints of the relay's latest document, when they are positive integers. */
 export async function knownLimitation(db: Queryable, relayId: number): Promise<KnownLimitation> {

@@ -60,7 +60,16 @@ export async function listRelaySummaries(db: Queryable, filter: RelayListFilter)
 }
 
 export interface RelayDetail {
-  relay: { id: number; url: string; network: string; state: string; discovered_from: string; discovered_at: string; mention_count: number; state_changed_at: string };
+  relay: {
+    id: number;
+    url: string;
+    network: string;
+    state: string;
+    discovered_from: string;
+    discovered_at: string;
+    mention_count: number;
+    state_changed_at: string;
+  };
   checks: Record<string, { checked_at: string; ok: boolean; rtt_ms: number | null; reason: string | null; data: unknown; detail: unknown }>;
   uptime: Record<string, unknown> | null;
   sync: {
@@ -93,25 +102,44 @@ export async function relayDetail(db: Queryable, url: string): Promise<RelayDeta
   const relay = rows[0];
   if (!relay) return undefined;
   // One after the other: `db` may be a single transaction connection, which runs one query at a time.
-  const checks = await db.query<{ check_type: string; checked_at: string; ok: boolean; rtt_ms: number | null; reason: string | null; data: unknown; detail: unknown }>(
-      'SELECT check_type, checked_at, ok, rtt_ms, reason, data, detail FROM relay_metadata_latest WHERE relay_id = $1',
-      [relay.id],
-    );
+  const checks = await db.query<{
+    check_type: string;
+    checked_at: string;
+    ok: boolean;
+    rtt_ms: number | null;
+    reason: string | null;
+    data: unknown;
+    detail: unknown;
+  }>('SELECT check_type, checked_at, ok, rtt_ms, reason, data, detail FROM relay_metadata_latest WHERE relay_id = $1', [relay.id]);
   const uptime = await relayUptime(db, relay.id);
-  const sync = await db.query<{ completed_until: string | null; last_full_pass_at: string | null; updated_at: string; last_pass_at: string | null; last_pass_complete: boolean | null; last_pass_reason: string | null; last_pass_requests: number | null; owed_windows: string; owed_seconds: string | null; withheld_ids: string }>(
-      `SELECT completed_until, last_full_pass_at, updated_at, last_pass_at, last_pass_complete, last_pass_reason, last_pass_requests,
+  const sync = await db.query<{
+    completed_until: string | null;
+    last_full_pass_at: string | null;
+    updated_at: string;
+    last_pass_at: string | null;
+    last_pass_complete: boolean | null;
+    last_pass_reason: string | null;
+    last_pass_requests: number | null;
+    owed_windows: string;
+    owed_seconds: string | null;
+    withheld_ids: string;
+  }>(
+    `SELECT completed_until, last_full_pass_at, updated_at, last_pass_at, last_pass_complete, last_pass_reason, last_pass_requests,
               (SELECT count(*) FROM sync_gap g WHERE g.relay_id = c.relay_id) AS owed_windows,
               (SELECT sum(g.until - g.since + 1) FROM sync_gap g WHERE g.relay_id = c.relay_id) AS owed_seconds,
               (SELECT count(*) FROM relay_withheld w WHERE w.relay_id = c.relay_id) AS withheld_ids
        FROM sync_cursor c WHERE relay_id = $1 AND scope = 'all'`,
-      [relay.id],
-    );
+    [relay.id],
+  );
   const limits = await db.query<Record<string, unknown>>(
     `SELECT max_limit, max_kinds, max_authors, max_ids, max_filters, requires_kinds, largest_page, count_trust, count_checked_at, learned, learned_at
      FROM relay_limits WHERE relay_id = $1`,
     [relay.id],
   );
-  const health = await db.query<NonNullable<RelayDetail['health']>>('SELECT consecutive_failures, benched_until, last_error, last_success_at FROM relay_health WHERE relay_id = $1', [relay.id]);
+  const health = await db.query<NonNullable<RelayDetail['health']>>(
+    'SELECT consecutive_failures, benched_until, last_error, last_success_at FROM relay_health WHERE relay_id = $1',
+    [relay.id],
+  );
   const claims = await relayClaims(db, relay.id);
   const cursor = sync.rows[0];
   const completedUntil = cursor?.completed_until == null ? null : Number(cursor.completed_until);
@@ -150,7 +178,10 @@ export interface CheckHistoryRow {
 }
 
 /** A relay's checks, newest first, optionally of one type and since a time, after a check id (keyset). */
-export async function checkHistory(db: Queryable, options: { url: string; type?: string; since?: number; beforeId?: number; limit: number }): Promise<CheckHistoryRow[]> {
+export async function checkHistory(
+  db: Queryable,
+  options: { url: string; type?: string; since?: number; beforeId?: number; limit: number },
+): Promise<CheckHistoryRow[]> {
   const { rows } = await db.query<CheckHistoryRow>(
     `SELECT c.id, c.check_type, c.checked_at, c.ok, c.rtt_ms, c.reason
      FROM relay_check c JOIN relay r ON r.id = c.relay_id
@@ -187,8 +218,14 @@ export interface RelayHistory {
 }
 
 /** A relay's uptime per day and its NIP-11 documents since `since` (unix seconds), each list at most `limit` long. */
-export async function relayHistory(db: Queryable, options: { url: string; since: number; limit: number }): Promise<RelayHistory | undefined> {
-  const { rows } = await db.query<RelayHistory['relay'] & { id: number }>('SELECT id, url, network, state, discovered_at FROM relay WHERE url = $1', [options.url]);
+export async function relayHistory(
+  db: Queryable,
+  options: { url: string; since: number; limit: number },
+): Promise<RelayHistory | undefined> {
+  const { rows } = await db.query<RelayHistory['relay'] & { id: number }>(
+    'SELECT id, url, network, state, discovered_at FROM relay WHERE url = $1',
+    [options.url],
+  );
   const found = rows[0];
   if (!found) return undefined;
   const { id, ...relay } = found;

@@ -11,7 +11,10 @@ export interface DueCandidate {
  * Candidates never probed or whose next attempt is due, not leased by another validator, on the
  * `networks` this process can reach (a candidate on another network waits, never probed nor retired).
  */
-export async function dueCandidates(db: Queryable, options: { limit: number; service: string; networks?: string[] }): Promise<DueCandidate[]> {
+export async function dueCandidates(
+  db: Queryable,
+  options: { limit: number; service: string; networks?: string[] },
+): Promise<DueCandidate[]> {
   const { rows } = await db.query<DueCandidate>(
     `SELECT r.id, r.url, r.discovered_from FROM relay r
      LEFT JOIN relay_validation v ON v.relay_id = r.id
@@ -26,7 +29,9 @@ export async function dueCandidates(db: Queryable, options: { limit: number; ser
 }
 
 export async function promoteCandidate(db: Queryable, relayId: number): Promise<void> {
-  await db.query(`UPDATE relay SET state = 'active', state_changed_at = now(), updated_at = now() WHERE id = $1 AND state = 'candidate'`, [relayId]);
+  await db.query(`UPDATE relay SET state = 'active', state_changed_at = now(), updated_at = now() WHERE id = $1 AND state = 'candidate'`, [
+    relayId,
+  ]);
   await db.query('DELETE FROM relay_validation WHERE relay_id = $1', [relayId]);
 }
 
@@ -38,7 +43,12 @@ export interface FailurePolicy {
 }
 
 /** Records a failed probe; retires the candidate after `maxAttempts` failures spanning `retireAfterSeconds`. */
-export async function recordProbeFailure(db: Queryable, relayId: number, reason: string, policy: FailurePolicy): Promise<{ attempts: number; retired: boolean }> {
+export async function recordProbeFailure(
+  db: Queryable,
+  relayId: number,
+  reason: string,
+  policy: FailurePolicy,
+): Promise<{ attempts: number; retired: boolean }> {
   const { rows } = await db.query<{ attempts: number; old_enough: boolean }>(
     `INSERT INTO relay_validation (relay_id, attempts, first_failure_at, last_attempt_at, next_attempt_at, last_error, updated_at)
      VALUES ($1, 1, now(), now(), now() + make_interval(secs => $3::double precision * (0.5 + random())), $2, now())
@@ -60,7 +70,9 @@ export async function recordProbeFailure(db: Queryable, relayId: number, reason:
 
 /** Retires a relay (refused by screening, or failing for too long), keeping the reason in relay_validation. */
 export async function retireRelay(db: Queryable, relayId: number, reason?: string): Promise<void> {
-  await db.query(`UPDATE relay SET state = 'retired', state_changed_at = now(), updated_at = now() WHERE id = $1 AND state <> 'retired'`, [relayId]);
+  await db.query(`UPDATE relay SET state = 'retired', state_changed_at = now(), updated_at = now() WHERE id = $1 AND state <> 'retired'`, [
+    relayId,
+  ]);
   if (reason !== undefined) {
     await db.query(
       `INSERT INTO relay_validation (relay_id, attempts, last_attempt_at, last_error, updated_at) VALUES ($1, 0, now(), $2, now())

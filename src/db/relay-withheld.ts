@@ -27,10 +27,15 @@ export async function recordWithheld(db: Queryable, relayId: number, ids: string
 /** Ids served after all (e.g. after AUTH) are no longer withheld. */
 export async function clearWithheld(db: Queryable, relayId: number, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.query(`DELETE FROM relay_withheld WHERE relay_id = $1 AND event_id = ANY(SELECT decode(id, 'hex') FROM unnest($2::text[]) AS input(id))`, [relayId, ids]);
+  await db.query(
+    `DELETE FROM relay_withheld WHERE relay_id = $1 AND event_id = ANY(SELECT decode(id, 'hex') FROM unnest($2::text[]) AS input(id))`,
+    [relayId, ids],
+  );
 }
 
 export async function withheldCount(db: Queryable, relayId: number): Promise<number> {
-  const { rows } = await db.query<{ count: number | string }>('SELECT count(*) AS count FROM relay_withheld WHERE relay_id = $1', [relayId]);
+  const { rows } = await db.query<{ count: number | string }>('SELECT count(*) AS count FROM relay_withheld WHERE relay_id = $1', [
+    relayId,
+  ]);
   return Number(rows[0]?.count ?? 0);
 }

@@ -56,10 +56,10 @@ export async function getOrCreateRelayIds(db: Queryable, candidates: RelayCandid
 }
 
 export async function setRelayState(db: Queryable, relayId: number, state: RelayState): Promise<void> {
-  await db.query(
-    `UPDATE relay SET state = $2, state_changed_at = now(), updated_at = now() WHERE id = $1 AND state <> $2`,
-    [relayId, state],
-  );
+  await db.query(`UPDATE relay SET state = $2, state_changed_at = now(), updated_at = now() WHERE id = $1 AND state <> $2`, [
+    relayId,
+    state,
+  ]);
 }
 
 export interface RelayRow {

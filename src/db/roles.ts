@@ -19,11 +19,15 @@ export interface RoleNames {
 }
 
 export function checkRolePrefix(prefix: string): string | undefined {
-  return PREFIX_PATTERN.test(prefix) ? undefined : `expected lower-case letters, digits and _ (starting with a letter or _, at most 57 characters), got ${JSON.stringify(prefix)}`;
+  return PREFIX_PATTERN.test(prefix)
+    ? undefined
+    : `expected lower-case letters, digits and _ (starting with a letter or _, at most 57 characters), got ${JSON.stringify(prefix)}`;
 }
 
 export function checkDatabaseName(name: string): string | undefined {
-  return DATABASE_PATTERN.test(name) ? undefined : `expected lower-case letters, digits and _ (starting with a letter or _), got ${JSON.stringify(name)}`;
+  return DATABASE_PATTERN.test(name)
+    ? undefined
+    : `expected lower-case letters, digits and _ (starting with a letter or _), got ${JSON.stringify(name)}`;
 }
 
 export function roleNames(prefix = DEFAULT_ROLE_PREFIX): RoleNames {
@@ -51,7 +55,7 @@ export function createRolesScript(options: { prefix?: string; database?: string 
     `-- bigbrotr least-privilege roles (docs/database.md), prefix ${prefix}.`,
     '-- Run as a superuser or a role with CREATEROLE and CREATEDB, e.g. psql -v ON_ERROR_STOP=1 -f roles.sql',
     '-- Replace every <... password> placeholder with its own random password of at least 16 characters',
-    '-- (e.g. openssl rand -base64 24); the same values go into each service\'s database.url.',
+    "-- (e.g. openssl rand -base64 24); the same values go into each service's database.url.",
     `CREATE ROLE ${names.owner} LOGIN PASSWORD '${passwordPlaceholder('owner')}';`,
     `CREATE ROLE ${names.writer} LOGIN PASSWORD '${passwordPlaceholder('writer')}';`,
     `CREATE ROLE ${names.reader} LOGIN PASSWORD '${passwordPlaceholder('reader')}';`,

@@ -16,7 +16,17 @@ export interface ArchiveStats {
     owedWindows: number;
     withheldIds: number;
     /** Per relay, the filter limits learned from its refusals and NIP-11, and its COUNT status. */
-    learnedLimits: { url: string; maxLimit: number | null; maxKinds: number | null; maxAuthors: number | null; maxIds: number | null; maxFilters: number | null; requiresKinds: boolean; largestPage: number | null; count: string | null }[];
+    learnedLimits: {
+      url: string;
+      maxLimit: number | null;
+      maxKinds: number | null;
+      maxAuthors: number | null;
+      maxIds: number | null;
+      maxFilters: number | null;
+      requiresKinds: boolean;
+      largestPage: number | null;
+      count: string | null;
+    }[];
   };
   /** Relays (not retired) claiming NIP-9/40/42/45/50/70/77 in NIP-11, and how many were seen doing it or not (src/db/nip-claims.ts). */
   claims: ClaimCounts;
@@ -42,7 +52,17 @@ export async function collectStats(db: Queryable): Promise<ArchiveStats> {
             (SELECT count(*) FROM sync_gap) AS owed,
             (SELECT count(*) FROM relay_withheld) AS withheld`,
   );
-  const learned = await db.query<{ url: string; max_limit: number | null; max_kinds: number | null; max_authors: number | null; max_ids: number | null; max_filters: number | null; requires_kinds: boolean; largest_page: number | null; count_trust: string | null }>(
+  const learned = await db.query<{
+    url: string;
+    max_limit: number | null;
+    max_kinds: number | null;
+    max_authors: number | null;
+    max_ids: number | null;
+    max_filters: number | null;
+    requires_kinds: boolean;
+    largest_page: number | null;
+    count_trust: string | null;
+  }>(
     `SELECT r.url, l.max_limit, l.max_kinds, l.max_authors, l.max_ids, l.max_filters, l.requires_kinds, l.largest_page, l.count_trust
      FROM relay_limits l JOIN relay r ON r.id = l.relay_id ORDER BY r.url`,
   );

@@ -61,7 +61,12 @@ export async function advanceCompletedUntil(db: Queryable, relayId: number, unti
  * Keeps the outcome of a pass with the cursor; `full` passes that ran to the end move
  * last_full_pass_at. `atMs` is the pass's clock, so schedules compare times of one clock.
  */
-export async function recordPassOutcome(db: Queryable, relayId: number, outcome: { complete: boolean; reason?: string; requests: number; full: boolean; atMs: number }, scope = 'all'): Promise<void> {
+export async function recordPassOutcome(
+  db: Queryable,
+  relayId: number,
+  outcome: { complete: boolean; reason?: string; requests: number; full: boolean; atMs: number },
+  scope = 'all',
+): Promise<void> {
   await db.query(
     `INSERT INTO sync_cursor (relay_id, scope, last_pass_at, last_pass_complete, last_pass_reason, last_pass_requests, last_full_pass_at, updated_at)
      VALUES ($1, $2, now(), $3, $4, $5, CASE WHEN $6::boolean THEN to_timestamp($7::double precision / 1000) END, now())
@@ -74,7 +79,13 @@ export async function recordPassOutcome(db: Queryable, relayId: number, outcome:
 }
 
 /** Remembers whether the relay answered NEG-OPEN (at `atMs` of the pass's clock), so relays without NIP-77 are not probed every visit. */
-export async function recordNegentropySupport(db: Queryable, relayId: number, supported: boolean, atMs: number = Date.now(), scope = 'all'): Promise<void> {
+export async function recordNegentropySupport(
+  db: Queryable,
+  relayId: number,
+  supported: boolean,
+  atMs: number = Date.now(),
+  scope = 'all',
+): Promise<void> {
   await db.query(
     `INSERT INTO sync_cursor (relay_id, scope, negentropy, negentropy_checked_at) VALUES ($1, $2, $3, to_timestamp($4::double precision / 1000))
      ON CONFLICT (relay_id, scope) DO UPDATE SET negentropy = EXCLUDED.negentropy, negentropy_checked_at = EXCLUDED.negentropy_checked_at`,

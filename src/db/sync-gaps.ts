@@ -22,7 +22,12 @@ export interface OwedSummary {
 }
 
 /** Inserts an owed window, due again at `dueAtMs` (on the pass's clock). */
-export async function insertOwed(db: Queryable, relayId: number, window: { since: number; until: number; reason: string; attempts: number }, dueAtMs: number): Promise<number> {
+export async function insertOwed(
+  db: Queryable,
+  relayId: number,
+  window: { since: number; until: number; reason: string; attempts: number },
+  dueAtMs: number,
+): Promise<number> {
   const { rows } = await db.query<{ id: number | string }>(
     `INSERT INTO sync_gap (relay_id, since, until, reason, attempts, next_try_at)
      VALUES ($1, $2, $3, $4, $5, to_timestamp($6::double precision / 1000)) RETURNING id`,
@@ -35,16 +40,39 @@ export async function insertOwed(db: Queryable, relayId: number, window: { since
  * Plans a pass: the new window becomes an owed row, then every due row of the relay that overlaps or
  * touches another is merged into one, in one transaction. Returns the rows to work, newest first.
  */
-export async function planOwed(db: Queryable, relayId: number, window: { since: number; until: number } | undefined, limit: number, nowMs: number): Promise<{ rows: OwedRow[]; lastId: number }> {
+export async function planOwed(
+  db: Queryable,
+  relayId: number,
+  window: { since: number; until: number } | undefined,
+  limit: number,
+  nowMs: number,
+): Promise<{ rows: OwedRow[]; lastId: number }> {
   if (window) {
-    await db.query(`INSERT INTO sync_gap (relay_id, since, until, reason, next_try_at) VALUES ($1, $2, $3, 'pass in progress', to_timestamp($4::double precision / 1000))`, [relayId, window.since, window.until, nowMs]);
+    await db.query(
+      `INSERT INTO sync_gap (relay_id, since, until, reason, next_try_at) VALUES ($1, $2, $3, 'pass in progress', to_timestamp($4::double precision / 1000))`,
+      [relayId, window.since, window.until, nowMs],
+    );
   }
-  const { rows: last } = await db.query<{ id: number | string | null }>('SELECT max(id) AS id FROM sync_gap WHERE relay_id = $1', [relayId]);
-  const { rows } = await db.query<{ id: number | string; since: number | string; until: number | string; reason: string; attempts: number }>(
+  const { rows: last } = await db.query<{ id: number | string | null }>('SELECT max(id) AS id FROM sync_gap WHERE relay_id = $1', [
+    relayId,
+  ]);
+  const { rows } = await db.query<{
+    id: number | string;
+    since: number | string;
+    until: number | string;
+    reason: string;
+    attempts: number;
+  }>(
     `SELECT id, since, until, reason, attempts FROM sync_gap WHERE relay_id = $1 AND next_try_at <= to_timestamp($2::double precision / 1000) ORDER BY until DESC, since DESC`,
     [relayId, nowMs],
   );
-  const due = rows.map((row) => ({ id: Number(row.id), since: Number(row.since), until: Number(row.until), reason: row.reason, attempts: row.attempts }));
+  const due = rows.map((row) => ({
+    id: Number(row.id),
+    since: Number(row.since),
+    until: Number(row.until),
+    reason: row.reason,
+    attempts: row.attempts,
+  }));
   const merged: (OwedRow & { absorbed: number[] })[] = [];
   for (const row of due) {
     const last = merged[merged.length - 1];
@@ -66,8 +94,18 @@ export async function planOwed(db: Queryable, relayId: number, window: { since: 
  * After a window was worked to its end: older owed rows lying inside it are settled (what is still
  * unproven in them was owed again by this pass, as newer rows).
  */
-export async function settleOwedWithin(db: Queryable, relayId: number, window: { since: number; until: number }, lastId: number): Promise<void> {
-  await db.query('DELETE FROM sync_gap WHERE relay_id = $1 AND id <= $2 AND since >= $3 AND until <= $4', [relayId, lastId, window.since, window.until]);
+export async function settleOwedWithin(
+  db: Queryable,
+  relayId: number,
+  window: { since: number; until: number },
+  lastId: number,
+): Promise<void> {
+  await db.query('DELETE FROM sync_gap WHERE relay_id = $1 AND id <= $2 AND since >= $3 AND until <= $4', [
+    relayId,
+    lastId,
+    window.since,
+    window.until,
+  ]);
 }
 
 /** The row's window now ends at `until` (inclusive: that second may be partly done). */
@@ -87,5 +125,9 @@ export async function owedSummary(db: Queryable, relayId: number): Promise<OwedS
     [relayId],
   );
   const row = rows[0];
-  return { windows: Number(row?.windows ?? 0), seconds: Number(row?.seconds ?? 0), ...(row?.oldest_reason ? { oldestReason: row.oldest_reason } : {}) };
+  return {
+    windows: Number(row?.windows ?? 0),
+    seconds: Number(row?.seconds ?? 0),
+    ...(row?.oldest_reason ? { oldestReason: row.oldest_reason } : {}),
+  };
 }

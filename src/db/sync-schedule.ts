@@ -52,7 +52,17 @@ export async function dueRelays(db: Queryable, options: DueRelayOptions): Promis
        AND r.network = ANY($9::text[])
      ORDER BY priority DESC, c.updated_at IS NOT NULL, NOT EXISTS (SELECT 1 FROM sync_gap g WHERE g.relay_id = r.id AND g.next_try_at <= now()), c.updated_at, r.id
      LIMIT $2`,
-    [options.intervalSeconds, options.limit, options.priorityUrls, options.service, options.blacklist, options.whitelist, options.priorityOnly, OPERATOR_SOURCES, options.networks ?? ['clearnet', 'tor', 'i2p', 'loki']],
+    [
+      options.intervalSeconds,
+      options.limit,
+      options.priorityUrls,
+      options.service,
+      options.blacklist,
+      options.whitelist,
+      options.priorityOnly,
+      OPERATOR_SOURCES,
+      options.networks ?? ['clearnet', 'tor', 'i2p', 'loki'],
+    ],
   );
   return rows;
 }

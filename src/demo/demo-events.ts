@@ -26,7 +26,17 @@ export function demoEvents(relayUrls: string[], eventsPerRelay: number, now = Ma
     for (let index = 0; index < authors; index += 1) {
       if (index % relayUrls.length !== relayIndex) continue;
       const key = keys[index] as string;
-      events.push(signEvent({ kind: 0, created_at: now - 86_400 * 20, tags: [], content: JSON.stringify({ name: `demo author ${index}`, about: 'a generated demo account' }) }, key));
+      events.push(
+        signEvent(
+          {
+            kind: 0,
+            created_at: now - 86_400 * 20,
+            tags: [],
+            content: JSON.stringify({ name: `demo author ${index}`, about: 'a generated demo account' }),
+          },
+          key,
+        ),
+      );
       // Relay lists name this relay and the next one: following them reaches every demo relay.
       const listed = [relayUrls[relayIndex] as string, relayUrls[(relayIndex + 1) % relayUrls.length] as string];
       events.push(signEvent({ kind: 10002, created_at: now - 86_400 * 19, tags: listed.map((url) => ['r', url]), content: '' }, key));
@@ -36,8 +46,27 @@ export function demoEvents(relayUrls: string[], eventsPerRelay: number, now = Ma
       const key = keys[sequence % authors] as string;
       const reactTo = notes.length > 10 && sequence % 4 === 0 ? notes[(sequence * 7) % notes.length] : undefined;
       const event = reactTo
-        ? signEvent({ kind: 7, created_at: at(sequence), tags: [['e', reactTo.id], ['p', reactTo.pubkey]], content: '+' }, key)
-        : signEvent({ kind: 1, created_at: at(sequence), tags: [['t', HASHTAGS[sequence % HASHTAGS.length] as string]], content: `demo note ${sequence} #${HASHTAGS[sequence % HASHTAGS.length]}` }, key);
+        ? signEvent(
+            {
+              kind: 7,
+              created_at: at(sequence),
+              tags: [
+                ['e', reactTo.id],
+                ['p', reactTo.pubkey],
+              ],
+              content: '+',
+            },
+            key,
+          )
+        : signEvent(
+            {
+              kind: 1,
+              created_at: at(sequence),
+              tags: [['t', HASHTAGS[sequence % HASHTAGS.length] as string]],
+              content: `demo note ${sequence} #${HASHTAGS[sequence % HASHTAGS.length]}`,
+            },
+            key,
+          );
       if (!reactTo) notes.push(event);
       events.push(event);
       // One in five is also on the next relay: the archive keeps it once, with both relays.

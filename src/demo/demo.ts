@@ -37,7 +37,12 @@ export async function runDemo(options: DemoOptions): Promise<SupervisorResult> {
         await startTestRelay({
           negentropy: index % 2 === 0,
           maxLimit: 200,
-          nip11: { name: `demo relay ${index + 1}`, description: 'A local relay started by bigbrotr demo, filled with generated events.', language_tags: ['en'], tags: ['demo'] },
+          nip11: {
+            name: `demo relay ${index + 1}`,
+            description: 'A local relay started by bigbrotr demo, filled with generated events.',
+            language_tags: ['en'],
+            tags: ['demo'],
+          },
         }),
       );
     }

@@ -29,4 +29,3 @@ export function isLocalName(host: string): boolean {
   if (!name.includes('.') || name === 'localhost') return true;
   return LOCAL_SUFFIXES.some((suffix) => name.endsWith(suffix));
 }
-

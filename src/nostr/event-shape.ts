@@ -43,7 +43,8 @@ export function validateEventShape(input: unknown, limits: EventLimits = DEFAULT
     return fail('bad-created-at', 'created_at: expected a non-negative integer number of seconds');
   }
   const kind = candidate.kind;
-  if (typeof kind !== 'number' || !Number.isInteger(kind) || kind < 0 || kind > 65535) return fail('bad-kind', 'kind: expected an integer from 0 to 65535');
+  if (typeof kind !== 'number' || !Number.isInteger(kind) || kind < 0 || kind > 65535)
+    return fail('bad-kind', 'kind: expected an integer from 0 to 65535');
   if (typeof candidate.content !== 'string') return fail('bad-content', 'content: expected a string');
   if (!isHex128(candidate.sig)) return fail('bad-sig', 'sig: expected 128 lowercase hex characters');
   const tags = candidate.tags;
@@ -62,6 +63,14 @@ export function validateEventShape(input: unknown, limits: EventLimits = DEFAULT
   if (total > limits.maxTotalLength) return fail('too-large', `content and tags longer than ${limits.maxTotalLength} characters`);
   return {
     ok: true,
-    event: { id: candidate.id, pubkey: candidate.pubkey, created_at: createdAt, kind, tags: tags as string[][], content: candidate.content, sig: candidate.sig },
+    event: {
+      id: candidate.id,
+      pubkey: candidate.pubkey,
+      created_at: createdAt,
+      kind,
+      tags: tags as string[][],
+      content: candidate.content,
+      sig: candidate.sig,
+    },
   };
 }

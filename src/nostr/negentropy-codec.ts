@@ -79,7 +79,8 @@ export class MessageReader {
   }
 
   readBytes(length: number, what: string): Uint8Array {
-    if (this.remaining < length) throw new NegentropyError(`message truncated in ${what} at byte ${this.offset}: expected ${length} bytes, ${this.remaining} left`);
+    if (this.remaining < length)
+      throw new NegentropyError(`message truncated in ${what} at byte ${this.offset}: expected ${length} bytes, ${this.remaining} left`);
     const slice = this.bytes.subarray(this.offset, this.offset + length);
     this.offset += length;
     return slice;

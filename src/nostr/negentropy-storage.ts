@@ -87,11 +87,14 @@ function decodeItems(items: readonly NegentropyItem[]): DecodedItems {
   for (let index = 0; index < items.length; index += 1) {
     const item = items[index];
     const createdAt = item?.createdAt;
-    if (!Number.isSafeInteger(createdAt) || (createdAt as number) < 0) throw new NegentropyError(`item ${index}: createdAt must be a non-negative safe integer, got ${String(createdAt)}`);
+    if (!Number.isSafeInteger(createdAt) || (createdAt as number) < 0)
+      throw new NegentropyError(`item ${index}: createdAt must be a non-negative safe integer, got ${String(createdAt)}`);
     timestamps[index] = createdAt as number;
     const base = index * ID_SIZE;
     if (!decodeId(item?.id, ids, base)) throw new NegentropyError(`item ${index}: id must be 64 hex characters`);
-    heads[index] = (((ids[base] as number) << 24) | ((ids[base + 1] as number) << 16) | ((ids[base + 2] as number) << 8) | (ids[base + 3] as number)) >>> 0;
+    heads[index] =
+      (((ids[base] as number) << 24) | ((ids[base + 1] as number) << 16) | ((ids[base + 2] as number) << 8) | (ids[base + 3] as number)) >>>
+      0;
   }
   return { timestamps, ids, heads };
 }
@@ -165,7 +168,12 @@ export class NegentropyStorage {
   private readonly ids: Buffer;
   private readonly limbs: Uint32Array;
   private readonly checkpoints: Uint32Array;
-  private readonly scratch = { sum: new Uint32Array(LIMBS), upper: new Uint32Array(LIMBS), lower: new Uint32Array(LIMBS), bytes: new Uint8Array(ID_SIZE) };
+  private readonly scratch = {
+    sum: new Uint32Array(LIMBS),
+    upper: new Uint32Array(LIMBS),
+    lower: new Uint32Array(LIMBS),
+    bytes: new Uint8Array(ID_SIZE),
+  };
 
   private constructor(items: readonly NegentropyItem[]) {
     const decoded = decodeItems(items);
@@ -189,7 +197,8 @@ export class NegentropyStorage {
     for (let rank = 1; rank < this.size; rank += 1) {
       const previous = order === null ? rank - 1 : (order[rank - 1] as number);
       const current = order === null ? rank : (order[rank] as number);
-      if (compareDecoded(decoded, previous, current) === 0) throw new NegentropyError(`duplicate item ${this.idHexAt(rank)} at created_at ${this.timestamps[rank]}`);
+      if (compareDecoded(decoded, previous, current) === 0)
+        throw new NegentropyError(`duplicate item ${this.idHexAt(rank)} at created_at ${this.timestamps[rank]}`);
     }
     this.limbs = this.readLimbs();
     this.checkpoints = this.runningSums();

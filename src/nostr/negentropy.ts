@@ -70,13 +70,15 @@ export class Negentropy {
     options: NegentropyOptions = {},
   ) {
     const limit = options.frameSizeLimit ?? 0;
-    if (!Number.isSafeInteger(limit) || limit < 0 || (limit !== 0 && limit < 4096)) throw new NegentropyError(`frameSizeLimit must be 0 (unlimited) or at least 4096, got ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 0 || (limit !== 0 && limit < 4096))
+      throw new NegentropyError(`frameSizeLimit must be 0 (unlimited) or at least 4096, got ${limit}`);
     this.frameSizeLimit = limit;
   }
 
   /** Client: the first message, covering the whole (timestamp, id) space. */
   initiate(): string {
-    if (this.role !== 'unset') throw new NegentropyError(`initiate() called on a ${this.role === 'client' ? 'client that already initiated' : 'server'}`);
+    if (this.role !== 'unset')
+      throw new NegentropyError(`initiate() called on a ${this.role === 'client' ? 'client that already initiated' : 'server'}`);
     this.role = 'client';
     const out = new MessageWriter();
     out.writeByte(PROTOCOL_VERSION);
@@ -111,7 +113,8 @@ export class Negentropy {
     out.writeByte(PROTOCOL_VERSION);
     if (reader.remaining === 0) throw new NegentropyError('empty message: the protocol version byte is missing');
     const version = reader.readByte();
-    if (version < 0x60 || version > 0x6f) throw new NegentropyError(`invalid protocol version byte 0x${version.toString(16).padStart(2, '0')}`);
+    if (version < 0x60 || version > 0x6f)
+      throw new NegentropyError(`invalid protocol version byte 0x${version.toString(16).padStart(2, '0')}`);
     if (version !== PROTOCOL_VERSION) {
       if (found) throw new NegentropyError(`server asked for unsupported protocol version 0x${version.toString(16)}`);
       return out; // tells the client which version we speak
@@ -144,7 +147,8 @@ export class Negentropy {
         }
       } else if (mode === Mode.IdList) {
         const count = reader.readVarint('id list length');
-        if (count * ID_SIZE > reader.remaining) throw new NegentropyError(`id list of ${count} ids at byte ${rangeStart} is truncated: ${reader.remaining} bytes left`);
+        if (count * ID_SIZE > reader.remaining)
+          throw new NegentropyError(`id list of ${count} ids at byte ${rangeStart} is truncated: ${reader.remaining} bytes left`);
         const ids = reader.readBytes(count * ID_SIZE, 'id list');
         if (found) {
           skipPending = true;

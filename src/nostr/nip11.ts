@@ -56,9 +56,34 @@ export const DEFAULT_NIP11_MAX_BYTES = 256 * 1024;
 /** Deeper documents are refused: real ones nest 3 or 4 levels, and the document is walked recursively later. */
 export const NIP11_MAX_DEPTH = 32;
 
-const STRING_FIELDS = ['name', 'description', 'banner', 'icon', 'pubkey', 'self', 'contact', 'software', 'version', 'terms_of_service', 'privacy_policy', 'posting_policy', 'payments_url'] as const;
+const STRING_FIELDS = [
+  'name',
+  'description',
+  'banner',
+  'icon',
+  'pubkey',
+  'self',
+  'contact',
+  'software',
+  'version',
+  'terms_of_service',
+  'privacy_policy',
+  'posting_policy',
+  'payments_url',
+] as const;
 const STRING_LIST_FIELDS = ['relay_countries', 'language_tags', 'tags'] as const;
-const LIMITATION_NUMBERS = ['max_message_length', 'max_subscriptions', 'max_limit', 'max_subid_length', 'max_event_tags', 'max_content_length', 'min_pow_difficulty', 'created_at_lower_limit', 'created_at_upper_limit', 'default_limit'] as const;
+const LIMITATION_NUMBERS = [
+  'max_message_length',
+  'max_subscriptions',
+  'max_limit',
+  'max_subid_length',
+  'max_event_tags',
+  'max_content_length',
+  'min_pow_difficulty',
+  'created_at_lower_limit',
+  'created_at_upper_limit',
+  'default_limit',
+] as const;
 const LIMITATION_BOOLEANS = ['auth_required', 'payment_required', 'restricted_writes'] as const;
 const KNOWN = new Set<string>([...STRING_FIELDS, ...STRING_LIST_FIELDS, 'supported_nips', 'fees', 'limitation']);
 
@@ -86,8 +111,10 @@ export function parseNip11(input: string | unknown, options: { maxBytes?: number
   const maxBytes = options.maxBytes ?? DEFAULT_NIP11_MAX_BYTES;
   let data: unknown = input;
   if (typeof input === 'string') {
-    if (Buffer.byteLength(input, 'utf8') > maxBytes) return { ok: false, reason: 'too-large', message: `document larger than ${maxBytes} bytes` };
-    if (jsonNestingExceeds(input, NIP11_MAX_DEPTH)) return { ok: false, reason: 'too-deep', message: `document nested deeper than ${NIP11_MAX_DEPTH} levels` };
+    if (Buffer.byteLength(input, 'utf8') > maxBytes)
+      return { ok: false, reason: 'too-large', message: `document larger than ${maxBytes} bytes` };
+    if (jsonNestingExceeds(input, NIP11_MAX_DEPTH))
+      return { ok: false, reason: 'too-deep', message: `document nested deeper than ${NIP11_MAX_DEPTH} levels` };
     try {
       data = JSON.parse(input);
     } catch {
@@ -95,7 +122,8 @@ export function parseNip11(input: string | unknown, options: { maxBytes?: number
       return { ok: false, reason: 'not-json', message: looksHtml ? 'HTML instead of a JSON document' : 'not valid JSON' };
     }
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, reason: 'not-object', message: `expected a JSON object, got ${describe(data)}` };
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    return { ok: false, reason: 'not-object', message: `expected a JSON object, got ${describe(data)}` };
   const raw = data as Record<string, unknown>;
   const document: Nip11Document = {};
   const dropped: DroppedField[] = [];
@@ -117,7 +145,8 @@ export function parseNip11(input: string | unknown, options: { maxBytes?: number
       continue;
     }
     const strings = value.filter((item): item is string => typeof item === 'string');
-    if (strings.length !== value.length) dropped.push({ field: `${field}[]`, reason: `${value.length - strings.length} non-string item(s) dropped` });
+    if (strings.length !== value.length)
+      dropped.push({ field: `${field}[]`, reason: `${value.length - strings.length} non-string item(s) dropped` });
     document[field] = strings;
   }
   if (raw.supported_nips !== undefined) {

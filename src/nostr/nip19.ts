@@ -62,7 +62,7 @@ export function decodeNip19(input: string): { kind: Nip19Kind; hex: string } | u
   const { prefix, bytes } = decoded;
   if (prefix === 'npub' || prefix === 'note') return bytes.length === 32 ? { kind: prefix, hex: hex(bytes) } : undefined;
   if (prefix !== 'nprofile' && prefix !== 'nevent') return undefined;
-  for (let offset = 0; offset + 2 <= bytes.length; ) {
+  for (let offset = 0; offset + 2 <= bytes.length;) {
     const type = bytes[offset] as number;
     const length = bytes[offset + 1] as number;
     const value = bytes.subarray(offset + 2, offset + 2 + length);

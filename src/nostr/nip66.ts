@@ -52,7 +52,10 @@ export interface RelayReport {
 const requirementTag = (name: string, required: boolean): string[] => ['R', required ? name : `!${name}`];
 
 export function relayDiscoveryTemplate(report: RelayReport, options: { createdAt: number; includeNip11Content: boolean }): EventTemplate {
-  const tags: string[][] = [['d', report.url], ['n', report.network]];
+  const tags: string[][] = [
+    ['d', report.url],
+    ['n', report.network],
+  ];
   if (report.rttOpenMs !== undefined) tags.push(['rtt-open', String(Math.round(report.rttOpenMs))]);
   if (report.rttReadMs !== undefined) tags.push(['rtt-read', String(Math.round(report.rttReadMs))]);
   if (report.rttWriteMs !== undefined) tags.push(['rtt-write', String(Math.round(report.rttWriteMs))]);
@@ -63,7 +66,10 @@ export function relayDiscoveryTemplate(report: RelayReport, options: { createdAt
     tags.push(requirementTag('writes', report.requirements.writes));
     tags.push(requirementTag('pow', report.requirements.pow));
   }
-  for (const topic of new Set((report.nip11?.tags ?? []).map((tag) => tag.trim().toLowerCase()).filter((tag) => tag.length > 0 && tag.length <= 64))) tags.push(['t', topic]);
+  for (const topic of new Set(
+    (report.nip11?.tags ?? []).map((tag) => tag.trim().toLowerCase()).filter((tag) => tag.length > 0 && tag.length <= 64),
+  ))
+    tags.push(['t', topic]);
   for (const language of new Set((report.nip11?.language_tags ?? []).map((tag) => tag.trim().toLowerCase()))) {
     // NIP-66 labels languages with the ISO-639-1 namespace: two-letter codes only (`en`, not `en-US` or `*`).
     const primary = language.split('-')[0] ?? '';

@@ -15,16 +15,7 @@ import { isLocalName, isPublicAddress } from './addresses.js';
 export type RelayNetwork = 'clearnet' | 'tor' | 'i2p' | 'loki';
 
 export type RelayUrlRejection =
-  | 'empty'
-  | 'too-long'
-  | 'whitespace'
-  | 'comma'
-  | 'not-a-url'
-  | 'bad-scheme'
-  | 'nested-scheme'
-  | 'credentials'
-  | 'bad-host'
-  | 'bad-port';
+  'empty' | 'too-long' | 'whitespace' | 'comma' | 'not-a-url' | 'bad-scheme' | 'nested-scheme' | 'credentials' | 'bad-host' | 'bad-port';
 
 export type NormalizedRelayUrl =
   | { ok: true; url: string; host: string; network: RelayNetwork; isPrivateLiteral: boolean }
@@ -73,7 +64,8 @@ function expandIPv6(address: string): number[] | undefined {
   }
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((group) => (/^[0-9a-f]{1,4}$/.test(group) ? Number.parseInt(group, 16) : Number.NaN)));
+  const parse = (part: string) =>
+    part === '' ? [] : part.split(':').map((group) => (/^[0-9a-f]{1,4}$/.test(group) ? Number.parseInt(group, 16) : Number.NaN));
   const head = parse(halves[0] as string);
   const tail = halves.length === 2 ? parse(halves[1] as string) : [];
   const missing = 8 - head.length - tail.length;

@@ -70,7 +70,13 @@ export const wasmVerifier: SchnorrVerifier = {
   verifyBatch(sigs, msgs, pubkeys, count) {
     const results = new Uint8Array(count);
     for (let index = 0; index < count; index += 1) {
-      results[index] = wasmVerifier.verify(sigs.subarray(index * 64, index * 64 + 64), msgs.subarray(index * 32, index * 32 + 32), pubkeys.subarray(index * 32, index * 32 + 32)) ? 1 : 0;
+      results[index] = wasmVerifier.verify(
+        sigs.subarray(index * 64, index * 64 + 64),
+        msgs.subarray(index * 32, index * 32 + 32),
+        pubkeys.subarray(index * 32, index * 32 + 32),
+      )
+        ? 1
+        : 0;
     }
     return results;
   },
@@ -79,7 +85,9 @@ export const wasmVerifier: SchnorrVerifier = {
 export type VerifierChoice = 'auto' | VerifierName;
 
 /** The fastest available verifier, or the one asked for (`native` throws when it cannot load). */
-export function loadVerifier(choice: VerifierChoice = (process.env.BIGBROTR_VERIFIER as VerifierChoice | undefined) ?? 'auto'): SchnorrVerifier {
+export function loadVerifier(
+  choice: VerifierChoice = (process.env.BIGBROTR_VERIFIER as VerifierChoice | undefined) ?? 'auto',
+): SchnorrVerifier {
   if (choice === 'wasm') return wasmVerifier;
   if (choice === 'native' || choice === 'auto') {
     const native = loadNativeVerifier();

@@ -8,8 +8,7 @@ import type { SchnorrVerifier } from './schnorr.js';
 
 export type EventVerdict =
   /** `known`: the signature was verified earlier (only the id was checked this time). */
-  | { ok: true; serialization: Serialization; known?: boolean }
-  | { ok: false; reason: 'bad-id' | 'bad-sig' };
+  { ok: true; serialization: Serialization; known?: boolean } | { ok: false; reason: 'bad-id' | 'bad-sig' };
 
 export function verifyEvent(event: NostrEvent, verifier: SchnorrVerifier): EventVerdict {
   const serialization = matchEventId(event);
@@ -48,7 +47,8 @@ export function verifyEvents(events: NostrEvent[], verifier: SchnorrVerifier, si
   });
   const results = verifier.verifyBatch(sigs, msgs, pubs, pending.length);
   pending.forEach((eventIndex, slot) => {
-    verdicts[eventIndex] = results[slot] === 1 ? { ok: true, serialization: serializations[eventIndex] as Serialization } : { ok: false, reason: 'bad-sig' };
+    verdicts[eventIndex] =
+      results[slot] === 1 ? { ok: true, serialization: serializations[eventIndex] as Serialization } : { ok: false, reason: 'bad-sig' };
   });
   return verdicts;
 }

@@ -22,8 +22,9 @@ function redactingStream(inner: DestinationStream): DestinationStream {
 export function createLogger(config: LogConfig, options: LoggerOptions = {}): Logger {
   const isTty = options.isTty ?? Boolean(process.stderr.isTTY);
   const usePretty = config.format === 'pretty' || (config.format === 'auto' && isTty && !options.destination);
-  const base: DestinationStream = options.destination
-    ?? (usePretty ? pretty({ destination: 2, sync: true, colorize: isTty }) : pino.destination({ dest: 2, sync: true }));
+  const base: DestinationStream =
+    options.destination ??
+    (usePretty ? pretty({ destination: 2, sync: true, colorize: isTty }) : pino.destination({ dest: 2, sync: true }));
   return pino(
     {
       level: config.level,

@@ -8,7 +8,19 @@
  * are reduced to scheme, host and path, error messages pass through `redactText`.
  */
 import { createRequire } from 'node:module';
-import { context, diag, DiagLogLevel, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type DiagLogger, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  diag,
+  DiagLogLevel,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type DiagLogger,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import type * as OtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
 import type * as Resources from '@opentelemetry/resources';
 import type * as SdkTraceNode from '@opentelemetry/sdk-trace-node';
@@ -120,7 +132,10 @@ class JsonLineSpanExporter implements SpanExporter {
         kind: SpanKind[span.kind],
         start: new Date(hrTimeToMs(span.startTime)).toISOString(),
         durationMs: Math.round(hrTimeToMs(span.duration) * 1_000) / 1_000,
-        status: span.status.code === SpanStatusCode.ERROR ? { code: 'ERROR', message: span.status.message } : { code: SpanStatusCode[span.status.code] },
+        status:
+          span.status.code === SpanStatusCode.ERROR
+            ? { code: 'ERROR', message: span.status.message }
+            : { code: SpanStatusCode[span.status.code] },
         attributes: span.attributes,
         service: span.resource.attributes['service.name'],
       };
@@ -134,8 +149,20 @@ class JsonLineSpanExporter implements SpanExporter {
 
 /** OpenTelemetry's own warnings (a collector that cannot be reached, dropped spans) go to our log. */
 function diagLogger(logger: Logger): DiagLogger {
-  const write = (level: 'warn' | 'error' | 'debug') => (message: string, ...args: unknown[]) =>
-    logger[level]({ detail: args.length ? args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(' ').slice(0, 500) : undefined }, `tracing: ${message}`);
+  const write =
+    (level: 'warn' | 'error' | 'debug') =>
+    (message: string, ...args: unknown[]) =>
+      logger[level](
+        {
+          detail: args.length
+            ? args
+                .map((arg) => (arg instanceof Error ? arg.message : String(arg)))
+                .join(' ')
+                .slice(0, 500)
+            : undefined,
+        },
+        `tracing: ${message}`,
+      );
   return { error: write('error'), warn: write('warn'), info: write('debug'), debug: write('debug'), verbose: write('debug') };
 }
 
@@ -170,7 +197,14 @@ export function startTracing(config: TracingConfig, logger: Logger, options: Tra
     spanProcessors: [processor],
   });
   provider.register();
-  logger.info({ exporter: config.exporter, ...(config.exporter === 'otlp-http' ? { endpoint: urlAttribute(config.endpoint) } : {}), sampleRatio: config.sample_ratio }, 'tracing on');
+  logger.info(
+    {
+      exporter: config.exporter,
+      ...(config.exporter === 'otlp-http' ? { endpoint: urlAttribute(config.endpoint) } : {}),
+      sampleRatio: config.sample_ratio,
+    },
+    'tracing on',
+  );
 
   let stopping: Promise<void> | undefined;
   const handle: TracingHandle = {
@@ -183,7 +217,8 @@ export function startTracing(config: TracingConfig, logger: Logger, options: Tra
             timer.unref();
           });
           const outcome = await Promise.race([provider.shutdown().then(() => 'done' as const), timeout]);
-          if (outcome === 'timeout') logger.warn({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'tracing: the last spans could not be exported in time; dropped');
+          if (outcome === 'timeout')
+            logger.warn({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'tracing: the last spans could not be exported in time; dropped');
         } catch (error) {
           logger.warn({ reason: errorMessage(error) }, 'tracing: exporting the last spans failed');
         } finally {
@@ -221,28 +256,36 @@ export interface RelaySyncOutcome {
  * `isStop` tells a deliberate stop (shutdown) from a failure; `errorType` names a failure in a few
  * words (`error.type`), by default the error's class.
  */
-export function traceRelaySync<T extends RelaySyncOutcome>(relayUrl: string, run: () => Promise<T>, classify: { isStop?: (error: unknown) => boolean; errorType?: (error: unknown) => string } = {}): Promise<T> {
-  return tracer().startActiveSpan(SPAN_SYNC_RELAY, { kind: SpanKind.CLIENT, attributes: { 'nostr.relay.url': urlAttribute(relayUrl) } }, async (span) => {
-    try {
-      const result = await run();
-      const attributes: Attributes = { 'bigbrotr.sync.method': result.method, 'bigbrotr.sync.events_stored': result.stored };
-      if (result.attempts !== undefined) attributes['bigbrotr.sync.attempts'] = result.attempts;
-      if (result.full !== undefined) attributes['bigbrotr.sync.full'] = result.full;
-      if (result.report) attributes['bigbrotr.sync.complete'] = result.report.complete;
-      span.setAttributes(attributes);
-      return result;
-    } catch (error) {
-      if (classify.isStop?.(error)) {
-        span.setAttribute('bigbrotr.sync.stopped', true);
-      } else {
-        span.setAttribute('error.type', classify.errorType ? classify.errorType(error) : error instanceof Error ? error.name : 'Error');
-        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+export function traceRelaySync<T extends RelaySyncOutcome>(
+  relayUrl: string,
+  run: () => Promise<T>,
+  classify: { isStop?: (error: unknown) => boolean; errorType?: (error: unknown) => string } = {},
+): Promise<T> {
+  return tracer().startActiveSpan(
+    SPAN_SYNC_RELAY,
+    { kind: SpanKind.CLIENT, attributes: { 'nostr.relay.url': urlAttribute(relayUrl) } },
+    async (span) => {
+      try {
+        const result = await run();
+        const attributes: Attributes = { 'bigbrotr.sync.method': result.method, 'bigbrotr.sync.events_stored': result.stored };
+        if (result.attempts !== undefined) attributes['bigbrotr.sync.attempts'] = result.attempts;
+        if (result.full !== undefined) attributes['bigbrotr.sync.full'] = result.full;
+        if (result.report) attributes['bigbrotr.sync.complete'] = result.report.complete;
+        span.setAttributes(attributes);
+        return result;
+      } catch (error) {
+        if (classify.isStop?.(error)) {
+          span.setAttribute('bigbrotr.sync.stopped', true);
+        } else {
+          span.setAttribute('error.type', classify.errorType ? classify.errorType(error) : error instanceof Error ? error.name : 'Error');
+          span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+        }
+        throw error;
+      } finally {
+        span.end();
       }
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+    },
+  );
 }
 
 /** Scraped or probed every few seconds: not worth a span each. */

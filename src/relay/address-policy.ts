@@ -42,10 +42,14 @@ export function pinnedLookup(addresses: string[]) {
 
 /** Screens one host (a relay's, or a redirect target's) before anything connects to it. */
 export async function screenHost(host: string, options: HostScreenOptions): Promise<HostScreen> {
-  const bare = host.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const bare = host
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   if (networkOfHost(bare) !== 'clearnet') return { ok: true, addresses: [] };
   if (isIP(bare)) {
-    if (!options.trusted && !isPublicAddress(bare)) return { ok: false, refusal: 'private-address', detail: `${bare} is not a public address` };
+    if (!options.trusted && !isPublicAddress(bare))
+      return { ok: false, refusal: 'private-address', detail: `${bare} is not a public address` };
     return { ok: true, addresses: [bare] };
   }
   if (!options.trusted && isLocalName(bare)) return { ok: false, refusal: 'local-name', detail: `${bare} is a single-label or local name` };

@@ -133,7 +133,9 @@ export class RelayConnection extends EventEmitter<{
     this.socket = socket;
     this.config = config;
     socket.on('message', (data, isBinary) => this.onFrame(data, isBinary));
-    socket.on('close', (code, reason) => this.onClosed(`closed by relay (${code}${reason.length ? ` ${reason.toString().slice(0, 200)}` : ''})`));
+    socket.on('close', (code, reason) =>
+      this.onClosed(`closed by relay (${code}${reason.length ? ` ${reason.toString().slice(0, 200)}` : ''})`),
+    );
     socket.on('error', (error) => this.onClosed(`connection error: ${error.message}`));
   }
 
@@ -280,7 +282,12 @@ export class RelayConnection extends EventEmitter<{
    * `NEG-CLOSE` is sent). A reply that `step` rejects (throws) ends the session as an error. Every wait
    * is bounded by `timeoutMs`.
    */
-  negentropy(filter: object, initialMessage: string, step: (reply: string) => string | null, options: { timeoutMs: number; signal?: AbortSignal }): Promise<NegentropyEnd> {
+  negentropy(
+    filter: object,
+    initialMessage: string,
+    step: (reply: string) => string | null,
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<NegentropyEnd> {
     if (!this.isOpen) return Promise.resolve({ reason: 'disconnected', message: this.closedReason ?? 'not open' });
     const subId = nextSubscriptionId('bbn');
     return new Promise<NegentropyEnd>((resolve) => {

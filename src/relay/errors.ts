@@ -3,7 +3,11 @@ import { interpretRefusal, refusalPrefix, type Refusal } from './refusal.js';
 
 /** The relay could not be reached or the connection broke (retryable with backoff). */
 export class RelayNetworkError extends Error {
-  constructor(readonly relayUrl: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly relayUrl: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${relayUrl}: ${message}`, options);
     this.name = 'RelayNetworkError';
   }
@@ -11,7 +15,10 @@ export class RelayNetworkError extends Error {
 
 /** The relay answered, but not as NIP-01 says (garbage frames, wrong shapes). */
 export class RelayProtocolError extends Error {
-  constructor(readonly relayUrl: string, message: string) {
+  constructor(
+    readonly relayUrl: string,
+    message: string,
+  ) {
     super(`${relayUrl}: ${message}`);
     this.name = 'RelayProtocolError';
   }
@@ -33,7 +40,11 @@ export class RelayTimeoutError extends RelayNetworkError {
 export class RelayRefusedError extends RelayProtocolError {
   readonly prefix: string | undefined;
   readonly refusal: Refusal;
-  constructor(relayUrl: string, readonly relayMessage: string, readonly via: 'closed' | 'notice' = 'closed') {
+  constructor(
+    relayUrl: string,
+    readonly relayMessage: string,
+    readonly via: 'closed' | 'notice' = 'closed',
+  ) {
     super(relayUrl, `request refused by the relay (${via === 'notice' ? 'NOTICE' : 'CLOSED'}): ${relayMessage.slice(0, 300)}`);
     this.name = 'RelayRefusedError';
     this.prefix = refusalPrefix(relayMessage);
@@ -57,7 +68,11 @@ export class RelayUnansweredError extends RelayTimeoutError {
  * private address): nothing was contacted; not retried.
  */
 export class RelayPolicyError extends Error {
-  constructor(readonly relayUrl: string, readonly refusal: string, detail: string) {
+  constructor(
+    readonly relayUrl: string,
+    readonly refusal: string,
+    detail: string,
+  ) {
     super(`${relayUrl}: not contacted (${refusal}): ${detail}`);
     this.name = 'RelayPolicyError';
   }

@@ -88,7 +88,12 @@ function describeEnd(end: SubscriptionEnd, received: number, timeouts: { idle: n
   }
 }
 
-async function fetchFilters(connection: RelayConnection, filters: Record<string, unknown>[], stats: FetchPageStats, options: FetchPageOptions): Promise<PageResult> {
+async function fetchFilters(
+  connection: RelayConnection,
+  filters: Record<string, unknown>[],
+  stats: FetchPageStats,
+  options: FetchPageOptions,
+): Promise<PageResult> {
   const limits = options.limits ?? DEFAULT_EVENT_LIMITS;
   const events: NostrEvent[] = [];
   let received = 0;
@@ -114,7 +119,12 @@ async function fetchFilters(connection: RelayConnection, filters: Record<string,
       return { events, received, bytes, end: 'cut' };
     case 'idle':
     case 'timeout':
-      if (received === 0) throw new RelayUnansweredError(connection.url, `REQ ${describeFilters(filters)}`, end.reason === 'idle' ? timeouts.idle : timeouts.overall);
+      if (received === 0)
+        throw new RelayUnansweredError(
+          connection.url,
+          `REQ ${describeFilters(filters)}`,
+          end.reason === 'idle' ? timeouts.idle : timeouts.overall,
+        );
       return { events, received, bytes, end: 'stalled', endDetail: describeEnd(end, received, timeouts) };
     case 'closed':
     case 'notice':

@@ -50,7 +50,16 @@ type ListField = (typeof LIST_FIELDS)[number];
 const MAX_OF: Record<ListField, 'maxKinds' | 'maxAuthors' | 'maxIds'> = { kinds: 'maxKinds', authors: 'maxAuthors', ids: 'maxIds' };
 
 /** The starting sizes when nothing is known of a relay (the `sync.*_per_filter` defaults). */
-export const DEFAULT_FILTER_LIMITS: FilterLimitValues = { pageLimit: 500, maxKinds: 4_096, maxAuthors: 500, maxIds: 500, maxFilters: 100, maxRequestBytes: 65_536, requiresKinds: false, largestPage: 0 };
+export const DEFAULT_FILTER_LIMITS: FilterLimitValues = {
+  pageLimit: 500,
+  maxKinds: 4_096,
+  maxAuthors: 500,
+  maxIds: 500,
+  maxFilters: 100,
+  maxRequestBytes: 65_536,
+  requiresKinds: false,
+  largestPage: 0,
+};
 
 export class RelayFilterLimits {
   readonly values: FilterLimitValues;
@@ -153,7 +162,13 @@ export class RelayFilterLimits {
   }
 
   /** The new maximum: the relay's number when it is below what was sent, else half of what was sent. */
-  private set(field: FilterField, key: 'pageLimit' | 'maxKinds' | 'maxAuthors' | 'maxIds' | 'maxFilters', sent: number, named: number | undefined, message: string): boolean {
+  private set(
+    field: FilterField,
+    key: 'pageLimit' | 'maxKinds' | 'maxAuthors' | 'maxIds' | 'maxFilters',
+    sent: number,
+    named: number | undefined,
+    message: string,
+  ): boolean {
     const next = named !== undefined && named >= 1 && named < sent ? named : Math.floor(sent / 2);
     if (next < 1 || next >= sent) return false;
     this.values[key] = Math.min(this.values[key], next);

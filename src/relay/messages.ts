@@ -31,7 +31,9 @@ export function parseRelayMessage(text: string): ParsedRelayMessage {
   const [type, a, b, c] = data as [string, unknown, unknown, unknown];
   switch (type) {
     case 'EVENT':
-      return isString(a) && data.length >= 3 ? { ok: true, message: { type, subId: a, event: b } } : bad('EVENT without subscription id and event');
+      return isString(a) && data.length >= 3
+        ? { ok: true, message: { type, subId: a, event: b } }
+        : bad('EVENT without subscription id and event');
     case 'EOSE':
       return isString(a) ? { ok: true, message: { type, subId: a } } : bad('EOSE without subscription id');
     case 'CLOSED':
@@ -45,7 +47,9 @@ export function parseRelayMessage(text: string): ParsedRelayMessage {
       // taken as a NOTICE it would fail the request it arrived beside, though the relay answers that
       // request next (the network benchmark's hostile relay lost every event that way). Never
       // serialise what the relay sent: a deeply nested value would overflow the stack.
-      return isString(a) ? { ok: true, message: { type, message: a } } : bad(`NOTICE with a ${a === null ? 'null' : Array.isArray(a) ? 'array' : typeof a} instead of text`);
+      return isString(a)
+        ? { ok: true, message: { type, message: a } }
+        : bad(`NOTICE with a ${a === null ? 'null' : Array.isArray(a) ? 'array' : typeof a} instead of text`);
     case 'AUTH':
       return isString(a) ? { ok: true, message: { type, challenge: a } } : bad('AUTH without challenge');
     case 'COUNT': {
@@ -58,7 +62,9 @@ export function parseRelayMessage(text: string): ParsedRelayMessage {
     }
     case 'NEG-MSG':
     case 'NEG-ERR':
-      return isString(a) && isString(b) ? { ok: true, message: { type, subId: a, message: b } } : bad(`${type} without subscription id and message`);
+      return isString(a) && isString(b)
+        ? { ok: true, message: { type, subId: a, message: b } }
+        : bad(`${type} without subscription id and message`);
     default:
       return bad(`unknown message type ${JSON.stringify(type.slice(0, 32))}`);
   }

@@ -95,7 +95,12 @@ export async function probeNegentropy(session: RelaySession, until: number, time
   // Inside the guard: an `auth-required:` or `rate-limited:` NEG-ERR is answered like any refusal.
   await session.guard.run(async () => {
     const reconciler = new Negentropy(NegentropyStorage.fromItems([]), { frameSizeLimit });
-    const end = await session.connection.negentropy({ since: Math.max(0, until - 60), until }, reconciler.initiate(), (reply) => reconciler.reconcile(reply).next, { timeoutMs });
+    const end = await session.connection.negentropy(
+      { since: Math.max(0, until - 60), until },
+      reconciler.initiate(),
+      (reply) => reconciler.reconcile(reply).next,
+      { timeoutMs },
+    );
     switch (end.reason) {
       case 'done':
         return;
@@ -121,7 +126,11 @@ export async function probeNegentropy(session: RelaySession, until: number, time
 
 type SessionOutcome = { need: string[]; gone: number } | { tooLarge: string } | { refused: string };
 
-export async function reconcileWindow(session: RelaySession, options: ReconcileWindowOptions, onEvents: OnReconciledEvents): Promise<ReconcileReport> {
+export async function reconcileWindow(
+  session: RelaySession,
+  options: ReconcileWindowOptions,
+  onEvents: OnReconciledEvents,
+): Promise<ReconcileReport> {
   const reconciler = new WindowReconciler(session, options, onEvents);
   await reconciler.run();
   return reconciler.report;
@@ -208,7 +217,7 @@ class WindowReconciler {
       return false;
     }
     if (this.options.deadline !== undefined && this.now() >= this.options.deadline) {
-      this.stop('time-budget', 'the pass\'s time budget ran out; the rest of the window waits for the next pass');
+      this.stop('time-budget', "the pass's time budget ran out; the rest of the window waits for the next pass");
       return false;
     }
     return true;
@@ -247,7 +256,8 @@ class WindowReconciler {
     this.report.outOfFilter += paged.outOfFilter;
     this.report.refusals += paged.refusals;
     this.report.owed += paged.owed;
-    for (const [reason, count] of Object.entries(paged.problems)) this.report.problems[reason as IncompleteReason] = (this.report.problems[reason as IncompleteReason] ?? 0) + count;
+    for (const [reason, count] of Object.entries(paged.problems))
+      this.report.problems[reason as IncompleteReason] = (this.report.problems[reason as IncompleteReason] ?? 0) + count;
     if (!paged.complete) {
       this.report.complete = false;
       this.report.incompleteReason ??= paged.incompleteReason;
@@ -293,7 +303,7 @@ class WindowReconciler {
       let delivered = 0;
       let largest = 0;
       let ahead: IdFetch | undefined;
-      for (let position = 0; position < queue.length; ) {
+      for (let position = 0; position < queue.length;) {
         if (!this.budgetLeft()) return false;
         const current = ahead?.from === position ? ahead : start(position);
         ahead = undefined;

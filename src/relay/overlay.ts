@@ -38,5 +38,7 @@ export function reachableNetworks(relay: RelayClientConfig): RelayNetwork[] {
 
 /** The networks left alone for want of a proxy, each with the option that would reach it. */
 export function unreachableNetworks(relay: RelayClientConfig): { network: RelayNetwork; option: string }[] {
-  return (['tor', 'i2p', 'loki'] as const).filter((network) => overlayProxy(network, relay) === undefined).map((network) => ({ network, option: `relay.${PROXY_OPTION[network].option}` }));
+  return (['tor', 'i2p', 'loki'] as const)
+    .filter((network) => overlayProxy(network, relay) === undefined)
+    .map((network) => ({ network, option: `relay.${PROXY_OPTION[network].option}` }));
 }

@@ -28,7 +28,8 @@ import type { RelayFilterLimits } from './filter-limits.js';
 export type { PageRequest, PageResult, FetchPage, CountEvents } from './fetch-page.js';
 
 /** Categories of "not proven", for metrics and logs (low cardinality). */
-export type IncompleteReason = 'refused' | 'stalled' | 'crowded' | 'ignores-time' | 'request-bound' | 'time-budget' | 'withheld' | 'unreconciled';
+export type IncompleteReason =
+  'refused' | 'stalled' | 'crowded' | 'ignores-time' | 'request-bound' | 'time-budget' | 'withheld' | 'unreconciled';
 
 /** A window of the relay that is not proven archived. */
 export interface OwedWindow {
@@ -169,7 +170,17 @@ export async function paginateWindow(fetchPage: FetchPage, options: PaginateOpti
 }
 
 class WindowPager {
-  readonly report: PaginateReport = { requests: 0, delivered: 0, outOfFilter: 0, crowdedSeconds: 0, complete: true, problems: {}, refusals: 0, owed: 0, observedCap: 0 };
+  readonly report: PaginateReport = {
+    requests: 0,
+    delivered: 0,
+    outOfFilter: 0,
+    crowdedSeconds: 0,
+    complete: true,
+    problems: {},
+    refusals: 0,
+    owed: 0,
+    observedCap: 0,
+  };
   private readonly limits: RelayFilterLimits;
   private readonly now: () => number;
   /** Ids already delivered at the current boundary second (pages overlap there by design). */
@@ -245,7 +256,12 @@ class WindowPager {
         // A full page of nothing we asked for: the relay answers outside the window (ignores
         // since/until); a few strays in a short page are just strays (counted as out of filter).
         if (page.end === 'eose' && page.events.length > 0 && page.received >= cap) {
-          await this.owe({ since, until, reason: 'ignores-time', detail: `the relay answers ${describeFilters([filterOf(request)])} with events outside it (it ignores since/until)` });
+          await this.owe({
+            since,
+            until,
+            reason: 'ignores-time',
+            detail: `the relay answers ${describeFilters([filterOf(request)])} with events outside it (it ignores since/until)`,
+          });
         } else if (page.end !== 'eose') {
           await this.owe({ since, until, reason: 'stalled', detail: page.endDetail ?? 'no EOSE' });
         } else if (page.received < cap) this.noteProven(request, 0);
@@ -278,8 +294,10 @@ class WindowPager {
     let retried = false;
     for (;;) {
       if (this.report.stopped) return { type: 'stop' };
-      if (this.report.requests >= this.options.maxRequests) return this.stop('request-bound', `request bound reached (${this.options.maxRequests} requests)`);
-      if (this.options.deadline !== undefined && this.now() >= this.options.deadline) return this.stop('time-budget', 'the pass\'s time budget ran out; the rest of the window waits for the next pass');
+      if (this.report.requests >= this.options.maxRequests)
+        return this.stop('request-bound', `request bound reached (${this.options.maxRequests} requests)`);
+      if (this.options.deadline !== undefined && this.now() >= this.options.deadline)
+        return this.stop('time-budget', "the pass's time budget ran out; the rest of the window waits for the next pass");
       this.report.requests += 1;
       let page: PageResult;
       try {
@@ -365,7 +383,8 @@ class WindowPager {
   }
 
   private noteProven(request: PageRequest, events: number): void {
-    if (events > 0 && (this.countReference === undefined || events >= this.countReference.events)) this.countReference = { request, events };
+    if (events > 0 && (this.countReference === undefined || events >= this.countReference.events))
+      this.countReference = { request, events };
   }
 
   /** COUNT as proof, only where this relay's COUNT agreed with a scope REQ proved (tested once). */
@@ -383,7 +402,10 @@ class WindowPager {
       }
       this.limits.setCount(counted === reference.events ? 'agrees' : 'disagrees');
       if (counted !== reference.events) {
-        this.problem({ reason: 'crowded', detail: `the relay's COUNT (${counted}) disagrees with its REQ answer (${reference.events} events) for ${describeFilters([filterOf(reference.request)])}; COUNT is not used as proof` });
+        this.problem({
+          reason: 'crowded',
+          detail: `the relay's COUNT (${counted}) disagrees with its REQ answer (${reference.events} events) for ${describeFilters([filterOf(reference.request)])}; COUNT is not used as proof`,
+        });
         return false;
       }
     }
@@ -413,7 +435,8 @@ class WindowPager {
     this.report.crowdedSeconds += 1;
     const seenCounts = new Map<number, number>();
     for (const event of this.boundaryEvents.values()) {
-      if (event.created_at === second && (!kinds || kinds.includes(event.kind))) seenCounts.set(event.kind, (seenCounts.get(event.kind) ?? 0) + 1);
+      if (event.created_at === second && (!kinds || kinds.includes(event.kind)))
+        seenCounts.set(event.kind, (seenCounts.get(event.kind) ?? 0) + 1);
     }
     // Groups sized to fill about half of what the relay really returns per page.
     const effectiveCap = Math.min(this.pageLimit(), this.limits.values.largestPage || this.pageLimit());
@@ -436,13 +459,18 @@ class WindowPager {
     const stack: number[][][] = [];
     const pushOthers = (lists: number[]) => {
       const filters = chunk(lists, this.limits.values.maxKinds);
-      for (const batch of batchBySize(filters, this.limits.values.maxFilters, this.limits.values.maxRequestBytes).reverse()) stack.push(batch);
+      for (const batch of batchBySize(filters, this.limits.values.maxFilters, this.limits.values.maxRequestBytes).reverse())
+        stack.push(batch);
     };
     pushOthers(others);
     for (const seen of groups.reverse()) stack.push([seen]);
     while (stack.length > 0) {
       const lists = stack.pop() as number[][];
-      if (lists.some((list) => list.length > this.limits.values.maxKinds) || lists.length > this.limits.values.maxFilters || (lists.length > 1 && requestBytes(lists) > this.limits.values.maxRequestBytes)) {
+      if (
+        lists.some((list) => list.length > this.limits.values.maxKinds) ||
+        lists.length > this.limits.values.maxFilters ||
+        (lists.length > 1 && requestBytes(lists) > this.limits.values.maxRequestBytes)
+      ) {
         pushOthers(lists.flat());
         continue;
       }

@@ -7,9 +7,15 @@
 import type { RelayClientConfig } from '../config/schema.js';
 import { RelayConnection } from './connection.js';
 
-export type ProbeResult = { ok: true; answer: 'eose' | 'event' | 'closed' | 'notice'; openMs: number; readMs: number } | { ok: false; reason: string };
+export type ProbeResult =
+  { ok: true; answer: 'eose' | 'event' | 'closed' | 'notice'; openMs: number; readMs: number } | { ok: false; reason: string };
 
-export async function probeRelay(url: string, relayConfig: RelayClientConfig, timeoutMs: number, addresses: string[] = []): Promise<ProbeResult> {
+export async function probeRelay(
+  url: string,
+  relayConfig: RelayClientConfig,
+  timeoutMs: number,
+  addresses: string[] = [],
+): Promise<ProbeResult> {
   const config = { ...relayConfig, connect_timeout_ms: timeoutMs, request_timeout_ms: timeoutMs, idle_timeout_ms: timeoutMs };
   const started = performance.now();
   let connection: RelayConnection;
@@ -27,7 +33,10 @@ export async function probeRelay(url: string, relayConfig: RelayClientConfig, ti
     if (end.reason === 'eose') return { ok: true, answer: events > 0 ? 'event' : 'eose', openMs, readMs };
     if (end.reason === 'closed' || end.reason === 'notice') return { ok: true, answer: end.reason, openMs, readMs };
     if (events > 0) return { ok: true, answer: 'event', openMs, readMs };
-    return { ok: false, reason: end.reason === 'disconnected' ? `connection lost: ${end.message}` : `no answer to REQ within ${timeoutMs} ms` };
+    return {
+      ok: false,
+      reason: end.reason === 'disconnected' ? `connection lost: ${end.message}` : `no answer to REQ within ${timeoutMs} ms`,
+    };
   } finally {
     connection.close();
   }

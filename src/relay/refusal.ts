@@ -34,7 +34,8 @@ const FIELD_WORDS: Record<Exclude<FilterField, 'limit'>, string> = {
   authors: 'authors?|pubkeys?',
   ids: 'ids?|event ids?',
 };
-const SIZE_WORDS = /too (?:many|large|big|long)|max(?:imum)?|exceed|more than|at most|less th[ae]n or equal|<=|limit(?:ation)?|only \d+|up to/i;
+const SIZE_WORDS =
+  /too (?:many|large|big|long)|max(?:imum)?|exceed|more than|at most|less th[ae]n or equal|<=|limit(?:ation)?|only \d+|up to/i;
 
 function mentions(text: string, words: string): boolean {
   return new RegExp(`(?:^|[^a-z])(?:${words})(?:[^a-z]|$)`, 'i').test(text);
@@ -58,11 +59,13 @@ function namedLimit(text: string, words: string): number | undefined {
 export function interpretRefusal(message: string): Refusal {
   const text = stripErrorLead(message);
   const prefix = refusalPrefix(text);
-  if (prefix === 'rate-limited' || /rate[- ]?limit|slow down|too many (?:requests|messages)|too fast/i.test(text)) return { kind: 'rate-limited' };
+  if (prefix === 'rate-limited' || /rate[- ]?limit|slow down|too many (?:requests|messages)|too fast/i.test(text))
+    return { kind: 'rate-limited' };
   if (prefix === 'auth-required') return { kind: 'auth-required' };
   // About our subscription id or a concurrency cap, not about the filter's size.
   if (/subscription id|sub ?id|identifier|concurrent/i.test(text)) return { kind: 'other' };
-  if (/empty filters?|must have|must include|needs? (?:a |an )?(?:kind|author|tag)|require[sd]? (?:a |an )?(?:kind|author|tag)/i.test(text)) return { kind: 'needs-narrower' };
+  if (/empty filters?|must have|must include|needs? (?:a |an )?(?:kind|author|tag)|require[sd]? (?:a |an )?(?:kind|author|tag)/i.test(text))
+    return { kind: 'needs-narrower' };
   if (!SIZE_WORDS.test(text) && !/too (?:many|large|big|long)/i.test(text)) return { kind: 'other' };
   // Filters first: "limitation.max_filters 10" also contains "limit".
   for (const field of ['filters', 'kinds', 'authors', 'ids'] as const) {

@@ -85,7 +85,17 @@ export function createRequestGuard(first: RelayConnection, options: RequestGuard
     if (options.authSecretKey === undefined) return false;
     const received = await awaitChallenge();
     if (received === undefined) return false;
-    const event = signEvent({ kind: AUTH_KIND, tags: [['relay', connection.url], ['challenge', received]], content: '' }, options.authSecretKey);
+    const event = signEvent(
+      {
+        kind: AUTH_KIND,
+        tags: [
+          ['relay', connection.url],
+          ['challenge', received],
+        ],
+        content: '',
+      },
+      options.authSecretKey,
+    );
     const result = await connection.authenticate(event, options.authTimeoutMs);
     stats.authenticated = result.accepted;
     if (!result.accepted) options.logger.warn({ reason: result.message }, 'relay refused our NIP-42 AUTH');
@@ -117,7 +127,11 @@ export function createRequestGuard(first: RelayConnection, options: RequestGuard
             successes = 0;
             stats.intervalMs = Math.min(options.maxDelayMs, Math.max(options.rateLimitDelayMs, stats.intervalMs * 2));
             nextAllowedAt = Date.now() + stats.intervalMs;
-            if (stats.rateLimited === 1) options.logger.info({ intervalMs: stats.intervalMs, message: error.relayMessage.slice(0, 200) }, 'relay rate-limits us; slowing down');
+            if (stats.rateLimited === 1)
+              options.logger.info(
+                { intervalMs: stats.intervalMs, message: error.relayMessage.slice(0, 200) },
+                'relay rate-limits us; slowing down',
+              );
             continue;
           }
           if (error.refusal.kind === 'auth-required' && !authTried) {

@@ -31,7 +31,12 @@ export function createResolver(servers: readonly string[], timeoutMs: number): R
 
 export async function screenRelayUrl(url: string, options: ScreenOptions): Promise<ScreenResult> {
   const listed = options.filter.refusal(url);
-  if (listed) return { ok: false, refusal: listed, detail: listed === 'blacklisted' ? 'matches relay_url.blacklist' : 'matches no relay_url.whitelist pattern' };
+  if (listed)
+    return {
+      ok: false,
+      refusal: listed,
+      detail: listed === 'blacklisted' ? 'matches relay_url.blacklist' : 'matches no relay_url.whitelist pattern',
+    };
   // Operator-named relays and allow_private lift the address checks (src/relay/address-policy.ts).
   return screenHost(new URL(url).hostname, { trusted: options.trusted || options.allowPrivate, resolver: options.resolver });
 }

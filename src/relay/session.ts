@@ -7,7 +7,15 @@ import type { RelayClientConfig } from '../config/schema.js';
 import type { EventLimits } from '../nostr/event-shape.js';
 import { RelayConnection } from './connection.js';
 import { RelayNetworkError } from './errors.js';
-import { connectionCounter, connectionIdsFetcher, connectionPageFetcher, type CountEvents, type FetchIds, type FetchPage, type FetchPageStats } from './fetch-page.js';
+import {
+  connectionCounter,
+  connectionIdsFetcher,
+  connectionPageFetcher,
+  type CountEvents,
+  type FetchIds,
+  type FetchPage,
+  type FetchPageStats,
+} from './fetch-page.js';
 import { createRequestGuard, type RequestGuard, type RequestGuardOptions } from './request-guard.js';
 
 export interface RelaySessionOptions {
@@ -70,7 +78,8 @@ export class RelaySession {
 
   /** A fresh connection after the relay closed this one; throws once the reconnect budget is spent. */
   async reconnect(why: string): Promise<void> {
-    if (this.reconnects >= this.options.maxReconnects) throw new RelayNetworkError(this.options.url, `gave up after ${this.reconnects} reconnects (${why})`);
+    if (this.reconnects >= this.options.maxReconnects)
+      throw new RelayNetworkError(this.options.url, `gave up after ${this.reconnects} reconnects (${why})`);
     this.reconnects += 1;
     this.current.close();
     this.current = await RelaySession.connect(this.options);

@@ -34,7 +34,12 @@ export class EventPublisher {
   }
 
   private reconnect(url: string): Promise<RelayConnection> {
-    const opening = RelayConnection.open({ url, config: { ...this.relay, connect_timeout_ms: this.options.timeoutMs }, ca: this.options.ca, headers: { 'User-Agent': this.options.userAgent } });
+    const opening = RelayConnection.open({
+      url,
+      config: { ...this.relay, connect_timeout_ms: this.options.timeoutMs },
+      ca: this.options.ca,
+      headers: { 'User-Agent': this.options.userAgent },
+    });
     opening.catch(() => undefined);
     this.connections.set(url, opening);
     return opening;
@@ -53,7 +58,8 @@ export class EventPublisher {
         }
       }),
     );
-    if (outcome.rejected.length > 0) this.options.logger.debug({ kind: event.kind, rejected: outcome.rejected }, 'published event not accepted everywhere');
+    if (outcome.rejected.length > 0)
+      this.options.logger.debug({ kind: event.kind, rejected: outcome.rejected }, 'published event not accepted everywhere');
     return outcome;
   }
 

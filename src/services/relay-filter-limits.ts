@@ -23,7 +23,10 @@ export async function loadFilterLimits(db: Queryable, relayId: number, config: C
     maxIds: below(config.sync.max_ids_per_filter, learned?.maxIds),
     maxFilters: below(config.sync.max_filters_per_request, stated.maxFilters, learned?.maxFilters),
     // Keep under the relay's stated message limit, with room for framing.
-    maxRequestBytes: Math.max(1_024, below(config.sync.max_request_bytes, stated.maxMessageLength === undefined ? undefined : Math.floor(stated.maxMessageLength * 0.9))),
+    maxRequestBytes: Math.max(
+      1_024,
+      below(config.sync.max_request_bytes, stated.maxMessageLength === undefined ? undefined : Math.floor(stated.maxMessageLength * 0.9)),
+    ),
     requiresKinds: learned?.requiresKinds ?? false,
     ...(stated.maxLimit ? { statedMaxLimit: stated.maxLimit } : {}),
     largestPage: stored?.largestPage ?? 0,

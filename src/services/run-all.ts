@@ -44,10 +44,16 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
     const migration = await migrate(db, { lockTimeoutMs: config.database.migrate_lock_timeout_ms, logger });
     logger.info({ database: db.kind, applied: migration.applied, schema: migration.current }, 'database ready');
     const verifier = describeVerifier();
-    (verifier.name === 'wasm' ? logger.warn.bind(logger) : logger.info.bind(logger))({ verifier: verifier.name, unavailable: verifier.unavailable }, `signature verifier: ${verifier.description}`);
+    (verifier.name === 'wasm' ? logger.warn.bind(logger) : logger.info.bind(logger))(
+      { verifier: verifier.name, unavailable: verifier.unavailable },
+      `signature verifier: ${verifier.description}`,
+    );
     const unreachable = unreachableNetworks(config.relay);
     if (unreachable.length > 0) {
-      logger.info({ networks: unreachable.map((entry) => entry.network) }, `relays on ${unreachable.map((entry) => `${entry.network} (set ${entry.option})`).join(', ')} are left alone: not validated, checked, synchronised or retired`);
+      logger.info(
+        { networks: unreachable.map((entry) => entry.network) },
+        `relays on ${unreachable.map((entry) => `${entry.network} (set ${entry.option})`).join(', ')} are left alone: not validated, checked, synchronised or retired`,
+      );
     }
     setBuildInfo(packageVersion(), db.kind);
 
@@ -72,17 +78,25 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
       });
       logger.info({ url: health.url }, `metrics at ${health.url}/metrics, health at ${health.url}/healthz and ${health.url}/readyz`);
       if (config.api.enabled) {
-        logger.info({ url: health.url }, `dashboard at ${health.url}/, API at ${health.url}/v1 (docs ${health.url}/v1/docs), archive relay at ${health.url.replace(/^http/, 'ws')}/`);
+        logger.info(
+          { url: health.url },
+          `dashboard at ${health.url}/, API at ${health.url}/v1 (docs ${health.url}/v1/docs), archive relay at ${health.url.replace(/^http/, 'ws')}/`,
+        );
       }
     }
 
     const services: Service[] = [];
-    if (config.finder.enabled) services.push(createFinderService({ db, config: () => config, logger: logger.child({ service: 'finder' }) }));
-    if (config.validator.enabled) services.push(createValidatorService({ db, config: () => config, logger: logger.child({ service: 'validator' }) }));
-    if (config.monitor.enabled) services.push(createMonitorService({ db, config: () => config, logger: logger.child({ service: 'monitor' }) }));
-    if (config.sync.enabled) services.push(createSyncService({ db, config: () => config, logger: logger.child({ service: 'synchronizer' }) }));
+    if (config.finder.enabled)
+      services.push(createFinderService({ db, config: () => config, logger: logger.child({ service: 'finder' }) }));
+    if (config.validator.enabled)
+      services.push(createValidatorService({ db, config: () => config, logger: logger.child({ service: 'validator' }) }));
+    if (config.monitor.enabled)
+      services.push(createMonitorService({ db, config: () => config, logger: logger.child({ service: 'monitor' }) }));
+    if (config.sync.enabled)
+      services.push(createSyncService({ db, config: () => config, logger: logger.child({ service: 'synchronizer' }) }));
     if (config.dvm.enabled) services.push(createDvmService({ db, config: () => config, logger: logger.child({ service: 'dvm' }) }));
-    if (config.maintenance.enabled) services.push(createMaintenanceService({ db, config: () => config, logger: logger.child({ service: 'maintenance' }) }));
+    if (config.maintenance.enabled)
+      services.push(createMaintenanceService({ db, config: () => config, logger: logger.child({ service: 'maintenance' }) }));
 
     return await superviseServices({
       services,
@@ -90,7 +104,10 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
       graceMs: () => config.shutdown.grace_ms,
       signal: options.signal,
       onStarted: () => {
-        logger.info({ services: services.map((service) => service.name) }, 'bigbrotr is running; SIGINT or SIGTERM stops it, SIGHUP reloads the config');
+        logger.info(
+          { services: services.map((service) => service.name) },
+          'bigbrotr is running; SIGINT or SIGTERM stops it, SIGHUP reloads the config',
+        );
         options.onReady?.({ healthUrl: health?.url });
       },
       onReload: () => {
@@ -98,12 +115,18 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
         for (const value of reloaded.secretValues) registerSecret(value);
         const changes = diffConfig(config, reloaded.config);
         if (changes.restartRequired.length > 0) {
-          logger.warn({ options: changes.restartRequired }, `these options change only after a restart: ${changes.restartRequired.join(', ')}`);
+          logger.warn(
+            { options: changes.restartRequired },
+            `these options change only after a restart: ${changes.restartRequired.join(', ')}`,
+          );
         }
         config = mergeReloaded(config, reloaded.config);
         logger.level = config.log.level;
         for (const service of services) service.reload?.(config);
-        logger.info({ applied: changes.applied }, changes.applied.length ? `configuration reloaded: ${changes.applied.join(', ')}` : 'configuration reloaded: nothing changed');
+        logger.info(
+          { applied: changes.applied },
+          changes.applied.length ? `configuration reloaded: ${changes.applied.join(', ')}` : 'configuration reloaded: nothing changed',
+        );
       },
     });
   } finally {

@@ -11,7 +11,10 @@ import { packageRoot } from '../package-root.js';
 import { parseSeedList, type SeedProblem } from './seed-list.js';
 
 export class SeedFileError extends Error {
-  constructor(readonly path: string, reason: string) {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
     super(`cannot read seed file ${path}: ${reason}`);
     this.name = 'SeedFileError';
   }
@@ -37,20 +40,35 @@ export async function readSeedFile(path: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (code ?? String(error));
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (code ?? String(error));
     throw new SeedFileError(path, reason);
   }
 }
 
 export async function seedRelays(
   db: Database,
-  options: { file?: string | undefined; maxUrlLength: number; logger: Logger; /** The file's text when the caller already read it. */ text?: string },
+  options: {
+    file?: string | undefined;
+    maxUrlLength: number;
+    logger: Logger;
+    /** The file's text when the caller already read it. */ text?: string;
+  },
 ): Promise<SeedResult> {
   const file = options.file ?? defaultSeedFile();
   const text = options.text ?? (await readSeedFile(file));
   const parsed = parseSeedList(text, { maxUrlLength: options.maxUrlLength });
   for (const problem of parsed.problems) {
-    options.logger.warn({ file, line: problem.line, text: problem.text, reason: problem.reason }, `seed file ${file} line ${problem.line}: ${problem.reason}`);
+    options.logger.warn(
+      { file, line: problem.line, text: problem.text, reason: problem.reason },
+      `seed file ${file} line ${problem.line}: ${problem.reason}`,
+    );
   }
   const { inserted, alreadyKnown } = await insertCandidates(
     db,

@@ -20,7 +20,13 @@ export function nip11Document(options: Omit<TestRelayOptions, 'misbehaviour'>): 
   };
 }
 
-export function serveNip11(req: IncomingMessage, res: ServerResponse, document: Record<string, unknown>, mode: Misbehaviour['nip11Mode'], delayMs: number): void {
+export function serveNip11(
+  req: IncomingMessage,
+  res: ServerResponse,
+  document: Record<string, unknown>,
+  mode: Misbehaviour['nip11Mode'],
+  delayMs: number,
+): void {
   const headers = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*', 'access-control-allow-methods': 'GET' };
   if (mode === 'missing') {
     res.writeHead(404, headers).end('not found');
@@ -35,7 +41,14 @@ export function serveNip11(req: IncomingMessage, res: ServerResponse, document: 
     return;
   }
   let body = document;
-  if (mode === 'wrong-types') body = { ...document, name: 7, supported_nips: ['1', 'eleven', 42], limitation: { max_limit: '250', auth_required: 'nope' }, fees: 'free' };
+  if (mode === 'wrong-types')
+    body = {
+      ...document,
+      name: 7,
+      supported_nips: ['1', 'eleven', 42],
+      limitation: { max_limit: '250', auth_required: 'nope' },
+      fees: 'free',
+    };
   if (mode === 'huge') body = { ...document, description: 'x'.repeat(2 * 1024 * 1024) };
   const text = JSON.stringify(body);
   const send = () => {

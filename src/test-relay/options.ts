@@ -31,7 +31,18 @@ export interface Misbehaviour {
   /** Refuse NIP-45 COUNT (CLOSED "unsupported:"), like relays that do not implement it. */
   noCount: boolean;
   /** How NIP-11 is served: the document, HTML, broken JSON, wrong types, slowly, or huge. */
-  nip11Mode: 'normal' | 'html' | 'invalid-json' | 'wrong-types' | 'slow' | 'huge' | 'missing' | 'redirect' | 'redirect-loop' | 'redirect-private' | 'redirect-to';
+  nip11Mode:
+    | 'normal'
+    | 'html'
+    | 'invalid-json'
+    | 'wrong-types'
+    | 'slow'
+    | 'huge'
+    | 'missing'
+    | 'redirect'
+    | 'redirect-loop'
+    | 'redirect-private'
+    | 'redirect-to';
   /** With nip11Mode `redirect-to`: where NIP-11 requests are redirected (an SSRF probe). */
   nip11RedirectTo: string;
   /** Refuse every EVENT with this OK message (e.g. `restricted: paid relay`); empty = accept. */
@@ -182,7 +193,12 @@ export const DEFAULT_RELAY_OPTIONS: Omit<TestRelayOptions, 'misbehaviour'> = {
   negentropyFrameSizeLimit: 0,
   filterLimits: { kinds: 0, authors: 0, ids: 0, filters: 0 },
   filterRefusal: 'closed',
-  refusalTexts: { kinds: 'invalid: too many kinds (max {max})', authors: 'invalid: too many authors (max {max})', ids: 'invalid: too many ids (max {max})', filters: 'invalid: too many filters (max {max})' },
+  refusalTexts: {
+    kinds: 'invalid: too many kinds (max {max})',
+    authors: 'invalid: too many authors (max {max})',
+    ids: 'invalid: too many ids (max {max})',
+    filters: 'invalid: too many filters (max {max})',
+  },
   narrowFilterRefusal: '',
   sameSecondOrder: 'id-asc',
   multiFilterLimit: 'per-filter',
@@ -198,4 +214,13 @@ export const DEFAULT_RELAY_OPTIONS: Omit<TestRelayOptions, 'misbehaviour'> = {
   enforces: {},
 };
 
-export const DEFAULT_ENFORCED: Enforced = { search: false, expiration: false, deletion: false, protectedEvents: false, createdAtLowerLimit: 0, createdAtUpperLimit: 0, maxContentLength: 0, maxEventTags: 0 };
+export const DEFAULT_ENFORCED: Enforced = {
+  search: false,
+  expiration: false,
+  deletion: false,
+  protectedEvents: false,
+  createdAtLowerLimit: 0,
+  createdAtUpperLimit: 0,
+  maxContentLength: 0,
+  maxEventTags: 0,
+};

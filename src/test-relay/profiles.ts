@@ -148,7 +148,12 @@ export const RELAY_PROFILES: readonly RelayProfile[] = [
       defaultLimit: 300,
       filterLimits: { kinds: 0, authors: 0, ids: 0, filters: 10 },
       filterRefusal: 'closed',
-      refusalTexts: { kinds: 'invalid: too many kinds', authors: 'invalid: too many authors', ids: 'invalid: too many ids', filters: 'invalid: limitation.max_filters {max}' },
+      refusalTexts: {
+        kinds: 'invalid: too many kinds',
+        authors: 'invalid: too many authors',
+        ids: 'invalid: too many ids',
+        filters: 'invalid: limitation.max_filters {max}',
+      },
       sameSecondOrder: 'newest-stored-first',
       duplicatesAcrossFilters: true,
       unknownMessage: 'notice',
@@ -162,6 +167,7 @@ export const RELAY_PROFILES: readonly RelayProfile[] = [
 
 export function relayProfile(name: string): RelayProfile {
   const profile = RELAY_PROFILES.find((candidate) => candidate.name === name);
-  if (!profile) throw new Error(`no relay profile ${JSON.stringify(name)} (known: ${RELAY_PROFILES.map((candidate) => candidate.name).join(', ')})`);
+  if (!profile)
+    throw new Error(`no relay profile ${JSON.stringify(name)} (known: ${RELAY_PROFILES.map((candidate) => candidate.name).join(', ')})`);
   return profile;
 }

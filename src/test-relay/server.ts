@@ -69,7 +69,16 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
   let settings: Omit<TestRelayOptions, 'misbehaviour'> = { ...DEFAULT_RELAY_OPTIONS, ...options };
   let behaviour: Misbehaviour = { ...DEFAULT_MISBEHAVIOUR, ...options.misbehaviour };
   const store = new EventStore(settings.keepAllVersions);
-  const counters: TestRelayCounters = { connections: 0, reqs: [], eventsSent: 0, eventsReceived: 0, oks: 0, auths: 0, tcpConnections: 0, peakSubscriptions: 0 };
+  const counters: TestRelayCounters = {
+    connections: 0,
+    reqs: [],
+    eventsSent: 0,
+    eventsReceived: 0,
+    oks: 0,
+    auths: 0,
+    tcpConnections: 0,
+    peakSubscriptions: 0,
+  };
   const connections = new Set<Connection>();
   const rawSockets = new Set<Socket>();
   let url = '';
@@ -86,7 +95,9 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       const bytes = Buffer.from(text, 'utf8');
       for (let index = 0; index < bytes.length; index += 1) {
         if (connection.socket.readyState !== WebSocket.OPEN) return;
-        await new Promise<void>((resolve) => connection.socket.send(bytes.subarray(index, index + 1), { fin: index === bytes.length - 1, binary: false }, () => resolve()));
+        await new Promise<void>((resolve) =>
+          connection.socket.send(bytes.subarray(index, index + 1), { fin: index === bytes.length - 1, binary: false }, () => resolve()),
+        );
         if (behaviour.byteAtATimeMs > 0) await sleep(behaviour.byteAtATimeMs);
       }
       return;
@@ -105,9 +116,11 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     }
     return text;
   };
-  const sendEvent = (connection: Connection, subId: string, event: NostrEvent): Promise<void> => sendText(connection, `["EVENT",${JSON.stringify(subId)},${eventJson(event)}]`);
+  const sendEvent = (connection: Connection, subId: string, event: NostrEvent): Promise<void> =>
+    sendText(connection, `["EVENT",${JSON.stringify(subId)},${eventJson(event)}]`);
 
-  const refusalText = (field: keyof TestRelayOptions['refusalTexts'], max: number) => settings.refusalTexts[field].replaceAll('{max}', String(max));
+  const refusalText = (field: keyof TestRelayOptions['refusalTexts'], max: number) =>
+    settings.refusalTexts[field].replaceAll('{max}', String(max));
 
   /** Why the relay will not run these filters (a list too long, too many filters, a filter too wide), or undefined. */
   const filterRefusal = (filters: Filter[]): string | undefined => {
@@ -130,12 +143,19 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     const enforced = { ...DEFAULT_ENFORCED, ...settings.enforces };
     const now = Math.floor(Date.now() / 1000);
     if (enforced.expiration && hasExpired(event, now)) return 'invalid: event has expired';
-    if (enforced.protectedEvents && event.tags.some((tag) => tag[0] === '-' && tag.length === 1) && !connection.authedPubkeys.has(event.pubkey)) {
+    if (
+      enforced.protectedEvents &&
+      event.tags.some((tag) => tag[0] === '-' && tag.length === 1) &&
+      !connection.authedPubkeys.has(event.pubkey)
+    ) {
       return 'auth-required: this event may only be published by its author';
     }
-    if (enforced.createdAtLowerLimit > 0 && event.created_at < now - enforced.createdAtLowerLimit) return 'invalid: created_at is too far in the past';
-    if (enforced.createdAtUpperLimit > 0 && event.created_at > now + enforced.createdAtUpperLimit) return 'invalid: created_at is too far in the future';
-    if (enforced.maxContentLength > 0 && event.content.length > enforced.maxContentLength) return `invalid: content longer than ${enforced.maxContentLength} characters`;
+    if (enforced.createdAtLowerLimit > 0 && event.created_at < now - enforced.createdAtLowerLimit)
+      return 'invalid: created_at is too far in the past';
+    if (enforced.createdAtUpperLimit > 0 && event.created_at > now + enforced.createdAtUpperLimit)
+      return 'invalid: created_at is too far in the future';
+    if (enforced.maxContentLength > 0 && event.content.length > enforced.maxContentLength)
+      return `invalid: content longer than ${enforced.maxContentLength} characters`;
     if (enforced.maxEventTags > 0 && event.tags.length > enforced.maxEventTags) return `invalid: more than ${enforced.maxEventTags} tags`;
     return undefined;
   };
@@ -158,7 +178,8 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     if (behaviour.badSignatureEvery > 0 && index % behaviour.badSignatureEvery === 0) {
       return { ...event, sig: `${event.sig.slice(0, 10)}${event.sig[10] === '0' ? '1' : '0'}${event.sig.slice(11)}` };
     }
-    if (behaviour.badIdEvery > 0 && index % behaviour.badIdEvery === 0) return { ...event, id: `${event.id.slice(0, 63)}${event.id[63] === '0' ? '1' : '0'}` };
+    if (behaviour.badIdEvery > 0 && index % behaviour.badIdEvery === 0)
+      return { ...event, id: `${event.id.slice(0, 63)}${event.id[63] === '0' ? '1' : '0'}` };
     return event;
   };
 
@@ -181,9 +202,13 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       const limit = Math.min(filter.limit ?? settings.defaultLimit, settings.maxLimit);
       // NIP-50 (when enforced): the search narrows the matches before the limit applies.
       const term = searching ? (filter as { search?: unknown }).search : undefined;
-      const matches = typeof term === 'string'
-        ? store.queryOrdered(filter, Number.MAX_SAFE_INTEGER, settings.sameSecondOrder, { ignoreTime }).filter((event) => event.content.toLowerCase().includes(term.toLowerCase())).slice(0, limit)
-        : store.queryOrdered(filter, limit, settings.sameSecondOrder, { ignoreTime });
+      const matches =
+        typeof term === 'string'
+          ? store
+              .queryOrdered(filter, Number.MAX_SAFE_INTEGER, settings.sameSecondOrder, { ignoreTime })
+              .filter((event) => event.content.toLowerCase().includes(term.toLowerCase()))
+              .slice(0, limit)
+          : store.queryOrdered(filter, limit, settings.sameSecondOrder, { ignoreTime });
       for (const event of matches) {
         if (seen.has(event.id) && !settings.duplicatesAcrossFilters) continue;
         seen.add(event.id);
@@ -199,9 +224,13 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       events = [...events].sort((a, b) => b.created_at - a.created_at).slice(0, limit);
     }
     // strfry: events of read-restricted kinds count towards the limit, then are dropped for readers who did not authenticate.
-    if (settings.withheldKinds.length > 0 && connection.authedPubkeys.size === 0) events = events.filter((event) => !settings.withheldKinds.includes(event.kind));
+    if (settings.withheldKinds.length > 0 && connection.authedPubkeys.size === 0)
+      events = events.filter((event) => !settings.withheldKinds.includes(event.kind));
     if (behaviour.outOfFilterEvents > 0) {
-      const strangers = store.all().filter((event) => !filters.some((filter) => matchesFilter(event, filter))).slice(0, behaviour.outOfFilterEvents);
+      const strangers = store
+        .all()
+        .filter((event) => !filters.some((filter) => matchesFilter(event, filter)))
+        .slice(0, behaviour.outOfFilterEvents);
       events.splice(Math.min(1, events.length), 0, ...strangers);
     }
     if (behaviour.garbageFrames) sendGarbage(connection);
@@ -261,8 +290,10 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
 
   const messageHandlers: Record<string, MessageHandler> = {
     REQ: async (connection, [, subId, ...rawFilters]) => {
-      if (typeof subId !== 'string' || subId.length === 0) return void (await send(connection, ['NOTICE', 'invalid: REQ needs a subscription id']));
-      if (subId.length > settings.maxSubIdLength) return void (await send(connection, ['CLOSED', subId, `invalid: subscription id longer than ${settings.maxSubIdLength}`]));
+      if (typeof subId !== 'string' || subId.length === 0)
+        return void (await send(connection, ['NOTICE', 'invalid: REQ needs a subscription id']));
+      if (subId.length > settings.maxSubIdLength)
+        return void (await send(connection, ['CLOSED', subId, `invalid: subscription id longer than ${settings.maxSubIdLength}`]));
       const filters: Filter[] = [];
       for (const raw of rawFilters) {
         const parsed = parseFilter(raw);
@@ -272,23 +303,34 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       counters.reqs.push({ subId, filters });
       if (behaviour.neverAnswerReq) return;
       if (behaviour.answerOnlyFirstReq && connection.reqsAnswered > 0) return;
-      if (behaviour.deepNestingNotice > 0) await sendText(connection, `["NOTICE",${'['.repeat(behaviour.deepNestingNotice)}${']'.repeat(behaviour.deepNestingNotice)}]`);
+      if (behaviour.deepNestingNotice > 0)
+        await sendText(connection, `["NOTICE",${'['.repeat(behaviour.deepNestingNotice)}${']'.repeat(behaviour.deepNestingNotice)}]`);
       if (settings.reqRateLimit.perSecond > 0) {
         const now = Date.now();
         connection.reqTimes = connection.reqTimes.filter((time) => now - time < 1_000);
         connection.reqTimes.push(now);
         if (connection.reqTimes.length > settings.reqRateLimit.perSecond) {
-          return void (await send(connection, settings.reqRateLimit.mode === 'closed' ? ['CLOSED', subId, settings.reqRateLimit.text] : ['NOTICE', settings.reqRateLimit.text]));
+          return void (await send(
+            connection,
+            settings.reqRateLimit.mode === 'closed'
+              ? ['CLOSED', subId, settings.reqRateLimit.text]
+              : ['NOTICE', settings.reqRateLimit.text],
+          ));
         }
       }
       const refusal = filterRefusal(filters);
       if (refusal !== undefined) {
-        if (settings.filterRefusal === 'closed' || refusal === settings.narrowFilterRefusal) return void (await send(connection, ['CLOSED', subId, refusal]));
+        if (settings.filterRefusal === 'closed' || refusal === settings.narrowFilterRefusal)
+          return void (await send(connection, ['CLOSED', subId, refusal]));
         await send(connection, ['NOTICE', refusal]);
         if (settings.filterRefusal === 'notice-then-eose') await send(connection, ['EOSE', subId]);
         return;
       }
-      if (settings.withheldKinds.length > 0 && connection.authedPubkeys.size === 0 && filters.every((filter) => filter.kinds?.length && filter.kinds.every((kind) => settings.withheldKinds.includes(kind)))) {
+      if (
+        settings.withheldKinds.length > 0 &&
+        connection.authedPubkeys.size === 0 &&
+        filters.every((filter) => filter.kinds?.length && filter.kinds.every((kind) => settings.withheldKinds.includes(kind)))
+      ) {
         return void (await send(connection, ['CLOSED', subId, 'auth-required: requested filter requires authentication']));
       }
       connection.reqsAnswered += 1;
@@ -296,9 +338,11 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
         const now = Date.now();
         connection.reqTimes = connection.reqTimes.filter((time) => now - time < 1_000);
         connection.reqTimes.push(now);
-        if (connection.reqTimes.length > behaviour.rateLimitPerSecond) return void (await send(connection, ['CLOSED', subId, 'rate-limited: slow down']));
+        if (connection.reqTimes.length > behaviour.rateLimitPerSecond)
+          return void (await send(connection, ['CLOSED', subId, 'rate-limited: slow down']));
       }
-      if (needsAuth(filters) && connection.authedPubkeys.size === 0) return void (await send(connection, ['CLOSED', subId, 'auth-required: this relay needs NIP-42 authentication']));
+      if (needsAuth(filters) && connection.authedPubkeys.size === 0)
+        return void (await send(connection, ['CLOSED', subId, 'auth-required: this relay needs NIP-42 authentication']));
       if (!connection.subscriptions.has(subId) && connection.subscriptions.size >= settings.maxSubscriptions) {
         return void (await send(connection, ['CLOSED', subId, `error: too many subscriptions (max ${settings.maxSubscriptions})`]));
       }
@@ -312,7 +356,12 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     COUNT: async (connection, [, subId, ...rawFilters]) => {
       if (settings.count === 'unknown') return answerUnknown(connection, 'COUNT');
       if (typeof subId !== 'string') return;
-      if (behaviour.noCount || settings.count === 'closed') return void (await send(connection, ['CLOSED', subId, behaviour.noCount ? 'unsupported: COUNT is not implemented' : settings.countRefusal]));
+      if (behaviour.noCount || settings.count === 'closed')
+        return void (await send(connection, [
+          'CLOSED',
+          subId,
+          behaviour.noCount ? 'unsupported: COUNT is not implemented' : settings.countRefusal,
+        ]));
       const ids = new Set<string>();
       for (const raw of rawFilters) {
         const parsed = parseFilter(raw);
@@ -326,7 +375,8 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       const shape = validateEventShape(raw);
       const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : '';
       if (behaviour.noOk) return;
-      if (behaviour.authRequiredForWrites && connection.authedPubkeys.size === 0) return void (await send(connection, ['OK', id, false, 'auth-required: this relay accepts events from authenticated users only']));
+      if (behaviour.authRequiredForWrites && connection.authedPubkeys.size === 0)
+        return void (await send(connection, ['OK', id, false, 'auth-required: this relay accepts events from authenticated users only']));
       if (behaviour.refuseWrites) return void (await send(connection, ['OK', id, false, behaviour.refuseWrites]));
       if (!shape.ok) return void (await send(connection, ['OK', id, false, `invalid: ${shape.message}`]));
       if (!verifiedSignature(shape.event)) return void (await send(connection, ['OK', id, false, 'invalid: bad id or signature']));
@@ -334,7 +384,10 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       if (refusal) return void (await send(connection, ['OK', id, false, refusal]));
       const outcome = store.add(shape.event);
       if (outcome === 'stored' && shape.event.kind === 5 && settings.enforces.deletion) {
-        store.deleteOwn(shape.event.tags.filter((tag) => tag[0] === 'e' && tag[1] !== undefined).map((tag) => tag[1] as string), shape.event.pubkey);
+        store.deleteOwn(
+          shape.event.tags.filter((tag) => tag[0] === 'e' && tag[1] !== undefined).map((tag) => tag[1] as string),
+          shape.event.pubkey,
+        );
       }
       counters.oks += 1;
       if (outcome === 'duplicate') return void (await send(connection, ['OK', id, true, 'duplicate: already have this event']));
@@ -347,7 +400,12 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       if (!shape.ok || !verifiedSignature(shape.event)) return void (await send(connection, ['OK', id, false, 'invalid: bad auth event']));
       const event = shape.event;
       const tag = (name: string) => event.tags.find((entry) => entry[0] === name)?.[1];
-      if (event.kind !== 22242 || tag('challenge') !== connection.challenge || tag('relay') !== url || Math.abs(event.created_at - Date.now() / 1000) > 600) {
+      if (
+        event.kind !== 22242 ||
+        tag('challenge') !== connection.challenge ||
+        tag('relay') !== url ||
+        Math.abs(event.created_at - Date.now() / 1000) > 600
+      ) {
         return void (await send(connection, ['OK', id, false, 'invalid: wrong kind, challenge, relay or time']));
       }
       connection.authedPubkeys.add(event.pubkey);
@@ -355,21 +413,28 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       await send(connection, ['OK', id, true, '']);
     },
     'NEG-OPEN': async (connection, [, subId, rawFilter, initialMessage]) => {
-      if (typeof subId !== 'string' || subId.length === 0) return void (await send(connection, ['NOTICE', 'invalid: NEG-OPEN needs a subscription id']));
+      if (typeof subId !== 'string' || subId.length === 0)
+        return void (await send(connection, ['NOTICE', 'invalid: NEG-OPEN needs a subscription id']));
       if (behaviour.negentropyRefusal) return void (await send(connection, ['NEG-ERR', subId, behaviour.negentropyRefusal]));
       connection.negentropy.delete(subId); // NIP-77: reopening an id closes the old session first
       const fail = (reason: string) => send(connection, ['NEG-ERR', subId, reason]);
-      if (subId.length > settings.maxSubIdLength) return void (await fail(`invalid: subscription id longer than ${settings.maxSubIdLength}`));
+      if (subId.length > settings.maxSubIdLength)
+        return void (await fail(`invalid: subscription id longer than ${settings.maxSubIdLength}`));
       const filter = parseFilter(rawFilter);
       if (typeof filter === 'string') return void (await fail(`invalid: ${filter}`));
       if (typeof initialMessage !== 'string') return void (await fail('invalid: NEG-OPEN needs a hex initial message'));
-      if (needsAuth([filter]) && connection.authedPubkeys.size === 0) return void (await fail('auth-required: this relay needs NIP-42 authentication'));
+      if (needsAuth([filter]) && connection.authedPubkeys.size === 0)
+        return void (await fail('auth-required: this relay needs NIP-42 authentication'));
       // No silent maxLimit cap here: a truncated set would make the client "need" or "have" wrong ids.
       const maxRecords = settings.negentropyMaxRecords;
-      const listed = store.query(filter, Math.min(filter.limit ?? Number.MAX_SAFE_INTEGER, maxRecords > 0 ? maxRecords + 1 : Number.MAX_SAFE_INTEGER));
+      const listed = store.query(
+        filter,
+        Math.min(filter.limit ?? Number.MAX_SAFE_INTEGER, maxRecords > 0 ? maxRecords + 1 : Number.MAX_SAFE_INTEGER),
+      );
       const hideWithheld = settings.withheldKinds.length > 0 && !settings.withheldInNegentropy && connection.authedPubkeys.size === 0;
       const events = hideWithheld ? listed.filter((event) => !settings.withheldKinds.includes(event.kind)) : listed;
-      if (maxRecords > 0 && events.length > maxRecords) return void (await fail(`blocked: too many records, this relay reconciles at most ${maxRecords}`));
+      if (maxRecords > 0 && events.length > maxRecords)
+        return void (await fail(`blocked: too many records, this relay reconciles at most ${maxRecords}`));
       let reply: string;
       try {
         const storage = NegentropyStorage.fromItems(events.map((event) => ({ createdAt: event.created_at, id: event.id })));
@@ -404,16 +469,31 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
     if ((req.headers.accept ?? '').includes('application/nostr+json')) {
       const redirect = behaviour.nip11Mode.startsWith('redirect') && req.url !== '/moved';
       if (redirect) {
-        const location = behaviour.nip11Mode === 'redirect-loop' ? '/' : behaviour.nip11Mode === 'redirect-private' ? 'http://10.255.255.1/' : behaviour.nip11Mode === 'redirect-to' ? behaviour.nip11RedirectTo : '/moved';
+        const location =
+          behaviour.nip11Mode === 'redirect-loop'
+            ? '/'
+            : behaviour.nip11Mode === 'redirect-private'
+              ? 'http://10.255.255.1/'
+              : behaviour.nip11Mode === 'redirect-to'
+                ? behaviour.nip11RedirectTo
+                : '/moved';
         res.writeHead(301, { location }).end();
         return;
       }
-      serveNip11(req, res, nip11Document(settings), behaviour.nip11Mode.startsWith('redirect') ? 'normal' : behaviour.nip11Mode, behaviour.delayMs);
+      serveNip11(
+        req,
+        res,
+        nip11Document(settings),
+        behaviour.nip11Mode.startsWith('redirect') ? 'normal' : behaviour.nip11Mode,
+        behaviour.delayMs,
+      );
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain' }).end('bigbrotr test relay: connect with a WebSocket client\n');
   };
-  const http: Server = settings.tls ? createHttpsServer({ key: settings.tls.key, cert: settings.tls.cert }, handleHttp) : createServer(handleHttp);
+  const http: Server = settings.tls
+    ? createHttpsServer({ key: settings.tls.key, cert: settings.tls.cert }, handleHttp)
+    : createServer(handleHttp);
   http.on('connection', (socket) => {
     counters.tcpConnections += 1;
     rawSockets.add(socket);
@@ -469,11 +549,14 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       } catch {
         return void send(connection, ['NOTICE', 'invalid: message is not JSON']);
       }
-      if (!Array.isArray(message) || typeof message[0] !== 'string') return void send(connection, ['NOTICE', 'invalid: message is not an array']);
+      if (!Array.isArray(message) || typeof message[0] !== 'string')
+        return void send(connection, ['NOTICE', 'invalid: message is not an array']);
       // A relay without NIP-77 treats NEG-* like any other unknown message type.
       const handler = settings.negentropy || !message[0].startsWith('NEG-') ? messageHandlers[message[0]] : undefined;
       if (!handler) return answerUnknown(connection, message[0]);
-      Promise.resolve(handler(connection, message)).catch((error: unknown) => void send(connection, ['NOTICE', `error: ${(error as Error).message}`]));
+      Promise.resolve(handler(connection, message)).catch(
+        (error: unknown) => void send(connection, ['NOTICE', `error: ${(error as Error).message}`]),
+      );
     });
   });
 

@@ -184,7 +184,12 @@ export class EventStore {
       const event = this.sorted[index] as NostrEvent;
       if (!options.ignoreTime && filter.since !== undefined && event.created_at < filter.since) break;
       // `stopAfter`: enough events, and the second of the last one is complete.
-      if (options.stopAfter !== undefined && results.length >= options.stopAfter && event.created_at !== (results[results.length - 1] as NostrEvent).created_at) break;
+      if (
+        options.stopAfter !== undefined &&
+        results.length >= options.stopAfter &&
+        event.created_at !== (results[results.length - 1] as NostrEvent).created_at
+      )
+        break;
       if (matchesFilter(event, filter, options)) results.push(event);
     }
     return results;

@@ -33,10 +33,18 @@ export async function exportEvents(db: Database, out: Writable, options: ExportO
   for (;;) {
     const page: NostrEvent[] = await findEvents(db, eventQuery(options.filter, pageSize, position));
     if (page.length === 0) break;
-    const sightings = options.provenance ? await sightingsOf(db, page.map((event) => event.id)) : undefined;
+    const sightings = options.provenance
+      ? await sightingsOf(
+          db,
+          page.map((event) => event.id),
+        )
+      : undefined;
     const lines = page.map((event) => {
       if (!sightings) return JSON.stringify(event);
-      const seenOn = (sightings.get(event.id) ?? []).map((sighting) => ({ relay: sighting.relay, first_seen_at: Math.floor(sighting.first_seen_at.getTime() / 1000) }));
+      const seenOn = (sightings.get(event.id) ?? []).map((sighting) => ({
+        relay: sighting.relay,
+        first_seen_at: Math.floor(sighting.first_seen_at.getTime() / 1000),
+      }));
       return JSON.stringify({ ...event, seen_on: seenOn });
     });
     const text = `${lines.join('\n')}\n`;

@@ -68,7 +68,12 @@ export async function importEvents(db: Database, pool: VerifyPool, input: Readab
       if (verdict.ok) valid.push(entry.event);
       else reject(entry.line, verdict.reason === 'bad-id' ? 'id-mismatch' : 'bad-signature');
     });
-    const stored = await insertEventBatch(db, valid, options.relayId, options.insertBatchSize === undefined ? {} : { batchSize: options.insertBatchSize });
+    const stored = await insertEventBatch(
+      db,
+      valid,
+      options.relayId,
+      options.insertBatchSize === undefined ? {} : { batchSize: options.insertBatchSize },
+    );
     summary.imported += stored.newEvents;
     summary.alreadyArchived += valid.length - stored.newEvents;
     summary.newRelayLinks += stored.newRelayLinks;

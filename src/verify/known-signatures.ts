@@ -38,4 +38,3 @@ export class KnownSignatures {
     this.current.set(id, sigHex);
   }
 }
-

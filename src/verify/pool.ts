@@ -34,7 +34,11 @@ export function knownSignatureCount(configured: number | undefined, embeddedData
 /** The pool a configuration asks for: `verify.workers` and signature memory (automatic by database), batch size. */
 export function verifyPoolOptions(config: Pick<Config, 'verify' | 'database'>): VerifyPoolOptions {
   const embedded = !config.database.url;
-  return { workers: verifyWorkerCount(config.verify.workers, embedded), batchSize: config.verify.batch_size, knownSignatures: knownSignatureCount(config.verify.known_signatures, embedded) };
+  return {
+    workers: verifyWorkerCount(config.verify.workers, embedded),
+    batchSize: config.verify.batch_size,
+    knownSignatures: knownSignatureCount(config.verify.known_signatures, embedded),
+  };
 }
 
 export interface VerifyPoolOptions {
@@ -76,7 +80,11 @@ function startWorker(workerData: unknown): Worker {
   // Under vitest/tsx the sources are TypeScript: the worker registers the tsx loader before loading them.
   if (fileURLToPath(import.meta.url).endsWith('.ts')) {
     const target = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
-    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${target}); })`, { eval: true, workerData, resourceLimits: WORKER_RESOURCE_LIMITS });
+    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${target}); })`, {
+      eval: true,
+      workerData,
+      resourceLimits: WORKER_RESOURCE_LIMITS,
+    });
   }
   return new Worker(new URL('./worker.js', import.meta.url), { workerData, resourceLimits: WORKER_RESOURCE_LIMITS });
 }
@@ -91,26 +99,28 @@ export async function createVerifyPool(options: VerifyPoolOptions): Promise<Veri
   const known = new KnownSignatures(options.knownSignatures ?? 0);
 
   await Promise.all(
-    Array.from({ length: size }, () =>
-      new Promise<void>((resolve, reject) => {
-        const worker = startWorker({ verifier: options.verifier ?? 'auto' });
-        const entry: PoolWorker = { worker, pending: 0 };
-        worker.once('message', (message: { ready: boolean; verifier: string }) => {
-          names.push(message.verifier);
-          worker.on('message', (response: VerifyResponse) => {
-            entry.pending -= 1;
-            callbacks.get(response.id)?.resolve(response.codes);
-            callbacks.delete(response.id);
+    Array.from(
+      { length: size },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const worker = startWorker({ verifier: options.verifier ?? 'auto' });
+          const entry: PoolWorker = { worker, pending: 0 };
+          worker.once('message', (message: { ready: boolean; verifier: string }) => {
+            names.push(message.verifier);
+            worker.on('message', (response: VerifyResponse) => {
+              entry.pending -= 1;
+              callbacks.get(response.id)?.resolve(response.codes);
+              callbacks.delete(response.id);
+            });
+            resolve();
           });
-          resolve();
-        });
-        worker.on('error', (error) => {
-          reject(error);
-          for (const callback of callbacks.values()) callback.reject(new Error(`verification worker failed: ${error.message}`));
-          callbacks.clear();
-        });
-        workers.push(entry);
-      }),
+          worker.on('error', (error) => {
+            reject(error);
+            for (const callback of callbacks.values()) callback.reject(new Error(`verification worker failed: ${error.message}`));
+            callbacks.clear();
+          });
+          workers.push(entry);
+        }),
     ),
   );
 
@@ -121,7 +131,8 @@ export async function createVerifyPool(options: VerifyPoolOptions): Promise<Veri
     return new Promise((resolve, reject) => {
       callbacks.set(id, { resolve, reject });
       const request: VerifyRequest = { id, eventsJson: JSON.stringify(events) };
-      if (signatureKnown && signatureKnown.size > 0) request.signatureKnown = Uint8Array.from(events, (event) => (signatureKnown.has(event.id) ? 1 : 0));
+      if (signatureKnown && signatureKnown.size > 0)
+        request.signatureKnown = Uint8Array.from(events, (event) => (signatureKnown.has(event.id) ? 1 : 0));
       target.worker.postMessage(request);
     });
   };
@@ -131,11 +142,13 @@ export async function createVerifyPool(options: VerifyPoolOptions): Promise<Veri
     verifierName: names[0] ?? 'unknown',
     async verify(events) {
       if (closed) throw new Error('verification pool is closed');
-      const signatureKnown = known.size > 0 ? new Set(events.filter((event) => known.has(event.id, event.sig)).map((event) => event.id)) : undefined;
+      const signatureKnown =
+        known.size > 0 ? new Set(events.filter((event) => known.has(event.id, event.sig)).map((event) => event.id)) : undefined;
       // Spread even one page over every worker: a batch's verification time is what the pipeline waits for.
       const chunkSize = Math.max(1, Math.min(options.batchSize, Math.ceil(events.length / size)));
       const chunks: Promise<Uint8Array>[] = [];
-      for (let start = 0; start < events.length; start += chunkSize) chunks.push(submit(events.slice(start, start + chunkSize), signatureKnown));
+      for (let start = 0; start < events.length; start += chunkSize)
+        chunks.push(submit(events.slice(start, start + chunkSize), signatureKnown));
       const results = await Promise.all(chunks);
       const verdicts: EventVerdict[] = [];
       for (const codes of results) for (const code of codes) verdicts.push(decodeVerdict(code));

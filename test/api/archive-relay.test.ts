@@ -28,14 +28,54 @@ const keys = { alice: testSecretKey('archive-relay', 0), bob: testSecretKey('arc
 const alice = getPublicKey(keys.alice);
 const bob = getPublicKey(keys.bob);
 
-const a1 = signEvent({ kind: 1, created_at: T + 10, tags: [['t', 'nostr'], ['p', bob]], content: 'hello from alice' }, keys.alice);
-const a2 = signEvent({ kind: 7, created_at: T + 20, tags: [['e', a1.id], ['p', bob]], content: '+' }, keys.alice);
+const a1 = signEvent(
+  {
+    kind: 1,
+    created_at: T + 10,
+    tags: [
+      ['t', 'nostr'],
+      ['p', bob],
+    ],
+    content: 'hello from alice',
+  },
+  keys.alice,
+);
+const a2 = signEvent(
+  {
+    kind: 7,
+    created_at: T + 20,
+    tags: [
+      ['e', a1.id],
+      ['p', bob],
+    ],
+    content: '+',
+  },
+  keys.alice,
+);
 const b1 = signEvent({ kind: 1, created_at: T + 30, tags: [['t', 'bitcoin']], content: 'hello from bob' }, keys.bob);
-const b2 = signEvent({ kind: 30023, created_at: T + 40, tags: [['d', 'article'], ['t', 'nostr']], content: '# an article' }, keys.bob);
+const b2 = signEvent(
+  {
+    kind: 30023,
+    created_at: T + 40,
+    tags: [
+      ['d', 'article'],
+      ['t', 'nostr'],
+    ],
+    content: '# an article',
+  },
+  keys.bob,
+);
 const c1 = signEvent({ kind: 0, created_at: T + 50, tags: [], content: '{"name":"carol"}' }, keys.carol);
 const bulk = generateEvents({ count: 25, authors: 3, kinds: [1], createdAt: [T + 100, T + 124], seed: 'archive-relay-bulk' });
 /** Large events for the backpressure test (12 MiB in all, kind 9999 so that no other query sees them). */
-const heavy = generateEvents({ count: 48, authors: 1, kinds: [9999], createdAt: [T + 200, T + 247], contentSize: 256 * 1024, seed: 'archive-relay-heavy' });
+const heavy = generateEvents({
+  count: 48,
+  authors: 1,
+  kinds: [9999],
+  createdAt: [T + 200, T + 247],
+  contentSize: 256 * 1024,
+  seed: 'archive-relay-heavy',
+});
 /**
  * What JSON and PostgreSQL text make hard (kind 9997, an author of its own: no other query sees them):
  * escapes, control characters, unicode and emoji; U+0000 and lone surrogates, which text columns
@@ -43,15 +83,56 @@ const heavy = generateEvents({ count: 48, authors: 1, kinds: [9999], createdAt: 
  */
 const dave = testSecretKey('archive-relay', 3);
 const tricky = [
-  signEvent({ kind: 9997, created_at: T + 300, tags: [['t', 'τίτλος 🧡'], ['alt', '"quoted" \\ back\\slash\t\u0001\u001f\u007f \u2028\u2029 </script>']], content: '"quotes" \\ backslash\n newline\r\t tab \b\f \u0001\u001f\u007f é 中文 🤙🏽 \u2028 \\u0041 {"json":[1]}' }, dave),
-  signEvent({ kind: 9997, created_at: T + 301, tags: [['t', 'nul\u0000tag'], ['e', 'x']], content: 'nul \u0000 in content' }, dave),
-  signEvent({ kind: 9997, created_at: T + 302, tags: [['alt', '\ud800']], content: 'lone high \ud83d and lone low \udc00 surrogates' }, dave),
+  signEvent(
+    {
+      kind: 9997,
+      created_at: T + 300,
+      tags: [
+        ['t', 'τίτλος 🧡'],
+        ['alt', '"quoted" \\ back\\slash\t\u0001\u001f\u007f \u2028\u2029 </script>'],
+      ],
+      content: '"quotes" \\ backslash\n newline\r\t tab \b\f \u0001\u001f\u007f é 中文 🤙🏽 \u2028 \\u0041 {"json":[1]}',
+    },
+    dave,
+  ),
+  signEvent(
+    {
+      kind: 9997,
+      created_at: T + 301,
+      tags: [
+        ['t', 'nul\u0000tag'],
+        ['e', 'x'],
+      ],
+      content: 'nul \u0000 in content',
+    },
+    dave,
+  ),
+  signEvent(
+    { kind: 9997, created_at: T + 302, tags: [['alt', '\ud800']], content: 'lone high \ud83d and lone low \udc00 surrogates' },
+    dave,
+  ),
   signEvent({ kind: 9997, created_at: T + 303, tags: [], content: '' }, dave),
-  signEvent({ kind: 9997, created_at: T + 304, tags: [[], ['empty', ''], ['many', ...Array.from({ length: 20 }, (_, index) => `v${index}`)]], content: ' ' }, dave),
+  signEvent(
+    {
+      kind: 9997,
+      created_at: T + 304,
+      tags: [[], ['empty', ''], ['many', ...Array.from({ length: 20 }, (_, index) => `v${index}`)]],
+      content: ' ',
+    },
+    dave,
+  ),
 ];
 /** Events of several kilobytes of multi-byte text, so that one answer spans several buffers of frames (kind 9996). */
 const wide = Array.from({ length: 40 }, (_, index) =>
-  signEvent({ kind: 9996, created_at: T + 400 + Math.floor(index / 2), tags: [['t', `wide ${index} ✓`]], content: `${index} ${'é🤙中'.repeat(700)}` }, testSecretKey('archive-relay-wide', index % 2)),
+  signEvent(
+    {
+      kind: 9996,
+      created_at: T + 400 + Math.floor(index / 2),
+      tags: [['t', `wide ${index} ✓`]],
+      content: `${index} ${'é🤙中'.repeat(700)}`,
+    },
+    testSecretKey('archive-relay-wide', index % 2),
+  ),
 );
 const stored = [a1, a2, b1, b2, c1, ...bulk, ...heavy, ...tricky, ...wide];
 const byId = new Map(stored.map((event) => [event.id, event]));
@@ -156,14 +237,21 @@ async function listen(server: Server): Promise<string> {
 }
 
 /** An HTTP server on 127.0.0.1 with the archive relay attached, and how to stop both. */
-async function serveArchiveRelay(db: TestDatabase['db'], relayConfig: Config): Promise<{ relay: ArchiveRelay; url: string; close(): Promise<void> }> {
+async function serveArchiveRelay(
+  db: TestDatabase['db'],
+  relayConfig: Config,
+): Promise<{ relay: ArchiveRelay; url: string; close(): Promise<void> }> {
   const server = createServer((_request, response) => response.writeHead(404).end());
   const relay = attachArchiveRelay(server, { db, config: relayConfig, logger: silentLogger() });
   const url = await listen(server);
-  return { relay, url, close: async () => {
-    await relay.close();
-    await new Promise((resolve) => server.close(resolve));
-  } };
+  return {
+    relay,
+    url,
+    close: async () => {
+      await relay.close();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
@@ -216,7 +304,11 @@ describe('archive relay', () => {
     expect(await client.ids('combined', { authors: [alice, bob], kinds: [1], '#t': ['nostr', 'bitcoin'] })).toEqual([b1.id, a1.id]);
     expect(await client.ids('none', { ids: [] })).toEqual([]);
     // Several filters: the union, each event once.
-    expect(await client.ids('union', { authors: [alice] }, { kinds: [1], authors: [alice, bob] }, { ids: [a1.id] })).toEqual([b1.id, a2.id, a1.id]);
+    expect(await client.ids('union', { authors: [alice] }, { kinds: [1], authors: [alice, bob] }, { ids: [a1.id] })).toEqual([
+      b1.id,
+      a2.id,
+      a1.id,
+    ]);
     await client.close();
   });
 
@@ -234,7 +326,11 @@ describe('archive relay', () => {
 
   it('returns exactly the stored events, with valid ids and signatures', async () => {
     const client = await TestClient.open(url);
-    const { events, end } = await client.req('exact', { ids: [a1.id, a2.id, b1.id, b2.id, c1.id] }, { ids: bulk.slice(0, 5).map((event) => event.id) });
+    const { events, end } = await client.req(
+      'exact',
+      { ids: [a1.id, a2.id, b1.id, b2.id, c1.id] },
+      { ids: bulk.slice(0, 5).map((event) => event.id) },
+    );
     expect(end[0]).toBe('EOSE');
     expect(events).toHaveLength(10);
     for (const event of events) {
@@ -282,7 +378,11 @@ describe('archive relay', () => {
   it('answers COUNT (NIP-45) and speaks NIP-01 to bigbrotr’s own client', async () => {
     const client = await TestClient.open(url);
     expect(await client.ask(['COUNT', 'c1', { kinds: [1] }])).toEqual(['COUNT', 'c1', { count: 27 }]);
-    expect(await client.ask(['COUNT', 'c2', { authors: [alice] }, { authors: [bob] }, { ids: [a1.id] }])).toEqual(['COUNT', 'c2', { count: 4 }]);
+    expect(await client.ask(['COUNT', 'c2', { authors: [alice] }, { authors: [bob] }, { ids: [a1.id] }])).toEqual([
+      'COUNT',
+      'c2',
+      { count: 4 },
+    ]);
     expect(await client.ask(['COUNT', 'c3', { ids: ['0'.repeat(64)] }])).toEqual(['COUNT', 'c3', { count: 0 }]);
     expect(await client.ask(['COUNT', 'c4', { foo: 1 }])).toEqual(['CLOSED', 'c4', 'invalid: unknown filter field foo']);
     await client.close();
@@ -312,7 +412,10 @@ describe('archive relay', () => {
   it('keeps subscriptions open until CLOSE, up to relay_max_subscriptions', async () => {
     const client = await TestClient.open(url);
     for (const subId of ['s1', 's2', 's3']) expect((await client.req(subId, { kinds: [0] })).end).toEqual(['EOSE', subId]);
-    expect(await client.req('s4', { kinds: [0] })).toEqual({ events: [], end: ['CLOSED', 's4', 'blocked: too many subscriptions (max 3)'] });
+    expect(await client.req('s4', { kinds: [0] })).toEqual({
+      events: [],
+      end: ['CLOSED', 's4', 'blocked: too many subscriptions (max 3)'],
+    });
     // A REQ with an open subscription's id replaces it.
     expect(await client.req('s2', { authors: [alice] })).toEqual({ events: [a2, a1], end: ['EOSE', 's2'] });
     client.send(['CLOSE', 's1']);
@@ -356,15 +459,27 @@ describe('archive relay', () => {
     await closed([{ foo: 1 }], 'invalid: unknown filter field foo');
     await closed([{ '#ab': ['x'] }], 'invalid: unknown filter field #ab');
     await closed([{ '#1': ['x'] }], 'invalid: unknown filter field #1');
-    expect(await client.ask('["REQ","bad",{"__proto__":{"kinds":1}}]')).toEqual(['CLOSED', 'bad', 'invalid: unknown filter field __proto__']);
+    expect(await client.ask('["REQ","bad",{"__proto__":{"kinds":1}}]')).toEqual([
+      'CLOSED',
+      'bad',
+      'invalid: unknown filter field __proto__',
+    ]);
     await closed([{ kinds: [1], search: 'nostr' }], 'unsupported: search is not supported');
     // Invalid COUNTs too.
-    expect(await client.ask(['COUNT', 'bad', { ids: ['x'] }])).toEqual(['CLOSED', 'bad', 'invalid: ids must be 64 lowercase hex characters']);
+    expect(await client.ask(['COUNT', 'bad', { ids: ['x'] }])).toEqual([
+      'CLOSED',
+      'bad',
+      'invalid: ids must be 64 lowercase hex characters',
+    ]);
     expect(await client.ask(['COUNT', 'bad', { search: 'x' }])).toEqual(['CLOSED', 'bad', 'unsupported: search is not supported']);
     // Subscription ids.
-    expect((await client.ask(['REQ', '', {}]))).toEqual(['CLOSED', '', 'invalid: the subscription id must have 1 to 64 characters']);
+    expect(await client.ask(['REQ', '', {}])).toEqual(['CLOSED', '', 'invalid: the subscription id must have 1 to 64 characters']);
     // A too-long id is echoed as its first 64 characters, never whole (64 KB of it would be echoed back otherwise).
-    expect((await client.ask(['REQ', 'x'.repeat(65), {}]))).toEqual(['CLOSED', 'x'.repeat(64), 'invalid: the subscription id must have 1 to 64 characters']);
+    expect(await client.ask(['REQ', 'x'.repeat(65), {}])).toEqual([
+      'CLOSED',
+      'x'.repeat(64),
+      'invalid: the subscription id must have 1 to 64 characters',
+    ]);
     expect(await client.ids('x'.repeat(64), { ids: [a1.id] })).toEqual([a1.id]);
     const notice = async (message: unknown, reason: RegExp) => {
       const answer = await client.ask(message);
@@ -432,7 +547,11 @@ describe('archive relay', () => {
 
   it('sends with backpressure and stops a subscription on CLOSE', async () => {
     const heavyServer = createServer();
-    const heavyRelay = attachArchiveRelay(heavyServer, { db: database.db, config: configWith({ relay_max_limit: 100 }), logger: silentLogger() });
+    const heavyRelay = attachArchiveRelay(heavyServer, {
+      db: database.db,
+      config: configWith({ relay_max_limit: 100 }),
+      logger: silentLogger(),
+    });
     const heavyUrl = await listen(heavyServer);
     const client = await TestClient.open(heavyUrl);
     const before = await eventsSent();
@@ -499,7 +618,9 @@ describe('archive relay', () => {
     await Promise.all(clients.map((client) => client.closed));
     for (const client of clients) expect(client.socket.readyState).toBe(WebSocket.CLOSED);
     // The HTTP server has no connection left over either.
-    const connections = await new Promise<number>((resolve, reject) => closingServer.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    const connections = await new Promise<number>((resolve, reject) =>
+      closingServer.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+    );
     expect(connections).toBe(0);
     await new Promise((resolve) => closingServer.close(resolve));
   });
@@ -530,11 +651,14 @@ describe('archive relay: live events after EOSE', () => {
   let served: Awaited<ReturnType<typeof serveArchiveRelay>>;
   let url: string;
   let sourceId: number;
-  const live = (kind: number, createdAt: number, key = keys.alice, tags: string[][] = []) => signEvent({ kind, created_at: createdAt, tags, content: `live ${kind} ${createdAt}` }, key);
+  const live = (kind: number, createdAt: number, key = keys.alice, tags: string[][] = []) =>
+    signEvent({ kind, created_at: createdAt, tags, content: `live ${kind} ${createdAt}` }, key);
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    sourceId = (await getOrCreateRelayIds(database.db, [{ url: 'wss://source.example/', network: 'clearnet' }], 'seed')).get('wss://source.example/') as number;
+    sourceId = (await getOrCreateRelayIds(database.db, [{ url: 'wss://source.example/', network: 'clearnet' }], 'seed')).get(
+      'wss://source.example/',
+    ) as number;
     await insertEventBatch(database.db, [a1, b1], sourceId);
     served = await serveArchiveRelay(database.db, configWith({ relay_live_poll_ms: 100, relay_live_lag_ms: 0, relay_live_batch: 3 }));
     url = served.url;
@@ -589,13 +713,18 @@ describe('archive relay: live events after EOSE', () => {
     await running.req('running', { kinds: [1] });
     // A first answer of about 6 MB that the client does not read yet: the relay waits on it, while
     // the feed (kept running by the other subscriber) reads on past where this subscription starts.
-    const big = Array.from({ length: 12 }, (_, index) => signEvent({ kind: 9_000, created_at: T + 4_000 + index, tags: [], content: 'x'.repeat(500_000) }, keys.carol));
+    const big = Array.from({ length: 12 }, (_, index) =>
+      signEvent({ kind: 9_000, created_at: T + 4_000 + index, tags: [], content: 'x'.repeat(500_000) }, keys.carol),
+    );
     await insertEventBatch(database.db, big, sourceId);
     const slow = await TestClient.open(url);
     slow.socket.pause();
     slow.send(['REQ', 'slow', { kinds: [9_000] }]);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const meanwhile = signEvent({ kind: 9_000, created_at: T + 3_999, tags: [], content: 'archived while the first answer waited' }, keys.carol);
+    const meanwhile = signEvent(
+      { kind: 9_000, created_at: T + 3_999, tags: [], content: 'archived while the first answer waited' },
+      keys.carol,
+    );
     const unrelated = live(1, T + 4_100);
     await insertEventBatch(database.db, [meanwhile, unrelated], sourceId);
     expect((await running.next(3_000))[2]).toEqual(unrelated); // the feed has read past both

@@ -43,7 +43,10 @@ function summarizeCharts(ids: string[]): ChartSummary[] {
     config: { type: string };
     data: { labels?: unknown[]; datasets: { label?: string; data: unknown[] }[] };
   }
-  const page = globalThis as unknown as { document: { getElementById(id: string): BrowserCanvas | null }; Chart: { getChart(canvas: BrowserCanvas): ChartInstance | undefined } };
+  const page = globalThis as unknown as {
+    document: { getElementById(id: string): BrowserCanvas | null };
+    Chart: { getChart(canvas: BrowserCanvas): ChartInstance | undefined };
+  };
   return ids.map((id) => {
     const canvas = page.document.getElementById(id);
     const chart = canvas ? page.Chart.getChart(canvas) : undefined;
@@ -58,7 +61,10 @@ function summarizeCharts(ids: string[]): ChartSummary[] {
       datasets: (chart?.data.datasets ?? []).map((dataset) => ({
         label: dataset.label ?? '',
         points: dataset.data.length,
-        total: dataset.data.reduce<number>((sum, point) => sum + (typeof point === 'number' ? point : Number((point as { y?: number }).y ?? 0)), 0),
+        total: dataset.data.reduce<number>(
+          (sum, point) => sum + (typeof point === 'number' ? point : Number((point as { y?: number }).y ?? 0)),
+          0,
+        ),
       })),
       painted,
     };
@@ -83,7 +89,15 @@ describeBrowser(title, () => {
 
   const start = (db: Database) => {
     const config = loadConfig({ env: {} }).config;
-    return startHttpServer({ host: '127.0.0.1', port: 0, registry: metricsRegistry(), checkReady: () => db.ping(), readinessTimeoutMs: 2_000, logger: silentLogger(), api: { db, config: () => config, version: 'test' } });
+    return startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: metricsRegistry(),
+      checkReady: () => db.ping(),
+      readinessTimeoutMs: 2_000,
+      logger: silentLogger(),
+      api: { db, config: () => config, version: 'test' },
+    });
   };
 
   /** A page whose console errors, page errors and dialogs (alert from injected markup) are recorded. */
@@ -100,11 +114,16 @@ describeBrowser(title, () => {
     return opened;
   }
 
-  const ready = (target: Page, name: string) => target.waitForSelector(`body[data-ready="${name}"]`, { state: 'attached', timeout: 15_000 });
+  const ready = (target: Page, name: string) =>
+    target.waitForSelector(`body[data-ready="${name}"]`, { state: 'attached', timeout: 15_000 });
 
   /** Opens a URL (a new route of the same page is a hash change) and waits until that page is ready. */
   async function open(target: Page, url: string, name: string): Promise<void> {
-    await target.evaluate(() => (globalThis as unknown as { document: { body: { removeAttribute(name: string): void } | null } }).document.body?.removeAttribute('data-ready'));
+    await target.evaluate(() =>
+      (globalThis as unknown as { document: { body: { removeAttribute(name: string): void } | null } }).document.body?.removeAttribute(
+        'data-ready',
+      ),
+    );
     await target.goto(url);
     await ready(target, name);
   }
@@ -114,7 +133,12 @@ describeBrowser(title, () => {
     seeded = await seedArchive(test.db);
     [server, emptyServer] = await Promise.all([start(test.db), start(empty.db)]);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new'] });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, colorScheme: 'light', timezoneId: 'UTC' });
+    context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      deviceScaleFactor: 1,
+      colorScheme: 'light',
+      timezoneId: 'UTC',
+    });
     page = await watchedPage(problems);
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 60_000);
@@ -145,7 +169,10 @@ describeBrowser(title, () => {
       const chart = charts.get(id);
       expect(chart?.exists, id).toBe(true);
       expect(chart?.type, id).not.toBeNull();
-      expect(chart?.datasets.some((dataset) => dataset.points > 0 && dataset.total > 0), id).toBe(true);
+      expect(
+        chart?.datasets.some((dataset) => dataset.points > 0 && dataset.total > 0),
+        id,
+      ).toBe(true);
       expect(chart?.painted, id).toBeGreaterThan(500);
     }
     const total = (id: string, index = 0) => charts.get(id)?.datasets[index]?.total;
@@ -194,7 +221,9 @@ describeBrowser(title, () => {
     await page.selectOption('#relay-status', 'unchecked');
     await expect.poll(() => relayRows.locator('a.relay-link').allTextContents()).toEqual([seeded.relays.onion]);
     await page.selectOption('#relay-status', 'up');
-    await expect.poll(async () => (await relayRows.locator('a.relay-link').allTextContents()).sort()).toEqual([seeded.relays.alpha, seeded.relays.beta].sort());
+    await expect
+      .poll(async () => (await relayRows.locator('a.relay-link').allTextContents()).sort())
+      .toEqual([seeded.relays.alpha, seeded.relays.beta].sort());
     expect(problems).toEqual([]);
   });
 
@@ -210,7 +239,9 @@ describeBrowser(title, () => {
     expect(await page.locator('#relay-nip11 [data-field="limitation"]').textContent()).toContain('max_message_length');
 
     const checks = page.locator('#relay-checks tbody tr');
-    expect(await checks.evaluateAll((rows) => rows.map((row) => (row as unknown as { dataset: { check: string } }).dataset.check))).toEqual(['open', 'read', 'write', 'nip11', 'dns', 'ssl', 'geo', 'requirements', 'claims']);
+    expect(await checks.evaluateAll((rows) => rows.map((row) => (row as unknown as { dataset: { check: string } }).dataset.check))).toEqual(
+      ['open', 'read', 'write', 'nip11', 'dns', 'ssl', 'geo', 'requirements', 'claims'],
+    );
     const row = (type: string) => page.locator(`#relay-checks tr[data-check="${type}"]`);
     expect(await row('open').locator('.badge').first().textContent()).toBe('ok');
     expect(await row('write').textContent()).toContain('auth-required: we only accept events from members');
@@ -220,7 +251,9 @@ describeBrowser(title, () => {
     expect(await row('geo').textContent()).toContain('DE');
 
     expect(await page.locator('[data-kpi="availability_24h"]').getAttribute('data-value')).toBe('100 %');
-    expect(await page.locator('[data-kpi="availability_30d"]').getAttribute('data-value')).toBe(`${((seeded.alphaOpenChecks.ok / (seeded.alphaOpenChecks.ok + seeded.alphaOpenChecks.failed)) * 100).toFixed(1)} %`);
+    expect(await page.locator('[data-kpi="availability_30d"]').getAttribute('data-value')).toBe(
+      `${((seeded.alphaOpenChecks.ok / (seeded.alphaOpenChecks.ok + seeded.alphaOpenChecks.failed)) * 100).toFixed(1)} %`,
+    );
     expect(await page.locator('[data-kpi="median_rtt_open_7d_ms"]').getAttribute('data-value')).toMatch(/^\d+ ms$/);
     expect(await page.locator('#relay-lag').textContent()).toMatch(/^1[01] min$/);
 
@@ -268,7 +301,11 @@ describeBrowser(title, () => {
     expect(first.sig).toMatch(/^[0-9a-f]{128}$/);
     await page.fill('#event-search input[name="#t"]', 'nostr');
     await page.fill('#event-search input[name="kinds"]', '0');
-    await page.evaluate(() => (globalThis as unknown as { document: { body: { removeAttribute(name: string): void } } }).document.body.removeAttribute('data-ready'));
+    await page.evaluate(() =>
+      (globalThis as unknown as { document: { body: { removeAttribute(name: string): void } } }).document.body.removeAttribute(
+        'data-ready',
+      ),
+    );
     await page.click('#event-search button[type="submit"]');
     await ready(page, 'events');
     expect(new URL(page.url()).hash).toBe('#/events?kinds=0&%23t=nostr');

@@ -26,7 +26,15 @@ const servers: HttpServer[] = [];
 
 async function start(overrides: Record<string, unknown> = {}, db = test.db): Promise<HttpServer> {
   const current: Config = loadConfig({ env: {}, overrides }).config;
-  const server = await startHttpServer({ host: '127.0.0.1', port: 0, registry: metricsRegistry(), checkReady: () => db.ping(), readinessTimeoutMs: 2_000, logger: silentLogger(), api: { db, config: () => current, version: 'test' } });
+  const server = await startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    registry: metricsRegistry(),
+    checkReady: () => db.ping(),
+    readinessTimeoutMs: 2_000,
+    logger: silentLogger(),
+    api: { db, config: () => current, version: 'test' },
+  });
   servers.push(server);
   return server;
 }
@@ -34,7 +42,14 @@ async function start(overrides: Record<string, unknown> = {}, db = test.db): Pro
 beforeAll(async () => {
   test = await createTestDatabase();
   const ids = await getOrCreateRelayIds(test.db, [{ url: 'wss://relay-a.example/', network: 'clearnet' }], 'seed');
-  events = generateEvents({ count: 20, authors: 2, kinds: [1], createdAt: [1_700_000_000, 1_700_000_100], contentSize: 200_000, seed: 'hardening' });
+  events = generateEvents({
+    count: 20,
+    authors: 2,
+    kinds: [1],
+    createdAt: [1_700_000_000, 1_700_000_100],
+    contentSize: 200_000,
+    seed: 'hardening',
+  });
   await insertEventBatch(test.db, events, ids.get('wss://relay-a.example/') as number);
 });
 afterAll(async () => {
@@ -65,7 +80,11 @@ describe('REST API', () => {
 
   it('refuses numbers the column cannot hold, and every lax number form, with a 400 naming the parameter', async () => {
     const server = await start();
-    for (const path of ['/v1/relays?cursor=2147483648', '/v1/relays/checks?url=wss://relay-a.example/&since=9224318016000', '/v1/events?since=99999999999999999999']) {
+    for (const path of [
+      '/v1/relays?cursor=2147483648',
+      '/v1/relays/checks?url=wss://relay-a.example/&since=9224318016000',
+      '/v1/events?since=99999999999999999999',
+    ]) {
       const response = await fetch(`${server.url}${path}`);
       expect(response.status, path).toBe(400);
       expect(((await response.json()) as { parameter: string }).parameter, path).toMatch(/cursor|since/);
@@ -80,7 +99,12 @@ describe('REST API', () => {
   it('takes a long nevent in the path as in the query (the router allows what the schema allows)', async () => {
     const server = await start();
     const event = events[0] as NostrEvent;
-    const nevent = nip19.neventEncode({ id: event.id, relays: ['wss://relay-a.example/', 'wss://a-relay-with-a-rather-long-name.example/some/long/path/', 'wss://third.example/'], author: event.pubkey, kind: 1 });
+    const nevent = nip19.neventEncode({
+      id: event.id,
+      relays: ['wss://relay-a.example/', 'wss://a-relay-with-a-rather-long-name.example/some/long/path/', 'wss://third.example/'],
+      author: event.pubkey,
+      kind: 1,
+    });
     expect(nevent.length).toBeGreaterThan(200);
     const response = await fetch(`${server.url}/v1/events/${nevent}`);
     expect(response.status).toBe(200);
@@ -93,7 +117,15 @@ describe('REST API', () => {
     const db = await openDatabase({ ...test.config, url: test.config.url, pool_size: 1, connect_timeout_ms: 200 });
     try {
       const server = await start({}, db);
-      const answers = await Promise.all(Array.from({ length: 100 }, () => fetch(`${server.url}/v1/events?limit=20`).then(async (response) => ({ status: response.status, retry: response.headers.get('retry-after'), body: await response.text() }))));
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, () =>
+          fetch(`${server.url}/v1/events?limit=20`).then(async (response) => ({
+            status: response.status,
+            retry: response.headers.get('retry-after'),
+            body: await response.text(),
+          })),
+        ),
+      );
       const codes = new Set(answers.map((answer) => answer.status));
       expect([...codes].every((code) => code === 200 || code === 503)).toBe(true);
       expect(codes.has(503)).toBe(true);
@@ -159,7 +191,13 @@ describe('archive relay', () => {
   it('holds 250 clients that never read under a bounded memory', async () => {
     const budget = 128 * 1024;
     const held = 16 * 1024 * 1024;
-    const server = await start({ 'api.relay_max_connections_per_address': 300, 'api.relay_send_budget_bytes': budget, 'api.relay_held_bytes': held, 'api.relay_send_timeout_seconds': 2, 'api.relay_max_limit': 20 });
+    const server = await start({
+      'api.relay_max_connections_per_address': 300,
+      'api.relay_send_budget_bytes': budget,
+      'api.relay_held_bytes': held,
+      'api.relay_send_timeout_seconds': 2,
+      'api.relay_max_limit': 20,
+    });
     const droppedBefore = await droppedClients();
     const url = server.url.replace(/^http/, 'ws');
     global.gc?.();

@@ -59,13 +59,23 @@ describe('api.database_url with the embedded database', () => {
   });
 
   it('is a secret of config show, and restart-only', () => {
-    const loaded = loadConfig({ env: { BIGBROTR_DATABASE_URL: 'postgres://a@127.0.0.1/x', BIGBROTR_API__DATABASE_URL: 'postgres://reader:hunter2hunter2hunter2@127.0.0.1/y' } });
+    const loaded = loadConfig({
+      env: {
+        BIGBROTR_DATABASE_URL: 'postgres://a@127.0.0.1/x',
+        BIGBROTR_API__DATABASE_URL: 'postgres://reader:hunter2hunter2hunter2@127.0.0.1/y',
+      },
+    });
     expect(loaded.secretPaths.has('api.database_url')).toBe(true);
     expect(loaded.config.api.database_url).toBe('postgres://reader:hunter2hunter2hunter2@127.0.0.1/y');
   });
 
   it('a weak password to a remote replica is refused naming api.database_url', async () => {
-    const loaded = loadConfig({ env: { BIGBROTR_DATABASE_URL: 'postgres://a@127.0.0.1/x', BIGBROTR_API__DATABASE_URL: 'postgres://reader:postgres@replica.example:5432/y' } });
+    const loaded = loadConfig({
+      env: {
+        BIGBROTR_DATABASE_URL: 'postgres://a@127.0.0.1/x',
+        BIGBROTR_API__DATABASE_URL: 'postgres://reader:postgres@replica.example:5432/y',
+      },
+    });
     const refused = await openReadReplica(loaded.config).catch((caught: unknown) => caught);
     expect(refused).toBeInstanceOf(ConfigError);
     expect((refused as ConfigError).problems[0]?.path).toBe('api.database_url');
@@ -81,7 +91,10 @@ interface Archive {
 async function archive(seed: string, count: number): Promise<Archive> {
   const test = await createTestDatabase({ poolSize: 3 });
   cleanups.push(test.dispose);
-  const { rows } = await test.db.query<{ id: number }>(`INSERT INTO relay (url, network, state, discovered_from) VALUES ($1, 'clearnet', 'active', 'seed') RETURNING id`, [`wss://${seed}.example.com/`]);
+  const { rows } = await test.db.query<{ id: number }>(
+    `INSERT INTO relay (url, network, state, discovered_from) VALUES ($1, 'clearnet', 'active', 'seed') RETURNING id`,
+    [`wss://${seed}.example.com/`],
+  );
   const events = generateEvents({ count, seed, kinds: [1] });
   await insertEventBatch(test.db, events, rows[0]?.id as number);
   return { test, events };
@@ -131,13 +144,21 @@ describe.runIf(testDatabaseKind === 'postgres')('api.database_url on PostgreSQL 
   it('bigbrotr serve: the API, stats and archive relay read from the replica; readiness reports both', async () => {
     const primary = await archive('primary', 3);
     const replica = await archive('replica', 5);
-    const loaded = load({ BIGBROTR_DATABASE_URL: primary.test.config.url as string, BIGBROTR_API__DATABASE_URL: replica.test.config.url as string });
+    const loaded = load({
+      BIGBROTR_DATABASE_URL: primary.test.config.url as string,
+      BIGBROTR_API__DATABASE_URL: replica.test.config.url as string,
+    });
     const stop = new AbortController();
     let listening: (url: string) => void = () => undefined;
     const url = new Promise<string>((resolve) => {
       listening = resolve;
     });
-    const service = createApiService({ db: primary.test.db, config: () => loaded.config, logger: silentLogger(), onListening: (at) => listening(at) });
+    const service = createApiService({
+      db: primary.test.db,
+      config: () => loaded.config,
+      logger: silentLogger(),
+      onListening: (at) => listening(at),
+    });
     const running = service.run(stop.signal);
     try {
       await expectAnswersFrom(await url, replica, primary);
@@ -153,7 +174,10 @@ describe.runIf(testDatabaseKind === 'postgres')('api.database_url on PostgreSQL 
   it('bigbrotr run: the services keep the primary, the API reads the replica; an unreachable replica fails start-up naming the option', async () => {
     const primary = await archive('run-primary', 2);
     const replica = await archive('run-replica', 4);
-    const loaded = load({ BIGBROTR_DATABASE_URL: primary.test.config.url as string, BIGBROTR_API__DATABASE_URL: replica.test.config.url as string });
+    const loaded = load({
+      BIGBROTR_DATABASE_URL: primary.test.config.url as string,
+      BIGBROTR_API__DATABASE_URL: replica.test.config.url as string,
+    });
     const stop = new AbortController();
     let ready: (url: string) => void = () => undefined;
     const url = new Promise<string>((resolve) => {
@@ -189,6 +213,9 @@ describe('readiness with a replica', () => {
     cleanups.push(() => server.close());
     expect(await getJson(`${server.url}/readyz`)).toEqual({ status: 200, body: { status: 'ready', database: 'ok', replica: 'ok' } });
     replicaUp = false;
-    expect(await getJson(`${server.url}/readyz`)).toEqual({ status: 503, body: { status: 'not ready', database: 'ok', replica: 'unreachable' } });
+    expect(await getJson(`${server.url}/readyz`)).toEqual({
+      status: 503,
+      body: { status: 'not ready', database: 'ok', replica: 'unreachable' },
+    });
   });
 });

@@ -32,14 +32,40 @@ function config(overrides: Record<string, unknown> = {}): Config {
 
 async function start(overrides: Record<string, unknown> = {}): Promise<HttpServer> {
   const current = config(overrides);
-  return startHttpServer({ host: '127.0.0.1', port: 0, registry: metricsRegistry(), checkReady: () => test.db.ping(), readinessTimeoutMs: 2_000, logger: silentLogger(), api: { db: test.db, config: () => current, version: 'test' } });
+  return startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    registry: metricsRegistry(),
+    checkReady: () => test.db.ping(),
+    readinessTimeoutMs: 2_000,
+    logger: silentLogger(),
+    api: { db: test.db, config: () => current, version: 'test' },
+  });
 }
 
 beforeAll(async () => {
   test = await createTestDatabase();
-  const ids = await getOrCreateRelayIds(test.db, [{ url: RELAY_A, network: 'clearnet' }, { url: RELAY_B, network: 'clearnet' }, { url: 'ws://hidden.onion/', network: 'tor' }], 'seed');
+  const ids = await getOrCreateRelayIds(
+    test.db,
+    [
+      { url: RELAY_A, network: 'clearnet' },
+      { url: RELAY_B, network: 'clearnet' },
+      { url: 'ws://hidden.onion/', network: 'tor' },
+    ],
+    'seed',
+  );
   await test.db.query(`UPDATE relay SET state = 'active' WHERE url <> 'ws://hidden.onion/'`);
-  const notes = generateEvents({ count: 30, authors: 3, kinds: [1, 7], createdAt: [now - 5 * 86_400, now - 60], tags: [['t', 'nostr'], ['p', 'a'.repeat(64)]], seed: 'api-notes' });
+  const notes = generateEvents({
+    count: 30,
+    authors: 3,
+    kinds: [1, 7],
+    createdAt: [now - 5 * 86_400, now - 60],
+    tags: [
+      ['t', 'nostr'],
+      ['p', 'a'.repeat(64)],
+    ],
+    seed: 'api-notes',
+  });
   const others = generateEvents({ count: 10, authors: 2, kinds: [0, 3], createdAt: [now - 3 * 86_400, now - 120], seed: 'api-others' });
   events = [...notes, ...others];
   await insertEventBatch(test.db, events, ids.get(RELAY_A) as number);
@@ -48,11 +74,25 @@ beforeAll(async () => {
   for (const hoursAgo of [30, 20, 10, 1]) {
     await storeRelayChecks(test.db, ids.get(RELAY_A) as number, [
       { type: 'open', checkedAt: at(hoursAgo), ok: true, rttMs: 40 + hoursAgo },
-      { type: 'nip11', checkedAt: at(hoursAgo), ok: true, rttMs: 20, document: { name: 'Relay A', software: 'git+https://github.com/hoytech/strfry.git', version: '1.0', supported_nips: [1, 11, 77] } },
-      { type: 'geo', checkedAt: at(hoursAgo), ok: true, document: { country: 'DE', city: 'Berlin', geohash: 'u33dc0cpp' }, detail: { ip: '192.0.2.1' } },
+      {
+        type: 'nip11',
+        checkedAt: at(hoursAgo),
+        ok: true,
+        rttMs: 20,
+        document: { name: 'Relay A', software: 'git+https://github.com/hoytech/strfry.git', version: '1.0', supported_nips: [1, 11, 77] },
+      },
+      {
+        type: 'geo',
+        checkedAt: at(hoursAgo),
+        ok: true,
+        document: { country: 'DE', city: 'Berlin', geohash: 'u33dc0cpp' },
+        detail: { ip: '192.0.2.1' },
+      },
     ]);
   }
-  await storeRelayChecks(test.db, ids.get(RELAY_B) as number, [{ type: 'open', checkedAt: at(2), ok: false, reason: 'cannot connect: ECONNREFUSED' }]);
+  await storeRelayChecks(test.db, ids.get(RELAY_B) as number, [
+    { type: 'open', checkedAt: at(2), ok: false, reason: 'cannot connect: ECONNREFUSED' },
+  ]);
   await test.db.query(`INSERT INTO sync_cursor (relay_id, scope, completed_until) VALUES ($1, 'all', $2)`, [ids.get(RELAY_A), now - 3_600]);
   server = await start();
   limited = await start({ 'api.rate_limit_per_minute': 3 });
@@ -88,7 +128,9 @@ describe('GET /v1/events', () => {
     expect(windowed.length).toBe(events.filter((event) => event.created_at >= since).length);
     // NIP-19 forms are accepted alongside hex.
     const npub = nip19.npubEncode(author);
-    expect(((await get(`/v1/events?authors=${npub}&kinds=1`)).body.events as NostrEvent[]).map((event) => event.id)).toEqual(expected.map((event) => event.id));
+    expect(((await get(`/v1/events?authors=${npub}&kinds=1`)).body.events as NostrEvent[]).map((event) => event.id)).toEqual(
+      expected.map((event) => event.id),
+    );
     expect(((await get(`/v1/events/${nip19.noteEncode(events[0]?.id as string)}`)).body.event as NostrEvent).id).toBe(events[0]?.id);
     expect((await get(`/v1/events?authors=${nip19.noteEncode(events[0]?.id as string)}`)).status).toBe(400); // a note is not an author
     const ids = events.slice(0, 3).map((event) => event.id);
@@ -180,14 +222,22 @@ describe('GET /v1/events', () => {
 describe('GET /v1/relays', () => {
   it('lists relays with their latest health, software and country, filtered and paged', async () => {
     const { body } = await get('/v1/relays');
-    const relays = body.relays as { url: string; up: boolean | null; software: string | null; country: string | null; rtt_open_ms: number | null }[];
+    const relays = body.relays as {
+      url: string;
+      up: boolean | null;
+      software: string | null;
+      country: string | null;
+      rtt_open_ms: number | null;
+    }[];
     expect(relays.map((relay) => relay.url)).toEqual([RELAY_A, RELAY_B, 'ws://hidden.onion/']);
     expect(relays[0]).toMatchObject({ up: true, rtt_open_ms: 41, software: 'git+https://github.com/hoytech/strfry.git', country: 'DE' });
     expect(relays[1]).toMatchObject({ up: false });
     expect(relays[2]).toMatchObject({ up: null });
     expect(((await get('/v1/relays?status=up')).body.relays as unknown[]).length).toBe(1);
     expect(((await get('/v1/relays?status=unchecked')).body.relays as unknown[]).length).toBe(1);
-    expect(((await get('/v1/relays?network=tor')).body.relays as { url: string }[]).map((relay) => relay.url)).toEqual(['ws://hidden.onion/']);
+    expect(((await get('/v1/relays?network=tor')).body.relays as { url: string }[]).map((relay) => relay.url)).toEqual([
+      'ws://hidden.onion/',
+    ]);
     expect(((await get('/v1/relays?nip=77')).body.relays as { url: string }[]).map((relay) => relay.url)).toEqual([RELAY_A]);
     expect(((await get('/v1/relays?state=active')).body.relays as unknown[]).length).toBe(2);
     const first = await get('/v1/relays?limit=2');
@@ -212,7 +262,9 @@ describe('GET /v1/relays', () => {
     const history = await get(`/v1/relays/checks?url=${encodeURIComponent(RELAY_A)}&type=open&limit=3`);
     const rows = history.body.checks as { rtt_ms: number }[];
     expect(rows.map((row) => row.rtt_ms)).toEqual([41, 50, 60]);
-    const rest = await get(`/v1/relays/checks?url=${encodeURIComponent(RELAY_A)}&type=open&limit=3&cursor=${history.body.next_cursor as string}`);
+    const rest = await get(
+      `/v1/relays/checks?url=${encodeURIComponent(RELAY_A)}&type=open&limit=3&cursor=${history.body.next_cursor as string}`,
+    );
     expect((rest.body.checks as { rtt_ms: number }[]).map((row) => row.rtt_ms)).toEqual([70]);
   });
 });
@@ -234,7 +286,10 @@ describe('GET /v1/stats', () => {
     const breakdown = (await get('/v1/stats/relays')).body as Record<string, { value: string; relays: number }[]>;
     expect(breakdown.software).toContainEqual({ value: 'hoytech/strfry', relays: 1 });
     expect(breakdown.countries).toContainEqual({ value: 'DE', relays: 1 });
-    expect(breakdown.networks).toEqual([{ value: 'clearnet', relays: 2 }, { value: 'tor', relays: 1 }]);
+    expect(breakdown.networks).toEqual([
+      { value: 'clearnet', relays: 2 },
+      { value: 'tor', relays: 1 },
+    ]);
     const latency = (await get('/v1/stats/latency')).body.buckets as { le_ms: number | null; relays: number }[];
     expect(latency.find((bucket) => bucket.le_ms === 50)?.relays).toBe(1);
     const uptime = (await get('/v1/stats/uptime?hours=48')).body.hours as { up: number; down: number }[];
@@ -293,18 +348,21 @@ describe('the HTTP server around the API', () => {
     expect(Number((await test.db.query<{ n: string }>('SELECT count(*) AS n FROM relay')).rows[0]?.n)).toBe(3);
   });
 
-  it.runIf(testDatabaseKind === 'postgres')('cancels a query that runs past the statement timeout: ApiTimeoutError, a 503 over HTTP', async () => {
-    await expect(readOnly(test.db, 50, (tx) => tx.query('SELECT pg_sleep(2)'))).rejects.toBeInstanceOf(ApiTimeoutError);
-    // A history long enough that aggregating it takes more than 1 ms.
-    await test.db.query(`INSERT INTO relay_check (relay_id, check_type, checked_at, ok, rtt_ms)
+  it.runIf(testDatabaseKind === 'postgres')(
+    'cancels a query that runs past the statement timeout: ApiTimeoutError, a 503 over HTTP',
+    async () => {
+      await expect(readOnly(test.db, 50, (tx) => tx.query('SELECT pg_sleep(2)'))).rejects.toBeInstanceOf(ApiTimeoutError);
+      // A history long enough that aggregating it takes more than 1 ms.
+      await test.db.query(`INSERT INTO relay_check (relay_id, check_type, checked_at, ok, rtt_ms)
       SELECT r.id, 'open', now() - make_interval(secs => g), g % 3 = 0, g % 500 FROM relay r CROSS JOIN generate_series(1, 100000) AS g WHERE r.url = 'ws://hidden.onion/'`);
-    const slow = await start({ 'api.statement_timeout_ms': 1, 'api.stats_cache_seconds': 0 });
-    try {
-      const response = await fetch(`${slow.url}/v1/stats/uptime?hours=48`);
-      expect(response.status).toBe(503);
-      expect(await response.json()).toEqual({ error: 'timeout', message: 'the archive did not answer in time; narrow the query' });
-    } finally {
-      await slow.close();
-    }
-  });
+      const slow = await start({ 'api.statement_timeout_ms': 1, 'api.stats_cache_seconds': 0 });
+      try {
+        const response = await fetch(`${slow.url}/v1/stats/uptime?hours=48`);
+        expect(response.status).toBe(503);
+        expect(await response.json()).toEqual({ error: 'timeout', message: 'the archive did not answer in time; narrow the query' });
+      } finally {
+        await slow.close();
+      }
+    },
+  );
 });

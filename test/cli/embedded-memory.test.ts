@@ -20,8 +20,12 @@ describe('heap growth with the embedded database', () => {
   });
 
   it('refuses a growth V8 cannot use, naming the option', () => {
-    expect(() => loadConfig({ env: { BIGBROTR_DATABASE__EMBEDDED_HEAP_GROWTH_PERCENT: '-5' } })).toThrow(/database\.embedded_heap_growth_percent/);
-    expect(() => loadConfig({ env: { BIGBROTR_DATABASE__EMBEDDED_HEAP_GROWTH_PERCENT: '1000' } })).toThrow(/database\.embedded_heap_growth_percent/);
+    expect(() => loadConfig({ env: { BIGBROTR_DATABASE__EMBEDDED_HEAP_GROWTH_PERCENT: '-5' } })).toThrow(
+      /database\.embedded_heap_growth_percent/,
+    );
+    expect(() => loadConfig({ env: { BIGBROTR_DATABASE__EMBEDDED_HEAP_GROWTH_PERCENT: '1000' } })).toThrow(
+      /database\.embedded_heap_growth_percent/,
+    );
   });
 
   it('gives freed C memory back on a timer with the embedded database, once per process, never with a server', () => {

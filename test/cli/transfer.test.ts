@@ -29,8 +29,27 @@ const key = testSecretKey('transfer', 0);
 const tricky: NostrEvent[] = [
   signEvent({ kind: 1, created_at: 1_700_000_100, tags: [['t', 'nul\u0000tag']], content: 'nul \u0000 in content' }, key),
   signEvent({ kind: 1, created_at: 1_700_000_101, tags: [['alt', '\ud800']], content: 'lone \ud83d and \udc00 surrogates' }, key),
-  signEvent({ kind: 30023, created_at: 1_700_000_102, tags: [['d', ''], ['title', 'τίτλος 🧡']], content: '"quotes" \\ backslash\n newline' }, key),
-  signEvent({ kind: 3, created_at: 1_700_000_103, tags: Array.from({ length: 300 }, (_, index) => ['p', index.toString(16).padStart(64, '0')]), content: '' }, key),
+  signEvent(
+    {
+      kind: 30023,
+      created_at: 1_700_000_102,
+      tags: [
+        ['d', ''],
+        ['title', 'τίτλος 🧡'],
+      ],
+      content: '"quotes" \\ backslash\n newline',
+    },
+    key,
+  ),
+  signEvent(
+    {
+      kind: 3,
+      created_at: 1_700_000_103,
+      tags: Array.from({ length: 300 }, (_, index) => ['p', index.toString(16).padStart(64, '0')]),
+      content: '',
+    },
+    key,
+  ),
 ];
 const plain = generateEvents({ count: 40, authors: 3, kinds: [1, 7], seed: 'transfer-plain' });
 const good = [...tricky, ...plain];
@@ -44,7 +63,11 @@ afterAll(async () => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
-const parseLines = (text: string) => text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as NostrEvent & { seen_on?: { relay: string; first_seen_at: number }[] });
+const parseLines = (text: string) =>
+  text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as NostrEvent & { seen_on?: { relay: string; first_seen_at: number }[] });
 
 describe('export and import', () => {
   it('imports good lines, counts bad ones by reason with line numbers, and stores copies once', async () => {
@@ -63,15 +86,42 @@ describe('export and import', () => {
     ];
     const file = join(workDir, 'input.jsonl');
     writeFileSync(file, `${lines.join('\r\n')}`);
-    const result = await runCli(['import', '--input', file, '--relay', 'wss://origin.example', '--max-line-bytes', '30000', '--json'], source.env);
+    const result = await runCli(
+      ['import', '--input', file, '--relay', 'wss://origin.example', '--max-line-bytes', '30000', '--json'],
+      source.env,
+    );
     expect(result.code, result.stderr).toBe(0);
-    const summary = JSON.parse(result.stdout) as { lines: number; blank: number; imported: number; alreadyArchived: number; newRelayLinks: number; rejected: Record<string, number>; examples: { line: number; reason: string }[] };
-    expect(summary).toMatchObject({ lines: good.length + 9, blank: 1, imported: good.length, alreadyArchived: 2, newRelayLinks: good.length });
-    expect(summary.rejected).toEqual({ 'not-json': 1, 'bad-signature': 1, 'id-mismatch': 1, 'bad-kind': 1, 'not-an-event': 1, 'too-long': 1 });
+    const summary = JSON.parse(result.stdout) as {
+      lines: number;
+      blank: number;
+      imported: number;
+      alreadyArchived: number;
+      newRelayLinks: number;
+      rejected: Record<string, number>;
+      examples: { line: number; reason: string }[];
+    };
+    expect(summary).toMatchObject({
+      lines: good.length + 9,
+      blank: 1,
+      imported: good.length,
+      alreadyArchived: 2,
+      newRelayLinks: good.length,
+    });
+    expect(summary.rejected).toEqual({
+      'not-json': 1,
+      'bad-signature': 1,
+      'id-mismatch': 1,
+      'bad-kind': 1,
+      'not-an-event': 1,
+      'too-long': 1,
+    });
     expect(summary.examples[0]).toEqual({ line: good.length + 2, reason: 'not-json' });
 
     // Importing the same file again stores nothing new.
-    const again = await runCli(['import', '--input', file, '--relay', 'wss://origin.example', '--max-line-bytes', '30000', '--json'], source.env);
+    const again = await runCli(
+      ['import', '--input', file, '--relay', 'wss://origin.example', '--max-line-bytes', '30000', '--json'],
+      source.env,
+    );
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ imported: 0, alreadyArchived: good.length + 2, newRelayLinks: 0 });
   });
@@ -102,9 +152,25 @@ describe('export and import', () => {
 
   it('exports by kind, author, time and relay, with provenance on request', async () => {
     // The flags through the CLI once; the other filters on the export function itself (no process start each).
-    const withProvenance = await runCli(['export', '--relay', 'wss://origin.example/', '--provenance', '--kinds', '7,30023', '--since', '1700000000', '--until', '2023-11-14T22:15:00Z'], source.env);
+    const withProvenance = await runCli(
+      [
+        'export',
+        '--relay',
+        'wss://origin.example/',
+        '--provenance',
+        '--kinds',
+        '7,30023',
+        '--since',
+        '1700000000',
+        '--until',
+        '2023-11-14T22:15:00Z',
+      ],
+      source.env,
+    );
     expect(withProvenance.code, withProvenance.stderr).toBe(0);
-    const expectedKinds = good.filter((event) => [7, 30023].includes(event.kind) && event.created_at <= Date.parse('2023-11-14T22:15:00Z') / 1000);
+    const expectedKinds = good.filter(
+      (event) => [7, 30023].includes(event.kind) && event.created_at <= Date.parse('2023-11-14T22:15:00Z') / 1000,
+    );
     const lines = parseLines(withProvenance.stdout);
     expect(lines.map((event) => event.id).sort()).toEqual(expectedKinds.map((event) => event.id).sort());
     for (const line of lines) {
@@ -123,12 +189,18 @@ describe('export and import', () => {
           },
         });
         await exportEvents(db, out, { filter, pageSize: 7 }); // several pages
-        return parseLines(chunks.join('')).map((event) => event.id).sort();
+        return parseLines(chunks.join(''))
+          .map((event) => event.id)
+          .sort();
       };
       const author = (plain[0] as NostrEvent).pubkey;
-      const byAuthor = good.filter((event) => event.pubkey === author && event.created_at >= 1_700_000_010 && event.created_at <= 1_700_000_030);
+      const byAuthor = good.filter(
+        (event) => event.pubkey === author && event.created_at >= 1_700_000_010 && event.created_at <= 1_700_000_030,
+      );
       expect(byAuthor.length).toBeGreaterThan(0);
-      expect(await exported({ authors: [author], since: 1_700_000_010, until: 1_700_000_030 })).toEqual(byAuthor.map((event) => event.id).sort());
+      expect(await exported({ authors: [author], since: 1_700_000_010, until: 1_700_000_030 })).toEqual(
+        byAuthor.map((event) => event.id).sort(),
+      );
       expect(await exported({})).toEqual(good.map((event) => event.id).sort());
       expect(await exported({ relay: 'wss://elsewhere.example/' })).toEqual([]);
     } finally {

@@ -5,7 +5,8 @@ describe('bigbrotr CLI usage', () => {
   it('--help lists every command', async () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['migrate', 'seed', 'stats', 'config', 'run']) expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    for (const command of ['migrate', 'seed', 'stats', 'config', 'run'])
+      expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
   });
 
   it('every command has --help', async () => {

@@ -67,7 +67,10 @@ describe('config/development.yaml and config/production.yaml', () => {
     tempDirs.push(dir);
     const urlFile = join(dir, 'database_url');
     writeFileSync(urlFile, 'postgres://bigbrotr:s3cret-pass@db.internal:5432/bigbrotr\n');
-    const loaded = loadConfig({ configFile: production, env: { BIGBROTR_SYNC__CONCURRENCY: '64', BIGBROTR_LOG__FORMAT: 'pretty', BIGBROTR_DATABASE_URL_FILE: urlFile } });
+    const loaded = loadConfig({
+      configFile: production,
+      env: { BIGBROTR_SYNC__CONCURRENCY: '64', BIGBROTR_LOG__FORMAT: 'pretty', BIGBROTR_DATABASE_URL_FILE: urlFile },
+    });
     expect(loaded.config.sync.concurrency).toBe(64);
     expect(loaded.sources.get('sync.concurrency')).toBe('env BIGBROTR_SYNC__CONCURRENCY');
     expect(loaded.config.log.format).toBe('pretty');
@@ -78,10 +81,15 @@ describe('config/development.yaml and config/production.yaml', () => {
   });
 
   it('bigbrotr --config config/production.yaml takes the file, and env vars win over it', async () => {
-    const result = await runCli(['--config', 'config/production.yaml', 'config', 'show', '--json', '--sources'], { BIGBROTR_MONITOR__CONCURRENCY: '7' });
+    const result = await runCli(['--config', 'config/production.yaml', 'config', 'show', '--json', '--sources'], {
+      BIGBROTR_MONITOR__CONCURRENCY: '7',
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const shown = JSON.parse(result.stdout) as { config: { http: { host: string }; monitor: { concurrency: number } }; sources: Record<string, string> };
+    const shown = JSON.parse(result.stdout) as {
+      config: { http: { host: string }; monitor: { concurrency: number } };
+      sources: Record<string, string>;
+    };
     expect(shown.config.http.host).toBe('0.0.0.0');
     expect(shown.sources['http.host']).toBe('file config/production.yaml');
     expect(shown.config.monitor.concurrency).toBe(7);

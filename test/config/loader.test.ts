@@ -74,7 +74,9 @@ describe('loadConfig', () => {
   });
 
   it('coerces env strings by the option type', () => {
-    const { config } = loadConfig({ env: { BIGBROTR_HTTP__ENABLED: 'false', BIGBROTR_RELAY_URL__ALLOW_PRIVATE: 'yes', BIGBROTR_HTTP__PORT: ' 99 ' } });
+    const { config } = loadConfig({
+      env: { BIGBROTR_HTTP__ENABLED: 'false', BIGBROTR_RELAY_URL__ALLOW_PRIVATE: 'yes', BIGBROTR_HTTP__PORT: ' 99 ' },
+    });
     expect(config.http.enabled).toBe(false);
     expect(config.relay_url.allow_private).toBe(true);
     expect(config.http.port).toBe(99);
@@ -109,11 +111,15 @@ describe('loadConfig', () => {
   it('never puts a secret value into a problem message', () => {
     const secretFile = tempFile('s', 'hunter2-secret-value');
     const problems = problemsOf(() =>
-      loadConfig({ env: { BIGBROTR_DATABASE__SSL_MODE: 'hunter2-secret-value', BIGBROTR_DATABASE__URL_FILE: secretFile, BIGBROTR_HTTP__PORT: 'x' } }),
+      loadConfig({
+        env: { BIGBROTR_DATABASE__SSL_MODE: 'hunter2-secret-value', BIGBROTR_DATABASE__URL_FILE: secretFile, BIGBROTR_HTTP__PORT: 'x' },
+      }),
     );
     // ssl_mode is not secret: its bad value may be shown; the URL read from a file is valid and silent.
     expect(problems.join('\n')).toContain('database.ssl_mode');
-    const secretProblems = problemsOf(() => loadConfig({ env: { BIGBROTR_DATABASE__URL_FILE: secretFile }, overrides: { 'database.url': 12345 } }));
+    const secretProblems = problemsOf(() =>
+      loadConfig({ env: { BIGBROTR_DATABASE__URL_FILE: secretFile }, overrides: { 'database.url': 12345 } }),
+    );
     expect(secretProblems.join('\n')).toContain('database.url: invalid value (secret, not shown)');
   });
 });

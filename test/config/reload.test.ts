@@ -5,7 +5,9 @@ import { diffConfig, mergeReloaded } from '../../src/config/reload.js';
 describe('config reload', () => {
   it('separates live options from restart-only ones and keeps the old restart-only values', () => {
     const before = loadConfig({ env: {} }).config;
-    const after = loadConfig({ env: { BIGBROTR_LOG_LEVEL: 'debug', BIGBROTR_HTTP__PORT: '1234', BIGBROTR_DATABASE__POOL_SIZE: '3' } }).config;
+    const after = loadConfig({
+      env: { BIGBROTR_LOG_LEVEL: 'debug', BIGBROTR_HTTP__PORT: '1234', BIGBROTR_DATABASE__POOL_SIZE: '3' },
+    }).config;
     const changes = diffConfig(before, after);
     expect(changes.applied).toEqual(['log.level']);
     expect(changes.restartRequired.sort()).toEqual(['database.pool_size', 'http.port']);

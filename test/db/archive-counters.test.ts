@@ -7,7 +7,13 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../../src/config/schema.js';
-import { archiveTotals, counterBreakdown, foldArchiveCounters, recountArchive, uncountExpiredEventTable } from '../../src/db/archive-counters.js';
+import {
+  archiveTotals,
+  counterBreakdown,
+  foldArchiveCounters,
+  recountArchive,
+  uncountExpiredEventTable,
+} from '../../src/db/archive-counters.js';
 import type { Database, Queryable } from '../../src/db/database.js';
 import { insertEventBatch } from '../../src/db/events.js';
 import { storeRelayChecks } from '../../src/db/relay-checks.js';
@@ -28,7 +34,10 @@ async function freshDatabase(poolSize = 4): Promise<Database> {
 }
 
 async function addRelay(db: Queryable, url: string): Promise<number> {
-  const { rows } = await db.query<{ id: number }>(`INSERT INTO relay (url, network, state, discovered_from) VALUES ($1, 'clearnet', 'active', 'seed') RETURNING id`, [url]);
+  const { rows } = await db.query<{ id: number }>(
+    `INSERT INTO relay (url, network, state, discovered_from) VALUES ($1, 'clearnet', 'active', 'seed') RETURNING id`,
+    [url],
+  );
   return rows[0]?.id as number;
 }
 
@@ -38,7 +47,9 @@ async function scalar(db: Queryable, sql: string): Promise<number> {
 }
 
 async function grouped(db: Queryable, expression: string): Promise<{ key: number; value: number }[]> {
-  const { rows } = await db.query<{ key: string; value: string }>(`SELECT ${expression} AS key, count(*) AS value FROM event GROUP BY 1 ORDER BY 1`);
+  const { rows } = await db.query<{ key: string; value: string }>(
+    `SELECT ${expression} AS key, count(*) AS value FROM event GROUP BY 1 ORDER BY 1`,
+  );
   return rows.map((row) => ({ key: Number(row.key), value: Number(row.value) }));
 }
 
@@ -52,7 +63,9 @@ async function expectExact(db: Queryable): Promise<void> {
   });
   expect(await counterBreakdown(db, 'events_by_kind')).toEqual(await grouped(db, 'kind'));
   expect(await counterBreakdown(db, 'events_by_created_day')).toEqual(await grouped(db, 'floor(created_at / 86400.0)::bigint'));
-  expect(await counterBreakdown(db, 'events_by_archived_day')).toEqual(await grouped(db, 'floor(extract(epoch FROM archived_at) / 86400)::bigint'));
+  expect(await counterBreakdown(db, 'events_by_archived_day')).toEqual(
+    await grouped(db, 'floor(extract(epoch FROM archived_at) / 86400)::bigint'),
+  );
 }
 
 function configWith(maintenance: Partial<Config['maintenance']>): Config {
@@ -64,7 +77,12 @@ describe('archive counters', () => {
     const db = await freshDatabase(8);
     const relays = await Promise.all(['a', 'b', 'c', 'd'].map((name) => addRelay(db, `wss://${name}.example.com/`)));
     const now = Math.floor(Date.now() / 1000);
-    const events = generateEvents({ count: 600, kinds: [1, 7, 0, 30023, 1111], createdAt: [now - 40 * DAY, now + 3_600], seed: 'counters' });
+    const events = generateEvents({
+      count: 600,
+      kinds: [1, 7, 0, 30023, 1111],
+      createdAt: [now - 40 * DAY, now + 3_600],
+      seed: 'counters',
+    });
     await expectExact(db);
     // Four inserters at once, overlapping: each relay serves a different two thirds of the events, in
     // statements of 7 (232 in all). The statement sequence set so that the 256th, which folds in
@@ -146,8 +164,18 @@ describe('archive counters', () => {
     const relayB = await addRelay(db, 'wss://b.example.com/');
     const now = new Date();
     const nowSeconds = Math.floor(now.getTime() / 1000);
-    const old = generateEvents({ count: 30, kinds: [1, 7], createdAt: [Date.UTC(2020, 2, 1) / 1000, Date.UTC(2020, 10, 1) / 1000], seed: 'old' });
-    const older = generateEvents({ count: 12, kinds: [3], createdAt: [Date.UTC(2021, 0, 5) / 1000, Date.UTC(2021, 5, 5) / 1000], seed: 'older' });
+    const old = generateEvents({
+      count: 30,
+      kinds: [1, 7],
+      createdAt: [Date.UTC(2020, 2, 1) / 1000, Date.UTC(2020, 10, 1) / 1000],
+      seed: 'old',
+    });
+    const older = generateEvents({
+      count: 12,
+      kinds: [3],
+      createdAt: [Date.UTC(2021, 0, 5) / 1000, Date.UTC(2021, 5, 5) / 1000],
+      seed: 'older',
+    });
     const recent = generateEvents({ count: 20, kinds: [1, 0], createdAt: [nowSeconds - 10 * DAY, nowSeconds - DAY], seed: 'recent' });
     for (const relayId of [relayA, relayB]) await insertEventBatch(db, [...old, ...older, ...recent], relayId);
     const twoYearsAgo = new Date(now.getTime() - 730 * DAY * 1000);
@@ -167,7 +195,11 @@ describe('archive counters', () => {
     expect(await uncountExpiredEventTable(db, 'bigbrotr_expired_event_y2021')).toBeNull();
     expect((await archiveTotals(db)).events).toBe(50);
 
-    const report = await runMaintenance({ db, config: configWith({ event_retention_days: 3 * 365, check_retention_days: 400, batch_size: 7 }), now });
+    const report = await runMaintenance({
+      db,
+      config: configWith({ event_retention_days: 3 * 365, check_retention_days: 400, batch_size: 7 }),
+      now,
+    });
     expect(report?.dropped.map((action) => action.name)).toEqual(expect.arrayContaining(['event_y2020', 'event_y2021']));
     expect(report?.orphanMetadata).toBe(1);
     expect(await archiveTotals(db)).toEqual({ events: 20, event_relay: 40, relay_check: 1, metadata: 0 });
@@ -178,7 +210,11 @@ describe('archive counters', () => {
   it('subtract an expired partition dropped without being uncounted first', async () => {
     const db = await freshDatabase();
     const relayId = await addRelay(db, 'wss://a.example.com/');
-    await insertEventBatch(db, generateEvents({ count: 9, createdAt: [Date.UTC(2022, 3, 1) / 1000, Date.UTC(2022, 4, 1) / 1000], seed: 'dropped' }), relayId);
+    await insertEventBatch(
+      db,
+      generateEvents({ count: 9, createdAt: [Date.UTC(2022, 3, 1) / 1000, Date.UTC(2022, 4, 1) / 1000], seed: 'dropped' }),
+      relayId,
+    );
     await insertEventBatch(db, generateEvents({ count: 4, createdAt: Date.UTC(2023, 3, 1) / 1000, seed: 'kept' }), relayId);
     await db.exec('ALTER TABLE event DETACH PARTITION event_y2022; ALTER TABLE event_y2022 RENAME TO bigbrotr_expired_event_y2022');
     await db.query('DELETE FROM event_relay er USING bigbrotr_expired_event_y2022 x WHERE er.event_id = x.id');
@@ -191,11 +227,21 @@ describe('archive counters', () => {
     const db = await freshDatabase();
     const relayId = await addRelay(db, 'wss://a.example.com/');
     // 2035 has no partition yet: the default one holds these until maintenance creates it.
-    await insertEventBatch(db, generateEvents({ count: 6, createdAt: [Date.UTC(2035, 1, 1) / 1000, Date.UTC(2035, 6, 1) / 1000], seed: 'future' }), relayId);
-    await db.query('SELECT bigbrotr_create_event_partition($1, $2, $3)', ['event_y2035', Date.UTC(2035, 0, 1) / 1000, Date.UTC(2036, 0, 1) / 1000]);
+    await insertEventBatch(
+      db,
+      generateEvents({ count: 6, createdAt: [Date.UTC(2035, 1, 1) / 1000, Date.UTC(2035, 6, 1) / 1000], seed: 'future' }),
+      relayId,
+    );
+    await db.query('SELECT bigbrotr_create_event_partition($1, $2, $3)', [
+      'event_y2035',
+      Date.UTC(2035, 0, 1) / 1000,
+      Date.UTC(2036, 0, 1) / 1000,
+    ]);
     expect(await scalar(db, 'SELECT count(*) AS n FROM event_y2035')).toBe(6);
     await expectExact(db);
-    const { rows } = await db.query<{ found: boolean }>(`SELECT to_regprocedure('bigbrotr_dissolve_event_partition(text, integer)') IS NOT NULL AS found`);
+    const { rows } = await db.query<{ found: boolean }>(
+      `SELECT to_regprocedure('bigbrotr_dissolve_event_partition(text, integer)') IS NOT NULL AS found`,
+    );
     if (rows[0]?.found) {
       // Migration 0013's split puts a partition's rows back through event: a move, not new events.
       expect(await scalar(db, `SELECT bigbrotr_dissolve_event_partition('event_y2035', 100)::int AS n`)).toBe(1);
@@ -204,28 +250,31 @@ describe('archive counters', () => {
     }
   });
 
-  it.runIf(testDatabaseKind === 'postgres')('leave inserters of the same kinds and days waiting for nobody (no row locks on counters)', async () => {
-    const db = await freshDatabase(4);
-    const relayId = await addRelay(db, 'wss://a.example.com/');
-    const [first, second] = [generateEvents({ count: 5, seed: 'tx1' }), generateEvents({ count: 5, seed: 'tx2' })];
-    // Two open transactions insert events of the same kind and day; neither commits before the other has inserted.
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const one = db.transaction(async (tx) => {
-      await insertEventBatch(tx, first, relayId);
-      await held;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const started = Date.now();
-    await db.transaction(async (tx) => {
-      await tx.query(`SET LOCAL lock_timeout = '2s'`);
-      await insertEventBatch(tx, second, relayId);
-    });
-    expect(Date.now() - started).toBeLessThan(1_500);
-    release();
-    await one;
-    await expectExact(db);
-  });
+  it.runIf(testDatabaseKind === 'postgres')(
+    'leave inserters of the same kinds and days waiting for nobody (no row locks on counters)',
+    async () => {
+      const db = await freshDatabase(4);
+      const relayId = await addRelay(db, 'wss://a.example.com/');
+      const [first, second] = [generateEvents({ count: 5, seed: 'tx1' }), generateEvents({ count: 5, seed: 'tx2' })];
+      // Two open transactions insert events of the same kind and day; neither commits before the other has inserted.
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const one = db.transaction(async (tx) => {
+        await insertEventBatch(tx, first, relayId);
+        await held;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await db.transaction(async (tx) => {
+        await tx.query(`SET LOCAL lock_timeout = '2s'`);
+        await insertEventBatch(tx, second, relayId);
+      });
+      expect(Date.now() - started).toBeLessThan(1_500);
+      release();
+      await one;
+      await expectExact(db);
+    },
+  );
 });

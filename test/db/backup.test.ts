@@ -64,21 +64,47 @@ beforeAll(async () => {
   source = await scratch();
   const now = Math.floor(Date.now() / 1000);
   events = [
-    ...generateEvents({ count: 250, authors: 6, kinds: [0, 1, 7, 30023], createdAt: [now - 40 * 86_400, now - 60], tags: [['t', 'backup'], ['p', 'b'.repeat(64)]], seed: 'backup' }),
+    ...generateEvents({
+      count: 250,
+      authors: 6,
+      kinds: [0, 1, 7, 30023],
+      createdAt: [now - 40 * 86_400, now - 60],
+      tags: [
+        ['t', 'backup'],
+        ['p', 'b'.repeat(64)],
+      ],
+      seed: 'backup',
+    }),
     // Content PostgreSQL text cannot hold as is (kept losslessly in raw_json) and a multi-byte one.
-    signEvent({ kind: 1, created_at: now - 3_600, tags: [['t', 'nul\u0000tag']], content: 'nul \u0000 and lone \ud800 surrogate' }, testSecretKey('backup-odd', 0)),
+    signEvent(
+      { kind: 1, created_at: now - 3_600, tags: [['t', 'nul\u0000tag']], content: 'nul \u0000 and lone \ud800 surrogate' },
+      testSecretKey('backup-odd', 0),
+    ),
     signEvent({ kind: 1, created_at: 1_600_000_000, tags: [], content: 'émoji 🦩 and ümlauts, 2020' }, testSecretKey('backup-odd', 1)),
   ];
   await withDb(source.config, async (db) => {
     await migrate(db, { lockTimeoutMs: 30_000 });
-    const ids = await getOrCreateRelayIds(db, [{ url: RELAY, network: 'clearnet' }, { url: 'wss://other.example/', network: 'clearnet' }], 'seed');
+    const ids = await getOrCreateRelayIds(
+      db,
+      [
+        { url: RELAY, network: 'clearnet' },
+        { url: 'wss://other.example/', network: 'clearnet' },
+      ],
+      'seed',
+    );
     await insertEventBatch(db, events, ids.get(RELAY) as number);
     await insertEventBatch(db, events.slice(0, 20), ids.get('wss://other.example/') as number);
     const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * 3_600_000);
     for (const hoursAgo of [50, 26, 3]) {
       const records: CheckRecord[] = [
         { type: 'open', checkedAt: at(hoursAgo), ok: true, rttMs: 30 + hoursAgo },
-        { type: 'nip11', checkedAt: at(hoursAgo), ok: true, rttMs: 12, document: { name: 'Backup relay', supported_nips: [1, 11, 77], limitation: { max_limit: 500 } } },
+        {
+          type: 'nip11',
+          checkedAt: at(hoursAgo),
+          ok: true,
+          rttMs: 12,
+          document: { name: 'Backup relay', supported_nips: [1, 11, 77], limitation: { max_limit: 500 } },
+        },
         { type: 'write', checkedAt: at(hoursAgo), ok: false, reason: 'restricted: paid relay', detail: { prefix: 'restricted' } },
       ];
       await storeRelayChecks(db, ids.get(RELAY) as number, records);
@@ -98,7 +124,11 @@ describe(`bigbrotr backup / restore (${testDatabaseKind})`, () => {
     const file = join(workDir, 'archive.backup');
     const backup = await runCli(['backup', '--output', file, '--json'], envFor(source.config), 120_000);
     expect(backup.code, backup.stderr).toBe(0);
-    expect(JSON.parse(backup.stdout)).toMatchObject({ database: testDatabaseKind, format: testDatabaseKind === 'postgres' ? 'pg_dump' : 'pglite', bytes: statSync(file).size });
+    expect(JSON.parse(backup.stdout)).toMatchObject({
+      database: testDatabaseKind,
+      format: testDatabaseKind === 'postgres' ? 'pg_dump' : 'pglite',
+      bytes: statSync(file).size,
+    });
     expect(detectBackupFormat(file)).toBe(testDatabaseKind === 'postgres' ? 'pg_dump' : 'pglite');
     expect(readdirPartial(workDir)).toEqual([]);
 
@@ -106,12 +136,19 @@ describe(`bigbrotr backup / restore (${testDatabaseKind})`, () => {
     const restore = await runCli(['restore', '--input', file, '--json'], envFor(target.config), 120_000);
     expect(restore.code, restore.stderr).toBe(0);
     const migrations = readMigrations().map((migration) => migration.name);
-    expect(JSON.parse(restore.stdout)).toMatchObject({ database: testDatabaseKind, replaced: false, schema: migrations[migrations.length - 1] });
+    expect(JSON.parse(restore.stdout)).toMatchObject({
+      database: testDatabaseKind,
+      replaced: false,
+      schema: migrations[migrations.length - 1],
+    });
 
     await withDb(target.config, async (db) => {
       // The restored schema is current: nothing to migrate.
       expect((await migrate(db, { lockTimeoutMs: 10_000 })).applied).toEqual([]);
-      const restored = await getEventsByIds(db, events.map((event) => event.id));
+      const restored = await getEventsByIds(
+        db,
+        events.map((event) => event.id),
+      );
       expect(restored.length).toBe(events.length);
       const byId = new Map(restored.map((event) => [event.id, event]));
       for (const event of events) expect(byId.get(event.id)).toEqual(event);
@@ -133,8 +170,17 @@ describe(`bigbrotr backup / restore (${testDatabaseKind})`, () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(JSON.parse(forced.stdout)).toMatchObject({ replaced: true });
     await withDb(target.config, async (db) => {
-      expect((await db.query<{ n: number }>(`SELECT count(*) AS n FROM relay WHERE url = 'wss://after-restore.example/'`)).rows[0]?.n).toBe(0);
-      expect((await getEventsByIds(db, events.map((event) => event.id))).length).toBe(events.length);
+      expect((await db.query<{ n: number }>(`SELECT count(*) AS n FROM relay WHERE url = 'wss://after-restore.example/'`)).rows[0]?.n).toBe(
+        0,
+      );
+      expect(
+        (
+          await getEventsByIds(
+            db,
+            events.map((event) => event.id),
+          )
+        ).length,
+      ).toBe(events.length);
       expect(await checks(db)).toEqual(checksBefore);
     });
   }, 300_000);
@@ -150,17 +196,31 @@ describe(`bigbrotr backup / restore (${testDatabaseKind})`, () => {
     writeFileSync(fake, testDatabaseKind === 'postgres' ? Buffer.from([0x1f, 0x8b, 0x08, 0x00]) : 'PGDMP fake');
     const wrongKind = await runCli(['restore', '--input', fake], envFor(target.config));
     expect(wrongKind.code).toBe(1);
-    expect(wrongKind.stderr).toContain(testDatabaseKind === 'postgres' ? 'backup of the embedded database' : 'pg_dump archive of a PostgreSQL database');
+    expect(wrongKind.stderr).toContain(
+      testDatabaseKind === 'postgres' ? 'backup of the embedded database' : 'pg_dump archive of a PostgreSQL database',
+    );
   }, 120_000);
 });
 
 describe('pg_dump connection settings', () => {
   it('pass the password only in a private pgpass file, never in the environment or arguments', () => {
     const password = 'p:w\\with-colon-and-backslash';
-    const config = { ...databaseSchema.parse({}), url: `postgres://archiver:${encodeURIComponent(password)}@db.example:6543/archive?sslmode=verify-full`, ssl_ca_file: '/etc/ca.pem' };
+    const config = {
+      ...databaseSchema.parse({}),
+      url: `postgres://archiver:${encodeURIComponent(password)}@db.example:6543/archive?sslmode=verify-full`,
+      ssl_ca_file: '/etc/ca.pem',
+    };
     const connection = libpqConnection(config, { PATH: '/usr/bin', PGPASSWORD: 'inherited', PGSERVICE: 'x' });
     try {
-      expect(connection.env).toMatchObject({ PGHOST: 'db.example', PGPORT: '6543', PGUSER: 'archiver', PGDATABASE: 'archive', PGSSLMODE: 'verify-full', PGSSLROOTCERT: '/etc/ca.pem', PATH: '/usr/bin' });
+      expect(connection.env).toMatchObject({
+        PGHOST: 'db.example',
+        PGPORT: '6543',
+        PGUSER: 'archiver',
+        PGDATABASE: 'archive',
+        PGSSLMODE: 'verify-full',
+        PGSSLROOTCERT: '/etc/ca.pem',
+        PATH: '/usr/bin',
+      });
       expect(connection.env.PGPASSWORD).toBeUndefined();
       expect(connection.env.PGSERVICE).toBeUndefined();
       expect(JSON.stringify(Object.entries(connection.env).filter(([name]) => name !== 'PGPASSFILE'))).not.toContain('with-colon');
@@ -174,7 +234,10 @@ describe('pg_dump connection settings', () => {
   });
 
   it.runIf(testDatabaseKind === 'postgres')('a missing pg_dump is a clear error', async () => {
-    const result = await runCli(['backup', '--output', join(workDir, 'never.backup'), '--pg-bin-dir', '/nonexistent'], envFor(source.config));
+    const result = await runCli(
+      ['backup', '--output', join(workDir, 'never.backup'), '--pg-bin-dir', '/nonexistent'],
+      envFor(source.config),
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('pg_dump not found in /nonexistent');
     expect(existsSync(join(workDir, 'never.backup'))).toBe(false);

@@ -6,7 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../src/db/database.js';
-import { eventQuery, eventsJsonQuery, findEvents, findEventsJson, type ArchiveFilter, type EventPosition } from '../../src/db/event-query.js';
+import {
+  eventQuery,
+  eventsJsonQuery,
+  findEvents,
+  findEventsJson,
+  type ArchiveFilter,
+  type EventPosition,
+} from '../../src/db/event-query.js';
 import { SEARCH_WINDOWS_SECONDS, searchEvents, searchEventsJson, searchesByWindow } from '../../src/db/event-search.js';
 import { insertEventBatch } from '../../src/db/events.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
@@ -48,8 +55,19 @@ describe('tag searches by window', () => {
       // Only old matches, two to three years back.
       ...tagged('cold', 40, [['t', 'cold']], NOW - 3 * 365 * DAY, NOW - 2 * 365 * DAY),
       // Matches at many distances, a few dated ahead of the clock, and one at the exact window edges.
-      ...tagged('spread', 90, [['t', 'spread'], ['p', 'a'.repeat(64)]], NOW - 5 * 365 * DAY, NOW + 30 * DAY),
-      ...SEARCH_WINDOWS_SECONDS.map((width, index) => tagged(`edge-${index}`, 1, [['t', 'spread']], NOW - width, NOW - width)[0] as NostrEvent),
+      ...tagged(
+        'spread',
+        90,
+        [
+          ['t', 'spread'],
+          ['p', 'a'.repeat(64)],
+        ],
+        NOW - 5 * 365 * DAY,
+        NOW + 30 * DAY,
+      ),
+      ...SEARCH_WINDOWS_SECONDS.map(
+        (width, index) => tagged(`edge-${index}`, 1, [['t', 'spread']], NOW - width, NOW - width)[0] as NostrEvent,
+      ),
       // Many events in one second (ties broken by id).
       ...tagged('tie', 30, [['t', 'tie']], NOW - 10 * DAY, NOW - 10 * DAY),
       // Untagged noise around them.
@@ -107,7 +125,10 @@ describe('tag searches by window', () => {
     const requests: ArchiveFilter[][] = [
       [{ tags: { t: ['cold'] } }, { tags: { t: ['tie'] } }],
       [{ tags: { t: ['hot'] } }, { kinds: [1], until: NOW - 1_000 * DAY }],
-      [{ tags: { t: ['spread'] }, since: NOW - 20 * DAY }, { tags: { t: ['cold'] }, until: NOW - 700 * DAY }],
+      [
+        { tags: { t: ['spread'] }, since: NOW - 20 * DAY },
+        { tags: { t: ['cold'] }, until: NOW - 700 * DAY },
+      ],
     ];
     for (const filters of requests) {
       for (const limit of [5, 100, 1_000]) {

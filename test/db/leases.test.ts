@@ -22,7 +22,9 @@ describe('service leases', () => {
     expect(b.length).toBe(12);
     expect(a.filter((resource) => b.includes(resource))).toEqual([]);
     // Another service is independent.
-    expect((await acquireLeases(test.db, { service: 'monitor', owner: 'b', candidates: resources, limit: 100, ttlMs: 60_000 })).length).toBe(20);
+    expect(
+      (await acquireLeases(test.db, { service: 'monitor', owner: 'b', candidates: resources, limit: 100, ttlMs: 60_000 })).length,
+    ).toBe(20);
   });
 
   it('an expired lease is taken over; a live one is renewed only by its owner', async () => {
@@ -33,16 +35,22 @@ describe('service leases', () => {
     const taken = await acquireLeases(test.db, { service: 'expiry', owner: 'alive', candidates: ['r1', 'r2'], limit: 5, ttlMs: 60_000 });
     expect(taken.sort()).toEqual(['r1', 'r2']);
     expect(await renewLeases(test.db, { service: 'expiry', owner: 'alive', resources: ['r1', 'r2'], ttlMs: 60_000 })).toHaveLength(2);
-    expect(await acquireLeases(test.db, { service: 'expiry', owner: 'other', candidates: ['r1', 'r2'], limit: 5, ttlMs: 60_000 })).toEqual([]);
+    expect(await acquireLeases(test.db, { service: 'expiry', owner: 'other', candidates: ['r1', 'r2'], limit: 5, ttlMs: 60_000 })).toEqual(
+      [],
+    );
     expect(await releaseLeases(test.db, { service: 'expiry', owner: 'alive', resources: ['r1'] })).toBe(1);
-    expect(await acquireLeases(test.db, { service: 'expiry', owner: 'other', candidates: ['r1', 'r2'], limit: 5, ttlMs: 60_000 })).toEqual(['r1']);
+    expect(await acquireLeases(test.db, { service: 'expiry', owner: 'other', candidates: ['r1', 'r2'], limit: 5, ttlMs: 60_000 })).toEqual([
+      'r1',
+    ]);
   });
 
   it.runIf(testDatabaseKind === 'postgres')('concurrent acquisitions from separate connection pools never overlap', async () => {
     const pools: Database[] = await Promise.all([1, 2, 3, 4].map(() => openDatabase(test.config)));
     try {
       const many = Array.from({ length: 200 }, (_, index) => `res-${index}`);
-      const results = await Promise.all(pools.map((db, index) => acquireLeases(db, { service: 'race', owner: `w${index}`, candidates: many, limit: 80, ttlMs: 60_000 })));
+      const results = await Promise.all(
+        pools.map((db, index) => acquireLeases(db, { service: 'race', owner: `w${index}`, candidates: many, limit: 80, ttlMs: 60_000 })),
+      );
       const all = results.flat();
       expect(new Set(all).size).toBe(all.length);
       expect(all.length).toBe(200);

@@ -62,7 +62,9 @@ describe('migrations', () => {
     writeFileSync(join(dir, '9002_bad.sql'), 'CREATE TABLE migration_probe_2 (x int); SELECT no_such_function();');
     const failure = await migrate(db, { lockTimeoutMs: 5_000, dir }).catch((error: unknown) => error);
     expect((failure as Error).message).toContain('migration 9002_bad.sql failed');
-    const tables = await db.query<{ name: string | null }>(`SELECT to_regclass('migration_probe')::text AS name UNION ALL SELECT to_regclass('migration_probe_2')::text`);
+    const tables = await db.query<{ name: string | null }>(
+      `SELECT to_regclass('migration_probe')::text AS name UNION ALL SELECT to_regclass('migration_probe_2')::text`,
+    );
     expect(tables.rows.map((row) => row.name)).toEqual(['migration_probe', null]);
   });
 
@@ -73,7 +75,9 @@ describe('migrations', () => {
     cleanups.push(async () => void (await Promise.all(databases.map((db) => db.close()))));
     const results = await Promise.all(databases.map((db) => migrate(db, { lockTimeoutMs: 30_000 })));
     expect(results.filter((result) => result.applied.length > 0).length).toBe(1);
-    const { rows } = await (databases[0] as (typeof databases)[number]).query<{ count: number }>('SELECT count(*) AS count FROM schema_migration');
+    const { rows } = await (databases[0] as (typeof databases)[number]).query<{ count: number }>(
+      'SELECT count(*) AS count FROM schema_migration',
+    );
     expect(rows[0]?.count).toBe(readMigrations().length);
   });
 });

@@ -14,7 +14,10 @@ const CHECKS_PER_TYPE = 150;
 
 beforeAll(async () => {
   test = await createTestDatabase();
-  await test.db.query(`INSERT INTO relay (url, network, state, discovered_from) SELECT 'wss://relay' || n || '.example/', 'clearnet', 'active', 'seed' FROM generate_series(1, $1) AS n`, [RELAYS]);
+  await test.db.query(
+    `INSERT INTO relay (url, network, state, discovered_from) SELECT 'wss://relay' || n || '.example/', 'clearnet', 'active', 'seed' FROM generate_series(1, $1) AS n`,
+    [RELAYS],
+  );
   await test.db.query(
     `INSERT INTO relay_check (relay_id, check_type, checked_at, ok, rtt_ms)
      SELECT r.id, t.type, now() - make_interval(hours => h), (h % 10) <> 0, 50 + h % 100
@@ -74,10 +77,14 @@ describe('relay_metadata_latest with a long history', () => {
   });
 
   it('returns the newest check of each type', async () => {
-    const { rows } = await test.db.query<{ check_type: string; checked_at: Date; ok: boolean }>('SELECT check_type, checked_at, ok FROM relay_metadata_latest WHERE relay_id = 7 ORDER BY check_type');
+    const { rows } = await test.db.query<{ check_type: string; checked_at: Date; ok: boolean }>(
+      'SELECT check_type, checked_at, ok FROM relay_metadata_latest WHERE relay_id = 7 ORDER BY check_type',
+    );
     expect(rows.map((row) => row.check_type)).toEqual(['dns', 'geo', 'nip11', 'open', 'read', 'requirements', 'ssl', 'write']);
     for (const row of rows) expect(Date.now() - new Date(row.checked_at).getTime()).toBeLessThan(2 * 3_600_000);
-    const { rows: uptime } = await test.db.query<{ checks_30d: string; availability_7d: string }>('SELECT checks_30d, availability_7d FROM relay_uptime WHERE relay_id = 7');
+    const { rows: uptime } = await test.db.query<{ checks_30d: string; availability_7d: string }>(
+      'SELECT checks_30d, availability_7d FROM relay_uptime WHERE relay_id = 7',
+    );
     expect(Number(uptime[0]?.checks_30d)).toBe(CHECKS_PER_TYPE);
     expect(Number(uptime[0]?.availability_7d)).toBeCloseTo(135 / 150, 5); // every 10th hour failed
   });
@@ -88,7 +95,9 @@ describe('relay_metadata_latest with a long history', () => {
     const reordered = { supported_nips: [1, 11], limitation: { auth_required: false, max_limit: 300 }, name: 'x' };
     expect(canonicalJson(document)).toBe(canonicalJson(reordered));
     expect(documentId('nip11', canonicalJson(document))).not.toBe(documentId('dns', canonicalJson(document)));
-    await storeRelayChecks(test.db, relayId, [{ type: 'nip11', checkedAt: new Date(), ok: true, rttMs: 12, document, detail: { note: 'first' } }]);
+    await storeRelayChecks(test.db, relayId, [
+      { type: 'nip11', checkedAt: new Date(), ok: true, rttMs: 12, document, detail: { note: 'first' } },
+    ]);
     await storeRelayChecks(test.db, relayId, [{ type: 'nip11', checkedAt: new Date(), ok: true, rttMs: 10, document: reordered }]);
     const { rows } = await test.db.query<{ n: string }>(`SELECT count(*) AS n FROM metadata WHERE type = 'nip11'`);
     expect(Number(rows[0]?.n)).toBe(1);
@@ -97,7 +106,9 @@ describe('relay_metadata_latest with a long history', () => {
     // Every relay was checked within the last hours: nothing is due with an interval of a day, all with one of a minute.
     expect(await dueRelaysForMonitor(test.db, { intervalSeconds: 86_400, limit: 10, service: 'monitor' })).toEqual([]);
     expect(await dueRelaysForMonitor(test.db, { intervalSeconds: 60, limit: 500, service: 'monitor' })).toHaveLength(RELAYS);
-    await test.db.query(`INSERT INTO service_lease (service, resource, owner, expires_at) VALUES ('monitor', '3', 'someone-else', now() + interval '1 minute')`);
+    await test.db.query(
+      `INSERT INTO service_lease (service, resource, owner, expires_at) VALUES ('monitor', '3', 'someone-else', now() + interval '1 minute')`,
+    );
     const due = await dueRelaysForMonitor(test.db, { intervalSeconds: 60, limit: 500, service: 'monitor' });
     expect(due).toHaveLength(RELAYS - 1);
     expect(due.some((relay) => relay.id === 3)).toBe(false);

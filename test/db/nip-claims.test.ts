@@ -22,7 +22,16 @@ import { startTestRelay, type TestRelay } from '../support/relay/server.js';
 let test: TestDatabase;
 let pool: VerifyPool;
 const relays: TestRelay[] = [];
-const config = loadConfig({ env: {}, overrides: { 'relay.connect_timeout_ms': 2_000, 'sync.negentropy_probe_timeout_ms': 1_000, 'monitor.open_timeout_ms': 2_000, 'monitor.read_timeout_ms': 2_000, 'monitor.write_check': false } }).config;
+const config = loadConfig({
+  env: {},
+  overrides: {
+    'relay.connect_timeout_ms': 2_000,
+    'sync.negentropy_probe_timeout_ms': 1_000,
+    'monitor.open_timeout_ms': 2_000,
+    'monitor.read_timeout_ms': 2_000,
+    'monitor.write_check': false,
+  },
+}).config;
 
 beforeAll(async () => {
   test = await createTestDatabase();
@@ -47,20 +56,45 @@ async function observed(options: Parameters<typeof startTestRelay>[0]): Promise<
 
 describe('NIP claims', () => {
   it('reads verified, refuted and untested claims from what the services saw, with the evidence', async () => {
-    const honest = await observed({ maxLimit: 100, defaultLimit: 100, nip11: { supported_nips: [1, 11, 42, 45, 77], limitation: { max_limit: 100 } } });
-    const boastful = await observed({ maxLimit: 100, defaultLimit: 100, negentropy: false, nip11: { supported_nips: [1, 11, 77], limitation: { max_limit: 100 } } });
+    const honest = await observed({
+      maxLimit: 100,
+      defaultLimit: 100,
+      nip11: { supported_nips: [1, 11, 42, 45, 77], limitation: { max_limit: 100 } },
+    });
+    const boastful = await observed({
+      maxLimit: 100,
+      defaultLimit: 100,
+      negentropy: false,
+      nip11: { supported_nips: [1, 11, 77], limitation: { max_limit: 100 } },
+    });
 
     const honestClaims = await relayClaims(test.db, honest.id);
-    expect(honestClaims.find((claim) => claim.subject === '77')).toMatchObject({ claimed: true, status: 'verified', evidence: expect.stringContaining('NEG-OPEN') });
+    expect(honestClaims.find((claim) => claim.subject === '77')).toMatchObject({
+      claimed: true,
+      status: 'verified',
+      evidence: expect.stringContaining('NEG-OPEN'),
+    });
     expect(honestClaims.find((claim) => claim.subject === '42')).toMatchObject({ claimed: true, status: 'untested' });
-    expect(honestClaims.find((claim) => claim.subject === 'limitation.max_limit')).toMatchObject({ claimed: true, status: 'untested', observed_at: null });
+    expect(honestClaims.find((claim) => claim.subject === 'limitation.max_limit')).toMatchObject({
+      claimed: true,
+      status: 'untested',
+      observed_at: null,
+    });
     for (const claim of honestClaims) if (claim.status !== 'untested') expect(claim.observed_at).toMatch(/^\d{4}-\d\d-\d\dT/);
 
     const boastfulClaims = await relayClaims(test.db, boastful.id);
-    expect(boastfulClaims.find((claim) => claim.subject === '77')).toMatchObject({ claimed: true, status: 'refuted', evidence: expect.stringContaining('did not answer NEG-OPEN') });
+    expect(boastfulClaims.find((claim) => claim.subject === '77')).toMatchObject({
+      claimed: true,
+      status: 'refuted',
+      evidence: expect.stringContaining('did not answer NEG-OPEN'),
+    });
     expect(boastfulClaims.some((claim) => claim.subject === '45')).toBe(false); // neither claimed nor seen
     // Paged with REQ: its answers stopped at exactly the max_limit it claims.
-    expect(boastfulClaims.find((claim) => claim.subject === 'limitation.max_limit')).toMatchObject({ claimed: true, status: 'verified', evidence: 'answers were capped at exactly 100' });
+    expect(boastfulClaims.find((claim) => claim.subject === 'limitation.max_limit')).toMatchObject({
+      claimed: true,
+      status: 'verified',
+      evidence: 'answers were capped at exactly 100',
+    });
 
     const verified77 = await listRelaySummaries(test.db, { verifiedNip: 77, limit: 10 });
     expect(verified77.map((relay) => relay.url)).toEqual([honest.url]);

@@ -7,7 +7,8 @@ import { checkDatabasePassword, databaseTarget, isLocalHost, passwordWeakness } 
 import { runCli } from '../support/cli.js';
 
 const strong = () => randomBytes(24).toString('base64url');
-const remote = (password: string, user = 'archiver', host = 'db.example.com') => `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:5432/bigbrotr`;
+const remote = (password: string, user = 'archiver', host = 'db.example.com') =>
+  `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:5432/bigbrotr`;
 
 function refusal(url: string, env: NodeJS.ProcessEnv = {}): ConfigError | undefined {
   try {
@@ -21,8 +22,29 @@ function refusal(url: string, env: NodeJS.ProcessEnv = {}): ConfigError | undefi
 
 describe('database password policy', () => {
   it('knows which hosts are on this machine', () => {
-    for (const host of ['127.0.0.1', '127.10.20.30', 'localhost', 'LOCALHOST', '[::1]', '::1', '/var/run/postgresql', '', '::ffff:127.0.0.1']) expect(isLocalHost(host), host).toBe(true);
-    for (const host of ['db.example.com', '10.0.0.5', '192.168.1.2', '128.0.0.1', '0.0.0.0', '[2001:db8::1]', 'localhost.example.com', '::2']) expect(isLocalHost(host), host).toBe(false);
+    for (const host of [
+      '127.0.0.1',
+      '127.10.20.30',
+      'localhost',
+      'LOCALHOST',
+      '[::1]',
+      '::1',
+      '/var/run/postgresql',
+      '',
+      '::ffff:127.0.0.1',
+    ])
+      expect(isLocalHost(host), host).toBe(true);
+    for (const host of [
+      'db.example.com',
+      '10.0.0.5',
+      '192.168.1.2',
+      '128.0.0.1',
+      '0.0.0.0',
+      '[2001:db8::1]',
+      'localhost.example.com',
+      '::2',
+    ])
+      expect(isLocalHost(host), host).toBe(false);
   });
 
   it('accepts any password (or none) on loopback and unix sockets', () => {
@@ -66,16 +88,23 @@ describe('database password policy', () => {
       expect(error?.message).toContain('db.example.com');
       if (password) expect(error?.message).not.toContain(password);
     }
-    for (const weak of ['postgres', 'password', 'changeme', 'admin', 'secret', '123456']) expect(passwordWeakness(weak.padEnd(16, weak))).toBeDefined();
+    for (const weak of ['postgres', 'password', 'changeme', 'admin', 'secret', '123456'])
+      expect(passwordWeakness(weak.padEnd(16, weak))).toBeDefined();
   });
 
   it('accepts a random password of 16+ characters for remote hosts, IPs and IPv6 alike', () => {
-    for (const host of ['db.example.com', '10.0.0.5:6432', '[2001:db8::1]:5432']) expect(refusal(remote(strong(), 'archiver', host)), host).toBeUndefined();
+    for (const host of ['db.example.com', '10.0.0.5:6432', '[2001:db8::1]:5432'])
+      expect(refusal(remote(strong(), 'archiver', host)), host).toBeUndefined();
     expect(refusal(remote('correct-horse-battery-staple'))).toBeUndefined();
   });
 
   it('also reads the password and user from the URL query and from PGPASSWORD / PGUSER', () => {
-    expect(databaseTarget('postgres://db.example.com/x?user=me&password=abc')).toMatchObject({ host: 'db.example.com', local: false, user: 'me', password: 'abc' });
+    expect(databaseTarget('postgres://db.example.com/x?user=me&password=abc')).toMatchObject({
+      host: 'db.example.com',
+      local: false,
+      user: 'me',
+      password: 'abc',
+    });
     expect(refusal('postgres://db.example.com/x', { PGUSER: 'me', PGPASSWORD: strong() })).toBeUndefined();
     expect(refusal('postgres://db.example.com/x', { PGPASSWORD: 'changeme' })).toBeDefined();
     expect(refusal('postgres://me@db.example.com/x')).toBeDefined();

@@ -27,9 +27,12 @@ function postgresIds(): { uid: number; gid: number } | undefined {
 
 const serverHost = serverUrl ? new URL(serverUrl).hostname : '';
 const owner = postgresIds();
-const enabled = serverUrl !== undefined && ['127.0.0.1', 'localhost'].includes(serverHost) && process.getuid?.() === 0 && owner !== undefined;
+const enabled =
+  serverUrl !== undefined && ['127.0.0.1', 'localhost'].includes(serverHost) && process.getuid?.() === 0 && owner !== undefined;
 if (serverUrl !== undefined && !enabled) {
-  console.warn('test/db/pg-tls.test.ts: SKIPPED, needs a local PostgreSQL server, root and a postgres user (the server key file must be owned by postgres)');
+  console.warn(
+    'test/db/pg-tls.test.ts: SKIPPED, needs a local PostgreSQL server, root and a postgres user (the server key file must be owned by postgres)',
+  );
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -60,12 +63,68 @@ describe.runIf(enabled)('TLS to PostgreSQL with verify-full', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bigbrotr-pg-tls-'));
     chmodSync(dir, 0o755);
-    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=bigbrotr test PostgreSQL CA'], dir);
-    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=some other CA'], dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.pem',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=bigbrotr test PostgreSQL CA',
+      ],
+      dir,
+    );
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'other-ca.key',
+        '-out',
+        'other-ca.pem',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=some other CA',
+      ],
+      dir,
+    );
     // localhost only: connecting to 127.0.0.1 is a name mismatch under verify-full.
-    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
+    writeFileSync(
+      join(dir, 'san.ext'),
+      'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n',
+    );
     openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
-    openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext'], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'server.pem',
+        '-days',
+        '2',
+        '-extfile',
+        'san.ext',
+      ],
+      dir,
+    );
     chmodSync(join(dir, 'server.pem'), 0o644);
     chownSync(join(dir, 'server.key'), owner?.uid as number, owner?.gid as number);
     chmodSync(join(dir, 'server.key'), 0o600);
@@ -83,7 +142,14 @@ describe.runIf(enabled)('TLS to PostgreSQL with verify-full', () => {
       if (Date.now() > deadline) throw new Error('the server did not turn ssl on (see its log: key file permissions?)');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    base = { ...databaseSchema.parse({}), url: urlWithHost('localhost'), ssl_mode: 'verify-full', ssl_ca_file: join(dir, 'ca.pem'), connect_timeout_ms: 5_000, pool_size: 1 };
+    base = {
+      ...databaseSchema.parse({}),
+      url: urlWithHost('localhost'),
+      ssl_mode: 'verify-full',
+      ssl_ca_file: join(dir, 'ca.pem'),
+      connect_timeout_ms: 5_000,
+      pool_size: 1,
+    };
   });
 
   afterAll(async () => {
@@ -99,7 +165,9 @@ describe.runIf(enabled)('TLS to PostgreSQL with verify-full', () => {
   it('connects to localhost with the CA file, over TLS', async () => {
     const db = await openDatabase(base);
     try {
-      const { rows } = await db.query<{ ssl: boolean; version: string }>('SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+      const { rows } = await db.query<{ ssl: boolean; version: string }>(
+        'SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+      );
       expect(rows[0]?.ssl).toBe(true);
       expect(rows[0]?.version).toMatch(/^TLSv1\.[23]$/);
     } finally {
@@ -129,7 +197,7 @@ describe.runIf(enabled)('TLS to PostgreSQL with verify-full', () => {
     expect(error).toBeInstanceOf(DatabaseError);
     expect((error as Error).message).toContain('cannot connect to PostgreSQL');
     expect((error as Error).message).toMatch(/127\.0\.0\.1.*(altnames|certificate)/i);
-    expect((error as Error).message).toContain('the host in database.url must be a name (or address) in the server\'s certificate');
+    expect((error as Error).message).toContain("the host in database.url must be a name (or address) in the server's certificate");
   });
 
   it('clients without TLS keep working meanwhile', async () => {

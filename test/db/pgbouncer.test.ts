@@ -82,8 +82,13 @@ describe.runIf(enabled)('through PgBouncer in transaction pooling mode', () => {
 
   it('migrates twice and from two processes at once, leaving no advisory lock behind', async () => {
     const [first, second] = await Promise.all([connect(), connect()]);
-    const results = await Promise.all([migrate(first as Database, { lockTimeoutMs: 30_000 }), migrate(second as Database, { lockTimeoutMs: 30_000 })]);
-    expect(results.filter((result) => result.applied.length > 0).map((result) => result.applied)).toEqual([readMigrations().map((file) => file.name)]);
+    const results = await Promise.all([
+      migrate(first as Database, { lockTimeoutMs: 30_000 }),
+      migrate(second as Database, { lockTimeoutMs: 30_000 }),
+    ]);
+    expect(results.filter((result) => result.applied.length > 0).map((result) => result.applied)).toEqual([
+      readMigrations().map((file) => file.name),
+    ]);
     expect((await migrate(first as Database, { lockTimeoutMs: 5_000 })).applied).toEqual([]);
     // Two CLI processes at once, then a third: all succeed, nothing left to apply.
     const env = { BIGBROTR_DATABASE_URL: config.url as string };
@@ -96,7 +101,10 @@ describe.runIf(enabled)('through PgBouncer in transaction pooling mode', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('schema is up to date');
     const locks = await admin((client) =>
-      client.query<{ count: string }>(`SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = $1`, [new URL(config.url as string).pathname.slice(1)]),
+      client.query<{ count: string }>(
+        `SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = $1`,
+        [new URL(config.url as string).pathname.slice(1)],
+      ),
     );
     expect(Number(locks.rows[0]?.count)).toBe(0);
   }, 240_000);
@@ -114,7 +122,11 @@ describe.runIf(enabled)('through PgBouncer in transaction pooling mode', () => {
   });
 
   it('a synchronizer pass from the CLI archives every event', async () => {
-    const result = await runCli(['sync', '--once', '--relay', relay.url, '--since', String(base), '--until', String(base + 5_000), '--json'], { BIGBROTR_DATABASE_URL: config.url as string }, 120_000);
+    const result = await runCli(
+      ['sync', '--once', '--relay', relay.url, '--since', String(base), '--until', String(base + 5_000), '--json'],
+      { BIGBROTR_DATABASE_URL: config.url as string },
+      120_000,
+    );
     expect(result.code, result.stderr).toBe(0);
     const parsed = JSON.parse(result.stdout) as { results: { stored: number; report: { complete: boolean } }[]; failures: unknown[] };
     expect(parsed.failures).toEqual([]);
@@ -123,7 +135,10 @@ describe.runIf(enabled)('through PgBouncer in transaction pooling mode', () => {
     // Checked on a direct connection, not through PgBouncer.
     const direct = await openDatabase({ ...scratch.config });
     open.push(direct);
-    const stored = await getEventsByIds(direct, events.map((event) => event.id));
+    const stored = await getEventsByIds(
+      direct,
+      events.map((event) => event.id),
+    );
     expect(stored.length).toBe(events.length);
     const byId = new Map(stored.map((event) => [event.id, event]));
     for (const event of events) expect(byId.get(event.id)).toEqual(event);
@@ -133,13 +148,22 @@ describe.runIf(enabled)('through PgBouncer in transaction pooling mode', () => {
     const db = await connect();
     const author = events[0]?.pubkey as string;
     const found = await readOnly(db, 5_000, (tx) => findEvents(tx, eventQuery({ authors: [author] }, 1_000)));
-    expect(found.map((event) => event.id).sort()).toEqual(events.filter((event) => event.pubkey === author).map((event) => event.id).sort());
+    expect(found.map((event) => event.id).sort()).toEqual(
+      events
+        .filter((event) => event.pubkey === author)
+        .map((event) => event.id)
+        .sort(),
+    );
     const write = await readOnly(db, 5_000, (tx) => tx.query(`DELETE FROM event`)).catch((error: unknown) => error);
     expect((write as DatabaseError).code).toBe('25006'); // read_only_sql_transaction
     await expect(readOnly(db, 50, (tx) => tx.query('SELECT pg_sleep(2)'))).rejects.toBeInstanceOf(ApiTimeoutError);
     // Every server connection still has the database default and is writable.
     const settings = await Promise.all(
-      Array.from({ length: 6 }, () => db.query<{ timeout: string; read_only: string }>(`SELECT current_setting('statement_timeout') AS timeout, current_setting('transaction_read_only') AS read_only`)),
+      Array.from({ length: 6 }, () =>
+        db.query<{ timeout: string; read_only: string }>(
+          `SELECT current_setting('statement_timeout') AS timeout, current_setting('transaction_read_only') AS read_only`,
+        ),
+      ),
     );
     for (const { rows } of settings) expect(rows[0]).toEqual({ timeout: DATABASE_TIMEOUT, read_only: 'off' });
   });
@@ -154,7 +178,11 @@ describe('prepared statements', () => {
       for (const entry of readdirSync(dir)) {
         const path = join(dir, entry);
         if (statSync(path).isDirectory()) walk(path);
-        else if (path.endsWith('.ts') && /\.query\s*(<[^>]*>)?\s*\(\s*\{|\bprepare\s*\(|\bnew\s+pg\.Query\b/.test(readFileSync(path, 'utf8'))) offenders.push(path);
+        else if (
+          path.endsWith('.ts') &&
+          /\.query\s*(<[^>]*>)?\s*\(\s*\{|\bprepare\s*\(|\bnew\s+pg\.Query\b/.test(readFileSync(path, 'utf8'))
+        )
+          offenders.push(path);
       }
     };
     walk(join(packageRoot(), 'src'));

@@ -24,11 +24,28 @@ afterAll(async () => {
 
 describe('relays repository', () => {
   it('inserts candidates once, counts what is new, and bumps mentions of known ones', async () => {
-    const first = await insertCandidates(test.db, [{ url: 'wss://one.example/', network: 'clearnet' }, { url: 'ws://x.onion/', network: 'tor' }, { url: 'wss://one.example/', network: 'clearnet' }], 'seed');
+    const first = await insertCandidates(
+      test.db,
+      [
+        { url: 'wss://one.example/', network: 'clearnet' },
+        { url: 'ws://x.onion/', network: 'tor' },
+        { url: 'wss://one.example/', network: 'clearnet' },
+      ],
+      'seed',
+    );
     expect(first).toEqual({ inserted: 2, alreadyKnown: 0 });
-    const second = await insertCandidates(test.db, [{ url: 'wss://one.example/', network: 'clearnet' }, { url: 'wss://two.example/', network: 'clearnet' }], 'event');
+    const second = await insertCandidates(
+      test.db,
+      [
+        { url: 'wss://one.example/', network: 'clearnet' },
+        { url: 'wss://two.example/', network: 'clearnet' },
+      ],
+      'event',
+    );
     expect(second).toEqual({ inserted: 1, alreadyKnown: 1 });
-    const { rows } = await test.db.query<{ url: string; mention_count: number; discovered_from: string; state: string }>('SELECT url, mention_count, discovered_from, state FROM relay ORDER BY url');
+    const { rows } = await test.db.query<{ url: string; mention_count: number; discovered_from: string; state: string }>(
+      'SELECT url, mention_count, discovered_from, state FROM relay ORDER BY url',
+    );
     expect(rows).toEqual([
       { url: 'ws://x.onion/', mention_count: 1, discovered_from: 'seed', state: 'candidate' },
       { url: 'wss://one.example/', mention_count: 2, discovered_from: 'seed', state: 'candidate' },
@@ -38,7 +55,14 @@ describe('relays repository', () => {
   });
 
   it('resolves ids, changes state, and lists by state and network', async () => {
-    const ids = await getOrCreateRelayIds(test.db, [{ url: 'wss://one.example/', network: 'clearnet' }, { url: 'wss://three.example/', network: 'clearnet' }], 'api');
+    const ids = await getOrCreateRelayIds(
+      test.db,
+      [
+        { url: 'wss://one.example/', network: 'clearnet' },
+        { url: 'wss://three.example/', network: 'clearnet' },
+      ],
+      'api',
+    );
     expect(ids.size).toBe(2);
     await setRelayState(test.db, ids.get('wss://one.example/') as number, 'active');
     expect((await listRelays(test.db, { state: 'active' })).map((relay) => relay.url)).toEqual(['wss://one.example/']);
@@ -47,7 +71,9 @@ describe('relays repository', () => {
   });
 
   it('refuses an unknown network or state at the database level too', async () => {
-    await expect(test.db.query(`INSERT INTO relay (url, network, discovered_from) VALUES ('wss://bad/', 'moon', 'x')`)).rejects.toBeInstanceOf(DatabaseError);
+    await expect(
+      test.db.query(`INSERT INTO relay (url, network, discovered_from) VALUES ('wss://bad/', 'moon', 'x')`),
+    ).rejects.toBeInstanceOf(DatabaseError);
   });
 });
 
@@ -57,7 +83,10 @@ describe('views and stats', () => {
     const document = JSON.stringify({ name: 'meta relay', supported_nips: [1, 11] });
     const documentId = createHash('sha256').update(`nip11\n${document}`).digest('hex');
     for (let index = 0; index < 3; index += 1) {
-      await test.db.query(`INSERT INTO metadata (id, type, data) VALUES (decode($1, 'hex'), 'nip11', $2::jsonb) ON CONFLICT DO NOTHING`, [documentId, document]);
+      await test.db.query(`INSERT INTO metadata (id, type, data) VALUES (decode($1, 'hex'), 'nip11', $2::jsonb) ON CONFLICT DO NOTHING`, [
+        documentId,
+        document,
+      ]);
     }
     const checks: [string, string, boolean, number | null][] = [
       ['nip11', '2026-01-01T00:00:00Z', true, 40],
@@ -90,8 +119,14 @@ describe('views and stats', () => {
     const store = async (document: object, at: string) => {
       const text = JSON.stringify(document);
       const id = createHash('sha256').update(`nip11\n${text}`).digest('hex');
-      await test.db.query(`INSERT INTO metadata (id, type, data) VALUES (decode($1, 'hex'), 'nip11', $2::jsonb) ON CONFLICT DO NOTHING`, [id, text]);
-      await test.db.query(`INSERT INTO relay_check (relay_id, check_type, checked_at, ok, metadata_id) VALUES ($1, 'nip11', $2, true, decode($3, 'hex'))`, [relay, at, id]);
+      await test.db.query(`INSERT INTO metadata (id, type, data) VALUES (decode($1, 'hex'), 'nip11', $2::jsonb) ON CONFLICT DO NOTHING`, [
+        id,
+        text,
+      ]);
+      await test.db.query(
+        `INSERT INTO relay_check (relay_id, check_type, checked_at, ok, metadata_id) VALUES ($1, 'nip11', $2, true, decode($3, 'hex'))`,
+        [relay, at, id],
+      );
     };
     await store({ limitation: { max_limit: 5000 } }, '2026-01-01T00:00:00Z');
     await store({ limitation: { max_limit: 150 } }, '2026-01-02T00:00:00Z');
@@ -110,10 +145,14 @@ describe('views and stats', () => {
         [relay, hours, outcomes[index], outcomes[index] ? 10 * (index + 1) : null],
       );
     }
-    const { rows } = await test.db.query<{ availability_24h: string; availability_7d: string; availability_30d: string; median_rtt_open_7d_ms: number; checks_30d: number; last_ok: boolean }>(
-      `SELECT * FROM relay_uptime WHERE relay_id = $1`,
-      [relay],
-    );
+    const { rows } = await test.db.query<{
+      availability_24h: string;
+      availability_7d: string;
+      availability_30d: string;
+      median_rtt_open_7d_ms: number;
+      checks_30d: number;
+      last_ok: boolean;
+    }>(`SELECT * FROM relay_uptime WHERE relay_id = $1`, [relay]);
     const row = rows[0];
     expect(Number(row?.availability_24h)).toBeCloseTo(0.5);
     expect(Number(row?.availability_7d)).toBeCloseTo(0.75);
@@ -124,11 +163,20 @@ describe('views and stats', () => {
   });
 
   it('unique_events_stats and collectStats count events, pairs and relays', async () => {
-    const ids = await getOrCreateRelayIds(test.db, [{ url: 'wss://s1.example/', network: 'clearnet' }, { url: 'wss://s2.example/', network: 'clearnet' }], 'test');
+    const ids = await getOrCreateRelayIds(
+      test.db,
+      [
+        { url: 'wss://s1.example/', network: 'clearnet' },
+        { url: 'wss://s2.example/', network: 'clearnet' },
+      ],
+      'test',
+    );
     const events = [storageEvent(), storageEvent(), storageEvent()];
     await insertEventBatch(test.db, events, ids.get('wss://s1.example/') as number);
     await insertEventBatch(test.db, events.slice(0, 2), ids.get('wss://s2.example/') as number);
-    const view = await test.db.query<{ unique_events: number; event_relay_pairs: number; distinct_authors: number }>('SELECT * FROM unique_events_stats');
+    const view = await test.db.query<{ unique_events: number; event_relay_pairs: number; distinct_authors: number }>(
+      'SELECT * FROM unique_events_stats',
+    );
     expect(view.rows[0]).toMatchObject({ unique_events: 3, event_relay_pairs: 5, distinct_authors: 3 });
     const stats = await collectStats(test.db);
     expect(stats.events).toBe(3);
@@ -143,7 +191,11 @@ describe('views and stats', () => {
 
 describe('database errors', () => {
   it('never carry the password of the connection URL', async () => {
-    const config = { ...databaseSchema.parse({}), url: 'postgres://archiver:Sup3r-Secret-Pw@127.0.0.1:1/bigbrotr', connect_timeout_ms: 2_000 };
+    const config = {
+      ...databaseSchema.parse({}),
+      url: 'postgres://archiver:Sup3r-Secret-Pw@127.0.0.1:1/bigbrotr',
+      connect_timeout_ms: 2_000,
+    };
     const error = await openDatabase(config).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DatabaseError);
     const text = `${(error as Error).message}\n${(error as Error).stack}\n${JSON.stringify(error)}\n${JSON.stringify((error as Error).cause)}`;
@@ -152,35 +204,43 @@ describe('database errors', () => {
   });
 
   it("tell the database's own trouble (disk full, cancelled, deadlock) from errors about the data", () => {
-    for (const code of ['53100', '53200', '57014', '57P01', '40001', '40P01', '58030', '08006']) expect(new DatabaseError('x', { code }).isDatabaseFault, code).toBe(true);
+    for (const code of ['53100', '53200', '57014', '57P01', '40001', '40P01', '58030', '08006'])
+      expect(new DatabaseError('x', { code }).isDatabaseFault, code).toBe(true);
     for (const code of ['22P02', '23505', '42601', '22021']) expect(new DatabaseError('x', { code }).isDatabaseFault, code).toBe(false);
   });
 
-  it.runIf(testDatabaseKind === 'postgres')('a connection killed by the server fails one query at most, and the pool recovers', async () => {
-    const db = await openDatabase({ ...test.config, pool_size: 1 });
-    try {
-      const { rows } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      const admin = new pg.Client({ connectionString: test.config.url });
-      await admin.connect();
-      await admin.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
-      await admin.end();
-      const outcome = await db.query('SELECT 1 AS one').then(
-        () => 'ok',
-        (error: unknown) => (error instanceof DatabaseError ? 'database-error' : 'other'),
-      );
-      expect(['ok', 'database-error']).toContain(outcome);
-      const again = await db.query<{ one: number }>('SELECT 1 AS one');
-      expect(again.rows[0]?.one).toBe(1);
-    } finally {
-      await db.close();
-    }
-  });
+  it.runIf(testDatabaseKind === 'postgres')(
+    'a connection killed by the server fails one query at most, and the pool recovers',
+    async () => {
+      const db = await openDatabase({ ...test.config, pool_size: 1 });
+      try {
+        const { rows } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        const admin = new pg.Client({ connectionString: test.config.url });
+        await admin.connect();
+        await admin.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+        await admin.end();
+        const outcome = await db.query('SELECT 1 AS one').then(
+          () => 'ok',
+          (error: unknown) => (error instanceof DatabaseError ? 'database-error' : 'other'),
+        );
+        expect(['ok', 'database-error']).toContain(outcome);
+        const again = await db.query<{ one: number }>('SELECT 1 AS one');
+        expect(again.rows[0]?.one).toBe(1);
+      } finally {
+        await db.close();
+      }
+    },
+  );
 });
 
 describe('sync schedule', () => {
   it('visits relays never synchronised before relays owing a window, then the longest unvisited', async () => {
     const urls = ['wss://sched-owing.example/', 'wss://sched-new.example/', 'wss://sched-old.example/'];
-    const ids = await getOrCreateRelayIds(test.db, urls.map((url) => ({ url, network: 'clearnet' as const })), 'seed');
+    const ids = await getOrCreateRelayIds(
+      test.db,
+      urls.map((url) => ({ url, network: 'clearnet' as const })),
+      'seed',
+    );
     for (const id of ids.values()) await setRelayState(test.db, id, 'active');
     const owing = ids.get('wss://sched-owing.example/') as number;
     const old = ids.get('wss://sched-old.example/') as number;
@@ -190,7 +250,15 @@ describe('sync schedule', () => {
     // A window that can never be proven (a crowded second on a capped relay) is due again and again:
     // it must not keep a relay that was never synchronised waiting.
     await insertOwed(test.db, owing, { since: 100, until: 100, reason: 'crowded', attempts: 3 }, Date.now() - 1_000);
-    const due = await dueRelays(test.db, { intervalSeconds: 60, limit: 10, service: 'sync', priorityUrls: [], priorityOnly: false, blacklist: [], whitelist: ['^wss://sched-'] });
+    const due = await dueRelays(test.db, {
+      intervalSeconds: 60,
+      limit: 10,
+      service: 'sync',
+      priorityUrls: [],
+      priorityOnly: false,
+      blacklist: [],
+      whitelist: ['^wss://sched-'],
+    });
     expect(due.map((relay) => relay.url)).toEqual(['wss://sched-new.example/', 'wss://sched-owing.example/', 'wss://sched-old.example/']);
   });
 });

@@ -40,7 +40,11 @@ describe('bigbrotr roles --print', () => {
     expect(result.stdout).toContain('CREATE DATABASE bigbrotr OWNER bigbrotr_owner;');
     expect(result.stdout).toContain("SELECT bigbrotr_grant_roles('bigbrotr')");
     // The only PASSWORD values are placeholders.
-    expect([...result.stdout.matchAll(/PASSWORD '([^']*)'/g)].map((match) => match[1])).toEqual(['<owner password>', '<writer password>', '<reader password>']);
+    expect([...result.stdout.matchAll(/PASSWORD '([^']*)'/g)].map((match) => match[1])).toEqual([
+      '<owner password>',
+      '<writer password>',
+      '<reader password>',
+    ]);
     const custom = await runCli(['roles', '--print', '--prefix', 'archive2', '--database', 'archive2']);
     expect(custom.stdout).toContain('CREATE ROLE archive2_writer LOGIN');
     expect(custom.stdout).toContain('CREATE DATABASE archive2 OWNER archive2_owner;');
@@ -59,7 +63,11 @@ describe('bigbrotr roles --print', () => {
 const prefix = `bigbrotr_t${process.pid}_${randomBytes(3).toString('hex')}`;
 const names = roleNames(prefix);
 const databaseName = `${prefix}_db`;
-const passwords = { owner: randomBytes(18).toString('base64url'), writer: randomBytes(18).toString('base64url'), reader: randomBytes(18).toString('base64url') };
+const passwords = {
+  owner: randomBytes(18).toString('base64url'),
+  writer: randomBytes(18).toString('base64url'),
+  reader: randomBytes(18).toString('base64url'),
+};
 const defaults = databaseSchema.parse({});
 
 function urlFor(role: keyof typeof names): string {
@@ -114,7 +122,13 @@ describe.runIf(serverUrl !== undefined)('least-privilege roles on PostgreSQL', (
     expect(result.applied).toEqual(readMigrations().map((file) => file.name));
     writer = await openDatabase(config('writer'));
     reader = await openDatabase(config('reader'));
-    events = generateEvents({ count: 40, authors: 4, kinds: [1, 7], createdAt: [Math.floor(Date.now() / 1000) - 86_400, Math.floor(Date.now() / 1000) - 60], seed: 'roles' });
+    events = generateEvents({
+      count: 40,
+      authors: 4,
+      kinds: [1, 7],
+      createdAt: [Math.floor(Date.now() / 1000) - 86_400, Math.floor(Date.now() / 1000) - 60],
+      seed: 'roles',
+    });
   }, 120_000);
   afterAll(async () => {
     await server?.close();
@@ -126,7 +140,9 @@ describe.runIf(serverUrl !== undefined)('least-privilege roles on PostgreSQL', (
   });
 
   it('the owner owns every table the migrations created; grants cover writer and reader', async () => {
-    const { rows } = await owner.query<{ owners: string[] }>(`SELECT array_agg(DISTINCT tableowner::text) AS owners FROM pg_tables WHERE schemaname = 'public'`);
+    const { rows } = await owner.query<{ owners: string[] }>(
+      `SELECT array_agg(DISTINCT tableowner::text) AS owners FROM pg_tables WHERE schemaname = 'public'`,
+    );
     expect(rows[0]?.owners).toEqual([names.owner]);
     expect(await grantRoles(owner, prefix)).toEqual([names.writer, names.reader]);
   });
@@ -141,9 +157,18 @@ describe.runIf(serverUrl !== undefined)('least-privilege roles on PostgreSQL', (
       { type: 'open', checkedAt: new Date(), ok: true, rttMs: 12 },
       { type: 'nip11', checkedAt: new Date(), ok: true, document: { name: 'Roles relay', supported_nips: [1, 11] } },
     ]);
-    await writer.query(`INSERT INTO service_lease (service, resource, owner, expires_at) VALUES ('test', 'r', 'me', now() + interval '1 minute')`);
+    await writer.query(
+      `INSERT INTO service_lease (service, resource, owner, expires_at) VALUES ('test', 'r', 'me', now() + interval '1 minute')`,
+    );
     expect((await writer.query(`DELETE FROM service_lease WHERE service = 'test'`)).rowCount).toBe(1);
-    expect((await getEventsByIds(writer, events.map((event) => event.id))).length).toBe(events.length);
+    expect(
+      (
+        await getEventsByIds(
+          writer,
+          events.map((event) => event.id),
+        )
+      ).length,
+    ).toBe(events.length);
   });
 
   it('the writer cannot change the schema or record migrations', async () => {
@@ -169,7 +194,9 @@ describe.runIf(serverUrl !== undefined)('least-privilege roles on PostgreSQL', (
     expect((await migrate(reader, { lockTimeoutMs: 5_000 })).applied).toEqual([]);
     expect((await reader.query<{ n: number }>('SELECT count(*) AS n FROM event')).rows[0]?.n).toBe(events.length);
     expect((await reader.query<{ n: number }>('SELECT count(*) AS n FROM relay_metadata_latest')).rows[0]?.n).toBeGreaterThan(0);
-    await permissionError(reader.query(`INSERT INTO relay (url, network, discovered_from) VALUES ('wss://reader.example/', 'clearnet', 'test')`));
+    await permissionError(
+      reader.query(`INSERT INTO relay (url, network, discovered_from) VALUES ('wss://reader.example/', 'clearnet', 'test')`),
+    );
     await permissionError(reader.query(`UPDATE relay SET state = 'retired'`));
     await permissionError(reader.query('DELETE FROM event'));
     await permissionError(insertEventBatch(reader, generateEvents({ count: 1, seed: 'reader-write' }), relayId));
@@ -180,7 +207,15 @@ describe.runIf(serverUrl !== undefined)('least-privilege roles on PostgreSQL', (
 
   it('the API serves /v1/stats and /v1/events with the reader', async () => {
     const current = loadConfig({ env: {} }).config;
-    server = await startHttpServer({ host: '127.0.0.1', port: 0, registry: metricsRegistry(), checkReady: () => reader.ping(), readinessTimeoutMs: 2_000, logger: silentLogger(), api: { db: reader, config: () => current, version: 'test' } });
+    server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: metricsRegistry(),
+      checkReady: () => reader.ping(),
+      readinessTimeoutMs: 2_000,
+      logger: silentLogger(),
+      api: { db: reader, config: () => current, version: 'test' },
+    });
     const stats = await fetch(`${server.url}/v1/stats`);
     expect(stats.status).toBe(200);
     expect(JSON.stringify(await stats.json())).toContain(String(events.length));

@@ -98,7 +98,10 @@ describe('deploy/Dockerfile', () => {
   });
 
   it('.dockerignore keeps secrets, env files and local data out of the build context', () => {
-    const lines = read('.dockerignore').split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
+    const lines = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
     // An allow-list: everything excluded, then only the build inputs re-included.
     expect(lines[0]).toBe('*');
     const included = lines.filter((line) => line.startsWith('!'));
@@ -158,13 +161,31 @@ function bytes(size: string): number {
 describe('deploy/docker-compose.yml', () => {
   it('uses the compose specification (no version key) and has the expected services', () => {
     expect(compose.version).toBeUndefined();
-    for (const name of ['postgres', 'pgbouncer', 'tor', 'migrate', 'seed', 'finder', 'validator', 'monitor', 'synchronizer', 'maintenance', 'api', 'prometheus', 'alertmanager', 'grafana']) {
+    for (const name of [
+      'postgres',
+      'pgbouncer',
+      'tor',
+      'migrate',
+      'seed',
+      'finder',
+      'validator',
+      'monitor',
+      'synchronizer',
+      'maintenance',
+      'api',
+      'prometheus',
+      'alertmanager',
+      'grafana',
+    ]) {
       expect(services, name).toHaveProperty(name);
     }
   });
 
   it('publishes ports only for api, prometheus and grafana, bound to a configurable address', () => {
-    const publishing = Object.entries(services).filter(([, service]) => (service.ports ?? []).length > 0).map(([name]) => name).sort();
+    const publishing = Object.entries(services)
+      .filter(([, service]) => (service.ports ?? []).length > 0)
+      .map(([name]) => name)
+      .sort();
     expect(publishing).toEqual(['api', 'grafana', 'prometheus']);
     expect(services.postgres!.ports).toBeUndefined();
     expect(services.pgbouncer!.ports).toBeUndefined();
@@ -217,7 +238,13 @@ describe('deploy/docker-compose.yml', () => {
 
   it('runs one service per worker container, serving metrics and health on 0.0.0.0:9464', () => {
     const toggles = ['FINDER', 'VALIDATOR', 'MONITOR', 'SYNC', 'MAINTENANCE'];
-    const expected: Record<string, string> = { finder: 'FINDER', validator: 'VALIDATOR', monitor: 'MONITOR', synchronizer: 'SYNC', maintenance: 'MAINTENANCE' };
+    const expected: Record<string, string> = {
+      finder: 'FINDER',
+      validator: 'VALIDATOR',
+      monitor: 'MONITOR',
+      synchronizer: 'SYNC',
+      maintenance: 'MAINTENANCE',
+    };
     for (const [name, toggle] of Object.entries(expected)) {
       const env = services[name]!.environment!;
       expect(services[name]!.command, name).toEqual(['run']);
@@ -287,7 +314,9 @@ describe('deploy/docker-compose.yml', () => {
   });
 
   it('keeps deploy/secrets out of git except its README', () => {
-    const ignore = read('deploy/secrets/.gitignore').split('\n').filter((line) => line && !line.startsWith('#'));
+    const ignore = read('deploy/secrets/.gitignore')
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'));
     expect(ignore).toEqual(['*', '!.gitignore', '!README.md']);
     const readme = read('deploy/secrets/README.md');
     for (const secret of Object.keys(compose.secrets)) expect(readme, secret).toContain(`\`${secret}\``);
@@ -340,7 +369,9 @@ describe('Prometheus and Grafana files', () => {
   const exported = exportedMetricNames();
 
   it('scrapes every bigbrotr service by its metrics alias, so scaled replicas are all found', () => {
-    const prometheus = yaml<{ scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[] }>('deploy/prometheus/prometheus.yml');
+    const prometheus = yaml<{ scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[] }>(
+      'deploy/prometheus/prometheus.yml',
+    );
     const job = prometheus.scrape_configs.find((config) => config.job_name === 'bigbrotr')!;
     const names = job.dns_sd_configs!.flatMap((config) => config.names).sort();
     const aliases = longRunningBigbrotr
@@ -359,7 +390,13 @@ describe('Prometheus and Grafana files', () => {
       read('docs/operations.md')
         .split('\n')
         .filter((line) => line.startsWith('#'))
-        .map((line) => line.replace(/^#+\s*/, '').toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')),
+        .map((line) =>
+          line
+            .replace(/^#+\s*/, '')
+            .toLowerCase()
+            .replace(/[^a-z0-9 -]/g, '')
+            .replace(/ /g, '-'),
+        ),
     );
     expect(alertRules.length).toBeGreaterThanOrEqual(10);
     for (const rule of alertRules) {
@@ -375,7 +412,14 @@ describe('Prometheus and Grafana files', () => {
   it('covers the required situations', () => {
     const exprs = alertRules.map((rule) => rule.expr).join('\n');
     expect(exprs).toMatch(/up\{job="bigbrotr"\} == 0/);
-    for (const metric of ['bigbrotr_sync_relay_lag_seconds', 'bigbrotr_sync_events_stored_total', 'bigbrotr_sync_passes_total', 'bigbrotr_monitor_relays', 'node_filesystem_avail_bytes', 'pg_stat_activity_count']) {
+    for (const metric of [
+      'bigbrotr_sync_relay_lag_seconds',
+      'bigbrotr_sync_events_stored_total',
+      'bigbrotr_sync_passes_total',
+      'bigbrotr_monitor_relays',
+      'node_filesystem_avail_bytes',
+      'pg_stat_activity_count',
+    ]) {
       expect(exprs, metric).toContain(metric);
     }
   });
@@ -384,8 +428,14 @@ describe('Prometheus and Grafana files', () => {
     const tests = yaml<AlertTests>('deploy/prometheus/alerts.test.yml').tests.flatMap((test) => test.alert_rule_test);
     for (const rule of alertRules) {
       const cases = tests.filter((test) => test.alertname === rule.alert);
-      expect(cases.some((test) => test.exp_alerts.length > 0), `${rule.alert} firing`).toBe(true);
-      expect(cases.some((test) => test.exp_alerts.length === 0), `${rule.alert} not firing`).toBe(true);
+      expect(
+        cases.some((test) => test.exp_alerts.length > 0),
+        `${rule.alert} firing`,
+      ).toBe(true);
+      expect(
+        cases.some((test) => test.exp_alerts.length === 0),
+        `${rule.alert} not firing`,
+      ).toBe(true);
     }
   });
 
@@ -394,7 +444,10 @@ describe('Prometheus and Grafana files', () => {
     expect(dashboards.length).toBeGreaterThanOrEqual(5);
     const exprs = alertRules.map((rule) => ({ where: `alert ${rule.alert}`, expr: rule.expr }));
     for (const file of dashboards) {
-      const dashboard = JSON.parse(read(`deploy/grafana/dashboards/${file}`)) as { uid: string; panels: { title: string; targets?: { expr?: string; datasource?: { uid: string } }[] }[] };
+      const dashboard = JSON.parse(read(`deploy/grafana/dashboards/${file}`)) as {
+        uid: string;
+        panels: { title: string; targets?: { expr?: string; datasource?: { uid: string } }[] }[];
+      };
       expect(dashboard.uid).toBeTruthy();
       for (const panel of dashboard.panels) {
         for (const target of panel.targets ?? []) {
@@ -404,14 +457,19 @@ describe('Prometheus and Grafana files', () => {
       }
     }
     for (const { where, expr } of exprs) {
-      for (const metric of usedBigbrotrMetrics(expr)) expect(isExported(exported, metric), `${where} uses ${metric}, which bigbrotr does not export`).toBe(true);
+      for (const metric of usedBigbrotrMetrics(expr))
+        expect(isExported(exported, metric), `${where} uses ${metric}, which bigbrotr does not export`).toBe(true);
     }
   });
 
   it('provisions the Prometheus datasource with the uid the dashboards use', () => {
-    const datasources = yaml<{ datasources: { uid: string; url: string }[] }>('deploy/grafana/provisioning/datasources/prometheus.yml').datasources;
+    const datasources = yaml<{ datasources: { uid: string; url: string }[] }>(
+      'deploy/grafana/provisioning/datasources/prometheus.yml',
+    ).datasources;
     expect(datasources).toEqual([expect.objectContaining({ uid: 'prometheus', url: 'http://prometheus:9090' })]);
-    const providers = yaml<{ providers: { options: { path: string } }[] }>('deploy/grafana/provisioning/dashboards/dashboards.yml').providers;
+    const providers = yaml<{ providers: { options: { path: string } }[] }>(
+      'deploy/grafana/provisioning/dashboards/dashboards.yml',
+    ).providers;
     expect(services.grafana!.networks).toBeDefined();
     expect(providers[0]!.options.path).toBe('/etc/grafana/dashboards');
   });

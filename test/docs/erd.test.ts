@@ -22,11 +22,22 @@ describe('docs/erd.md', () => {
   it('shows every table and view of the schema, not the partitions, with keys and relationships', () => {
     const mermaid = /```mermaid\n([\s\S]*?)```/.exec(generated)?.[1] ?? '';
     expect(mermaid).toMatch(/^erDiagram\n/);
-    for (const table of ['event', 'event_relay', 'relay', 'relay_check', 'metadata', 'relay_health', 'sync_cursor', 'service_lease', 'schema_migration']) {
+    for (const table of [
+      'event',
+      'event_relay',
+      'relay',
+      'relay_check',
+      'metadata',
+      'relay_health',
+      'sync_cursor',
+      'service_lease',
+      'schema_migration',
+    ]) {
       expect(mermaid, table).toContain(`  ${table} {\n`);
       expect(generated, table).toContain(`### \`${table}\``);
     }
-    for (const view of ['relay_metadata_latest', 'relay_uptime', 'unique_events_stats']) expect(generated, view).toContain(`### \`${view}\``);
+    for (const view of ['relay_metadata_latest', 'relay_uptime', 'unique_events_stats'])
+      expect(generated, view).toContain(`### \`${view}\``);
     expect(generated).not.toMatch(/event_y20\d\d|event_default/);
     expect(mermaid).toContain('relay ||--o{ event_relay : "relay_id"');
     expect(mermaid).toContain('relay ||--o| relay_health : "relay_id"');
@@ -50,7 +61,10 @@ describe.runIf(testDatabaseKind === 'postgres')('the schema on PostgreSQL', () =
   });
 
   it('is the one docs/erd.md describes (same migrations, same catalog)', async () => {
-    const rendered = renderErd(await readSchema(database.db), readMigrations().map((migration) => migration.name));
+    const rendered = renderErd(
+      await readSchema(database.db),
+      readMigrations().map((migration) => migration.name),
+    );
     expect(rendered).toBe(readFileSync(erdPath(), 'utf8'));
   });
 });

@@ -35,9 +35,21 @@ let api: HttpServer;
 beforeAll(async () => {
   test = await createTestDatabase();
   const ids = await getOrCreateRelayIds(test.db, [{ url: 'wss://relay-a.example/', network: 'clearnet' }], 'seed');
-  await insertEventBatch(test.db, generateEvents({ count: 50, authors: 3, kinds: [1, 7], createdAt: [1_700_000_000, 1_700_000_500], seed: 'fuzz' }), ids.get('wss://relay-a.example/') as number);
+  await insertEventBatch(
+    test.db,
+    generateEvents({ count: 50, authors: 3, kinds: [1, 7], createdAt: [1_700_000_000, 1_700_000_500], seed: 'fuzz' }),
+    ids.get('wss://relay-a.example/') as number,
+  );
   const config = loadConfig({ env: {}, overrides: { 'api.rate_limit_per_minute': 0 } }).config;
-  api = await startHttpServer({ host: '127.0.0.1', port: 0, registry: metricsRegistry(), checkReady: () => test.db.ping(), readinessTimeoutMs: 2_000, logger: silentLogger(), api: { db: test.db, config: () => config, version: 'test' } });
+  api = await startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    registry: metricsRegistry(),
+    checkReady: () => test.db.ping(),
+    readinessTimeoutMs: 2_000,
+    logger: silentLogger(),
+    api: { db: test.db, config: () => config, version: 'test' },
+  });
 });
 afterAll(async () => {
   await api?.close();
@@ -46,13 +58,74 @@ afterAll(async () => {
 
 // -- REST parameters
 
-const routes = ['/v1/events', '/v1/relays', '/v1/relays/checks', '/v1/relays/detail', '/v1/stats', '/v1/stats/events-per-day', '/v1/stats/kinds', '/v1/stats/latency', '/v1/stats/relays', '/v1/stats/sync', '/v1/stats/uptime'];
-const parameterNames = ['limit', 'cursor', 'kind', 'kinds', 'author', 'authors', 'since', 'until', 'relay', 'url', 'tag', 'search', 'id', 'ids', 'days', 'network', 'state', 'sort', 'order', 'e', 'p', '#e', 'offset'];
+const routes = [
+  '/v1/events',
+  '/v1/relays',
+  '/v1/relays/checks',
+  '/v1/relays/detail',
+  '/v1/stats',
+  '/v1/stats/events-per-day',
+  '/v1/stats/kinds',
+  '/v1/stats/latency',
+  '/v1/stats/relays',
+  '/v1/stats/sync',
+  '/v1/stats/uptime',
+];
+const parameterNames = [
+  'limit',
+  'cursor',
+  'kind',
+  'kinds',
+  'author',
+  'authors',
+  'since',
+  'until',
+  'relay',
+  'url',
+  'tag',
+  'search',
+  'id',
+  'ids',
+  'days',
+  'network',
+  'state',
+  'sort',
+  'order',
+  'e',
+  'p',
+  '#e',
+  'offset',
+];
 /** Values that broke parsers somewhere: lax numbers, huge numbers, odd unicode, hex near-misses. */
 const nastyValue = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.constantFrom('', ' ', '0x10', '1e3', '+5', '-0', '007', '1.5', 'NaN', 'Infinity', '9007199254740993', '99999999999999999999', '-9223372036854775809', 'null', '[]', '{}', '%00', '\u0000', 'wss://127.0.0.1/', 'a'.repeat(65), 'f'.repeat(64), 'F'.repeat(64), 'npub1', 'nevent1qqqq'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '0x10',
+    '1e3',
+    '+5',
+    '-0',
+    '007',
+    '1.5',
+    'NaN',
+    'Infinity',
+    '9007199254740993',
+    '99999999999999999999',
+    '-9223372036854775809',
+    'null',
+    '[]',
+    '{}',
+    '%00',
+    '\u0000',
+    'wss://127.0.0.1/',
+    'a'.repeat(65),
+    'f'.repeat(64),
+    'F'.repeat(64),
+    'npub1',
+    'nevent1qqqq',
+  ),
   fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
   fc.integer().map(String),
   fc.stringMatching(/^[0-9a-f]{60,68}$/),
@@ -63,15 +136,20 @@ describe('fuzz: REST parameters', () => {
   it('never answers 5xx and never hangs, whatever the query string', async () => {
     const statuses = new Map<number, number>();
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...routes), query, fc.option(fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('f'.repeat(64), 'note1abc', 'nevent1qqqqqqqq')), { freq: 5 }), async (route, pairs, suffix) => {
-        const search = new URLSearchParams(pairs).toString();
-        const path = `${route}${suffix ? `/${encodeURIComponent(suffix)}` : ''}?${search}`;
-        const response = await fetch(`${api.url}${path}`, { signal: AbortSignal.timeout(10_000) });
-        const body = await response.text();
-        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-        expect(response.status, `${path} → ${body.slice(0, 200)}`).toBeLessThan(500);
-        if (response.status >= 400) expect(body, path).not.toContain('Internal');
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        query,
+        fc.option(fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('f'.repeat(64), 'note1abc', 'nevent1qqqqqqqq')), { freq: 5 }),
+        async (route, pairs, suffix) => {
+          const search = new URLSearchParams(pairs).toString();
+          const path = `${route}${suffix ? `/${encodeURIComponent(suffix)}` : ''}?${search}`;
+          const response = await fetch(`${api.url}${path}`, { signal: AbortSignal.timeout(10_000) });
+          const body = await response.text();
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+          expect(response.status, `${path} → ${body.slice(0, 200)}`).toBeLessThan(500);
+          if (response.status >= 400) expect(body, path).not.toContain('Internal');
+        },
+      ),
       { numRuns: 400 },
     );
     // The generator reaches the handlers, not only the router's 404: both answers and refusals. Most
@@ -89,7 +167,24 @@ function relayFrame(subId: string): fc.Arbitrary<string | Buffer> {
   const types = fc.constantFrom('EVENT', 'EOSE', 'CLOSED', 'NOTICE', 'OK', 'COUNT', 'AUTH', 'NEG-MSG', 'NEG-ERR', 'event', '');
   return fc.oneof(
     fc.tuple(types, fc.oneof(fc.constant(subId), anything), anything, anything).map((parts) => JSON.stringify(parts)),
-    fc.tuple(fc.constant('EVENT'), fc.constant(subId), fc.record({ id: fc.string(), pubkey: fc.string(), created_at: fc.oneof(fc.integer(), fc.double(), fc.string()), kind: fc.oneof(fc.integer(), fc.string()), tags: anything, content: anything, sig: fc.string() }, { requiredKeys: [] })).map((parts) => JSON.stringify(parts)),
+    fc
+      .tuple(
+        fc.constant('EVENT'),
+        fc.constant(subId),
+        fc.record(
+          {
+            id: fc.string(),
+            pubkey: fc.string(),
+            created_at: fc.oneof(fc.integer(), fc.double(), fc.string()),
+            kind: fc.oneof(fc.integer(), fc.string()),
+            tags: anything,
+            content: anything,
+            sig: fc.string(),
+          },
+          { requiredKeys: [] },
+        ),
+      )
+      .map((parts) => JSON.stringify(parts)),
     fc.integer({ min: 10, max: 20_000 }).map((depth) => `["NOTICE",${'['.repeat(depth)}${']'.repeat(depth)}]`),
     fc.string({ maxLength: 200 }),
     fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
@@ -100,10 +195,17 @@ function relayFrame(subId: string): fc.Arbitrary<string | Buffer> {
 describe('fuzz: what relays send', () => {
   it('parseRelayMessage never throws, on any text', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.jsonValue().map((value) => JSON.stringify(value)), relayFrame('s').filter((frame): frame is string => typeof frame === 'string')), (text) => {
-        const parsed = parseRelayMessage(text);
-        expect(typeof parsed.ok).toBe('boolean');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((value) => JSON.stringify(value)),
+          relayFrame('s').filter((frame): frame is string => typeof frame === 'string'),
+        ),
+        (text) => {
+          const parsed = parseRelayMessage(text);
+          expect(typeof parsed.ok).toBe('boolean');
+        },
+      ),
       { numRuns: 2_000 },
     );
   });
@@ -137,7 +239,9 @@ describe('fuzz: what relays send', () => {
           const connection = await RelayConnection.open({ url, config });
           try {
             const fetchPage = connectionPageFetcher(connection, { malformed: 0 });
-            const page: PageResult | Error = await fetchPage([{ since: 0, until: 2_000_000_000, limit: 100 }]).catch((error: unknown) => (error instanceof Error ? error : new Error(`not an Error: ${String(error)}`)));
+            const page: PageResult | Error = await fetchPage([{ since: 0, until: 2_000_000_000, limit: 100 }]).catch((error: unknown) =>
+              error instanceof Error ? error : new Error(`not an Error: ${String(error)}`),
+            );
             if (page instanceof Error) {
               // The only failures a pass handles: the relay's network or protocol, named by URL.
               expect(page instanceof RelayNetworkError || page instanceof RelayProtocolError, String(page)).toBe(true);
@@ -166,19 +270,69 @@ describe('fuzz: what relays send', () => {
 // -- relay URLs
 
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((parts) => parts.join('.'));
-const ipv4Special = fc.constantFrom('127.0.0.1', '10.1.2.3', '192.168.0.1', '172.16.0.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '255.255.255.255', '224.0.0.1', '198.18.0.1', '8.8.8.8');
-const ipv6 = fc.oneof(fc.ipV6(), fc.constantFrom('::1', '::', 'fe80::1', 'fc00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '64:ff9b::7f00:1', '2002:7f00:1::', '::127.0.0.1', 'fec0::1', '2606:4700::1111'));
+const ipv4Special = fc.constantFrom(
+  '127.0.0.1',
+  '10.1.2.3',
+  '192.168.0.1',
+  '172.16.0.1',
+  '169.254.169.254',
+  '100.64.0.1',
+  '0.0.0.0',
+  '255.255.255.255',
+  '224.0.0.1',
+  '198.18.0.1',
+  '8.8.8.8',
+);
+const ipv6 = fc.oneof(
+  fc.ipV6(),
+  fc.constantFrom(
+    '::1',
+    '::',
+    'fe80::1',
+    'fc00::1',
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+    '64:ff9b::7f00:1',
+    '2002:7f00:1::',
+    '::127.0.0.1',
+    'fec0::1',
+    '2606:4700::1111',
+  ),
+);
 const hostText = fc.oneof(
   ipv4,
   ipv4Special,
   ipv6.map((address) => `[${address}]`),
   fc.domain(),
-  fc.constantFrom('localhost', 'relay', 'relay.local', 'relay.localhost', 'foo.internal', 'x.home.arpa', '0x7f.1', '017.0.0.1', '2130706433', 'relay.example.com.', 'xn--80ak6aa92e.com', 'RELAY.EXAMPLE.COM'),
+  fc.constantFrom(
+    'localhost',
+    'relay',
+    'relay.local',
+    'relay.localhost',
+    'foo.internal',
+    'x.home.arpa',
+    '0x7f.1',
+    '017.0.0.1',
+    '2130706433',
+    'relay.example.com.',
+    'xn--80ak6aa92e.com',
+    'RELAY.EXAMPLE.COM',
+  ),
   fc.string({ maxLength: 30 }),
 );
-const relayUrlText = fc.tuple(fc.constantFrom('wss://', 'ws://', 'WSS://', 'https://', 'wss:', '', 'wss://https//'), fc.option(fc.constantFrom('user:pw@', '@')), hostText, fc.option(fc.oneof(fc.nat(70_000), fc.constantFrom('0', '00443', '-1', ''))), fc.option(fc.webPath()), fc.option(fc.webQueryParameters()))
-  .map(([scheme, userinfo, host, port, path, search]) => `${scheme}${userinfo ?? ''}${host}${port === null ? '' : `:${port}`}${path ?? ''}${search === null ? '' : `?${search}`}`);
-
+const relayUrlText = fc
+  .tuple(
+    fc.constantFrom('wss://', 'ws://', 'WSS://', 'https://', 'wss:', '', 'wss://https//'),
+    fc.option(fc.constantFrom('user:pw@', '@')),
+    hostText,
+    fc.option(fc.oneof(fc.nat(70_000), fc.constantFrom('0', '00443', '-1', ''))),
+    fc.option(fc.webPath()),
+    fc.option(fc.webQueryParameters()),
+  )
+  .map(
+    ([scheme, userinfo, host, port, path, search]) =>
+      `${scheme}${userinfo ?? ''}${host}${port === null ? '' : `:${port}`}${path ?? ''}${search === null ? '' : `?${search}`}`,
+  );
 
 describe('fuzz: relay URLs', () => {
   it('normalisation never throws, and what it accepts normalises to itself', () => {
@@ -206,19 +360,23 @@ describe('fuzz: relay URLs', () => {
     let screened = 0;
     let cleared = 0;
     await fc.assert(
-      fc.asyncProperty(relayUrlText, fc.array(fc.oneof(ipv4, ipv4Special, ipv6), { minLength: 1, maxLength: 3 }), async (input, resolved) => {
-        const result = normalizeRelayUrl(input);
-        if (!result.ok || result.network !== 'clearnet') return;
-        records[result.host.replace(/\.$/, '').toLowerCase()] = resolved;
-        const screen = await screenHost(result.host, { trusted: false, resolver });
-        screened += 1;
-        if (!screen.ok) return;
-        cleared += 1;
-        // Cleared: every address we will connect to is public, and a literal host is one of them.
-        expect(screen.addresses.length).toBeGreaterThan(0);
-        for (const address of screen.addresses) expect(isPublicAddress(address), `${input} → ${address}`).toBe(true);
-        expect(result.isPrivateLiteral).toBe(false);
-      }),
+      fc.asyncProperty(
+        relayUrlText,
+        fc.array(fc.oneof(ipv4, ipv4Special, ipv6), { minLength: 1, maxLength: 3 }),
+        async (input, resolved) => {
+          const result = normalizeRelayUrl(input);
+          if (!result.ok || result.network !== 'clearnet') return;
+          records[result.host.replace(/\.$/, '').toLowerCase()] = resolved;
+          const screen = await screenHost(result.host, { trusted: false, resolver });
+          screened += 1;
+          if (!screen.ok) return;
+          cleared += 1;
+          // Cleared: every address we will connect to is public, and a literal host is one of them.
+          expect(screen.addresses.length).toBeGreaterThan(0);
+          for (const address of screen.addresses) expect(isPublicAddress(address), `${input} → ${address}`).toBe(true);
+          expect(result.isPrivateLiteral).toBe(false);
+        },
+      ),
       { numRuns: 1_000 },
     );
     await dns.close();

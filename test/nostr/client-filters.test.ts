@@ -6,11 +6,20 @@ const hex = (char: string) => char.repeat(64);
 
 describe('client filters', () => {
   it('maps every NIP-01 field to an archive filter and takes the largest limit, capped', () => {
-    const parsed = parseClientFilters([{ ids: [hex('a')], authors: [hex('b')], kinds: [1, 7], since: 10, until: 20, '#e': [hex('c')], '#t': ['nostr'], limit: 5 }, { kinds: [0], limit: 500 }], bounds);
+    const parsed = parseClientFilters(
+      [
+        { ids: [hex('a')], authors: [hex('b')], kinds: [1, 7], since: 10, until: 20, '#e': [hex('c')], '#t': ['nostr'], limit: 5 },
+        { kinds: [0], limit: 500 },
+      ],
+      bounds,
+    );
     expect(parsed).toEqual({
       ok: true,
       value: {
-        filters: [{ ids: [hex('a')], authors: [hex('b')], kinds: [1, 7], since: 10, until: 20, tags: { e: [hex('c')], t: ['nostr'] } }, { kinds: [0] }],
+        filters: [
+          { ids: [hex('a')], authors: [hex('b')], kinds: [1, 7], since: 10, until: 20, tags: { e: [hex('c')], t: ['nostr'] } },
+          { kinds: [0] },
+        ],
         limit: 50,
       },
     });

@@ -29,9 +29,15 @@ function signedNip01(content: string): NostrEvent {
 
 describe('event ids and signatures', () => {
   it('matches nostr-tools on ordinary events, both ways', () => {
-    const ours = signed('hello, nostr ✨ "quoted" \\ back\nslash\ttab', [['e', 'a'.repeat(64), 'wss://r.example/', 'root'], ['t', 'zap']]);
+    const ours = signed('hello, nostr ✨ "quoted" \\ back\nslash\ttab', [
+      ['e', 'a'.repeat(64), 'wss://r.example/', 'root'],
+      ['t', 'zap'],
+    ]);
     expect(nostrToolsVerify({ ...ours })).toBe(true);
-    const theirs = finalizeEvent({ kind: 1, tags: [['p', 'b'.repeat(64)]], content: 'from nostr-tools', created_at: 1_700_000_001 }, hexToBytes(secretKey));
+    const theirs = finalizeEvent(
+      { kind: 1, tags: [['p', 'b'.repeat(64)]], content: 'from nostr-tools', created_at: 1_700_000_001 },
+      hexToBytes(secretKey),
+    );
     const { id, pubkey, created_at, kind, tags, content, sig } = theirs;
     expect(verifyEvent({ id, pubkey, created_at, kind, tags, content, sig }, verifier)).toEqual({ ok: true, serialization: 'json' });
   });
@@ -63,7 +69,9 @@ describe('event ids and signatures', () => {
 
   it('does not mistake an escaped backslash for a control escape', () => {
     const content = 'literal \\u0007 text, not a bell';
-    expect(serializeNip01({ pubkey: 'p', created_at: 0, kind: 1, tags: [], content })).toBe(serializeJson({ pubkey: 'p', created_at: 0, kind: 1, tags: [], content }));
+    expect(serializeNip01({ pubkey: 'p', created_at: 0, kind: 1, tags: [], content })).toBe(
+      serializeJson({ pubkey: 'p', created_at: 0, kind: 1, tags: [], content }),
+    );
   });
 
   it('verifies U+0000 in content and tags, and a lone surrogate', () => {
@@ -125,8 +133,10 @@ describe('validateEventShape', () => {
 
 describe('single-letter tag values', () => {
   it('keeps the first value of single-letter tags, deduplicated', () => {
-    expect(
-      singleLetterTagValues([['e', 'x', 'relay'], ['e', 'x'], ['p', 'y'], ['title', 'ignored'], ['t'], ['T', 'Up']]),
-    ).toEqual([{ name: 'e', value: 'x' }, { name: 'p', value: 'y' }, { name: 'T', value: 'Up' }]);
+    expect(singleLetterTagValues([['e', 'x', 'relay'], ['e', 'x'], ['p', 'y'], ['title', 'ignored'], ['t'], ['T', 'Up']])).toEqual([
+      { name: 'e', value: 'x' },
+      { name: 'p', value: 'y' },
+      { name: 'T', value: 'Up' },
+    ]);
   });
 });

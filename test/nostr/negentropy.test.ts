@@ -7,7 +7,10 @@ import { mulberry32 } from '../support/seeded-random.js';
 
 function randomId(random: () => number): string {
   let hex = '';
-  for (let word = 0; word < 8; word += 1) hex += Math.floor(random() * 4294967296).toString(16).padStart(8, '0');
+  for (let word = 0; word < 8; word += 1)
+    hex += Math.floor(random() * 4294967296)
+      .toString(16)
+      .padStart(8, '0');
   return hex;
 }
 
@@ -20,7 +23,10 @@ function expectedFingerprint(ids: string[]): string {
   let sum = 0n;
   for (const id of ids) sum = (sum + BigInt(`0x${Buffer.from(id, 'hex').reverse().toString('hex')}`)) % 2n ** 256n;
   const little = Buffer.from(sum.toString(16).padStart(64, '0'), 'hex').reverse();
-  return createHash('sha256').update(Buffer.concat([little, Buffer.from(encodeVarint(ids.length))])).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(Buffer.concat([little, Buffer.from(encodeVarint(ids.length))]))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 interface Outcome {
@@ -126,7 +132,9 @@ describe('negentropy codec', () => {
     const afterInfinity = new MessageReader(Buffer.from('00000500', 'hex'));
     afterInfinity.readBound();
     expect(afterInfinity.readBound().timestamp).toBe(Infinity);
-    expect(() => new MessageReader(Buffer.from(`0121${'00'.repeat(33)}`, 'hex')).readBound()).toThrow(/prefix of 33 bytes is longer than 32/);
+    expect(() => new MessageReader(Buffer.from(`0121${'00'.repeat(33)}`, 'hex')).readBound()).toThrow(
+      /prefix of 33 bytes is longer than 32/,
+    );
     expect(() => new MessageReader(Buffer.from('0102ab', 'hex')).readBound()).toThrow(/truncated in bound id prefix/);
   });
 
@@ -137,7 +145,16 @@ describe('negentropy codec', () => {
     for (let index = 0; index < 40; index += 1) items.push({ createdAt: 5_000 + index, id: 'ff'.repeat(32) });
     const storage = NegentropyStorage.fromItems(items);
     const ids = items.map((item) => item.id);
-    for (const [begin, end] of [[0, 0], [0, 1], [5, 8], [0, 33], [17, 923], [999, 1040], [0, 1040], [1040, 1040]] as const) {
+    for (const [begin, end] of [
+      [0, 0],
+      [0, 1],
+      [5, 8],
+      [0, 33],
+      [17, 923],
+      [999, 1040],
+      [0, 1040],
+      [1040, 1040],
+    ] as const) {
       expect(hexOf(storage.fingerprint(begin, end)), `records ${begin}..${end}`).toBe(expectedFingerprint(ids.slice(begin, end)));
     }
   });
@@ -152,19 +169,27 @@ describe('NegentropyStorage', () => {
       const expected = [...items].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
       for (const input of [items, expected, [...expected].reverse()]) {
         const storage = NegentropyStorage.fromItems(input);
-        expect(Array.from({ length: storage.size }, (_, index) => [storage.timestampAt(index), storage.idHexAt(index)])).toEqual(expected.map((item) => [item.createdAt, item.id]));
+        expect(Array.from({ length: storage.size }, (_, index) => [storage.timestampAt(index), storage.idHexAt(index)])).toEqual(
+          expected.map((item) => [item.createdAt, item.id]),
+        );
       }
     }
     const items = Array.from({ length: 3 }, (_, index) => ({ createdAt: index, id: randomId(random) }));
     // A timestamp span too wide to pack with the index takes the comparator sort.
-    const wide = [{ createdAt: 2 ** 52, id: 'aa'.repeat(32) }, { createdAt: 0, id: 'bb'.repeat(32) }, { createdAt: 2 ** 52, id: '11'.repeat(32) }];
+    const wide = [
+      { createdAt: 2 ** 52, id: 'aa'.repeat(32) },
+      { createdAt: 0, id: 'bb'.repeat(32) },
+      { createdAt: 2 ** 52, id: '11'.repeat(32) },
+    ];
     const wideStorage = NegentropyStorage.fromItems(wide);
     expect([0, 1, 2].map((index) => wideStorage.idHexAt(index))).toEqual(['bb'.repeat(32), '11'.repeat(32), 'aa'.repeat(32)]);
 
     expect(() => NegentropyStorage.fromItems([items[0] as NegentropyItem, { ...(items[0] as NegentropyItem) }])).toThrow(/duplicate item/);
     expect(() => NegentropyStorage.fromItems([{ createdAt: 1, id: 'zz'.repeat(32) }])).toThrow(/item 0: id must be 64 hex/);
     expect(() => NegentropyStorage.fromItems([{ createdAt: 1, id: 'ab' }])).toThrow(/item 0: id must be 64 hex/);
-    expect(() => NegentropyStorage.fromItems([{ createdAt: -1, id: 'ab'.repeat(32) }])).toThrow(/createdAt must be a non-negative safe integer/);
+    expect(() => NegentropyStorage.fromItems([{ createdAt: -1, id: 'ab'.repeat(32) }])).toThrow(
+      /createdAt must be a non-negative safe integer/,
+    );
     expect(() => NegentropyStorage.fromItems([{ createdAt: 2 ** 53, id: 'ab'.repeat(32) }])).toThrow(/createdAt/);
   });
 });
@@ -243,10 +268,20 @@ describe('interoperability with the reference implementation (recorded vectors)'
   const vectors = JSON.parse(readFileSync(new URL('../fixtures/negentropy-vectors.json', import.meta.url), 'utf8')) as Vectors;
   const idOf = (record: number) => createHash('sha256').update(`${vectors.idPrefix}:${record}`).digest('hex');
   const storageOf = (records: number[], step: number) =>
-    NegentropyStorage.fromItems(records.map((record) => ({ createdAt: vectors.createdAtBase + Math.floor(record / step), id: idOf(record) })));
+    NegentropyStorage.fromItems(
+      records.map((record) => ({ createdAt: vectors.createdAtBase + Math.floor(record / step), id: idOf(record) })),
+    );
 
   it('has conversations to check', () => {
-    expect(vectors.conversations.map((conversation) => conversation.name)).toEqual(['empty', 'small id lists', 'client empty', 'shared timestamps', 'one timestamp', 'identical', 'frame size limit']);
+    expect(vectors.conversations.map((conversation) => conversation.name)).toEqual([
+      'empty',
+      'small id lists',
+      'client empty',
+      'shared timestamps',
+      'one timestamp',
+      'identical',
+      'frame size limit',
+    ]);
   });
 
   for (const conversation of vectors.conversations) {
@@ -283,7 +318,9 @@ describe('interoperability with the reference implementation (recorded vectors)'
 });
 
 describe('malformed messages', () => {
-  const storage = NegentropyStorage.fromItems(Array.from({ length: 100 }, (_, index) => ({ createdAt: index, id: createHash('sha256').update(String(index)).digest('hex') })));
+  const storage = NegentropyStorage.fromItems(
+    Array.from({ length: 100 }, (_, index) => ({ createdAt: index, id: createHash('sha256').update(String(index)).digest('hex') })),
+  );
   const respond = (hex: string) => () => new Negentropy(storage).respond(hex);
 
   it('reject each malformation with an error that names it', () => {
@@ -318,7 +355,8 @@ describe('malformed messages', () => {
         if (random() < 0.7) bytes[0] = 0x61;
       } else {
         bytes = Buffer.from(genuine.subarray(0, Math.floor(random() * (genuine.length + 1))));
-        for (let flips = 0; flips < 3 && bytes.length > 1; flips += 1) bytes[1 + Math.floor(random() * (bytes.length - 1))] = Math.floor(random() * 256);
+        for (let flips = 0; flips < 3 && bytes.length > 1; flips += 1)
+          bytes[1 + Math.floor(random() * (bytes.length - 1))] = Math.floor(random() * 256);
       }
       try {
         expect(typeof new Negentropy(storage).respond(bytes.toString('hex'))).toBe('string');

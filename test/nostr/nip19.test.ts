@@ -9,8 +9,14 @@ describe('NIP-19 decoding', () => {
   it('decodes npub, note, nprofile and nevent as produced by nostr-tools', () => {
     expect(decodeNip19(nip19.npubEncode(pubkey))).toEqual({ kind: 'npub', hex: pubkey });
     expect(decodeNip19(nip19.noteEncode(id))).toEqual({ kind: 'note', hex: id });
-    expect(decodeNip19(nip19.nprofileEncode({ pubkey, relays: ['wss://relay.example/', 'wss://other.example/'] }))).toEqual({ kind: 'nprofile', hex: pubkey });
-    expect(decodeNip19(nip19.neventEncode({ id, relays: ['wss://relay.example/'], author: pubkey, kind: 1 }))).toEqual({ kind: 'nevent', hex: id });
+    expect(decodeNip19(nip19.nprofileEncode({ pubkey, relays: ['wss://relay.example/', 'wss://other.example/'] }))).toEqual({
+      kind: 'nprofile',
+      hex: pubkey,
+    });
+    expect(decodeNip19(nip19.neventEncode({ id, relays: ['wss://relay.example/'], author: pubkey, kind: 1 }))).toEqual({
+      kind: 'nevent',
+      hex: id,
+    });
   });
 
   it('refuses a bad checksum, mixed case, secret keys, other prefixes, wrong lengths and garbage', () => {
@@ -20,6 +26,7 @@ describe('NIP-19 decoding', () => {
     expect(decodeNip19(npub.toUpperCase().slice(0, 10) + npub.slice(10))).toBeUndefined();
     expect(decodeNip19(nip19.nsecEncode(Uint8Array.from(Buffer.from(id, 'hex'))))).toBeUndefined();
     expect(decodeNip19(nip19.naddrEncode({ kind: 30023, pubkey, identifier: 'x' }))).toBeUndefined();
-    for (const garbage of ['', 'npub', 'npub1', 'npub1bbbbbb', pubkey, 'x'.repeat(5_000), 'npub1' + 'q'.repeat(58)]) expect(decodeNip19(garbage), garbage.slice(0, 20)).toBeUndefined();
+    for (const garbage of ['', 'npub', 'npub1', 'npub1bbbbbb', pubkey, 'x'.repeat(5_000), 'npub1' + 'q'.repeat(58)])
+      expect(decodeNip19(garbage), garbage.slice(0, 20)).toBeUndefined();
   });
 });

@@ -16,7 +16,11 @@ describe('normalizeRelayUrl', () => {
     ['wss://relay.example.com/#fragment', 'wss://relay.example.com/', 'clearnet'],
     ['wss://bücher.example', 'wss://xn--bcher-kva.example/', 'clearnet'],
     ['wss://relay.example.com.', 'wss://relay.example.com/', 'clearnet'],
-    ['ws://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion', 'ws://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion/', 'tor'],
+    [
+      'ws://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion',
+      'ws://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion/',
+      'tor',
+    ],
     ['wss://relay.i2p', 'wss://relay.i2p/', 'i2p'],
     ['wss://relay.loki', 'wss://relay.loki/', 'loki'],
     ['ws://127.0.0.1:7777', 'ws://127.0.0.1:7777/', 'clearnet'],
@@ -77,7 +81,28 @@ describe('normalizeRelayUrl', () => {
 });
 
 describe('private addresses', () => {
-  const privateOnes = ['127.0.0.1', '127.255.0.9', '10.0.0.1', '172.16.5.4', '172.31.255.255', '192.168.1.1', '169.254.1.1', '100.64.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255', '::1', '::', 'fe80::1', 'fc00::1', 'fd12:3456::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:192.168.0.1', '::ffff:7f00:1'];
+  const privateOnes = [
+    '127.0.0.1',
+    '127.255.0.9',
+    '10.0.0.1',
+    '172.16.5.4',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.1.1',
+    '100.64.0.1',
+    '0.0.0.0',
+    '224.0.0.1',
+    '255.255.255.255',
+    '::1',
+    '::',
+    'fe80::1',
+    'fc00::1',
+    'fd12:3456::1',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::ffff:192.168.0.1',
+    '::ffff:7f00:1',
+  ];
   const publicOnes = ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '::ffff:8.8.8.8', '2a01:4f8::1'];
   for (const ip of privateOnes) it(`${ip} is private`, () => expect(isPrivateAddress(ip)).toBe(true));
   for (const ip of publicOnes) it(`${ip} is public`, () => expect(isPrivateAddress(ip)).toBe(false));

@@ -1,7 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeVerifier, loadNativeVerifier, loadVerifier, nativeAddonPath, wasmVerifier, type SchnorrVerifier } from '../../src/nostr/schnorr.js';
+import {
+  describeVerifier,
+  loadNativeVerifier,
+  loadVerifier,
+  nativeAddonPath,
+  wasmVerifier,
+  type SchnorrVerifier,
+} from '../../src/nostr/schnorr.js';
 import { hexToBytes } from '../../src/nostr/hex.js';
 import { verifyEvents } from '../../src/nostr/verify-event.js';
 import { generateEvents, withBadSignature } from '../support/events.js';
@@ -22,7 +29,14 @@ const vectors: Vector[] = readFileSync(join(import.meta.dirname, 'fixtures', 'bi
   .slice(1)
   .map((line) => {
     const [index, , pubkey, , message, signature, result, comment] = line.split(',');
-    return { index: Number(index), pubkey: (pubkey as string).toLowerCase(), message: (message as string).toLowerCase(), signature: (signature as string).toLowerCase(), valid: result === 'TRUE', comment: comment ?? '' };
+    return {
+      index: Number(index),
+      pubkey: (pubkey as string).toLowerCase(),
+      message: (message as string).toLowerCase(),
+      signature: (signature as string).toLowerCase(),
+      valid: result === 'TRUE',
+      comment: comment ?? '',
+    };
   });
 
 const native = loadNativeVerifier().verifier;

@@ -40,7 +40,10 @@ interface OtlpKeyValue {
 interface OtlpRequest {
   resourceSpans?: {
     resource?: { attributes?: OtlpKeyValue[] };
-    scopeSpans?: { scope?: { name?: string }; spans?: { name: string; attributes?: OtlpKeyValue[]; status?: { code?: number; message?: string } }[] }[];
+    scopeSpans?: {
+      scope?: { name?: string };
+      spans?: { name: string; attributes?: OtlpKeyValue[]; status?: { code?: number; message?: string } }[];
+    }[];
   }[];
 }
 
@@ -55,7 +58,8 @@ interface Receiver {
 function decodeAttributes(list: OtlpKeyValue[] | undefined): Record<string, AttributeValue> {
   const attributes: Record<string, AttributeValue> = {};
   for (const { key, value } of list ?? []) {
-    attributes[key] = value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : undefined) ?? value.doubleValue ?? value.boolValue;
+    attributes[key] =
+      value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : undefined) ?? value.doubleValue ?? value.boolValue;
   }
   return attributes;
 }
@@ -104,7 +108,13 @@ async function startReceiver(): Promise<Receiver> {
 function configWith(overrides: Record<string, unknown> = {}): Config {
   return loadConfig({
     env: {},
-    overrides: { 'relay.connect_timeout_ms': 2_000, 'relay.idle_timeout_ms': 2_000, 'sync.retry_attempts': 0, 'sync.negentropy_timeout_ms': 3_000, ...overrides },
+    overrides: {
+      'relay.connect_timeout_ms': 2_000,
+      'relay.idle_timeout_ms': 2_000,
+      'sync.retry_attempts': 0,
+      'sync.negentropy_timeout_ms': 3_000,
+      ...overrides,
+    },
   }).config;
 }
 
@@ -155,7 +165,15 @@ async function setup(count: number, seed: string) {
 async function exercise(setupResult: Awaited<ReturnType<typeof setup>>, config: Config) {
   const { db, target } = setupResult;
   const result = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), clock: () => now * 1000 });
-  const server = await startHttpServer({ host: '127.0.0.1', port: 0, registry: metricsRegistry(), checkReady: () => db.ping(), readinessTimeoutMs: 2_000, logger: silentLogger(), api: { db, config: () => config, version: 'test' } });
+  const server = await startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    registry: metricsRegistry(),
+    checkReady: () => db.ping(),
+    readinessTimeoutMs: 2_000,
+    logger: silentLogger(),
+    api: { db, config: () => config, version: 'test' },
+  });
   try {
     const response = await fetch(`${server.url}/v1/events?${QUERY_MARKER}&limit=5`);
     expect(response.status).toBe(200);
@@ -171,7 +189,13 @@ async function exercise(setupResult: Awaited<ReturnType<typeof setup>>, config: 
 describe('tracing', () => {
   it('is off by default', () => {
     const { tracing } = loadConfig({ env: {} }).config;
-    expect(tracing).toEqual({ enabled: false, exporter: 'otlp-http', endpoint: 'http://127.0.0.1:4318/v1/traces', service_name: 'bigbrotr', sample_ratio: 1 });
+    expect(tracing).toEqual({
+      enabled: false,
+      exporter: 'otlp-http',
+      endpoint: 'http://127.0.0.1:4318/v1/traces',
+      service_name: 'bigbrotr',
+      sample_ratio: 1,
+    });
   });
 
   it('exports a sync.relay span per relay pass and an http.request span per API request over OTLP/HTTP, on shutdown', async () => {
@@ -188,7 +212,16 @@ describe('tracing', () => {
     const closedUrl = closed.endpoint.replace(/^http:\/\/([^/]+)\/.*$/, 'ws://$1/');
     await closed.close();
     const [closedId] = (await getOrCreateRelayIds(setupResult.db, [{ url: closedUrl, network: 'clearnet' }], 'test')).values();
-    await expect(syncRelayWithRetries({ db: setupResult.db, relay: { id: closedId as number, url: closedUrl }, config, pool, logger: silentLogger(), clock: () => now * 1000 })).rejects.toThrow();
+    await expect(
+      syncRelayWithRetries({
+        db: setupResult.db,
+        relay: { id: closedId as number, url: closedUrl },
+        config,
+        pool,
+        logger: silentLogger(),
+        clock: () => now * 1000,
+      }),
+    ).rejects.toThrow();
 
     await tracing.shutdown();
     const spans = receiver.spans();
@@ -196,7 +229,12 @@ describe('tracing', () => {
     const syncSpans = spans.filter((span) => span.name === 'sync.relay');
     expect(syncSpans).toHaveLength(2);
     const ok = syncSpans.find((span) => span.attributes['nostr.relay.url'] === setupResult.relay.url);
-    expect(ok?.attributes).toMatchObject({ 'bigbrotr.sync.method': 'negentropy', 'bigbrotr.sync.events_stored': 40, 'bigbrotr.sync.attempts': 1, 'bigbrotr.sync.complete': true });
+    expect(ok?.attributes).toMatchObject({
+      'bigbrotr.sync.method': 'negentropy',
+      'bigbrotr.sync.events_stored': 40,
+      'bigbrotr.sync.attempts': 1,
+      'bigbrotr.sync.complete': true,
+    });
     expect(ok?.status.code ?? 0).toBe(0);
     const failed = syncSpans.find((span) => span.attributes['nostr.relay.url'] === closedUrl);
     expect(failed?.status.code).toBe(2); // ERROR
@@ -205,7 +243,12 @@ describe('tracing', () => {
 
     const httpSpans = spans.filter((span) => span.name === 'http.request');
     expect(httpSpans).toHaveLength(1); // /healthz and /metrics are not traced
-    expect(httpSpans[0]?.attributes).toEqual({ 'http.request.method': 'GET', 'url.path': '/v1/events', 'http.route': '/v1/events', 'http.response.status_code': 200 });
+    expect(httpSpans[0]?.attributes).toEqual({
+      'http.request.method': 'GET',
+      'url.path': '/v1/events',
+      'http.route': '/v1/events',
+      'http.response.status_code': 200,
+    });
 
     for (const span of spans) {
       expect(span.resource['service.name']).toBe('bigbrotr-test');
@@ -254,7 +297,9 @@ describe('tracing', () => {
   it('the console exporter writes one redacted JSON line per span (not on stdout)', async () => {
     receiver = await startReceiver();
     const lines: string[] = [];
-    const tracing = startTracing(tracedConfig(receiver, { 'tracing.exporter': 'console' }).tracing, silentLogger(), { consoleDestination: { write: (line: string) => lines.push(line) } });
+    const tracing = startTracing(tracedConfig(receiver, { 'tracing.exporter': 'console' }).tracing, silentLogger(), {
+      consoleDestination: { write: (line: string) => lines.push(line) },
+    });
     const span = tracer().startSpan('probe', { attributes: { note: `leaked ${SECRET_TOKEN}` } });
     span.end();
     await tracing.shutdown();
@@ -273,20 +318,27 @@ describe('tracing settings', () => {
     expect(loaded.secretPaths.has('tracing.headers')).toBe(true);
     expect(loaded.secretValues).toContain(`authorization=Bearer%20${SECRET_TOKEN}`);
     expect(JSON.stringify(redactedConfig(loaded))).not.toContain(SECRET_TOKEN);
-    expect(() => loadConfig({ env: { BIGBROTR_TRACING__HEADERS: `no-equals-${SECRET_TOKEN}` } })).toThrow(/tracing\.headers: invalid value \(secret, not shown\)/);
+    expect(() => loadConfig({ env: { BIGBROTR_TRACING__HEADERS: `no-equals-${SECRET_TOKEN}` } })).toThrow(
+      /tracing\.headers: invalid value \(secret, not shown\)/,
+    );
     try {
       loadConfig({ env: { BIGBROTR_TRACING__HEADERS: `no-equals-${SECRET_TOKEN}` } });
     } catch (error) {
       expect(String(error)).not.toContain(SECRET_TOKEN);
     }
-    expect(parseOtlpHeaders('authorization=Bearer%20abc, x-scope-orgid = t1,broken,=x')).toEqual({ authorization: 'Bearer abc', 'x-scope-orgid': 't1' });
+    expect(parseOtlpHeaders('authorization=Bearer%20abc, x-scope-orgid = t1,broken,=x')).toEqual({
+      authorization: 'Bearer abc',
+      'x-scope-orgid': 't1',
+    });
   });
 
   it('validates exporter, endpoint and sample_ratio', () => {
     expect(() => loadConfig({ env: { BIGBROTR_TRACING__SAMPLE_RATIO: '1.5' } })).toThrow(/tracing\.sample_ratio/);
     expect(() => loadConfig({ env: { BIGBROTR_TRACING__EXPORTER: 'zipkin' } })).toThrow(/tracing\.exporter/);
     expect(() => loadConfig({ env: { BIGBROTR_TRACING__ENDPOINT: 'ftp://collector/v1/traces' } })).toThrow(/tracing\.endpoint/);
-    expect(loadConfig({ env: { BIGBROTR_TRACING__SAMPLE_RATIO: '0.25', BIGBROTR_TRACING__ENABLED: 'true' } }).config.tracing).toMatchObject({ enabled: true, sample_ratio: 0.25 });
+    expect(loadConfig({ env: { BIGBROTR_TRACING__SAMPLE_RATIO: '0.25', BIGBROTR_TRACING__ENABLED: 'true' } }).config.tracing).toMatchObject(
+      { enabled: true, sample_ratio: 0.25 },
+    );
   });
 
   it('URL attributes keep scheme, host and path only', () => {

@@ -36,7 +36,10 @@ describe('RelayConnection', () => {
     const server = await relay({ misbehaviour: { closeSubscriptionAfter: 2 } });
     server.addEvents(generateEvents({ count: 5 }));
     const connection = await RelayConnection.open({ url: server.url, config });
-    expect(await connection.subscribe([{}], { onEvent: () => {} })).toEqual({ reason: 'closed', message: 'error: subscription closed by the test relay' });
+    expect(await connection.subscribe([{}], { onEvent: () => {} })).toEqual({
+      reason: 'closed',
+      message: 'error: subscription closed by the test relay',
+    });
     server.setBehaviour({ closeSubscriptionAfter: -1, neverEose: true });
     expect(await connection.subscribe([{}], { onEvent: () => {} })).toEqual({ reason: 'idle' });
     server.setBehaviour({ neverEose: false, dropAfterEvents: 1 });

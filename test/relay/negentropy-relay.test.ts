@@ -13,10 +13,12 @@ const sortedIds = (events: NostrEvent[]) => events.map((event) => event.id).sort
 
 /** Waits for the next NEG-MSG / NEG-ERR of `subId` that has not been returned before. */
 function nextNegMessage(connection: RawClient, subId: string, seen: Set<unknown[]>): Promise<unknown[]> {
-  return connection.waitFor((message) => isNeg(subId)(message) && !seen.has(message)).then((message) => {
-    seen.add(message);
-    return message;
-  });
+  return connection
+    .waitFor((message) => isNeg(subId)(message) && !seen.has(message))
+    .then((message) => {
+      seen.add(message);
+      return message;
+    });
 }
 
 interface SyncOutcome {
@@ -107,7 +109,11 @@ describe('test relay: NIP-77 negentropy', () => {
     connection.send(['NEG-OPEN', 'neg-c', { kinds: 'one' }, '6100000200']);
     expect(await nextNegMessage(connection, 'neg-c', seen)).toEqual(['NEG-ERR', 'neg-c', 'invalid: kinds must be an array of integers']);
     connection.send(['NEG-OPEN', 'neg-d', {}, 'not hex']);
-    expect(await nextNegMessage(connection, 'neg-d', seen)).toEqual(['NEG-ERR', 'neg-d', expect.stringMatching(/^invalid: message is not/)]);
+    expect(await nextNegMessage(connection, 'neg-d', seen)).toEqual([
+      'NEG-ERR',
+      'neg-d',
+      expect.stringMatching(/^invalid: message is not/),
+    ]);
   });
 
   it('answers an unsupported protocol version with its own version byte', async () => {
@@ -133,7 +139,11 @@ describe('test relay: NIP-77 negentropy', () => {
     server.addEvents([...notes.slice(0, 100), ...reactions]);
     const connection = await client(server);
     connection.send(['NEG-OPEN', 'neg-big', {}, '6100000200']);
-    expect(await connection.waitFor(isNeg('neg-big'))).toEqual(['NEG-ERR', 'neg-big', 'blocked: too many records, this relay reconciles at most 50']);
+    expect(await connection.waitFor(isNeg('neg-big'))).toEqual([
+      'NEG-ERR',
+      'neg-big',
+      'blocked: too many records, this relay reconciles at most 50',
+    ]);
     // A narrower filter fits and reconciles.
     const outcome = await sync(connection, 'neg-small', { kinds: [7] }, reactions.slice(10));
     expect(outcome.need.sort()).toEqual(sortedIds(reactions.slice(0, 10)));

@@ -55,7 +55,10 @@ afterAll(async () => {
 });
 
 function configWith(overrides: Record<string, unknown> = {}): Config {
-  return loadConfig({ env: {}, overrides: { 'monitor.dns_servers': [dns.server], 'relay.connect_timeout_ms': 2_000, 'sync.retry_attempts': 0, ...overrides } }).config;
+  return loadConfig({
+    env: {},
+    overrides: { 'monitor.dns_servers': [dns.server], 'relay.connect_timeout_ms': 2_000, 'sync.retry_attempts': 0, ...overrides },
+  }).config;
 }
 
 async function relay(options: Parameters<typeof startTestRelay>[0] = {}): Promise<TestRelay> {
@@ -66,7 +69,19 @@ async function relay(options: Parameters<typeof startTestRelay>[0] = {}): Promis
 
 describe('the outbound policy', () => {
   it('classifies addresses with the IP-range tables, transition ranges included', () => {
-    for (const address of ['64:ff9b::7f00:1', '2002:7f00:1::', '::127.0.0.1', '::ffff:10.0.0.1', 'fec0::1', 'fe80::1', 'fd00::1', '100.64.0.1', '0.0.0.0', '198.18.0.1', '::1']) {
+    for (const address of [
+      '64:ff9b::7f00:1',
+      '2002:7f00:1::',
+      '::127.0.0.1',
+      '::ffff:10.0.0.1',
+      'fec0::1',
+      'fe80::1',
+      'fd00::1',
+      '100.64.0.1',
+      '0.0.0.0',
+      '198.18.0.1',
+      '::1',
+    ]) {
       expect(isPublicAddress(address), address).toBe(false);
     }
     for (const address of ['1.1.1.1', '2606:4700::1111', '::ffff:8.8.8.8']) expect(isPublicAddress(address), address).toBe(true);
@@ -95,16 +110,28 @@ async function discoveredRelay() {
 describe('every client follows it', () => {
   it('the synchronizer does not contact a discovered relay whose name resolves to loopback', async () => {
     const { target, url, database, ids } = await discoveredRelay();
-    const attempt = syncRelayWithRetries({ db: database.db, relay: { id: ids.get(url) as number, url, trusted: false }, config: configWith(), pool, logger: silentLogger() });
+    const attempt = syncRelayWithRetries({
+      db: database.db,
+      relay: { id: ids.get(url) as number, url, trusted: false },
+      config: configWith(),
+      pool,
+      logger: silentLogger(),
+    });
     await expect(attempt).rejects.toBeInstanceOf(RelayPolicyError);
     expect(target.counters.tcpConnections).toBe(0);
     // Named by the operator, the same relay is synchronised (at the address the configured DNS gave).
-    const trusted = await syncRelayWithRetries({ db: database.db, relay: { id: ids.get(url) as number, url, trusted: true }, config: configWith(), pool, logger: silentLogger() });
+    const trusted = await syncRelayWithRetries({
+      db: database.db,
+      relay: { id: ids.get(url) as number, url, trusted: true },
+      config: configWith(),
+      pool,
+      logger: silentLogger(),
+    });
     expect(trusted.report.complete).toBe(true);
     expect(target.counters.connections).toBe(1);
   });
 
-  it('the finder\'s direct scan does not contact a discovered active relay on a private address', async () => {
+  it("the finder's direct scan does not contact a discovered active relay on a private address", async () => {
     const { target, url, database, ids } = await discoveredRelay();
     await setRelayState(database.db, ids.get(url) as number, 'active');
     expect((await relaysForDirectScan(database.db, 10))[0]?.trusted).toBe(false);
@@ -116,10 +143,20 @@ describe('every client follows it', () => {
   it('the monitor follows no NIP-11 redirect to a single-label, local or private host', async () => {
     const database = await createTestDatabase();
     databases.push(database);
-    for (const location of [`http://db:${internalPort}/`, `http://localhost:${internalPort}/`, `http://internal.policy.test:${internalPort}/`, `http://[::ffff:127.0.0.1]:${internalPort}/`]) {
+    for (const location of [
+      `http://db:${internalPort}/`,
+      `http://localhost:${internalPort}/`,
+      `http://internal.policy.test:${internalPort}/`,
+      `http://[::ffff:127.0.0.1]:${internalPort}/`,
+    ]) {
       const redirecting = await relay({ misbehaviour: { nip11Mode: 'redirect-to', nip11RedirectTo: location } });
       const before = internalRequests;
-      await monitorOnce({ db: database.db, config: configWith({ 'monitor.write_check': false }), logger: silentLogger(), urls: [redirecting.url] });
+      await monitorOnce({
+        db: database.db,
+        config: configWith({ 'monitor.write_check': false }),
+        logger: silentLogger(),
+        urls: [redirecting.url],
+      });
       const { rows } = await database.db.query<{ ok: boolean; reason: string }>(
         `SELECT c.ok, c.reason FROM relay_metadata_latest c JOIN relay r ON r.id = c.relay_id WHERE r.url = $1 AND c.check_type = 'nip11'`,
         [redirecting.url],
@@ -131,7 +168,7 @@ describe('every client follows it', () => {
     }
   });
 
-  it('an external list\'s redirect to a private host is refused before it is contacted', async () => {
+  it("an external list's redirect to a private host is refused before it is contacted", async () => {
     const list = createServer((_request, response) => {
       response.writeHead(302, { location: `http://internal.policy.test:${internalPort}/relays.json` }).end();
     });
@@ -139,7 +176,9 @@ describe('every client follows it', () => {
     try {
       const before = internalRequests;
       const listUrl = `http://127.0.0.1:${(list.address() as AddressInfo).port}/relays.json`;
-      await expect(fetchExternalList(listUrl, { timeoutMs: 2_000, maxBytes: 10_000, allowPrivate: false, resolver: relayResolver(configWith()) })).rejects.toThrow(/redirect to internal\.policy\.test:\d+ refused: private-address/);
+      await expect(
+        fetchExternalList(listUrl, { timeoutMs: 2_000, maxBytes: 10_000, allowPrivate: false, resolver: relayResolver(configWith()) }),
+      ).rejects.toThrow(/redirect to internal\.policy\.test:\d+ refused: private-address/);
       expect(internalRequests).toBe(before);
     } finally {
       await new Promise<void>((resolve) => list.close(() => resolve()));

@@ -23,11 +23,24 @@ import { startOnionSocksProxy, type OnionSocksProxy } from '../support/onion-soc
 import { startTestRelay, type TestRelay } from '../support/relay/server.js';
 
 const configWith = (overrides: Record<string, unknown> = {}): Config =>
-  loadConfig({ env: {}, overrides: { 'relay.connect_timeout_ms': 2_000, 'monitor.open_timeout_ms': 2_000, 'monitor.read_timeout_ms': 2_000, 'monitor.nip11_timeout_ms': 2_000, 'monitor.write_check': false, ...overrides } }).config;
+  loadConfig({
+    env: {},
+    overrides: {
+      'relay.connect_timeout_ms': 2_000,
+      'monitor.open_timeout_ms': 2_000,
+      'monitor.read_timeout_ms': 2_000,
+      'monitor.nip11_timeout_ms': 2_000,
+      'monitor.write_check': false,
+      ...overrides,
+    },
+  }).config;
 
 describe('routes by network', () => {
   it('sends each overlay network through its own proxy, and names the option a missing one needs', () => {
-    const relay = configWith({ 'relay.socks_proxy_url': 'socks5h://127.0.0.1:9050', 'relay.i2p_proxy_url': 'socks5h://127.0.0.1:4447' }).relay;
+    const relay = configWith({
+      'relay.socks_proxy_url': 'socks5h://127.0.0.1:9050',
+      'relay.i2p_proxy_url': 'socks5h://127.0.0.1:4447',
+    }).relay;
     expect(proxyRoute('abc.onion', relay)).toEqual({ proxy: 'socks5h://127.0.0.1:9050' });
     expect(proxyRoute('abc.b32.i2p', relay)).toEqual({ proxy: 'socks5h://127.0.0.1:4447' });
     expect(proxyRoute('abc.loki', relay).unreachable).toMatch(/relay\.loki_proxy_url/);
@@ -76,7 +89,10 @@ describe.each([
     expect(pass.report.complete).toBe(true);
     const summary = await monitorOnce({ db: test.db, config, logger: silentLogger(), urls: [url] });
     expect(summary.up).toBe(1);
-    const { rows } = await test.db.query<{ check_type: string; ok: boolean }>('SELECT check_type, ok FROM relay_metadata_latest WHERE url = $1 ORDER BY check_type', [url]);
+    const { rows } = await test.db.query<{ check_type: string; ok: boolean }>(
+      'SELECT check_type, ok FROM relay_metadata_latest WHERE url = $1 ORDER BY check_type',
+      [url],
+    );
     expect(rows.filter((row) => row.check_type === 'open' || row.check_type === 'nip11')).toEqual([
       { check_type: 'nip11', ok: true },
       { check_type: 'open', ok: true },
@@ -89,21 +105,52 @@ describe.each([
     const test = await database();
     const active = `ws://${host}:${relay.port}/`;
     const candidate = `wss://other-${host}/`;
-    const ids = await getOrCreateRelayIds(test.db, [{ url: active, network: network as 'i2p' | 'loki' }, { url: candidate, network: network as 'i2p' | 'loki' }], 'finder');
+    const ids = await getOrCreateRelayIds(
+      test.db,
+      [
+        { url: active, network: network as 'i2p' | 'loki' },
+        { url: candidate, network: network as 'i2p' | 'loki' },
+      ],
+      'finder',
+    );
     await promoteCandidate(test.db, ids.get(active) as number);
     const due = async (config: Config) => {
       const networks = reachableNetworks(config.relay);
       return {
-        sync: (await dueRelays(test.db, { intervalSeconds: 60, limit: 10, service: 'sync', priorityUrls: [], priorityOnly: false, blacklist: [], whitelist: [], networks })).map((row) => row.url),
-        monitor: (await dueRelaysForMonitor(test.db, { intervalSeconds: 60, limit: 10, service: 'monitor', networks })).map((row) => row.url),
+        sync: (
+          await dueRelays(test.db, {
+            intervalSeconds: 60,
+            limit: 10,
+            service: 'sync',
+            priorityUrls: [],
+            priorityOnly: false,
+            blacklist: [],
+            whitelist: [],
+            networks,
+          })
+        ).map((row) => row.url),
+        monitor: (await dueRelaysForMonitor(test.db, { intervalSeconds: 60, limit: 10, service: 'monitor', networks })).map(
+          (row) => row.url,
+        ),
         validate: (await dueCandidates(test.db, { limit: 10, service: 'validator', networks })).map((row) => row.url),
         scan: (await relaysForDirectScan(test.db, 10, networks)).map((row) => row.url),
       };
     };
     expect(await due(configWith())).toEqual({ sync: [], monitor: [], validate: [], scan: [] });
-    expect(await due(configWith({ [option]: proxy.url }))).toEqual({ sync: [active], monitor: [active], validate: [candidate], scan: [active] });
+    expect(await due(configWith({ [option]: proxy.url }))).toEqual({
+      sync: [active],
+      monitor: [active],
+      validate: [candidate],
+      scan: [active],
+    });
 
-    const named = await syncRelayWithRetries({ db: test.db, relay: { id: ids.get(active) as number, url: active, trusted: true }, config: configWith({ 'sync.retry_attempts': 0 }), pool, logger: silentLogger() }).catch((error: Error) => error);
+    const named = await syncRelayWithRetries({
+      db: test.db,
+      relay: { id: ids.get(active) as number, url: active, trusted: true },
+      config: configWith({ 'sync.retry_attempts': 0 }),
+      pool,
+      logger: silentLogger(),
+    }).catch((error: Error) => error);
     expect(String(named instanceof Error ? named.message : named)).toContain(option);
   });
 });

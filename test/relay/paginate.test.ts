@@ -53,7 +53,12 @@ interface Archived {
   relay: TestRelay;
 }
 
-async function archive(relayOptions: Partial<TestRelayOptions>, options: Partial<PaginateOptions> = {}, limitValues: Partial<FilterLimitValues> = {}, events = corpus): Promise<Archived> {
+async function archive(
+  relayOptions: Partial<TestRelayOptions>,
+  options: Partial<PaginateOptions> = {},
+  limitValues: Partial<FilterLimitValues> = {},
+  events = corpus,
+): Promise<Archived> {
   const relay = await startTestRelay({ keepAllVersions: true, ...relayOptions });
   relays.push(relay);
   relay.addEvents(events);
@@ -64,7 +69,15 @@ async function archive(relayOptions: Partial<TestRelayOptions>, options: Partial
   try {
     const report = await paginateWindow(
       session.fetchPage,
-      { since: base, until: base + 3_000, limits, maxRequests: 100_000, countEvents: session.count, onOwed: async (window) => void owed.push(window), ...options },
+      {
+        since: base,
+        until: base + 3_000,
+        limits,
+        maxRequests: 100_000,
+        countEvents: session.count,
+        onOwed: async (window) => void owed.push(window),
+        ...options,
+      },
       async (events) => {
         ids.push(...events.map((event) => event.id));
       },
@@ -105,7 +118,7 @@ describe('paginateWindow: completeness under limit caps', () => {
     expect(owed.some((window) => window.since === crowdSecond && window.until === crowdSecond && window.reason === 'crowded')).toBe(true);
   });
 
-  it('with a cap of 10 and no COUNT, fetches the crowded second\'s events of every author the archive knows, and still owes the second', async () => {
+  it("with a cap of 10 and no COUNT, fetches the crowded second's events of every author the archive knows, and still owes the second", async () => {
     const crowdSecond = base + 1_500;
     const crowd = corpus.filter((event) => event.created_at === crowdSecond);
     const asked: [number, number][] = [];
@@ -131,7 +144,12 @@ describe('paginateWindow: completeness under limit caps', () => {
     const known = prolific.slice(0, 30).map((event) => event.id);
     const { report, ids, owed, relay } = await archive(
       { maxLimit: 10, defaultLimit: 10, count: 'closed' },
-      { since: second, until: second, knownAuthors: async () => [pubkey], knownIds: async (_second, _kind, authors) => (authors.includes(pubkey) ? known : []) },
+      {
+        since: second,
+        until: second,
+        knownAuthors: async () => [pubkey],
+        knownIds: async (_second, _kind, authors) => (authors.includes(pubkey) ? known : []),
+      },
       {},
       prolific,
     );
@@ -145,7 +163,7 @@ describe('paginateWindow: completeness under limit caps', () => {
     expect(owed.some((window) => window.since === second && window.reason === 'crowded')).toBe(true);
   });
 
-  it('with a cap of 10, tests the relay\'s COUNT against a scope REQ proved, and trusts it when it agrees', async () => {
+  it("with a cap of 10, tests the relay's COUNT against a scope REQ proved, and trusts it when it agrees", async () => {
     const { report, limits, owed } = await archive({ maxLimit: 10, defaultLimit: 10 });
     expect(limits.values.count).toBe('agrees');
     // COUNT proves or refutes; it cannot name the authors never seen: the second stays owed, precisely.
@@ -165,15 +183,22 @@ describe('paginateWindow: completeness under limit caps', () => {
     expect(report.complete).toBe(true);
   });
 
-  it('uses the relay\'s stated max_limit and the largest page it ever gave', async () => {
-    const { report, ids } = await archive({ maxLimit: 300, defaultLimit: 300 }, {}, { statedMaxLimit: 300, pageLimit: 300, largestPage: 300 });
+  it("uses the relay's stated max_limit and the largest page it ever gave", async () => {
+    const { report, ids } = await archive(
+      { maxLimit: 300, defaultLimit: 300 },
+      {},
+      { statedMaxLimit: 300, pageLimit: 300, largestPage: 300 },
+    );
     expectEveryEventOnce(ids);
     expect(report.complete).toBe(true);
   });
 
   it('handles a cap of 1 on a small window: gets everything, and proves nothing (no page can)', async () => {
     // Three events in one second (one per kind) and three spread out.
-    const few = [...generateEvents({ count: 3, kinds: [1, 7, 9], createdAt: base, seed: 'tiny-crowd' }), ...generateEvents({ count: 3, createdAt: [base + 1, base + 3], seed: 'tiny' })];
+    const few = [
+      ...generateEvents({ count: 3, kinds: [1, 7, 9], createdAt: base, seed: 'tiny-crowd' }),
+      ...generateEvents({ count: 3, createdAt: [base + 1, base + 3], seed: 'tiny' }),
+    ];
     const { report, ids } = await archive({ maxLimit: 1, defaultLimit: 1 }, { until: base + 10 }, {}, few);
     expectEveryEventOnce(ids, few);
     // Every page is full at a cap of 1, and no scope proved by REQ can vouch for the relay's COUNT.
@@ -184,7 +209,13 @@ describe('paginateWindow: completeness under limit caps', () => {
 describe('paginateWindow: filter limits learned from refusals', () => {
   for (const mode of ['notice', 'notice-then-eose', 'closed'] as const) {
     it(`learns a kinds cap refused with ${mode} and still archives everything`, async () => {
-      const { report, ids, limits, relay } = await archive({ maxLimit: 300, count: 'closed', filterLimits: { kinds: 20, authors: 0, ids: 0, filters: 0 }, filterRefusal: mode, refusalTexts: { kinds: 'invalid: must be less than or equal to {max} kinds at "[0].kinds"', authors: '', ids: '', filters: '' } });
+      const { report, ids, limits, relay } = await archive({
+        maxLimit: 300,
+        count: 'closed',
+        filterLimits: { kinds: 20, authors: 0, ids: 0, filters: 0 },
+        filterRefusal: mode,
+        refusalTexts: { kinds: 'invalid: must be less than or equal to {max} kinds at "[0].kinds"', authors: '', ids: '', filters: '' },
+      });
       expectEveryEventOnce(ids);
       expect(report.complete).toBe(true);
       expect(limits.values.maxKinds).toBe(20);
@@ -197,7 +228,13 @@ describe('paginateWindow: filter limits learned from refusals', () => {
   }
 
   it('halves a list when the refusal names no number, down to what the relay runs', async () => {
-    const { report, ids, limits } = await archive({ maxLimit: 300, count: 'closed', filterLimits: { kinds: 10, authors: 0, ids: 0, filters: 0 }, filterRefusal: 'notice-then-eose', refusalTexts: { kinds: 'too many kinds', authors: '', ids: '', filters: '' } });
+    const { report, ids, limits } = await archive({
+      maxLimit: 300,
+      count: 'closed',
+      filterLimits: { kinds: 10, authors: 0, ids: 0, filters: 0 },
+      filterRefusal: 'notice-then-eose',
+      refusalTexts: { kinds: 'too many kinds', authors: '', ids: '', filters: '' },
+    });
     expectEveryEventOnce(ids);
     expect(report.complete).toBe(true);
     expect(limits.values.maxKinds).toBeLessThanOrEqual(10);
@@ -207,14 +244,28 @@ describe('paginateWindow: filter limits learned from refusals', () => {
   });
 
   it('learns a cap on filters per REQ', async () => {
-    const { report, ids, limits } = await archive({ maxLimit: 300, count: 'closed', filterLimits: { kinds: 0, authors: 0, ids: 0, filters: 3 }, filterRefusal: 'closed', refusalTexts: { kinds: '', authors: '', ids: '', filters: 'invalid: limitation.max_filters {max}' } }, {}, { maxKinds: 16 });
+    const { report, ids, limits } = await archive(
+      {
+        maxLimit: 300,
+        count: 'closed',
+        filterLimits: { kinds: 0, authors: 0, ids: 0, filters: 3 },
+        filterRefusal: 'closed',
+        refusalTexts: { kinds: '', authors: '', ids: '', filters: 'invalid: limitation.max_filters {max}' },
+      },
+      {},
+      { maxKinds: 16 },
+    );
     expectEveryEventOnce(ids);
     expect(report.complete).toBe(true);
     expect(limits.values.maxFilters).toBe(3);
   });
 
   it('pages per kinds list on a relay that refuses filters without one', async () => {
-    const { report, ids, limits } = await archive({ maxLimit: 300, count: 'closed', narrowFilterRefusal: "blocked: can't handle empty filters" });
+    const { report, ids, limits } = await archive({
+      maxLimit: 300,
+      count: 'closed',
+      narrowFilterRefusal: "blocked: can't handle empty filters",
+    });
     expectEveryEventOnce(ids);
     expect(limits.values.requiresKinds).toBe(true);
     expect(report.complete).toBe(true);
@@ -275,9 +326,19 @@ describe('paginateWindow: hostile relays', () => {
     const session = await openSession(relay.url, { ...clientConfig, idle_timeout_ms: 200 });
     const ids: string[] = [];
     const owed: OwedWindow[] = [];
-    const report = await paginateWindow(session.fetchPage, { since: base, until: base + 100, limits: new RelayFilterLimits(), maxRequests: 100, onOwed: async (window) => void owed.push(window) }, async (events) => {
-      ids.push(...events.map((event) => event.id));
-    });
+    const report = await paginateWindow(
+      session.fetchPage,
+      {
+        since: base,
+        until: base + 100,
+        limits: new RelayFilterLimits(),
+        maxRequests: 100,
+        onOwed: async (window) => void owed.push(window),
+      },
+      async (events) => {
+        ids.push(...events.map((event) => event.id));
+      },
+    );
     session.close();
     expect(new Set(ids)).toEqual(new Set(few.map((event) => event.id)));
     expect(report.complete).toBe(false);

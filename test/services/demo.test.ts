@@ -19,7 +19,14 @@ describe('bigbrotr demo', () => {
   it('discovers, validates, monitors and archives every local relay within a minute, and serves the dashboard', async () => {
     const controller = new AbortController();
     let ready: { dashboardUrl: string; relayUrls: string[] } | undefined;
-    const running = runDemo({ relays: 4, eventsPerRelay: 150, port: 0, logger: silentLogger(), signal: controller.signal, onReady: (info) => (ready = info) });
+    const running = runDemo({
+      relays: 4,
+      eventsPerRelay: 150,
+      port: 0,
+      logger: silentLogger(),
+      signal: controller.signal,
+      onReady: (info) => (ready = info),
+    });
     try {
       const started = Date.now();
       let stats: Stats | undefined;
@@ -27,8 +34,15 @@ describe('bigbrotr demo', () => {
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         if (!ready) continue;
         stats = (await (await fetch(`${ready.dashboardUrl}v1/stats`)).json()) as Stats;
-        if (stats.active_relays === 4 && stats.relays_up === 4 && stats.unique_events > 0 && stats.event_relay_pairs > stats.unique_events) {
-          const { relays } = (await (await fetch(`${ready.dashboardUrl}v1/stats/sync`)).json()) as { relays: { completed_until: number | null }[] };
+        if (
+          stats.active_relays === 4 &&
+          stats.relays_up === 4 &&
+          stats.unique_events > 0 &&
+          stats.event_relay_pairs > stats.unique_events
+        ) {
+          const { relays } = (await (await fetch(`${ready.dashboardUrl}v1/stats/sync`)).json()) as {
+            relays: { completed_until: number | null }[];
+          };
           if (relays.length === 4 && relays.every((relay) => relay.completed_until !== null)) break;
         }
       }
@@ -39,7 +53,9 @@ describe('bigbrotr demo', () => {
       expect(stats?.event_relay_pairs).toBeGreaterThan(stats?.unique_events ?? 0);
       const page = await fetch(ready?.dashboardUrl ?? '');
       expect(page.headers.get('content-type')).toContain('text/html');
-      const { relays } = (await (await fetch(`${ready?.dashboardUrl}v1/relays`)).json()) as { relays: { url: string; name: string | null; up: boolean }[] };
+      const { relays } = (await (await fetch(`${ready?.dashboardUrl}v1/relays`)).json()) as {
+        relays: { url: string; name: string | null; up: boolean }[];
+      };
       expect(relays.map((relay) => relay.name).sort()).toEqual(['demo relay 1', 'demo relay 2', 'demo relay 3', 'demo relay 4']);
       expect(relays.every((relay) => relay.up)).toBe(true);
     } finally {

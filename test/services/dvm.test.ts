@@ -3,7 +3,12 @@
  * service over a real archive, and a customer written with nostr-tools that publishes job requests
  * and reads the results and feedback from the relay, as any NIP-90 client would.
  */
-import { finalizeEvent, generateSecretKey as clientSecretKey, getPublicKey as clientPublicKey, verifyEvent as clientVerifyEvent } from 'nostr-tools/pure';
+import {
+  finalizeEvent,
+  generateSecretKey as clientSecretKey,
+  getPublicKey as clientPublicKey,
+  verifyEvent as clientVerifyEvent,
+} from 'nostr-tools/pure';
 import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -40,16 +45,39 @@ const stops: (() => Promise<void>)[] = [];
 const author = testSecretKey('dvm', 1);
 const note = signEvent({ kind: 1, content: 'the note', tags: [['t', 'archive']], created_at: NOW - 1_000 }, author);
 const reactions = ['+', '+', '+', '🤙', '🤙'].map((content, index) =>
-  signEvent({ kind: 7, content, tags: [['e', note.id], ['p', note.pubkey]], created_at: NOW - 900 + index }, testSecretKey('dvm', 10 + index)),
+  signEvent(
+    {
+      kind: 7,
+      content,
+      tags: [
+        ['e', note.id],
+        ['p', note.pubkey],
+      ],
+      created_at: NOW - 900 + index,
+    },
+    testSecretKey('dvm', 10 + index),
+  ),
 );
 // A reaction whose content is `__proto__`: group keys come from anyone's events.
-const hostileReaction = signEvent({ kind: 7, content: '__proto__', tags: [['e', 'd'.repeat(64)]], created_at: NOW - 850 }, testSecretKey('dvm', 30));
-const tagged = Array.from({ length: 10 }, (_, index) => signEvent({ kind: 1, content: `tagged ${index} ${'x'.repeat(300)}`, tags: [['t', 'nostr']], created_at: NOW - 800 + index }, author));
+const hostileReaction = signEvent(
+  { kind: 7, content: '__proto__', tags: [['e', 'd'.repeat(64)]], created_at: NOW - 850 },
+  testSecretKey('dvm', 30),
+);
+const tagged = Array.from({ length: 10 }, (_, index) =>
+  signEvent({ kind: 1, content: `tagged ${index} ${'x'.repeat(300)}`, tags: [['t', 'nostr']], created_at: NOW - 800 + index }, author),
+);
 
 function configWith(overrides: Record<string, unknown> = {}): Config {
   return loadConfig({
     env: {},
-    overrides: { 'identity.secret_key': machineKey, 'dvm.enabled': true, 'dvm.relays': [relay.url], 'relay_url.allow_private': true, 'dvm.max_result_bytes': 3_000, ...overrides },
+    overrides: {
+      'identity.secret_key': machineKey,
+      'dvm.enabled': true,
+      'dvm.relays': [relay.url],
+      'relay_url.allow_private': true,
+      'dvm.max_result_bytes': 3_000,
+      ...overrides,
+    },
   }).config;
 }
 
@@ -69,7 +97,14 @@ beforeAll(async () => {
   relay = await startTestRelay();
   replyRelay = await startTestRelay();
   database = await createTestDatabase();
-  const ids = await getOrCreateRelayIds(database.db, [{ url: SOURCE_A, network: 'clearnet' }, { url: SOURCE_B, network: 'clearnet' }], 'seed');
+  const ids = await getOrCreateRelayIds(
+    database.db,
+    [
+      { url: SOURCE_A, network: 'clearnet' },
+      { url: SOURCE_B, network: 'clearnet' },
+    ],
+    'seed',
+  );
   const relayA = ids.get(SOURCE_A) as number;
   const relayB = ids.get(SOURCE_B) as number;
   await insertEventBatch(database.db, [note, ...reactions, hostileReaction, ...tagged], relayA);
@@ -95,8 +130,16 @@ afterAll(async () => {
 });
 
 /** Publishes a job request as the customer and waits for the machine's first reply to it (result or feedback). */
-async function ask(kind: number, tags: string[][], content = '', options: { key?: Uint8Array } = {}): Promise<{ request: NostrEvent; reply: NostrEvent }> {
-  const request = finalizeEvent({ kind, tags, content, created_at: Math.floor(Date.now() / 1000) }, options.key ?? customerKey) as NostrEvent;
+async function ask(
+  kind: number,
+  tags: string[][],
+  content = '',
+  options: { key?: Uint8Array } = {},
+): Promise<{ request: NostrEvent; reply: NostrEvent }> {
+  const request = finalizeEvent(
+    { kind, tags, content, created_at: Math.floor(Date.now() / 1000) },
+    options.key ?? customerKey,
+  ) as NostrEvent;
   const reply = await new Promise<NostrEvent>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no reply to kind ${kind} within 15 s`)), 15_000);
     const subscription = customer.subscribe([{ kinds: [kind + 1000, 7000], '#e': [request.id], authors: [machinePubkey] }], {
@@ -122,7 +165,12 @@ describe('data vending machine (NIP-90)', () => {
       announcement = relay.store.query({ kinds: [31990], authors: [machinePubkey] }, 1)[0];
       if (!announcement) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(announcement?.tags.filter((candidate) => candidate[0] === 'k').map((candidate) => candidate[1])).toEqual(['5400', '5410', '5411', '5412']);
+    expect(announcement?.tags.filter((candidate) => candidate[0] === 'k').map((candidate) => candidate[1])).toEqual([
+      '5400',
+      '5410',
+      '5411',
+      '5412',
+    ]);
     expect(JSON.parse(announcement?.content ?? '{}')).toMatchObject({ name: 'bigbrotr archive' });
   });
 
@@ -134,16 +182,39 @@ describe('data vending machine (NIP-90)', () => {
     expect(tag(reply, 'e')).toEqual(['e', request.id, relay.url]);
     expect(tag(reply, 'p')).toEqual(['p', clientPublicKey(customerKey)]);
 
-    const byValue = await ask(5400, [['i', 'nostr', 'text'], ['i', 'archive', 'text']]);
+    const byValue = await ask(5400, [
+      ['i', 'nostr', 'text'],
+      ['i', 'archive', 'text'],
+    ]);
     expect(byValue.reply.content).toBe('11');
-    expect(byValue.reply.tags.filter((candidate) => candidate[0] === 'i')).toEqual([['i', 'nostr', 'text'], ['i', 'archive', 'text']]);
-    const onB = await ask(5400, [['i', 'nostr', 'text'], ['param', 'relay', SOURCE_B]]);
+    expect(byValue.reply.tags.filter((candidate) => candidate[0] === 'i')).toEqual([
+      ['i', 'nostr', 'text'],
+      ['i', 'archive', 'text'],
+    ]);
+    const onB = await ask(5400, [
+      ['i', 'nostr', 'text'],
+      ['param', 'relay', SOURCE_B],
+    ]);
     expect(onB.reply.content).toBe('4');
-    const twoLevels = await ask(5400, [['param', 'group', 'kind'], ['param', 'group', 'pubkey']], JSON.stringify([{ ids: [note.id, reactions[0]?.id] }]));
+    const twoLevels = await ask(
+      5400,
+      [
+        ['param', 'group', 'kind'],
+        ['param', 'group', 'pubkey'],
+      ],
+      JSON.stringify([{ ids: [note.id, reactions[0]?.id] }]),
+    );
     expect(JSON.parse(twoLevels.reply.content)).toEqual({ '1': { [note.pubkey]: 1 }, '7': { [reactions[0]?.pubkey as string]: 1 } });
 
     // A group key named `__proto__` is an ordinary key: nothing reaches Object.prototype (the machine runs in this process).
-    const hostile = await ask(5400, [['param', 'group', 'content'], ['param', 'group', 'kind']], JSON.stringify([{ ids: [hostileReaction.id] }]));
+    const hostile = await ask(
+      5400,
+      [
+        ['param', 'group', 'content'],
+        ['param', 'group', 'kind'],
+      ],
+      JSON.stringify([{ ids: [hostileReaction.id] }]),
+    );
     expect(Object.hasOwn(JSON.parse(hostile.reply.content) as object, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>)['7']).toBeUndefined();
   });
@@ -153,7 +224,10 @@ describe('data vending machine (NIP-90)', () => {
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const { reply } = await ask(5410, [['i', JSON.stringify({ kinds: [1], '#t': ['nostr'] }), 'text'], ...(cursor ? [['param', 'cursor', cursor]] : [])]);
+      const { reply } = await ask(5410, [
+        ['i', JSON.stringify({ kinds: [1], '#t': ['nostr'] }), 'text'],
+        ...(cursor ? [['param', 'cursor', cursor]] : []),
+      ]);
       expect(reply.kind).toBe(6410);
       const events = JSON.parse(reply.content) as NostrEvent[];
       expect(tag(reply, 'count')).toEqual(['count', String(events.length)]);
@@ -173,20 +247,33 @@ describe('data vending machine (NIP-90)', () => {
 
   it('tells where events were seen (5411) and what a relay did over time (5412)', async () => {
     const unknown = 'f'.repeat(64);
-    const provenance = await ask(5411, [['i', note.id, 'event'], ['i', unknown, 'event']]);
+    const provenance = await ask(5411, [
+      ['i', note.id, 'event'],
+      ['i', unknown, 'event'],
+    ]);
     expect(provenance.reply.kind).toBe(6411);
-    const answer = JSON.parse(provenance.reply.content) as Record<string, { archived: boolean; seen_on: number; relays: { relay: string }[] }>;
+    const answer = JSON.parse(provenance.reply.content) as Record<
+      string,
+      { archived: boolean; seen_on: number; relays: { relay: string }[] }
+    >;
     expect(answer[note.id]).toMatchObject({ archived: true, seen_on: 2 });
     expect(answer[note.id]?.relays.map((sighting) => sighting.relay).sort()).toEqual([SOURCE_A, SOURCE_B]);
     expect(answer[unknown]).toEqual({ archived: false, seen_on: 0, relays: [] });
 
     const { reply } = await ask(5412, [['i', SOURCE_A, 'url']]);
     expect(reply.kind).toBe(6412);
-    const history = JSON.parse(reply.content) as { relay: { url: string }; days: { checks: number; ok: number; median_open_rtt_ms: number | null }[]; nip11: { document: { supported_nips: number[] }; checks: number }[] };
+    const history = JSON.parse(reply.content) as {
+      relay: { url: string };
+      days: { checks: number; ok: number; median_open_rtt_ms: number | null }[];
+      nip11: { document: { supported_nips: number[] }; checks: number }[];
+    };
     expect(history.relay.url).toBe(SOURCE_A);
     expect(history.days.map((entry) => entry.checks).reduce((a, b) => a + b, 0)).toBe(3);
     expect(history.days.map((entry) => entry.ok).reduce((a, b) => a + b, 0)).toBe(2);
-    expect(history.nip11.map((entry) => entry.document.supported_nips)).toEqual([[1, 11, 77], [1, 11]]);
+    expect(history.nip11.map((entry) => entry.document.supported_nips)).toEqual([
+      [1, 11, 77],
+      [1, 11],
+    ]);
   });
 
   it('answers what it cannot do with a kind 7000 error that names the fault, and ignores requests for other providers', async () => {
@@ -198,9 +285,15 @@ describe('data vending machine (NIP-90)', () => {
     const unknownRelay = await ask(5412, [['i', 'wss://never-seen.example.com', 'url']]);
     expect(tag(unknownRelay.reply, 'status')?.[2]).toBe('wss://never-seen.example.com/ is not in the archive');
 
-    const elsewhere = finalizeEvent({ kind: 5400, tags: [['p', 'e'.repeat(64)]], content: '', created_at: Math.floor(Date.now() / 1000) }, customerKey);
+    const elsewhere = finalizeEvent(
+      { kind: 5400, tags: [['p', 'e'.repeat(64)]], content: '', created_at: Math.floor(Date.now() / 1000) },
+      customerKey,
+    );
     await customer.publish(elsewhere);
-    const fromTheFuture = finalizeEvent({ kind: 5400, tags: [], content: '', created_at: Math.floor(Date.now() / 1000) + 3_600 }, customerKey);
+    const fromTheFuture = finalizeEvent(
+      { kind: 5400, tags: [], content: '', created_at: Math.floor(Date.now() / 1000) + 3_600 },
+      customerKey,
+    );
     await customer.publish(fromTheFuture);
     // Jobs are answered in arrival order: once a later request is answered, the earlier one was seen.
     await ask(5400, [['p', machinePubkey]]);
@@ -211,7 +304,8 @@ describe('data vending machine (NIP-90)', () => {
   it('sends results to the relays the request names, and never answers one request twice, even after a restart', async () => {
     const { request } = await ask(5400, [['relays', replyRelay.url]]);
     const deadline = Date.now() + 5_000;
-    while (replyRelay.store.query({ '#e': [request.id] }, 1).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (replyRelay.store.query({ '#e': [request.id] }, 1).length === 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     expect(replyRelay.store.query({ '#e': [request.id] }, 1).map((event) => event.kind)).toEqual([6400]);
 
     for (const stop of stops.splice(0)) await stop();
@@ -222,7 +316,10 @@ describe('data vending machine (NIP-90)', () => {
     const perRequest = new Map<string, number>();
     for (const reply of replies) perRequest.set(tag(reply, 'e')?.[1] as string, (perRequest.get(tag(reply, 'e')?.[1] as string) ?? 0) + 1);
     expect(replies.length).toBeGreaterThan(10);
-    expect([...perRequest.values()].every((count) => count === 1), JSON.stringify([...perRequest])).toBe(true);
+    expect(
+      [...perRequest.values()].every((count) => count === 1),
+      JSON.stringify([...perRequest]),
+    ).toBe(true);
   });
 });
 

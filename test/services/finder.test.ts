@@ -33,10 +33,45 @@ beforeAll(async () => {
   [seedRelay, second, third] = await Promise.all([startTestRelay(), startTestRelay(), startTestRelay()]);
   const key = testSecretKey('finder', 0);
   const events: NostrEvent[] = [
-    signEvent({ kind: 10002, created_at: 1_700_000_000, content: '', tags: [['r', second.url], ['r', dead, 'read'], ['r', 'https://not-a-relay.example'], ['r', 'wss://wss://broken']] }, key),
-    signEvent({ kind: 3, created_at: 1_700_000_001, content: JSON.stringify({ [third.url.toUpperCase().replace('WS://', 'ws://')]: { read: true, write: true }, 'wss://relay.blocked.example.test': {} }), tags: [] }, key),
+    signEvent(
+      {
+        kind: 10002,
+        created_at: 1_700_000_000,
+        content: '',
+        tags: [
+          ['r', second.url],
+          ['r', dead, 'read'],
+          ['r', 'https://not-a-relay.example'],
+          ['r', 'wss://wss://broken'],
+        ],
+      },
+      key,
+    ),
+    signEvent(
+      {
+        kind: 3,
+        created_at: 1_700_000_001,
+        content: JSON.stringify({
+          [third.url.toUpperCase().replace('WS://', 'ws://')]: { read: true, write: true },
+          'wss://relay.blocked.example.test': {},
+        }),
+        tags: [],
+      },
+      key,
+    ),
     signEvent({ kind: 30166, created_at: 1_700_000_002, content: '', tags: [['d', second.url]] }, testSecretKey('finder', 1)),
-    signEvent({ kind: 1, created_at: 1_700_000_003, content: 'reply', tags: [['e', 'a'.repeat(64), `wss://${'x'.repeat(600)}.example`], ['p', 'b'.repeat(64), third.url]] }, key),
+    signEvent(
+      {
+        kind: 1,
+        created_at: 1_700_000_003,
+        content: 'reply',
+        tags: [
+          ['e', 'a'.repeat(64), `wss://${'x'.repeat(600)}.example`],
+          ['p', 'b'.repeat(64), third.url],
+        ],
+      },
+      key,
+    ),
   ];
   seedRelay.addEvents(events);
   database = await createCliDatabase();
@@ -50,13 +85,33 @@ afterAll(async () => {
 
 describe('relay mentions', () => {
   it('collects URLs from NIP-65, contact lists, relay-list kinds, hints and NIP-66, bounded, tolerating junk', () => {
-    expect(relayMentions({ kind: 10002, tags: [['r', 'wss://a.example'], ['r'], [1, 2], 'junk'], content: '' })).toEqual([{ source: 'nip65', text: 'wss://a.example' }]);
-    expect(relayMentions({ kind: 3, tags: [], content: '{"wss://b.example":{"read":true}}' })).toEqual([{ source: 'contacts', text: 'wss://b.example' }]);
+    expect(relayMentions({ kind: 10002, tags: [['r', 'wss://a.example'], ['r'], [1, 2], 'junk'], content: '' })).toEqual([
+      { source: 'nip65', text: 'wss://a.example' },
+    ]);
+    expect(relayMentions({ kind: 3, tags: [], content: '{"wss://b.example":{"read":true}}' })).toEqual([
+      { source: 'contacts', text: 'wss://b.example' },
+    ]);
     expect(relayMentions({ kind: 3, tags: [], content: 'not json' })).toEqual([]);
-    expect(relayMentions({ kind: 10050, tags: [['relay', 'wss://c.example']], content: '' })).toEqual([{ source: 'relay-list', text: 'wss://c.example' }]);
-    expect(relayMentions({ kind: 30166, tags: [['d', 'wss://d.example']], content: '' })).toEqual([{ source: 'nip66', text: 'wss://d.example' }]);
-    expect(relayMentions({ kind: 1, tags: [['e', 'x', 'wss://e.example'], ['q', 'y', 'wss://f.example'], ['t', 'z', 'wss://no.example']], content: '' }).map((mention) => mention.text)).toEqual(['wss://e.example', 'wss://f.example']);
-    expect(relayMentions({ kind: 10002, tags: Array.from({ length: 5_000 }, (_, index) => ['r', `wss://r${index}.example`]), content: '' })).toHaveLength(1_000);
+    expect(relayMentions({ kind: 10050, tags: [['relay', 'wss://c.example']], content: '' })).toEqual([
+      { source: 'relay-list', text: 'wss://c.example' },
+    ]);
+    expect(relayMentions({ kind: 30166, tags: [['d', 'wss://d.example']], content: '' })).toEqual([
+      { source: 'nip66', text: 'wss://d.example' },
+    ]);
+    expect(
+      relayMentions({
+        kind: 1,
+        tags: [
+          ['e', 'x', 'wss://e.example'],
+          ['q', 'y', 'wss://f.example'],
+          ['t', 'z', 'wss://no.example'],
+        ],
+        content: '',
+      }).map((mention) => mention.text),
+    ).toEqual(['wss://e.example', 'wss://f.example']);
+    expect(
+      relayMentions({ kind: 10002, tags: Array.from({ length: 5_000 }, (_, index) => ['r', `wss://r${index}.example`]), content: '' }),
+    ).toHaveLength(1_000);
   });
 });
 
@@ -67,21 +122,41 @@ describe('finder screening and revival', () => {
       const relayIds = await getOrCreateRelayIds(test.db, [{ url: 'wss://source.example/', network: 'clearnet' }], 'test');
       const sourceId = relayIds.get('wss://source.example/') as number;
       const key = testSecretKey('finder-unit', 0);
-      const list = signEvent({ kind: 10002, created_at: 1_700_000_000, content: '', tags: [['r', 'ws://10.1.2.3/'], ['r', 'wss://relay.public.example'], ['r', 'wss://relay.public.example/'], ['r', 'wss://relay/'], ['r', 'wss://printer.local']] }, key);
+      const list = signEvent(
+        {
+          kind: 10002,
+          created_at: 1_700_000_000,
+          content: '',
+          tags: [
+            ['r', 'ws://10.1.2.3/'],
+            ['r', 'wss://relay.public.example'],
+            ['r', 'wss://relay.public.example/'],
+            ['r', 'wss://relay/'],
+            ['r', 'wss://printer.local'],
+          ],
+        },
+        key,
+      );
       await insertEventBatch(test.db, [list], sourceId, { batchSize: 100 });
       const config = loadConfig({ env: {}, overrides: { 'finder.scan_lag_seconds': 0 } }).config;
       const first = await findFromArchive({ db: test.db, config, logger: silentLogger() });
       // Single-label and .local names are refused before any DNS lookup, like private literals.
       expect(first).toMatchObject({ scanned: 1, newCandidates: 1, revived: 0, refused: { 'private-address': 1, 'local-name': 2 } });
-      const { rows } = await test.db.query<{ mention_count: number; discovered_from: string }>("SELECT mention_count, discovered_from FROM relay WHERE url = 'wss://relay.public.example/'");
+      const { rows } = await test.db.query<{ mention_count: number; discovered_from: string }>(
+        "SELECT mention_count, discovered_from FROM relay WHERE url = 'wss://relay.public.example/'",
+      );
       expect(rows[0]).toEqual({ mention_count: 2, discovered_from: 'event:nip65' });
 
-      await test.db.query("UPDATE relay SET state = 'retired', state_changed_at = now() - interval '30 days' WHERE url = 'wss://relay.public.example/'");
+      await test.db.query(
+        "UPDATE relay SET state = 'retired', state_changed_at = now() - interval '30 days' WHERE url = 'wss://relay.public.example/'",
+      );
       const again = signEvent({ kind: 10002, created_at: 1_700_000_100, content: '', tags: [['r', 'wss://relay.public.example/']] }, key);
       await insertEventBatch(test.db, [again], sourceId, { batchSize: 100 });
       const second = await findFromArchive({ db: test.db, config, logger: silentLogger() });
       expect(second).toMatchObject({ scanned: 1, newCandidates: 0, revived: 1 });
-      expect((await test.db.query<{ state: string }>("SELECT state FROM relay WHERE url = 'wss://relay.public.example/'")).rows[0]?.state).toBe('candidate');
+      expect(
+        (await test.db.query<{ state: string }>("SELECT state FROM relay WHERE url = 'wss://relay.public.example/'")).rows[0]?.state,
+      ).toBe('candidate');
     } finally {
       await test.dispose();
     }
@@ -93,15 +168,22 @@ describe('finder sources beyond the archive', () => {
     const test = await createTestDatabase();
     const direct = await startTestRelay();
     const http = createServer((request, response) => {
-      if (request.url === '/good') return void response.end(JSON.stringify(['wss://listed.example', { url: 'wss://object.example/' }, 42, 'http://nope.example']));
-      if (request.url === '/huge') return void response.end(JSON.stringify(Array.from({ length: 20_000 }, (_, index) => `wss://r${index}.example`)));
+      if (request.url === '/good')
+        return void response.end(JSON.stringify(['wss://listed.example', { url: 'wss://object.example/' }, 42, 'http://nope.example']));
+      if (request.url === '/huge')
+        return void response.end(JSON.stringify(Array.from({ length: 20_000 }, (_, index) => `wss://r${index}.example`)));
       if (request.url === '/notjson') return void response.end('<html>');
       // /slow: never answers
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
     try {
-      direct.addEvents([signEvent({ kind: 10002, created_at: 1_700_000_000, content: '', tags: [['r', 'wss://direct.example']] }, testSecretKey('finder-direct', 0))]);
+      direct.addEvents([
+        signEvent(
+          { kind: 10002, created_at: 1_700_000_000, content: '', tags: [['r', 'wss://direct.example']] },
+          testSecretKey('finder-direct', 0),
+        ),
+      ]);
       const ids = await getOrCreateRelayIds(test.db, [{ url: direct.url, network: 'clearnet' }], 'seed');
       await setRelayState(test.db, ids.get(direct.url) as number, 'active');
       const config = loadConfig({
@@ -122,14 +204,20 @@ describe('finder sources beyond the archive', () => {
         expect.stringMatching(/notjson: not JSON/),
         expect.stringMatching(/slow: no answer within 1000 ms/),
       ]);
-      const { rows } = await test.db.query<{ url: string; discovered_from: string }>("SELECT url, discovered_from FROM relay WHERE state = 'candidate' ORDER BY url");
+      const { rows } = await test.db.query<{ url: string; discovered_from: string }>(
+        "SELECT url, discovered_from FROM relay WHERE state = 'candidate' ORDER BY url",
+      );
       expect(rows).toEqual([
         { url: 'wss://direct.example/', discovered_from: 'relay:nip65' },
         { url: 'wss://listed.example/', discovered_from: 'list' },
         { url: 'wss://object.example/', discovered_from: 'list' },
       ]);
       // The next round asks the relay only for what is newer than its last scan.
-      const again = await findOnce({ db: test.db, config: { ...config, finder: { ...config.finder, external_lists: [] } }, logger: silentLogger() });
+      const again = await findOnce({
+        db: test.db,
+        config: { ...config, finder: { ...config.finder, external_lists: [] } },
+        logger: silentLogger(),
+      });
       expect(again).toMatchObject({ relaysAsked: 1, newCandidates: 0, mentions: {} });
     } finally {
       http.closeAllConnections();
@@ -160,7 +248,12 @@ describe('bigbrotr find + validate', () => {
 
     const found = await runCli(['find', '--once', '--json'], env);
     expect(found.code, found.stderr).toBe(0);
-    const summary = JSON.parse(found.stdout) as { scanned: number; newCandidates: number; mentions: Record<string, number>; refused: Record<string, number> };
+    const summary = JSON.parse(found.stdout) as {
+      scanned: number;
+      newCandidates: number;
+      mentions: Record<string, number>;
+      refused: Record<string, number>;
+    };
     expect(summary.scanned).toBe(4);
     // The archive first, then the seed relay asked directly for kinds 10002 and 30166 (same URLs again).
     expect(summary.mentions).toEqual({ nip65: 4, contacts: 2, nip66: 1, hint: 2, 'relay:nip65': 4, 'relay:nip66': 1 });
@@ -187,10 +280,15 @@ describe('finder service across processes', () => {
     try {
       const relayIds = await getOrCreateRelayIds(test.db, [{ url: 'wss://source.example/', network: 'clearnet' }], 'seed');
       const key = testSecretKey('finder-lease', 0);
-      await insertEventBatch(test.db, [signEvent({ kind: 10002, created_at: 1_700_000_000, content: '', tags: [['r', 'wss://found.example/']] }, key)], relayIds.get('wss://source.example/') as number);
+      await insertEventBatch(
+        test.db,
+        [signEvent({ kind: 10002, created_at: 1_700_000_000, content: '', tags: [['r', 'wss://found.example/']] }, key)],
+        relayIds.get('wss://source.example/') as number,
+      );
       await test.db.query(`UPDATE event SET archived_at = now() - interval '1 hour'`);
       const config = loadConfig({ env: {}, overrides: { 'finder.relay_scan': false, 'finder.interval_seconds': 1 } }).config;
-      const candidates = async () => Number((await test.db.query<{ n: string }>(`SELECT count(*) AS n FROM relay WHERE url = 'wss://found.example/'`)).rows[0]?.n);
+      const candidates = async () =>
+        Number((await test.db.query<{ n: string }>(`SELECT count(*) AS n FROM relay WHERE url = 'wss://found.example/'`)).rows[0]?.n);
       const runFor = async (ms: number) => {
         const controller = new AbortController();
         const running = createFinderService({ db: test.db, config: () => config, logger: silentLogger() }).run(controller.signal);
@@ -199,7 +297,9 @@ describe('finder service across processes', () => {
         await running;
       };
       // Another process holds the round: this one does nothing.
-      await test.db.query(`INSERT INTO service_lease (service, resource, owner, expires_at) VALUES ('find', 'round', 'other-host:1:abc', now() + interval '10 minutes')`);
+      await test.db.query(
+        `INSERT INTO service_lease (service, resource, owner, expires_at) VALUES ('find', 'round', 'other-host:1:abc', now() + interval '10 minutes')`,
+      );
       await runFor(1_500);
       expect(await candidates()).toBe(0);
       // The lease is released (or expires): the next round runs.

@@ -86,17 +86,35 @@ interface SideBySide {
 }
 
 /** Both relays synchronised at once in one process, with one verification pool and one byte budget. */
-async function sideBySide(misbehaviour: Partial<Misbehaviour>, options: Partial<TestRelayOptions> = {}, config = configWith(), events = hostile): Promise<SideBySide> {
+async function sideBySide(
+  misbehaviour: Partial<Misbehaviour>,
+  options: Partial<TestRelayOptions> = {},
+  config = configWith(),
+  events = hostile,
+): Promise<SideBySide> {
   const goodRelay = await relay({ maxLimit: 200, negentropy: false }, good);
   const badRelay = await relay({ maxLimit: 200, negentropy: false, ...options, misbehaviour }, events);
   const database = await createTestDatabase();
   databases.push(database);
-  const ids = await getOrCreateRelayIds(database.db, [goodRelay.url, badRelay.url].map((url) => ({ url, network: 'clearnet' as const })), 'test');
+  const ids = await getOrCreateRelayIds(
+    database.db,
+    [goodRelay.url, badRelay.url].map((url) => ({ url, network: 'clearnet' as const })),
+    'test',
+  );
   const budget = createByteBudget(config.sync.max_bytes_in_flight);
   // A clock that runs from `now`: the passes' time budgets are real.
   const started = Date.now();
   const clock = () => now * 1000 + (Date.now() - started);
-  const pass = (url: string) => syncRelayWithRetries({ db: database.db, relay: { id: ids.get(url) as number, url }, config, pool, budget, logger: silentLogger(), clock });
+  const pass = (url: string) =>
+    syncRelayWithRetries({
+      db: database.db,
+      relay: { id: ids.get(url) as number, url },
+      config,
+      pool,
+      budget,
+      logger: silentLogger(),
+      clock,
+    });
   const [goodSettled, bad] = await Promise.allSettled([pass(goodRelay.url), pass(badRelay.url)]);
   if (goodSettled.status === 'rejected') throw goodSettled.reason;
   const goodResult = goodSettled.value;
@@ -122,13 +140,20 @@ describe('a misbehaving relay beside a good one', () => {
     expect(await archivedFrom(db, badId)).toBe(badRelay.store.size);
   });
 
-  it('the validator\'s probe and the monitor\'s read check survive it too, and see the answer that follows it', async () => {
+  it("the validator's probe and the monitor's read check survive it too, and see the answer that follows it", async () => {
     const badRelay = await relay({ misbehaviour: { deepNestingNotice: 5_000 } }, []);
     const config = { ...relaySchema.parse({}), connect_timeout_ms: 2_000 };
     const probe = await probeRelay(badRelay.url, config, 2_000);
     expect(probe).toMatchObject({ ok: true });
     expect(probe).not.toMatchObject({ answer: 'notice' });
-    const checked = await checkWebSocket({ url: badRelay.url, relay: config, userAgent: 'test', openTimeoutMs: 2_000, readTimeoutMs: 2_000, writeTimeoutMs: 2_000 });
+    const checked = await checkWebSocket({
+      url: badRelay.url,
+      relay: config,
+      userAgent: 'test',
+      openTimeoutMs: 2_000,
+      readTimeoutMs: 2_000,
+      writeTimeoutMs: 2_000,
+    });
     expect(checked.read).toMatchObject({ ok: true });
     expect(checked.read).not.toMatchObject({ detail: { refused: true } });
   });
@@ -173,7 +198,11 @@ describe('a misbehaving relay beside a good one', () => {
     // Everything not archived lies inside the owed window.
     const { rows } = await db.query<{ since: string; until: string }>('SELECT since, until FROM sync_gap WHERE relay_id = $1', [badId]);
     const [window] = rows;
-    const archived = new Set((await db.query<{ id: string }>("SELECT encode(event_id, 'hex') AS id FROM event_relay WHERE relay_id = $1", [badId])).rows.map((row) => row.id));
+    const archived = new Set(
+      (await db.query<{ id: string }>("SELECT encode(event_id, 'hex') AS id FROM event_relay WHERE relay_id = $1", [badId])).rows.map(
+        (row) => row.id,
+      ),
+    );
     for (const event of hostile.filter((candidate) => !archived.has(candidate.id))) {
       expect(event.created_at).toBeGreaterThanOrEqual(Number(window?.since));
       expect(event.created_at).toBeLessThanOrEqual(Number(window?.until));
@@ -219,8 +248,21 @@ describe('NIP-77 failures are not NIP-77 absence', () => {
     const ids = await getOrCreateRelayIds(database.db, [{ url: target.url, network: 'clearnet' }], 'test');
     const id = ids.get(target.url) as number;
     const pass = (clockSeconds: number, overrides: Record<string, unknown> = {}, window: { since?: number } = {}) =>
-      syncRelayWithRetries({ db: database.db, relay: { id, url: target.url }, config: configWith({ 'sync.pass_time_budget_seconds': 60, ...overrides }), pool, logger: silentLogger(), clock: () => clockSeconds * 1000, ...window });
-    const archived = async () => (await database.db.query<{ id: string }>("SELECT encode(event_id, 'hex') AS id FROM event_relay WHERE relay_id = $1 ORDER BY 1", [id])).rows.map((row) => row.id);
+      syncRelayWithRetries({
+        db: database.db,
+        relay: { id, url: target.url },
+        config: configWith({ 'sync.pass_time_budget_seconds': 60, ...overrides }),
+        pool,
+        logger: silentLogger(),
+        clock: () => clockSeconds * 1000,
+        ...window,
+      });
+    const archived = async () =>
+      (
+        await database.db.query<{ id: string }>("SELECT encode(event_id, 'hex') AS id FROM event_relay WHERE relay_id = $1 ORDER BY 1", [
+          id,
+        ])
+      ).rows.map((row) => row.id);
     return { target, db: database.db, id, pass, archived };
   }
 
@@ -243,8 +285,14 @@ describe('NIP-77 failures are not NIP-77 absence', () => {
     expect(await archived()).toEqual([...spread, ...crowd, ...later].map((event) => event.id).sort());
   });
 
-  it('a second over the relay\'s NIP-77 record cap is fetched by REQ within the relay\'s limits', async () => {
-    const crowd = generateEvents({ count: 300, authors: 20, kinds: [1, 6, 7, 16, 1111, 9735], createdAt: base + 1_000, seed: 'neg-cap-crowd' });
+  it("a second over the relay's NIP-77 record cap is fetched by REQ within the relay's limits", async () => {
+    const crowd = generateEvents({
+      count: 300,
+      authors: 20,
+      kinds: [1, 6, 7, 16, 1111, 9735],
+      createdAt: base + 1_000,
+      seed: 'neg-cap-crowd',
+    });
     const spread = generateEvents({ count: 200, authors: 4, kinds: [7], createdAt: [base, base + 3_000], seed: 'neg-cap-spread' });
     const { pass, archived } = await setup({ maxLimit: 100, negentropyMaxRecords: 100, count: 'closed' }, [...spread, ...crowd]);
     const result = await pass(now);
@@ -278,11 +326,26 @@ describe('NIP-77 failures are not NIP-77 absence', () => {
 describe('the same discipline for the other clients', () => {
   it('NIP-77 id fetches stay within the ids limit a relay teaches', async () => {
     const events = generateEvents({ count: 600, authors: 6, kinds: [1], createdAt: [base, base + 3_000], seed: 'ids-limit' });
-    const target = await relay({ maxLimit: 500, filterLimits: { kinds: 0, authors: 0, ids: 100, filters: 0 }, filterRefusal: 'notice', refusalTexts: { kinds: '', authors: '', ids: 'invalid: must be less than or equal to {max} ids at "[0].ids"', filters: '' } }, events);
+    const target = await relay(
+      {
+        maxLimit: 500,
+        filterLimits: { kinds: 0, authors: 0, ids: 100, filters: 0 },
+        filterRefusal: 'notice',
+        refusalTexts: { kinds: '', authors: '', ids: 'invalid: must be less than or equal to {max} ids at "[0].ids"', filters: '' },
+      },
+      events,
+    );
     const database = await createTestDatabase();
     databases.push(database);
     const ids = await getOrCreateRelayIds(database.db, [{ url: target.url, network: 'clearnet' }], 'test');
-    const result = await syncRelayWithRetries({ db: database.db, relay: { id: ids.get(target.url) as number, url: target.url }, config: configWith({ 'sync.pass_time_budget_seconds': 60 }), pool, logger: silentLogger(), clock: () => now * 1000 });
+    const result = await syncRelayWithRetries({
+      db: database.db,
+      relay: { id: ids.get(target.url) as number, url: target.url },
+      config: configWith({ 'sync.pass_time_budget_seconds': 60 }),
+      pool,
+      logger: silentLogger(),
+      clock: () => now * 1000,
+    });
     expect(result.method).toBe('negentropy');
     expect(result.report.complete).toBe(true);
     expect(result.stored).toBe(600);
@@ -290,7 +353,7 @@ describe('the same discipline for the other clients', () => {
     expect(target.counters.reqs.filter((req) => (req.filters[0]?.ids?.length ?? 0) > 100).length).toBe(1);
   });
 
-  it('the finder\'s direct scan of a relay that never answers keeps its position and reports the relay', async () => {
+  it("the finder's direct scan of a relay that never answers keeps its position and reports the relay", async () => {
     const silent = await relay({ misbehaviour: { neverAnswerReq: true } }, hostile.slice(0, 10));
     const database = await createTestDatabase();
     databases.push(database);

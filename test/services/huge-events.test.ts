@@ -29,10 +29,18 @@ async function syncPeak(spec: unknown, since: number, until: number): Promise<{ 
   children.push(relay);
   const database = await createCliDatabase();
   try {
-    const result = await runCli(['sync', '--once', '--relay', relay.url, '--since', String(since), '--until', String(until), '--json', '--no-progress'], database.env, 110_000);
+    const result = await runCli(
+      ['sync', '--once', '--relay', relay.url, '--since', String(since), '--until', String(until), '--json', '--no-progress'],
+      database.env,
+      110_000,
+    );
     expect(result.code, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout) as { results: { stored: number; report: { complete: boolean } }[]; peakRssMiB: number };
-    return { peakRssMiB: summary.peakRssMiB, stored: summary.results[0]?.stored ?? 0, complete: summary.results[0]?.report.complete ?? false };
+    return {
+      peakRssMiB: summary.peakRssMiB,
+      stored: summary.results[0]?.stored ?? 0,
+      complete: summary.results[0]?.report.complete ?? false,
+    };
   } finally {
     await database.dispose();
   }
@@ -40,9 +48,17 @@ async function syncPeak(spec: unknown, since: number, until: number): Promise<{ 
 
 describe('huge events', () => {
   it(`archives 50 events of 3 MB each (150 MB) with at most ${BOUND_OVER_BASELINE_MIB} MiB more peak RSS than a quiet pass`, async () => {
-    const quiet = await syncPeak({ options: { negentropy: false }, huge: { count: 5, bytes: 100, createdAt: base } }, base - 10, base + 100);
+    const quiet = await syncPeak(
+      { options: { negentropy: false }, huge: { count: 5, bytes: 100, createdAt: base } },
+      base - 10,
+      base + 100,
+    );
     expect(quiet.stored).toBe(5);
-    const huge = await syncPeak({ options: { maxLimit: 500, negentropy: false }, huge: { count: 50, bytes: 3_000_000, createdAt: base } }, base - 10, base + 100);
+    const huge = await syncPeak(
+      { options: { maxLimit: 500, negentropy: false }, huge: { count: 50, bytes: 3_000_000, createdAt: base } },
+      base - 10,
+      base + 100,
+    );
     expect(huge.stored).toBe(50);
     expect(huge.complete).toBe(true);
     console.log(`huge events on ${testDatabaseKind}: peak RSS ${huge.peakRssMiB} MiB, quiet pass ${quiet.peakRssMiB} MiB`);

@@ -30,7 +30,10 @@ async function freshDatabase(): Promise<Database> {
 }
 
 async function addRelay(db: Database, url: string): Promise<number> {
-  const { rows } = await db.query<{ id: number }>(`INSERT INTO relay (url, network, state, discovered_from) VALUES ($1, 'clearnet', 'active', 'seed') RETURNING id`, [url]);
+  const { rows } = await db.query<{ id: number }>(
+    `INSERT INTO relay (url, network, state, discovered_from) VALUES ($1, 'clearnet', 'active', 'seed') RETURNING id`,
+    [url],
+  );
   return rows[0]?.id as number;
 }
 
@@ -58,14 +61,18 @@ async function eventPartitions(db: Database): Promise<Ranged[]> {
 
 /** No two ranged event partitions overlap, and [from, to) is covered without a gap. */
 async function expectTiled(db: Database, from: number, to: number): Promise<void> {
-  const ranged = (await eventPartitions(db)).filter((info): info is Ranged & { from: number; to: number } => info.from !== null && info.to !== null).sort((a, b) => a.from - b.from);
+  const ranged = (await eventPartitions(db))
+    .filter((info): info is Ranged & { from: number; to: number } => info.from !== null && info.to !== null)
+    .sort((a, b) => a.from - b.from);
   for (const [index, partition] of ranged.entries()) {
     const next = ranged[index + 1];
     if (next) expect(partition.to <= next.from, `${partition.name} overlaps ${next.name}`).toBe(true);
   }
   let reached = from;
   for (const partition of ranged) if (partition.from <= reached && partition.to > reached) reached = partition.to;
-  expect(new Date(reached * 1000).toISOString(), `partitions cover [${new Date(from * 1000).toISOString()}, …) up to`).toBe(new Date(Math.max(reached, to) * 1000).toISOString());
+  expect(new Date(reached * 1000).toISOString(), `partitions cover [${new Date(from * 1000).toISOString()}, …) up to`).toBe(
+    new Date(Math.max(reached, to) * 1000).toISOString(),
+  );
 }
 
 function report(value: MaintenanceReport | undefined): MaintenanceReport {
@@ -74,7 +81,9 @@ function report(value: MaintenanceReport | undefined): MaintenanceReport {
 }
 
 async function partitionOf(db: Database, id: string | undefined): Promise<string | undefined> {
-  const { rows } = await db.query<{ name: string }>(`SELECT tableoid::regclass::text AS name FROM event WHERE id = decode($1, 'hex')`, [id]);
+  const { rows } = await db.query<{ name: string }>(`SELECT tableoid::regclass::text AS name FROM event WHERE id = decode($1, 'hex')`, [
+    id,
+  ]);
   return rows[0]?.name;
 }
 
@@ -82,9 +91,15 @@ describe('maintenance: monthly event partitions', () => {
   it('replaces an empty yearly partition by months ahead, moves its few rows, and keeps a fuller one', async () => {
     const db = await freshDatabase();
     const relayId = await addRelay(db, 'wss://a.example.com/');
-    const [january, april, august] = ['2027-01-10', '2027-04-02', '2027-08-20'].map((day) => generateEvents({ count: 1, createdAt: at(`${day}T00:00:00Z`), seed: `y${day}` })[0]);
+    const [january, april, august] = ['2027-01-10', '2027-04-02', '2027-08-20'].map(
+      (day) => generateEvents({ count: 1, createdAt: at(`${day}T00:00:00Z`), seed: `y${day}` })[0],
+    );
     const full2026 = generateEvents({ count: 3, createdAt: [at('2026-02-01T00:00:00Z'), at('2026-12-01T00:00:00Z')], seed: 'y2026' });
-    await insertEventBatch(db, [january, april, august].map((event) => event as NonNullable<typeof event>), relayId);
+    await insertEventBatch(
+      db,
+      [january, april, august].map((event) => event as NonNullable<typeof event>),
+      relayId,
+    );
     await insertEventBatch(db, full2026, relayId);
     expect(await partitionOf(db, april?.id)).toBe('event_y2027');
 
@@ -99,7 +114,16 @@ describe('maintenance: monthly event partitions', () => {
     // Spring 2027: event_y2027 (3 rows, within the cap of 3) gives way to January–May.
     const now = new Date('2027-03-15T12:00:00Z');
     const dry = report(await runMaintenance({ db, config, now, splitMaxRows: 3, dryRun: true }));
-    expect(dry.split).toEqual([{ table: 'event', name: 'event_y2027', from: '2027-01-01T00:00:00.000Z', to: '2028-01-01T00:00:00.000Z', rows: 3, into: ['event_y2027m01', 'event_y2027m02', 'event_y2027m03', 'event_y2027m04', 'event_y2027m05'] }]);
+    expect(dry.split).toEqual([
+      {
+        table: 'event',
+        name: 'event_y2027',
+        from: '2027-01-01T00:00:00.000Z',
+        to: '2028-01-01T00:00:00.000Z',
+        rows: 3,
+        into: ['event_y2027m01', 'event_y2027m02', 'event_y2027m03', 'event_y2027m04', 'event_y2027m05'],
+      },
+    ]);
     expect((await eventPartitions(db)).map((info) => info.name)).toContain('event_y2027');
 
     const real = report(await runMaintenance({ db, config, now, splitMaxRows: 3 }));
@@ -128,14 +152,25 @@ describe('maintenance: monthly event partitions', () => {
 
     // Two months later the window reaches August: its partition is created and the stranded row moves in.
     const summer = report(await runMaintenance({ db, config, now: new Date('2027-06-10T00:00:00Z') }));
-    expect(summer.created.filter((action) => action.table === 'event').map((action) => [action.name, action.strandedRows])).toEqual([['event_y2027m06', undefined], ['event_y2027m07', undefined], ['event_y2027m08', 1]]);
+    expect(summer.created.filter((action) => action.table === 'event').map((action) => [action.name, action.strandedRows])).toEqual([
+      ['event_y2027m06', undefined],
+      ['event_y2027m07', undefined],
+      ['event_y2027m08', 1],
+    ]);
     expect(await partitionOf(db, august?.id)).toBe('event_y2027m08');
     expect(summer.defaultPartitionRows.event).toBe(0);
     await expectTiled(db, at('2020-01-01T00:00:00Z'), at('2027-09-01T00:00:00Z'));
 
     // Back to yearly partitions: the rest of 2027 is completed month by month, nothing overlaps.
-    const yearly = report(await runMaintenance({ db, config: configWith({ partitions_ahead_months: 2 }), now: new Date('2027-06-10T00:00:00Z') }));
-    expect(yearly.created.filter((action) => action.table === 'event').map((action) => action.name)).toEqual(['event_y2027m09', 'event_y2027m10', 'event_y2027m11', 'event_y2027m12']);
+    const yearly = report(
+      await runMaintenance({ db, config: configWith({ partitions_ahead_months: 2 }), now: new Date('2027-06-10T00:00:00Z') }),
+    );
+    expect(yearly.created.filter((action) => action.table === 'event').map((action) => action.name)).toEqual([
+      'event_y2027m09',
+      'event_y2027m10',
+      'event_y2027m11',
+      'event_y2027m12',
+    ]);
     expect(yearly.warnings).toEqual([]);
     await expectTiled(db, at('2020-01-01T00:00:00Z'), at('2031-01-01T00:00:00Z'));
   });
@@ -153,7 +188,8 @@ describe('maintenance: monthly event partitions', () => {
     const february = generateEvents({ count: 6, createdAt: [at('2027-02-01T00:00:00Z'), at('2027-02-28T23:59:59Z')], seed: 'feb' });
     const march = generateEvents({ count: 7, createdAt: [at('2027-03-01T00:00:00Z'), at('2027-03-14T00:00:00Z')], seed: 'mar' });
     const absurd = generateEvents({ count: 2, createdAt: 42, seed: 'absurd' }); // 1970: the default partition, never dropped
-    for (const relayId of [relayA, relayB]) await insertEventBatch(db, [...december, ...january, ...february, ...march, ...absurd], relayId);
+    for (const relayId of [relayA, relayB])
+      await insertEventBatch(db, [...december, ...january, ...february, ...march, ...absurd], relayId);
     // An event_relay row of a kept event, seen on one relay only.
     const [onlyA] = generateEvents({ count: 1, createdAt: at('2027-03-10T00:00:00Z'), seed: 'only-a' });
     await insertEventBatch(db, [onlyA as NonNullable<typeof onlyA>], relayA);
@@ -161,7 +197,17 @@ describe('maintenance: monthly event partitions', () => {
     // Cutoff 2027-03-05: December (in event_y2026), January and February go; March stays.
     const retention = configWith({ event_partition_interval: 'month', partitions_ahead_months: 2, event_retention_days: 10 });
     const dry = report(await runMaintenance({ db, config: retention, now, dryRun: true }));
-    const expired = ['event_y2020', 'event_y2021', 'event_y2022', 'event_y2023', 'event_y2024', 'event_y2025', 'event_y2026', 'event_y2027m01', 'event_y2027m02'];
+    const expired = [
+      'event_y2020',
+      'event_y2021',
+      'event_y2022',
+      'event_y2023',
+      'event_y2024',
+      'event_y2025',
+      'event_y2026',
+      'event_y2027m01',
+      'event_y2027m02',
+    ];
     expect(dry.dropped.map((action) => action.name).sort()).toEqual(expired);
     expect(dry.defaultPartitionRows.event).toBe(2);
     const real = report(await runMaintenance({ db, config: retention, now }));
@@ -173,7 +219,9 @@ describe('maintenance: monthly event partitions', () => {
     expect(names).toEqual(expect.arrayContaining(['event_y2027m03', 'event_y2027m04', 'event_y2027m05', 'event_default']));
     expect(await count(db, 'SELECT count(*) AS n FROM event')).toBe(march.length + absurd.length + 1);
     expect(await count(db, 'SELECT count(*) AS n FROM event_relay')).toBe(2 * (march.length + absurd.length) + 1);
-    expect(await count(db, 'SELECT count(*) AS n FROM event_relay er WHERE NOT EXISTS (SELECT 1 FROM event e WHERE e.id = er.event_id)')).toBe(0);
+    expect(
+      await count(db, 'SELECT count(*) AS n FROM event_relay er WHERE NOT EXISTS (SELECT 1 FROM event e WHERE e.id = er.event_id)'),
+    ).toBe(0);
     const kept = [...march, ...absurd, onlyA].map((event) => event?.id as string);
     expect(await count(db, `SELECT count(*) AS n FROM event WHERE encode(id, 'hex') = ANY($1::text[])`, [kept])).toBe(kept.length);
     expect(real.defaultPartitionRows.event).toBe(2);
@@ -182,8 +230,13 @@ describe('maintenance: monthly event partitions', () => {
   it('moves rows stranded in event_default into a new partition, within the bounds, and reports what stays', async () => {
     const db = await freshDatabase();
     const relayId = await addRelay(db, 'wss://a.example.com/');
-    const y2024 = ['2024-04-02', '2024-06-30', '2024-07-01', '2024-09-20'].flatMap((day) => generateEvents({ count: 1, createdAt: at(`${day}T00:00:00Z`), seed: `y${day}` }));
-    const odd = [...generateEvents({ count: 2, createdAt: 42, seed: 'y1970' }), ...generateEvents({ count: 1, createdAt: at('2099-01-01T00:00:00Z'), seed: 'y2099' })];
+    const y2024 = ['2024-04-02', '2024-06-30', '2024-07-01', '2024-09-20'].flatMap((day) =>
+      generateEvents({ count: 1, createdAt: at(`${day}T00:00:00Z`), seed: `y${day}` }),
+    );
+    const odd = [
+      ...generateEvents({ count: 2, createdAt: 42, seed: 'y1970' }),
+      ...generateEvents({ count: 1, createdAt: at('2099-01-01T00:00:00Z'), seed: 'y2099' }),
+    ];
     await insertEventBatch(db, [...y2024, ...odd], relayId);
     // What a partition dropped by hand (or lost) leaves: its rows in the default partition.
     const { rows } = await db.query<{ done: boolean }>(`SELECT bigbrotr_dissolve_event_partition('event_y2024', 100) AS done`);
@@ -195,9 +248,15 @@ describe('maintenance: monthly event partitions', () => {
     const dry = report(await runMaintenance({ db, config: monthly, now, dryRun: true }));
     expect(dry.defaultPartitionRows.event).toBe(7);
     const real = report(await runMaintenance({ db, config: monthly, now }));
-    const of2024 = (value: MaintenanceReport) => value.created.filter((action) => action.name.startsWith('event_y2024')).map((action) => [action.name, action.strandedRows]);
+    const of2024 = (value: MaintenanceReport) =>
+      value.created.filter((action) => action.name.startsWith('event_y2024')).map((action) => [action.name, action.strandedRows]);
     expect(real.created).toEqual(dry.created);
-    expect(of2024(real)).toEqual([['event_y2024m04', 1], ['event_y2024m06', 1], ['event_y2024m07', 1], ['event_y2024m09', 1]]);
+    expect(of2024(real)).toEqual([
+      ['event_y2024m04', 1],
+      ['event_y2024m06', 1],
+      ['event_y2024m07', 1],
+      ['event_y2024m09', 1],
+    ]);
     // 1970 and 2099 stay; everything of 2024 is out of the default partition and still in the archive.
     expect(real.defaultPartitionRows.event).toBe(3);
     expect(await count(db, 'SELECT count(*) AS n FROM event_default')).toBe(3);
@@ -206,7 +265,9 @@ describe('maintenance: monthly event partitions', () => {
     expect(await partitionOf(db, y2024[0]?.id)).toBe('event_y2024m04');
 
     // With yearly partitions the same rows get back their year.
-    await db.query(`SELECT bigbrotr_dissolve_event_partition(name, 100) FROM unnest(ARRAY['event_y2024m04', 'event_y2024m06', 'event_y2024m07', 'event_y2024m09']) AS name`);
+    await db.query(
+      `SELECT bigbrotr_dissolve_event_partition(name, 100) FROM unnest(ARRAY['event_y2024m04', 'event_y2024m06', 'event_y2024m07', 'event_y2024m09']) AS name`,
+    );
     const yearly = report(await runMaintenance({ db, config: configWith({}), now }));
     expect(of2024(yearly)).toEqual([['event_y2024', 4]]);
     expect(yearly.defaultPartitionRows.event).toBe(3);

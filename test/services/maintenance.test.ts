@@ -48,7 +48,10 @@ async function partitionsOf(db: Database, table: string): Promise<string[]> {
 }
 
 async function addRelay(db: Database, url = 'wss://relay.example.com/'): Promise<number> {
-  const { rows } = await db.query<{ id: number }>(`INSERT INTO relay (url, network, state, discovered_from) VALUES ($1, 'clearnet', 'active', 'seed') RETURNING id`, [url]);
+  const { rows } = await db.query<{ id: number }>(
+    `INSERT INTO relay (url, network, state, discovered_from) VALUES ($1, 'clearnet', 'active', 'seed') RETURNING id`,
+    [url],
+  );
   return rows[0]?.id as number;
 }
 
@@ -59,7 +62,11 @@ async function count(db: Database, sql: string, params: unknown[] = []): Promise
 
 function names(report: MaintenanceReport | undefined): { created: string[]; dropped: string[]; orphanMetadata: number } {
   if (!report) throw new Error('no report: lease held elsewhere');
-  return { created: report.created.map((action) => action.name).sort(), dropped: report.dropped.map((action) => action.name).sort(), orphanMetadata: report.orphanMetadata };
+  return {
+    created: report.created.map((action) => action.name).sort(),
+    dropped: report.dropped.map((action) => action.name).sort(),
+    orphanMetadata: report.orphanMetadata,
+  };
 }
 
 describe('maintenance: partitions ahead of time', () => {
@@ -79,10 +86,22 @@ describe('maintenance: partitions ahead of time', () => {
 
     const config = configWith({ partitions_ahead_months: 2, check_retention_days: 0 });
     const first = await runMaintenance({ db, config, now });
-    expect(names(first).created).toEqual(['event_y2031', 'event_y2032', 'relay_check_y2031m06', 'relay_check_y2031m07', 'relay_check_y2031m08']);
-    expect(first?.created.find((action) => action.name === 'relay_check_y2031m07')).toMatchObject({ table: 'relay_check', from: '2031-07-01T00:00:00.000Z', to: '2031-08-01T00:00:00.000Z' });
+    expect(names(first).created).toEqual([
+      'event_y2031',
+      'event_y2032',
+      'relay_check_y2031m06',
+      'relay_check_y2031m07',
+      'relay_check_y2031m08',
+    ]);
+    expect(first?.created.find((action) => action.name === 'relay_check_y2031m07')).toMatchObject({
+      table: 'relay_check',
+      from: '2031-07-01T00:00:00.000Z',
+      to: '2031-08-01T00:00:00.000Z',
+    });
     expect(first?.analyzed).toEqual(expect.arrayContaining(['event_y2031', 'relay_check_y2031m08']));
-    expect(await partitionsOf(db, 'relay_check')).toEqual(expect.arrayContaining(['relay_check_default', 'relay_check_y2031m06', 'relay_check_y2031m07', 'relay_check_y2031m08']));
+    expect(await partitionsOf(db, 'relay_check')).toEqual(
+      expect.arrayContaining(['relay_check_default', 'relay_check_y2031m06', 'relay_check_y2031m07', 'relay_check_y2031m08']),
+    );
 
     // The stray rows moved into their partitions, unchanged and still reachable through the parents.
     expect(await count(db, `SELECT count(*) AS n FROM event_default`)).toBe(0);
@@ -90,7 +109,9 @@ describe('maintenance: partitions ahead of time', () => {
     expect(await count(db, `SELECT count(*) AS n FROM relay_check_y2031m07`)).toBe(1);
     expect(await count(db, `SELECT count(*) AS n FROM relay_check WHERE relay_id = $1`, [relayId])).toBe(1);
     // New partitions copy the autovacuum settings of the default partition.
-    const { rows } = await db.query<{ reloptions: string[] }>(`SELECT reloptions FROM pg_class WHERE oid = 'relay_check_y2031m08'::regclass`);
+    const { rows } = await db.query<{ reloptions: string[] }>(
+      `SELECT reloptions FROM pg_class WHERE oid = 'relay_check_y2031m08'::regclass`,
+    );
     expect(rows[0]?.reloptions).toEqual(expect.arrayContaining(['autovacuum_analyze_scale_factor=0.02']));
 
     // New rows go to the new partitions; a second run creates nothing.
@@ -108,7 +129,11 @@ describe('maintenance: retention and dry run', () => {
     const now = new Date();
     const thisYear = now.getUTCFullYear();
     const old = generateEvents({ count: 30, createdAt: [Date.UTC(2020, 2, 1) / 1000, Date.UTC(2020, 10, 1) / 1000], seed: 'old' });
-    const recent = generateEvents({ count: 20, createdAt: [Math.floor(now.getTime() / 1000) - 10 * DAY, Math.floor(now.getTime() / 1000) - DAY], seed: 'recent' });
+    const recent = generateEvents({
+      count: 20,
+      createdAt: [Math.floor(now.getTime() / 1000) - 10 * DAY, Math.floor(now.getTime() / 1000) - DAY],
+      seed: 'recent',
+    });
     const absurd = generateEvents({ count: 2, createdAt: 42, seed: 'absurd' }); // 1970: the default partition
     for (const relayId of [relayA, relayB]) await insertEventBatch(db, [...old, ...recent, ...absurd], relayId);
     expect(await count(db, 'SELECT count(*) AS n FROM event_relay')).toBe(2 * 52);
@@ -119,7 +144,10 @@ describe('maintenance: retention and dry run', () => {
       { type: 'nip11', checkedAt: twoYearsAgo, ok: true, document: { name: 'old relay' } },
       { type: 'open', checkedAt: now, ok: true, rttMs: 7 },
     ]);
-    const { rows: made } = await db.query<{ created: boolean }>('SELECT bigbrotr_create_relay_check_partition($1::timestamptz) AS created', [twoYearsAgo.toISOString()]);
+    const { rows: made } = await db.query<{ created: boolean }>(
+      'SELECT bigbrotr_create_relay_check_partition($1::timestamptz) AS created',
+      [twoYearsAgo.toISOString()],
+    );
     expect(made[0]?.created).toBe(true);
     const oldMonth = `relay_check_y${twoYearsAgo.getUTCFullYear()}m${String(twoYearsAgo.getUTCMonth() + 1).padStart(2, '0')}`;
     expect(await count(db, `SELECT count(*) AS n FROM ${oldMonth}`)).toBe(1);
@@ -152,7 +180,11 @@ describe('maintenance: retention and dry run', () => {
     expect(names(dry)).toEqual(expected);
     expect(dry?.dryRun).toBe(true);
     expect(dry?.eventRelayRemoved).toBeNull();
-    expect(dry?.dropped.find((action) => action.name === 'event_y2020')).toMatchObject({ table: 'event', from: '2020-01-01T00:00:00.000Z', to: '2021-01-01T00:00:00.000Z' });
+    expect(dry?.dropped.find((action) => action.name === 'event_y2020')).toMatchObject({
+      table: 'event',
+      from: '2020-01-01T00:00:00.000Z',
+      to: '2021-01-01T00:00:00.000Z',
+    });
     expect(await snapshot()).toEqual(before);
 
     const real = await runMaintenance({ db, config, now });
@@ -168,7 +200,9 @@ describe('maintenance: retention and dry run', () => {
     expect(after.events).toBe(recent.length + absurd.length);
     // Provenance of the dropped events went with them; the rest is intact (events with absurd timestamps stay in the default partition).
     expect(after.links).toBe(2 * (recent.length + absurd.length));
-    expect(await count(db, 'SELECT count(*) AS n FROM event_relay er WHERE NOT EXISTS (SELECT 1 FROM event e WHERE e.id = er.event_id)')).toBe(0);
+    expect(
+      await count(db, 'SELECT count(*) AS n FROM event_relay er WHERE NOT EXISTS (SELECT 1 FROM event e WHERE e.id = er.event_id)'),
+    ).toBe(0);
     expect(after.checks).toBe(1);
     expect(after.metadata).toBe(0);
     // Nothing detached is left behind; a second run has nothing to do.
@@ -210,7 +244,9 @@ describe('maintenance: orphan metadata and the lease', () => {
     expect(names(await runMaintenance({ db, config, dryRun: true })).orphanMetadata).toBe(1);
     const report = await runMaintenance({ db, config });
     expect(report?.orphanMetadata).toBe(1);
-    const { rows } = await db.query<{ name: string | null; type: string }>(`SELECT data->>'name' AS name, type FROM metadata ORDER BY type, name`);
+    const { rows } = await db.query<{ name: string | null; type: string }>(
+      `SELECT data->>'name' AS name, type FROM metadata ORDER BY type, name`,
+    );
     expect(rows).toEqual([
       { name: null, type: 'geo' },
       { name: 'new orphan', type: 'nip11' },
@@ -274,12 +310,21 @@ describe('migration 0008', () => {
     expect(await count(db, 'SELECT count(*) AS n FROM relay_check_default')).toBe(0);
     expect(await count(db, `SELECT count(DISTINCT tableoid) AS n FROM relay_check`)).toBeGreaterThanOrEqual(2);
     // The constraint, the primary key with the partition key, new ids after the old ones.
-    await expect(db.query(`INSERT INTO relay_check (relay_id, check_type, ok) VALUES ($1, 'bogus', true)`, [relayId])).rejects.toThrow(/relay_check_type_check/);
-    const { rows: key } = await db.query<{ def: string }>(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'relay_check'::regclass AND contype = 'p'`);
+    await expect(db.query(`INSERT INTO relay_check (relay_id, check_type, ok) VALUES ($1, 'bogus', true)`, [relayId])).rejects.toThrow(
+      /relay_check_type_check/,
+    );
+    const { rows: key } = await db.query<{ def: string }>(
+      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'relay_check'::regclass AND contype = 'p'`,
+    );
     expect(key[0]?.def).toBe('PRIMARY KEY (id, checked_at)');
-    const { rows: fresh } = await db.query<{ id: number }>(`INSERT INTO relay_check (relay_id, check_type, ok) VALUES ($1, 'read', true) RETURNING id`, [relayId]);
+    const { rows: fresh } = await db.query<{ id: number }>(
+      `INSERT INTO relay_check (relay_id, check_type, ok) VALUES ($1, 'read', true) RETURNING id`,
+      [relayId],
+    );
     expect(fresh[0]?.id).toBeGreaterThan(Math.max(...before.map((row) => Number(row.id))));
-    const { rows: indexes } = await db.query<{ name: string }>(`SELECT indexrelid::regclass::text AS name FROM pg_index WHERE indrelid = 'relay_check'::regclass ORDER BY 1`);
+    const { rows: indexes } = await db.query<{ name: string }>(
+      `SELECT indexrelid::regclass::text AS name FROM pg_index WHERE indrelid = 'relay_check'::regclass ORDER BY 1`,
+    );
     expect(indexes.map((row) => row.name)).toEqual(['relay_check_latest_idx', 'relay_check_metadata_idx', 'relay_check_pkey']);
   });
 });
@@ -301,7 +346,7 @@ describe('bigbrotr maintenance', () => {
   });
 });
 
-describe.runIf(testDatabaseKind === 'postgres')('maintenance as the services\' role (no DDL rights)', () => {
+describe.runIf(testDatabaseKind === 'postgres')("maintenance as the services' role (no DDL rights)", () => {
   it('creates, replaces and drops partitions through the functions of 0008 and 0013; a read-only role may not', async () => {
     const writer = `bigbrotr_maint_${process.pid}_${randomBytes(3).toString('hex')}`;
     const reader = `${writer}_ro`;
@@ -346,7 +391,10 @@ describe.runIf(testDatabaseKind === 'postgres')('maintenance as the services\' r
     await storeRelayChecks(owner, relayId, [{ type: 'open', checkedAt: twoYearsAgo, ok: true }]);
     await insertEventBatch(owner, generateEvents({ count: 3, createdAt: Date.UTC(2020, 5, 1) / 1000, seed: 'roles-old' }), relayId);
 
-    const report = await runMaintenance({ db: services, config: configWith({ partitions_ahead_months: 5, event_retention_days: 3 * 365, check_retention_days: 400 }) });
+    const report = await runMaintenance({
+      db: services,
+      config: configWith({ partitions_ahead_months: 5, event_retention_days: 3 * 365, check_retention_days: 400 }),
+    });
     expect(report?.created).toHaveLength(2);
     expect(report?.dropped.map((action) => action.name)).toContain('event_y2020');
     expect(report?.dropped.some((action) => action.table === 'relay_check')).toBe(true);
@@ -360,13 +408,18 @@ describe.runIf(testDatabaseKind === 'postgres')('maintenance as the services\' r
     const readOnly = await as(reader);
     const refused = await readOnly.query(`SELECT bigbrotr_drop_relay_check_partition($1)`, [newest?.name]).catch((error: unknown) => error);
     expect((refused as { code?: string }).code).toBe('42501');
-    await expect(readOnly.query(`SELECT bigbrotr_create_relay_check_partition(now() + interval '2 years')`)).rejects.toThrow(/permission denied/);
+    await expect(readOnly.query(`SELECT bigbrotr_create_relay_check_partition(now() + interval '2 years')`)).rejects.toThrow(
+      /permission denied/,
+    );
     expect(await count(owner, `SELECT count(*) AS n FROM ${newest?.name}`)).toBe(1);
 
     // Monthly event partitions (migration 0013): the services' role replaces this year's empty partition; a read-only role may not.
     const thisYear = `event_y${new Date().getUTCFullYear()}`;
     await expect(readOnly.query(`SELECT bigbrotr_dissolve_event_partition($1, 0)`, [thisYear])).rejects.toThrow(/permission denied/);
-    const monthly = await runMaintenance({ db: services, config: configWith({ event_partition_interval: 'month', check_retention_days: 0 }) });
+    const monthly = await runMaintenance({
+      db: services,
+      config: configWith({ event_partition_interval: 'month', check_retention_days: 0 }),
+    });
     expect(monthly?.split.map((action) => action.name)).toContain(thisYear);
     expect(await partitionsOf(owner, 'event')).toContain(`${thisYear}m01`);
   });

@@ -26,7 +26,13 @@ afterAll(async () => {
 const YEAR = 365 * 86_400;
 const CLAIMS = {
   supported_nips: [1, 9, 11, 40, 50, 70],
-  limitation: { max_subscriptions: 4, created_at_lower_limit: YEAR, created_at_upper_limit: 900, max_content_length: 2_000, max_event_tags: 40 },
+  limitation: {
+    max_subscriptions: 4,
+    created_at_lower_limit: YEAR,
+    created_at_upper_limit: 900,
+    max_content_length: 2_000,
+    max_event_tags: 40,
+  },
 };
 
 async function relay(options: Parameters<typeof startTestRelay>[0]): Promise<TestRelay> {
@@ -35,16 +41,32 @@ async function relay(options: Parameters<typeof startTestRelay>[0]): Promise<Tes
   // Some notes to search among, and (for the relay that keeps them) one that expired an hour ago.
   const key = generateSecretKey();
   const now = Math.floor(Date.now() / 1000);
-  for (let index = 0; index < 5; index += 1) started.store.add(signEvent({ kind: 1, content: `a note about relays, number ${index}`, tags: [], created_at: now - 100 + index }, key));
+  for (let index = 0; index < 5; index += 1)
+    started.store.add(
+      signEvent({ kind: 1, content: `a note about relays, number ${index}`, tags: [], created_at: now - 100 + index }, key),
+    );
   started.store.add(signEvent({ kind: 1, content: 'gone', tags: [['expiration', String(now - 3_600)]], created_at: now - 7_200 }, key));
   return started;
 }
 
 function configWith(overrides: Record<string, unknown>): Config {
-  return loadConfig({ env: {}, overrides: { 'monitor.claim_probe_pace_ms': 0, 'monitor.claim_probe_timeout_ms': 3_000, 'monitor.open_timeout_ms': 3_000, 'monitor.read_timeout_ms': 3_000, 'monitor.write_timeout_ms': 3_000, ...overrides } }).config;
+  return loadConfig({
+    env: {},
+    overrides: {
+      'monitor.claim_probe_pace_ms': 0,
+      'monitor.claim_probe_timeout_ms': 3_000,
+      'monitor.open_timeout_ms': 3_000,
+      'monitor.read_timeout_ms': 3_000,
+      'monitor.write_timeout_ms': 3_000,
+      ...overrides,
+    },
+  }).config;
 }
 
-const bySubject = (claims: NipClaim[]) => Object.fromEntries(claims.filter((claim) => claim.observed_at !== null || claim.status !== 'untested').map((claim) => [claim.subject, claim.status]));
+const bySubject = (claims: NipClaim[]) =>
+  Object.fromEntries(
+    claims.filter((claim) => claim.observed_at !== null || claim.status !== 'untested').map((claim) => [claim.subject, claim.status]),
+  );
 
 async function relayId(database: TestDatabase, url: string): Promise<number> {
   const { rows } = await database.db.query<{ id: number }>('SELECT id FROM relay WHERE url = $1', [url]);
@@ -53,24 +75,57 @@ async function relayId(database: TestDatabase, url: string): Promise<number> {
 
 describe('claim probes', () => {
   it('verifies the claims of a relay that keeps them and refutes those of one that does not, with evidence, and says so in 30166', async () => {
-    const honest = await relay({ maxSubscriptions: 4, enforces: { search: true, expiration: true, deletion: true, protectedEvents: true, createdAtLowerLimit: YEAR, createdAtUpperLimit: 900, maxContentLength: 2_000, maxEventTags: 40 } });
+    const honest = await relay({
+      maxSubscriptions: 4,
+      enforces: {
+        search: true,
+        expiration: true,
+        deletion: true,
+        protectedEvents: true,
+        createdAtLowerLimit: YEAR,
+        createdAtUpperLimit: 900,
+        maxContentLength: 2_000,
+        maxEventTags: 40,
+      },
+    });
     const liar = await relay({ maxSubscriptions: 20 });
     const target = await startTestRelay();
     relays.push(target);
     const database = await createTestDatabase();
     databases.push(database);
     const secretKey = generateSecretKey();
-    const config = configWith({ 'monitor.claim_probe_writes': true, 'identity.secret_key': secretKey, 'monitor.publish': true, 'monitor.publish_relays': [target.url] });
+    const config = configWith({
+      'monitor.claim_probe_writes': true,
+      'identity.secret_key': secretKey,
+      'monitor.publish': true,
+      'monitor.publish_relays': [target.url],
+    });
     await monitorOnce({ db: database.db, config, logger: silentLogger(), urls: [honest.url, liar.url] });
 
     const honestClaims = await relayClaims(database.db, await relayId(database, honest.url));
     const liarClaims = await relayClaims(database.db, await relayId(database, liar.url));
-    const probed = ['50', '40', '9', '70', 'limitation.max_subscriptions', 'limitation.created_at_lower_limit', 'limitation.created_at_upper_limit', 'limitation.max_content_length', 'limitation.max_event_tags'];
+    const probed = [
+      '50',
+      '40',
+      '9',
+      '70',
+      'limitation.max_subscriptions',
+      'limitation.created_at_lower_limit',
+      'limitation.created_at_upper_limit',
+      'limitation.max_content_length',
+      'limitation.max_event_tags',
+    ];
     const honestStatus = bySubject(honestClaims);
     const liarStatus = bySubject(liarClaims);
     for (const subject of probed) {
-      expect(honestStatus[subject], `${subject} on the relay that keeps its claims: ${JSON.stringify(honestClaims.find((claim) => claim.subject === subject))}`).toBe('verified');
-      expect(liarStatus[subject], `${subject} on the relay that ignores them: ${JSON.stringify(liarClaims.find((claim) => claim.subject === subject))}`).toBe('refuted');
+      expect(
+        honestStatus[subject],
+        `${subject} on the relay that keeps its claims: ${JSON.stringify(honestClaims.find((claim) => claim.subject === subject))}`,
+      ).toBe('verified');
+      expect(
+        liarStatus[subject],
+        `${subject} on the relay that ignores them: ${JSON.stringify(liarClaims.find((claim) => claim.subject === subject))}`,
+      ).toBe('refuted');
     }
     const evidence = (claims: NipClaim[], subject: string) => claims.find((claim) => claim.subject === subject)?.evidence ?? '';
     expect(evidence(liarClaims, '50')).toMatch(/unrelated event/);
@@ -89,7 +144,8 @@ describe('claim probes', () => {
     const counts = await claimCounts(database.db);
     expect(counts['70']).toEqual({ claimed: 2, verified: 1, refuted: 1 });
     const reports = target.store.query({ authors: [probeKey], kinds: [30166] }, 10) as NostrEvent[];
-    const claimTags = (url: string) => reports.find((report) => report.tags.some((tag) => tag[0] === 'd' && tag[1] === url))?.tags.filter((tag) => tag[0] === 'claim');
+    const claimTags = (url: string) =>
+      reports.find((report) => report.tags.some((tag) => tag[0] === 'd' && tag[1] === url))?.tags.filter((tag) => tag[0] === 'claim');
     expect(claimTags(honest.url)).toContainEqual(['claim', '50', 'verified']);
     expect(claimTags(liar.url)).toContainEqual(['claim', '9', 'refuted']);
     expect(claimTags(liar.url)?.some((tag) => tag[2] === 'untested')).toBe(false);
@@ -104,7 +160,13 @@ describe('claim probes', () => {
     await monitorOnce({ db: database.db, config: configWith({}), logger: silentLogger(), urls: [honest.url] });
     const claims = await relayClaims(database.db, await relayId(database, honest.url));
     const status = Object.fromEntries(claims.map((claim) => [claim.subject, claim.status]));
-    expect(status).toMatchObject({ '50': 'verified', 'limitation.max_subscriptions': 'verified', '40': 'untested', '9': 'untested', '70': 'untested' });
+    expect(status).toMatchObject({
+      '50': 'verified',
+      'limitation.max_subscriptions': 'verified',
+      '40': 'untested',
+      '9': 'untested',
+      '70': 'untested',
+    });
     expect(claims.find((claim) => claim.subject === '9')?.evidence).toMatch(/needs a write/);
     // Only the monitor's own ephemeral write check (not stored), nothing from the probes.
     expect(honest.counters.eventsReceived).toBe(before + 1);
@@ -112,7 +174,12 @@ describe('claim probes', () => {
 
     // A second pass within the probe interval does not probe again.
     const reqsBefore = honest.counters.reqs.length;
-    await monitorOnce({ db: database.db, config: configWith({ 'monitor.write_check': false, 'monitor.interval_seconds': 1 }), logger: silentLogger(), urls: [honest.url] });
+    await monitorOnce({
+      db: database.db,
+      config: configWith({ 'monitor.write_check': false, 'monitor.interval_seconds': 1 }),
+      logger: silentLogger(),
+      urls: [honest.url],
+    });
     expect(honest.counters.reqs.length - reqsBefore).toBeLessThanOrEqual(1);
   });
 
@@ -120,7 +187,12 @@ describe('claim probes', () => {
     const guarded = await relay({ authRequired: true, nip11: { ...CLAIMS, limitation: { auth_required: true } } });
     const database = await createTestDatabase();
     databases.push(database);
-    await monitorOnce({ db: database.db, config: configWith({ 'monitor.write_check': false }), logger: silentLogger(), urls: [guarded.url] });
+    await monitorOnce({
+      db: database.db,
+      config: configWith({ 'monitor.write_check': false }),
+      logger: silentLogger(),
+      urls: [guarded.url],
+    });
     const claims = await relayClaims(database.db, await relayId(database, guarded.url));
     const find = (subject: string) => claims.find((claim) => claim.subject === subject);
     expect(find('50')?.status, find('50')?.evidence).toBe('untested');
@@ -132,7 +204,12 @@ describe('claim probes', () => {
     const paid = await relay({ misbehaviour: { refuseWrites: 'restricted: paid relay' } });
     const database = await createTestDatabase();
     databases.push(database);
-    await monitorOnce({ db: database.db, config: configWith({ 'monitor.claim_probe_writes': true }), logger: silentLogger(), urls: [paid.url] });
+    await monitorOnce({
+      db: database.db,
+      config: configWith({ 'monitor.claim_probe_writes': true }),
+      logger: silentLogger(),
+      urls: [paid.url],
+    });
     const claims = await relayClaims(database.db, await relayId(database, paid.url));
     for (const subject of ['9', '70', 'limitation.max_content_length', 'limitation.created_at_lower_limit']) {
       const claim = claims.find((candidate) => candidate.subject === subject);

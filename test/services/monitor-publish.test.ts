@@ -48,7 +48,14 @@ async function database(): Promise<TestDatabase> {
 function configWith(overrides: Record<string, unknown> = {}): Config {
   return loadConfig({
     env: {},
-    overrides: { 'monitor.open_timeout_ms': 2_000, 'monitor.read_timeout_ms': 2_000, 'monitor.write_timeout_ms': 2_000, 'monitor.nip11_timeout_ms': 2_000, 'monitor.tls_timeout_ms': 2_000, ...overrides },
+    overrides: {
+      'monitor.open_timeout_ms': 2_000,
+      'monitor.read_timeout_ms': 2_000,
+      'monitor.write_timeout_ms': 2_000,
+      'monitor.nip11_timeout_ms': 2_000,
+      'monitor.tls_timeout_ms': 2_000,
+      ...overrides,
+    },
   }).config;
 }
 
@@ -56,13 +63,26 @@ const tagsNamed = (event: NostrEvent, name: string) => event.tags.filter((tag) =
 
 describe('NIP-66 publishing', () => {
   it('publishes a signed kind 30166 per relay and one kind 10166 announcement, exactly as NIP-66 defines the tags, and archives them', async () => {
-    const checked = await relay({ nip11: { supported_nips: [1, 11, 42], language_tags: ['en', 'pt-BR', '*'], tags: ['sfw', 'Bitcoin'], limitation: { payment_required: false, auth_required: false } } });
+    const checked = await relay({
+      nip11: {
+        supported_nips: [1, 11, 42],
+        language_tags: ['en', 'pt-BR', '*'],
+        tags: ['sfw', 'Bitcoin'],
+        limitation: { payment_required: false, auth_required: false },
+      },
+    });
     const dead = 'ws://127.0.0.1:1/';
     const target = await relay();
     const refusing = await relay({ misbehaviour: { refuseWrites: 'blocked: no monitors here' } });
     const secretKey = generateSecretKey();
     const test = await database();
-    const config = configWith({ 'identity.secret_key': secretKey, 'monitor.publish': true, 'monitor.publish_relays': [target.url, refusing.url], 'monitor.interval_seconds': 1800, 'monitor.write_check': false });
+    const config = configWith({
+      'identity.secret_key': secretKey,
+      'monitor.publish': true,
+      'monitor.publish_relays': [target.url, refusing.url],
+      'monitor.interval_seconds': 1800,
+      'monitor.write_check': false,
+    });
     const summary = await monitorOnce({ db: test.db, config, logger: silentLogger(), urls: [checked.url, dead] });
     // Two reports, one announcement, and the monitor's kind 0 profile and kind 10002 relay list.
     expect(summary).toMatchObject({ checked: 2, published: 5, publishFailures: 0 });
@@ -83,7 +103,13 @@ describe('NIP-66 publishing', () => {
       ['timeout', 'dns', '5000'],
       ['timeout', 'ssl', '2000'],
     ]);
-    expect(tagsNamed(announcement, 'c')).toEqual([['c', 'open'], ['c', 'read'], ['c', 'nip11'], ['c', 'dns'], ['c', 'ssl']]);
+    expect(tagsNamed(announcement, 'c')).toEqual([
+      ['c', 'open'],
+      ['c', 'read'],
+      ['c', 'nip11'],
+      ['c', 'dns'],
+      ['c', 'ssl'],
+    ]);
     expect(announcement.tags.every((tag) => ['frequency', 'timeout', 'c', 'g'].includes(tag[0] as string))).toBe(true);
 
     const report = published.find((event) => event.kind === 30166 && tagsNamed(event, 'd')[0]?.[1] === checked.url) as NostrEvent;
@@ -95,16 +121,34 @@ describe('NIP-66 publishing', () => {
       expect(tag?.[1], name).toMatch(/^\d+$/);
     }
     expect(tagsNamed(report, 'rtt-write')).toEqual([]); // the write check is off: no tag for a check not done
-    expect(tagsNamed(report, 'N')).toEqual([['N', '1'], ['N', '11'], ['N', '42']]);
-    expect(tagsNamed(report, 'R')).toEqual([['R', '!auth'], ['R', '!payment'], ['R', '!writes'], ['R', '!pow']]);
-    expect(tagsNamed(report, 't')).toEqual([['t', 'sfw'], ['t', 'bitcoin']]);
-    expect(tagsNamed(report, 'l')).toEqual([['l', 'en', 'ISO-639-1'], ['l', 'pt', 'ISO-639-1']]);
+    expect(tagsNamed(report, 'N')).toEqual([
+      ['N', '1'],
+      ['N', '11'],
+      ['N', '42'],
+    ]);
+    expect(tagsNamed(report, 'R')).toEqual([
+      ['R', '!auth'],
+      ['R', '!payment'],
+      ['R', '!writes'],
+      ['R', '!pow'],
+    ]);
+    expect(tagsNamed(report, 't')).toEqual([
+      ['t', 'sfw'],
+      ['t', 'bitcoin'],
+    ]);
+    expect(tagsNamed(report, 'l')).toEqual([
+      ['l', 'en', 'ISO-639-1'],
+      ['l', 'pt', 'ISO-639-1'],
+    ]);
     expect(tagsNamed(report, 'g')).toEqual([]); // no geolocation database configured
     expect(JSON.parse(report.content)).toMatchObject({ name: 'bigbrotr test relay', supported_nips: [1, 11, 42] });
     for (const tag of report.tags) expect(tag.every((value) => typeof value === 'string')).toBe(true);
 
     const down = published.find((event) => event.kind === 30166 && tagsNamed(event, 'd')[0]?.[1] === dead) as NostrEvent;
-    expect(down.tags).toEqual([['d', dead], ['n', 'clearnet']]); // only what was learnt: it did not open
+    expect(down.tags).toEqual([
+      ['d', dead],
+      ['n', 'clearnet'],
+    ]); // only what was learnt: it did not open
     expect(down.content).toBe('');
 
     // The archive holds them too, linked to the relay that accepted them.
@@ -120,7 +164,7 @@ describe('NIP-66 publishing', () => {
     expect(target.store.query({ authors: [pubkey], kinds: [10166] }, 10)).toHaveLength(1);
   });
 
-  it('publishes the monitor\'s kind 0 profile and kind 10002 relay list at its first pass, and again only when they change', async () => {
+  it("publishes the monitor's kind 0 profile and kind 10002 relay list at its first pass, and again only when they change", async () => {
     const target = await relay();
     const listed = await relay();
     const checked = await relay();
@@ -128,16 +172,35 @@ describe('NIP-66 publishing', () => {
     const pubkey = getPublicKey(secretKey);
     const test = await database();
     const identityState: { published?: string } = {};
-    const base = { 'identity.secret_key': secretKey, 'monitor.publish': true, 'monitor.publish_relays': [target.url], 'monitor.write_check': false, 'monitor.interval_seconds': 1 };
-    const first = configWith({ ...base, 'monitor.profile_name': 'test monitor', 'monitor.profile_about': 'checks relays', 'monitor.profile_picture': 'https://pictures.example/monitor.png', 'monitor.profile_relays': [target.url, listed.url] });
+    const base = {
+      'identity.secret_key': secretKey,
+      'monitor.publish': true,
+      'monitor.publish_relays': [target.url],
+      'monitor.write_check': false,
+      'monitor.interval_seconds': 1,
+    };
+    const first = configWith({
+      ...base,
+      'monitor.profile_name': 'test monitor',
+      'monitor.profile_about': 'checks relays',
+      'monitor.profile_picture': 'https://pictures.example/monitor.png',
+      'monitor.profile_relays': [target.url, listed.url],
+    });
     await monitorOnce({ db: test.db, config: first, logger: silentLogger(), urls: [checked.url], identityState });
 
     const [profile] = target.store.query({ authors: [pubkey], kinds: [0] }, 10);
     expect(verifyEvent({ ...(profile as NostrEvent) })).toBe(true);
-    expect(JSON.parse((profile as NostrEvent).content)).toEqual({ name: 'test monitor', about: 'checks relays', picture: 'https://pictures.example/monitor.png' });
+    expect(JSON.parse((profile as NostrEvent).content)).toEqual({
+      name: 'test monitor',
+      about: 'checks relays',
+      picture: 'https://pictures.example/monitor.png',
+    });
     const [list] = target.store.query({ authors: [pubkey], kinds: [10002] }, 10);
     expect(verifyEvent({ ...(list as NostrEvent) })).toBe(true);
-    expect((list as NostrEvent).tags).toEqual([['r', target.url], ['r', listed.url]]);
+    expect((list as NostrEvent).tags).toEqual([
+      ['r', target.url],
+      ['r', listed.url],
+    ]);
 
     // Same configuration: not sent again. A new name: both sent again (replaceable events).
     await monitorOnce({ db: test.db, config: first, logger: silentLogger(), urls: [checked.url], identityState });
@@ -157,7 +220,12 @@ describe('NIP-66 publishing', () => {
   it('refuses a profile relay that is not a relay URL, naming the option', async () => {
     const secretKey = generateSecretKey();
     const test = await database();
-    const config = configWith({ 'identity.secret_key': secretKey, 'monitor.publish': true, 'monitor.publish_relays': ['wss://relay.example'], 'monitor.profile_relays': ['https://not-a-relay.example'] });
+    const config = configWith({
+      'identity.secret_key': secretKey,
+      'monitor.publish': true,
+      'monitor.publish_relays': ['wss://relay.example'],
+      'monitor.profile_relays': ['https://not-a-relay.example'],
+    });
     await expect(monitorOnce({ db: test.db, config, logger: silentLogger(), urls: [] })).rejects.toThrow(/monitor\.profile_relays\[0\]/);
   });
 
@@ -166,9 +234,17 @@ describe('NIP-66 publishing', () => {
     const onion = `ws://${'a'.repeat(56)}.onion:${hidden.port}/`;
     const test = await database();
     const requestsBefore = proxy.requests.length;
-    const summary = await monitorOnce({ db: test.db, config: configWith({ 'relay.socks_proxy_url': proxy.url }), logger: silentLogger(), urls: [onion] });
+    const summary = await monitorOnce({
+      db: test.db,
+      config: configWith({ 'relay.socks_proxy_url': proxy.url }),
+      logger: silentLogger(),
+      urls: [onion],
+    });
     expect(summary).toMatchObject({ checked: 1, up: 1 });
-    const { rows } = await test.db.query<{ check_type: string; ok: boolean }>('SELECT check_type, ok FROM relay_metadata_latest WHERE url = $1 ORDER BY check_type', [onion]);
+    const { rows } = await test.db.query<{ check_type: string; ok: boolean }>(
+      'SELECT check_type, ok FROM relay_metadata_latest WHERE url = $1 ORDER BY check_type',
+      [onion],
+    );
     expect(rows).toEqual([
       { check_type: 'claims', ok: true }, // the claim probe went through the proxy too
       { check_type: 'nip11', ok: true },
@@ -194,11 +270,20 @@ describe('NIP-66 publishing', () => {
     const fine = await relay();
     const slow = await relay({ misbehaviour: { neverEose: true, noOk: true, nip11Mode: 'slow' } });
     const hanging = await relay({ misbehaviour: { hangHandshake: true } });
-    const config = configWith({ 'monitor.open_timeout_ms': 500, 'monitor.read_timeout_ms': 500, 'monitor.write_timeout_ms': 500, 'monitor.nip11_timeout_ms': 500 });
+    const config = configWith({
+      'monitor.open_timeout_ms': 500,
+      'monitor.read_timeout_ms': 500,
+      'monitor.write_timeout_ms': 500,
+      'monitor.nip11_timeout_ms': 500,
+    });
     // Only what the monitor's own code can create (sockets, TLS, DNS lookups, timers): the test runner's
     // pipes, files and terminals come and go on their own and would make this flaky.
     const MONITOR_MADE = new Set(['TCPSocketWrap', 'TLSWrap', 'GetAddrInfoReqWrap', 'QueryReqWrap', 'UDPWrap', 'Timeout', 'Immediate']);
-    const resources = () => process.getActiveResourcesInfo().filter((type) => MONITOR_MADE.has(type)).sort();
+    const resources = () =>
+      process
+        .getActiveResourcesInfo()
+        .filter((type) => MONITOR_MADE.has(type))
+        .sort();
     // The relays run in this process too: their side of a closed connection goes away a moment later.
     const settled = async () => {
       let previous = resources();
@@ -215,7 +300,8 @@ describe('NIP-66 publishing', () => {
     await monitorOnce({ db: test.db, config, logger: silentLogger(), urls: [fine.url, slow.url, hanging.url, 'ws://127.0.0.1:1/'] });
     const after = await settled();
     // Nothing more of any type than before; fewer is fine (a timer of an earlier test's relay may end meanwhile).
-    const count = (list: string[]) => list.reduce((counts, type) => counts.set(type, (counts.get(type) ?? 0) + 1), new Map<string, number>());
+    const count = (list: string[]) =>
+      list.reduce((counts, type) => counts.set(type, (counts.get(type) ?? 0) + 1), new Map<string, number>());
     const [had, has] = [count(before), count(after)];
     for (const [type, number] of has) expect(number, `${type} handles after the pass`).toBeLessThanOrEqual(had.get(type) ?? 0);
   });
@@ -242,7 +328,11 @@ describe('bigbrotr monitor', () => {
       expect(text.stdout).toContain(`1 relay(s) checked: 1 up, 0 down`);
       expect(text.stdout).toContain(`up   ${checked.url}`);
 
-      const noKey = await runCli(['monitor', '--once', '--relay', checked.url], { ...cli.env, BIGBROTR_MONITOR__PUBLISH: 'true', BIGBROTR_MONITOR__PUBLISH_RELAYS: checked.url });
+      const noKey = await runCli(['monitor', '--once', '--relay', checked.url], {
+        ...cli.env,
+        BIGBROTR_MONITOR__PUBLISH: 'true',
+        BIGBROTR_MONITOR__PUBLISH_RELAYS: checked.url,
+      });
       expect(noKey.code).toBe(2);
       expect(noKey.stderr).toMatch(/identity\.secret_key: required when monitor\.publish is on/);
 
@@ -260,7 +350,11 @@ describe('bigbrotr monitor', () => {
     const listed = await relay();
     await insertCandidates(test.db, [{ url: listed.url, network: 'clearnet' }], 'seed');
     await test.db.query(`UPDATE relay SET state = 'active'`);
-    const summary = await monitorOnce({ db: test.db, config: configWith({ 'relay_url.blacklist': ['127.0.0.1'] }), logger: silentLogger() });
+    const summary = await monitorOnce({
+      db: test.db,
+      config: configWith({ 'relay_url.blacklist': ['127.0.0.1'] }),
+      logger: silentLogger(),
+    });
     expect(summary.checked).toBe(0);
     expect(summary.skipped).toEqual([{ url: listed.url, reason: 'blacklisted' }]);
     expect(listed.counters.connections).toBe(0);

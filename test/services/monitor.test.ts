@@ -89,7 +89,10 @@ interface CheckRow {
 }
 
 async function latest(test: TestDatabase, url: string): Promise<Record<string, CheckRow>> {
-  const { rows } = await test.db.query<CheckRow>('SELECT check_type, ok, rtt_ms, reason, data, detail FROM relay_metadata_latest WHERE url = $1', [url]);
+  const { rows } = await test.db.query<CheckRow>(
+    'SELECT check_type, ok, rtt_ms, reason, data, detail FROM relay_metadata_latest WHERE url = $1',
+    [url],
+  );
   return Object.fromEntries(rows.map((row) => [row.check_type, row]));
 }
 
@@ -112,21 +115,40 @@ describe('monitor checks', () => {
     expect(checks.write?.detail).toEqual({ answered: true, accepted: true });
     expect(healthy.store.query({ kinds: [20_166] }, 10)).toEqual([]); // ephemeral: the relay did not keep it
     expect(healthy.counters.eventsReceived).toBe(1);
-    expect(checks.geo).toMatchObject({ ok: true, data: { country: 'DE', city: 'Berlin', asn: 64500, as_org: 'Example Net', geohash: 'u33dc0cpp' }, detail: { ip: '127.0.0.1' } });
+    expect(checks.geo).toMatchObject({
+      ok: true,
+      data: { country: 'DE', city: 'Berlin', asn: 64500, as_org: 'Example Net', geohash: 'u33dc0cpp' },
+      detail: { ip: '127.0.0.1' },
+    });
     expect(checks.requirements).toMatchObject({ ok: true, data: { auth: false, payment: false, writes: false, pow: false } });
 
     // A second pass: new check rows, the same documents (content-addressed).
     const documents = Number((await test.db.query<{ n: string }>('SELECT count(*) AS n FROM metadata')).rows[0]?.n);
     await monitorOnce({ db: test.db, config, logger: silentLogger(), urls: [healthy.url] });
     expect(Number((await test.db.query<{ n: string }>('SELECT count(*) AS n FROM metadata')).rows[0]?.n)).toBe(documents);
-    const perType = await test.db.query<{ check_type: string; n: string }>('SELECT check_type, count(*) AS n FROM relay_check GROUP BY check_type');
-    // Every check twice, except the claim probe: it is due again only after monitor.claim_probe_interval_seconds.
-    expect(Object.fromEntries(perType.rows.map((row) => [row.check_type, Number(row.n)]))).toEqual({ claims: 1, geo: 2, nip11: 2, open: 2, read: 2, requirements: 2, write: 2 });
-
-    const { rows: uptime } = await test.db.query<{ last_ok: boolean; availability_24h: string; checks_30d: string; median_rtt_read_7d_ms: number | null; median_rtt_write_7d_ms: number | null }>(
-      'SELECT last_ok, availability_24h, checks_30d, median_rtt_read_7d_ms, median_rtt_write_7d_ms FROM relay_uptime WHERE url = $1',
-      [healthy.url],
+    const perType = await test.db.query<{ check_type: string; n: string }>(
+      'SELECT check_type, count(*) AS n FROM relay_check GROUP BY check_type',
     );
+    // Every check twice, except the claim probe: it is due again only after monitor.claim_probe_interval_seconds.
+    expect(Object.fromEntries(perType.rows.map((row) => [row.check_type, Number(row.n)]))).toEqual({
+      claims: 1,
+      geo: 2,
+      nip11: 2,
+      open: 2,
+      read: 2,
+      requirements: 2,
+      write: 2,
+    });
+
+    const { rows: uptime } = await test.db.query<{
+      last_ok: boolean;
+      availability_24h: string;
+      checks_30d: string;
+      median_rtt_read_7d_ms: number | null;
+      median_rtt_write_7d_ms: number | null;
+    }>('SELECT last_ok, availability_24h, checks_30d, median_rtt_read_7d_ms, median_rtt_write_7d_ms FROM relay_uptime WHERE url = $1', [
+      healthy.url,
+    ]);
     expect(uptime[0]).toMatchObject({ last_ok: true, checks_30d: expect.anything() });
     expect(Number(uptime[0]?.availability_24h)).toBe(1);
     expect(Number(uptime[0]?.checks_30d)).toBe(2);
@@ -143,7 +165,12 @@ describe('monitor checks', () => {
     const shared = await relay();
     const test = await database();
     const paths = ['a', 'b', 'c'].map((path) => `${shared.url}${path}`);
-    const summary = await monitorOnce({ db: test.db, config: configWith({ 'monitor.concurrency': 1, 'monitor.claim_probes': false }), logger: silentLogger(), urls: paths });
+    const summary = await monitorOnce({
+      db: test.db,
+      config: configWith({ 'monitor.concurrency': 1, 'monitor.claim_probes': false }),
+      logger: silentLogger(),
+      urls: paths,
+    });
     expect(summary).toMatchObject({ checked: 3, up: 3 });
     for (const url of paths) expect((await latest(test, url)).nip11?.ok, url).toBe(true);
     // Three WebSocket connections, and one kept-alive HTTP connection for the three documents (not three).
@@ -195,19 +222,40 @@ describe('monitor checks', () => {
   it('derives requirements from replies: auth-required answered with NIP-42 AUTH, paid and restricted writes, proof of work', async () => {
     const test = await database();
     const authRelay = await relay({ authRequired: true });
-    const paid = await relay({ misbehaviour: { refuseWrites: 'restricted: this is a paid relay, pay the invoice at https://pay.example' } });
-    const pow = await relay({ misbehaviour: { refuseWrites: 'pow: difficulty 28 required' }, nip11: { limitation: { min_pow_difficulty: 28 } } });
+    const paid = await relay({
+      misbehaviour: { refuseWrites: 'restricted: this is a paid relay, pay the invoice at https://pay.example' },
+    });
+    const pow = await relay({
+      misbehaviour: { refuseWrites: 'pow: difficulty 28 required' },
+      nip11: { limitation: { min_pow_difficulty: 28 } },
+    });
     const writeAuth = await relay({ misbehaviour: { authRequiredForWrites: true } });
 
     // Without a key: the refusal is final and recorded.
-    await monitorOnce({ db: test.db, config: configWith(), logger: silentLogger(), urls: [authRelay.url, paid.url, pow.url, writeAuth.url] });
+    await monitorOnce({
+      db: test.db,
+      config: configWith(),
+      logger: silentLogger(),
+      urls: [authRelay.url, paid.url, pow.url, writeAuth.url],
+    });
     const refused = await latest(test, authRelay.url);
     // A refused REQ is a policy answer from a relay that is up: the read round trip counts, the refusal is kept.
-    expect(refused.read).toMatchObject({ ok: true, reason: expect.stringMatching(/^auth-required:/), detail: { answer: 'closed', refused: true, prefix: 'auth-required' } });
-    expect(refused.requirements).toMatchObject({ data: { auth: true }, detail: { sources: { auth: 'reply' }, challenged: true, authenticated: false } });
+    expect(refused.read).toMatchObject({
+      ok: true,
+      reason: expect.stringMatching(/^auth-required:/),
+      detail: { answer: 'closed', refused: true, prefix: 'auth-required' },
+    });
+    expect(refused.requirements).toMatchObject({
+      data: { auth: true },
+      detail: { sources: { auth: 'reply' }, challenged: true, authenticated: false },
+    });
 
     const paidChecks = await latest(test, paid.url);
-    expect(paidChecks.write).toMatchObject({ ok: false, detail: { answered: true, accepted: false, prefix: 'restricted' }, reason: expect.stringMatching(/^restricted: this is a paid relay/) });
+    expect(paidChecks.write).toMatchObject({
+      ok: false,
+      detail: { answered: true, accepted: false, prefix: 'restricted' },
+      reason: expect.stringMatching(/^restricted: this is a paid relay/),
+    });
     expect(paidChecks.requirements?.data).toEqual({ auth: false, payment: true, writes: true, pow: false });
     expect((await latest(test, pow.url)).requirements?.data).toEqual({ auth: false, payment: false, writes: true, pow: true });
     expect((await latest(test, writeAuth.url)).write).toMatchObject({ ok: false, detail: { prefix: 'auth-required' } });
@@ -233,7 +281,10 @@ describe('monitor checks', () => {
 
     const good = await latest(test, trusted.url);
     expect(good.dns).toMatchObject({ ok: true, data: { a: ['127.0.0.1'], aaaa: [] }, detail: { ttl_a: 60 } });
-    expect(good.ssl).toMatchObject({ ok: true, data: { subject: 'localhost', issuer: 'bigbrotr test CA', issuer_organization: 'bigbrotr tests' } });
+    expect(good.ssl).toMatchObject({
+      ok: true,
+      data: { subject: 'localhost', issuer: 'bigbrotr test CA', issuer_organization: 'bigbrotr tests' },
+    });
     expect(good.ssl?.data?.subject_alt_names).toContain('DNS:relay.monitor.test');
     expect(good.ssl?.detail?.days_to_expiry).toBeGreaterThanOrEqual(28);
     expect(good.ssl?.detail?.days_to_expiry).toBeLessThanOrEqual(30);
@@ -267,9 +318,17 @@ describe('monitor checks', () => {
 
     // The operator's own relay may be private, but a redirect elsewhere to a private address is refused before any connection.
     await monitorOnce({ db: test.db, config: configWith(), logger: silentLogger(), urls: [redirecting.url] });
-    expect((await latest(test, redirecting.url)).nip11).toMatchObject({ ok: false, reason: expect.stringMatching(/^redirect to 10\.255\.255\.1 refused: private-address/) });
+    expect((await latest(test, redirecting.url)).nip11).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^redirect to 10\.255\.255\.1 refused: private-address/),
+    });
     // relay_url.allow_private: the redirect is followed (whatever answers there, it is not refused).
-    await monitorOnce({ db: test.db, config: configWith({ 'relay_url.allow_private': true }), logger: silentLogger(), urls: [redirecting.url] });
+    await monitorOnce({
+      db: test.db,
+      config: configWith({ 'relay_url.allow_private': true }),
+      logger: silentLogger(),
+      urls: [redirecting.url],
+    });
     expect((await latest(test, redirecting.url)).nip11?.reason).not.toMatch(/refused/);
   });
 });

@@ -76,9 +76,19 @@ describe('relay pass', () => {
   it('with event retention, never fetches events older than its cutoff (maintenance would only drop them again)', async () => {
     const { db, target } = await setup({ maxLimit: 100, defaultLimit: 100 });
     // The pass runs at base + 1 day + 3,000 s with a retention of 1 day: events before base + 3,000 are out.
-    const pass = await syncRelayWithRetries({ db, relay: target, config: configWith({ 'maintenance.event_retention_days': 1 }), pool, logger: silentLogger(), clock: () => (base + 86_400 + 3_000) * 1000 });
+    const pass = await syncRelayWithRetries({
+      db,
+      relay: target,
+      config: configWith({ 'maintenance.event_retention_days': 1 }),
+      pool,
+      logger: silentLogger(),
+      clock: () => (base + 86_400 + 3_000) * 1000,
+    });
     expect(pass.report.complete).toBe(true);
-    const expected = corpus.filter((event) => event.created_at >= base + 3_000).map((event) => event.id).sort();
+    const expected = corpus
+      .filter((event) => event.created_at >= base + 3_000)
+      .map((event) => event.id)
+      .sort();
     expect(expected.length).toBeGreaterThan(0);
     expect(expected.length).toBeLessThan(corpus.length);
     expect(await archivedIds(db)).toEqual(expected);
@@ -109,14 +119,28 @@ describe('relay pass', () => {
 
   it('negentropy: needed ids are fetched two requests at a time, and one at a time from a relay that allows one subscription', async () => {
     const { relay, db, target } = await setup({ maxLimit: 100, defaultLimit: 100 });
-    const pass = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => now * 1000 });
+    const pass = await syncRelayWithRetries({
+      db,
+      relay: target,
+      config: configWith(),
+      pool,
+      logger: silentLogger(),
+      clock: () => now * 1000,
+    });
     expect(pass.report.complete).toBe(true);
     expect(relay.counters.peakSubscriptions).toBe(2);
     expect(await archivedIds(db)).toEqual(corpusIds());
 
     // A relay that refuses a second open subscription (CLOSED "error: too many subscriptions").
     const single = await setup({ maxLimit: 100, defaultLimit: 100, maxSubscriptions: 1 });
-    const alone = await syncRelayWithRetries({ db: single.db, relay: single.target, config: configWith(), pool, logger: silentLogger(), clock: () => now * 1000 });
+    const alone = await syncRelayWithRetries({
+      db: single.db,
+      relay: single.target,
+      config: configWith(),
+      pool,
+      logger: silentLogger(),
+      clock: () => now * 1000,
+    });
     expect(alone.method).toBe('negentropy');
     expect(alone.report.complete).toBe(true);
     expect(single.relay.counters.peakSubscriptions).toBe(1);
@@ -128,7 +152,14 @@ describe('relay pass', () => {
 
   it('REQ pagination: a relay without NIP-77 is paged (crowded second split), remembered as such, and late events are caught by the full pass', async () => {
     const { relay, db, target } = await setup({ maxLimit: 100, defaultLimit: 100, negentropy: false });
-    const first = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => now * 1000 });
+    const first = await syncRelayWithRetries({
+      db,
+      relay: target,
+      config: configWith(),
+      pool,
+      logger: silentLogger(),
+      clock: () => now * 1000,
+    });
     expect(first.method).toBe('req');
     expect(first.report.complete).toBe(true);
     expect(first.report.crowdedSeconds).toBeGreaterThanOrEqual(1);
@@ -138,11 +169,25 @@ describe('relay pass', () => {
     const [late] = generateEvents({ count: 1, createdAt: base + 100, seed: 'pass-late-req' });
     relay.addEvents([late as NostrEvent]);
     // A regular visit re-scans only the trailing window: the backdated event is outside it.
-    const regular = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => (now + 60) * 1000 });
+    const regular = await syncRelayWithRetries({
+      db,
+      relay: target,
+      config: configWith(),
+      pool,
+      logger: silentLogger(),
+      clock: () => (now + 60) * 1000,
+    });
     expect(regular.full).toBe(false);
     expect(regular.stored).toBe(0);
     // The scheduled full pass finds it (a week later by the injected clock).
-    const full = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => (now + 7 * 86_400 + 120) * 1000 });
+    const full = await syncRelayWithRetries({
+      db,
+      relay: target,
+      config: configWith(),
+      pool,
+      logger: silentLogger(),
+      clock: () => (now + 7 * 86_400 + 120) * 1000,
+    });
     expect(full.full).toBe(true);
     expect(full.method).toBe('req');
     expect(full.stored).toBe(1);
@@ -162,8 +207,18 @@ describe('relay pass', () => {
   });
 
   it('slows down on rate-limited: and still archives everything', async () => {
-    const { db, target } = await setup({ maxLimit: 50, defaultLimit: 50, negentropy: false, misbehaviour: { rateLimitPerSecond: 4 } }, corpus.slice(0, 600));
-    const result = await syncRelayWithRetries({ db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => now * 1000 });
+    const { db, target } = await setup(
+      { maxLimit: 50, defaultLimit: 50, negentropy: false, misbehaviour: { rateLimitPerSecond: 4 } },
+      corpus.slice(0, 600),
+    );
+    const result = await syncRelayWithRetries({
+      db,
+      relay: target,
+      config: configWith(),
+      pool,
+      logger: silentLogger(),
+      clock: () => now * 1000,
+    });
     expect(result.rateLimited).toBeGreaterThan(0);
     expect(result.report.complete).toBe(true);
     expect(result.stored).toBe(600);
@@ -171,26 +226,52 @@ describe('relay pass', () => {
 
   it('answers NIP-42 AUTH with the configured key; without a key the refusal is reported, not retried', async () => {
     const { relay, db, target } = await setup({ maxLimit: 100, authRequired: true }, corpus.slice(0, 300));
-    await expect(syncRelayWithRetries({ db, relay: target, config: configWith({ 'sync.negentropy': 'off' }), pool, logger: silentLogger(), clock: () => now * 1000 })).rejects.toBeInstanceOf(RelayRefusedError);
+    await expect(
+      syncRelayWithRetries({
+        db,
+        relay: target,
+        config: configWith({ 'sync.negentropy': 'off' }),
+        pool,
+        logger: silentLogger(),
+        clock: () => now * 1000,
+      }),
+    ).rejects.toBeInstanceOf(RelayRefusedError);
     expect(relay.counters.connections).toBe(1);
 
     const withKey = configWith({ 'identity.secret_key': generateSecretKey() });
-    const result = await syncRelayWithRetries({ db, relay: target, config: withKey, pool, logger: silentLogger(), clock: () => now * 1000 });
+    const result = await syncRelayWithRetries({
+      db,
+      relay: target,
+      config: withKey,
+      pool,
+      logger: silentLogger(),
+      clock: () => now * 1000,
+    });
     expect(result.authenticated).toBe(true);
     expect(result.stored).toBe(300);
     expect(relay.counters.auths).toBeGreaterThanOrEqual(1);
   });
 
   it('a relay dropping the connection mid-stream is retried with backoff, then benched for the caller; the next pass completes, nothing stored twice', async () => {
-    const { relay, db, target } = await setup({ maxLimit: 100, defaultLimit: 100, negentropy: false, misbehaviour: { dropAfterEvents: 60 } }, corpus.slice(0, 600));
+    const { relay, db, target } = await setup(
+      { maxLimit: 100, defaultLimit: 100, negentropy: false, misbehaviour: { dropAfterEvents: 60 } },
+      corpus.slice(0, 600),
+    );
     const config = configWith({ 'sync.retry_attempts': 2 });
-    await expect(syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), clock: () => now * 1000 })).rejects.toBeInstanceOf(RelayNetworkError);
+    await expect(
+      syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), clock: () => now * 1000 }),
+    ).rejects.toBeInstanceOf(RelayNetworkError);
     // One attempt and two retries, each on a new connection.
     expect(relay.counters.connections).toBe(3);
     relay.setBehaviour({ dropAfterEvents: -1 });
     const next = await syncRelayWithRetries({ db, relay: target, config, pool, logger: silentLogger(), clock: () => now * 1000 });
     expect(next.report.complete).toBe(true);
     expect(next.attempts).toBe(1);
-    expect(await archivedIds(db)).toEqual(corpus.slice(0, 600).map((event) => event.id).sort());
+    expect(await archivedIds(db)).toEqual(
+      corpus
+        .slice(0, 600)
+        .map((event) => event.id)
+        .sort(),
+    );
   });
 });

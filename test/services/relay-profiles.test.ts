@@ -24,7 +24,10 @@ const base = 1_700_000_000;
 const now = base + 10_000;
 const crowdedSecond = base + 2_500;
 // 32 kinds in the crowded second (kind 4 among them, which strfry keeps for authenticated readers).
-const CROWD_KINDS = [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 40, 41, 42, 43, 44, 1063, 1111, 1984, 9734, 9735, 10000, 10002, 30000, 30023, 31990];
+const CROWD_KINDS = [
+  0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 40, 41, 42, 43, 44, 1063, 1111, 1984, 9734, 9735, 10000, 10002, 30000, 30023,
+  31990,
+];
 let pool: VerifyPool;
 let corpus: NostrEvent[];
 const relays: TestRelay[] = [];
@@ -34,7 +37,14 @@ const table: string[] = [];
 beforeAll(async () => {
   pool = await createVerifyPool({ workers: 1, batchSize: 250 });
   corpus = [
-    ...generateEvents({ count: 1_200, authors: 12, kinds: [1, 4, 7, 30023], createdAt: [base, base + 5_000], seed: 'zoo-spread', tags: [['d', 'x']] }),
+    ...generateEvents({
+      count: 1_200,
+      authors: 12,
+      kinds: [1, 4, 7, 30023],
+      createdAt: [base, base + 5_000],
+      seed: 'zoo-spread',
+      tags: [['d', 'x']],
+    }),
     // 1,600 events in one second: more than any profile's page (khatru's 100 up to our 500), 50 per kind.
     ...generateEvents({ count: 1_600, authors: 40, kinds: CROWD_KINDS, createdAt: crowdedSecond, seed: 'zoo-crowd', tags: [['d', 'y']] }),
   ];
@@ -50,7 +60,14 @@ afterAll(async () => {
 function configWith(): Config {
   return loadConfig({
     env: {},
-    overrides: { 'relay.connect_timeout_ms': 2_000, 'relay.idle_timeout_ms': 3_000, 'sync.count_timeout_ms': 1_000, 'sync.negentropy_timeout_ms': 3_000, 'sync.rate_limit_delay_ms': 200, 'sync.retry_max_delay_ms': 1_000 },
+    overrides: {
+      'relay.connect_timeout_ms': 2_000,
+      'relay.idle_timeout_ms': 3_000,
+      'sync.count_timeout_ms': 1_000,
+      'sync.negentropy_timeout_ms': 3_000,
+      'sync.rate_limit_delay_ms': 200,
+      'sync.retry_max_delay_ms': 1_000,
+    },
   }).config;
 }
 
@@ -65,11 +82,22 @@ describe('relay profiles: archived == served, by id', () => {
       const ids = await getOrCreateRelayIds(database.db, [{ url: relay.url, network: 'clearnet' }], 'test');
       const target = { id: ids.get(relay.url) as number, url: relay.url };
       const withheld = new Set(profile.options.withheldKinds ?? []);
-      const served = relay.store.all().filter((event) => !withheld.has(event.kind)).map((event) => event.id).sort();
+      const served = relay.store
+        .all()
+        .filter((event) => !withheld.has(event.kind))
+        .map((event) => event.id)
+        .sort();
       expect(relay.store.all().some((event) => event.created_at === crowdedSecond)).toBe(true);
 
       const started = performance.now();
-      const result = await syncRelayWithRetries({ db: database.db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => now * 1000 });
+      const result = await syncRelayWithRetries({
+        db: database.db,
+        relay: target,
+        config: configWith(),
+        pool,
+        logger: silentLogger(),
+        clock: () => now * 1000,
+      });
       const seconds = (performance.now() - started) / 1000;
       const { rows } = await database.db.query<{ id: string }>("SELECT encode(id, 'hex') AS id FROM event ORDER BY 1");
       expect(rows.map((row) => row.id)).toEqual(served);
@@ -78,7 +106,9 @@ describe('relay profiles: archived == served, by id', () => {
       // What the relay's refusals taught is kept for every service.
       const learned = await readRelayLimits(database.db, target.id);
       if (result.report.refusals > 0) expect(learned?.learned).not.toEqual({});
-      table.push(`  ${profile.name.padEnd(20)} ${result.method.padEnd(10)} ${String(result.report.requests).padStart(5)} requests ${seconds.toFixed(1).padStart(5)} s  refusals ${result.report.refusals}  limits ${JSON.stringify(result.limits)}`);
+      table.push(
+        `  ${profile.name.padEnd(20)} ${result.method.padEnd(10)} ${String(result.report.requests).padStart(5)} requests ${seconds.toFixed(1).padStart(5)} s  refusals ${result.report.refusals}  limits ${JSON.stringify(result.limits)}`,
+      );
     });
   }
 
@@ -91,10 +121,24 @@ describe('relay profiles: archived == served, by id', () => {
     databases.push(database);
     const ids = await getOrCreateRelayIds(database.db, [{ url: relay.url, network: 'clearnet' }], 'test');
     const target = { id: ids.get(relay.url) as number, url: relay.url };
-    const first = await syncRelayWithRetries({ db: database.db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => now * 1000 });
+    const first = await syncRelayWithRetries({
+      db: database.db,
+      relay: target,
+      config: configWith(),
+      pool,
+      logger: silentLogger(),
+      clock: () => now * 1000,
+    });
     expect(first.report.refusals).toBe(1);
     expect(first.limits.maxKinds).toBe(20);
-    const second = await syncRelayWithRetries({ db: database.db, relay: target, config: configWith(), pool, logger: silentLogger(), clock: () => (now + 600) * 1000 });
+    const second = await syncRelayWithRetries({
+      db: database.db,
+      relay: target,
+      config: configWith(),
+      pool,
+      logger: silentLogger(),
+      clock: () => (now + 600) * 1000,
+    });
     expect(second.report).toMatchObject({ complete: true, refusals: 0 });
     expect(second.stored).toBe(0);
     expect(second.report.requests).toBeLessThan(10);

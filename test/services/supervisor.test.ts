@@ -9,7 +9,15 @@ function waitingService(name: string, log: string[], stopDelayMs = 0): Service {
     run: (signal) =>
       new Promise<void>((resolve) => {
         log.push(`${name} started`);
-        signal.addEventListener('abort', () => setTimeout(() => { log.push(`${name} stopped`); resolve(); }, stopDelayMs), { once: true });
+        signal.addEventListener(
+          'abort',
+          () =>
+            setTimeout(() => {
+              log.push(`${name} stopped`);
+              resolve();
+            }, stopDelayMs),
+          { once: true },
+        );
       }),
   };
 }
@@ -18,7 +26,12 @@ describe('superviseServices', () => {
   it('stops every service on request and waits for them', async () => {
     const log: string[] = [];
     const controller = new AbortController();
-    const done = superviseServices({ services: [waitingService('a', log), waitingService('b', log, 50)], logger: silentLogger(), graceMs: () => 5_000, signal: controller.signal });
+    const done = superviseServices({
+      services: [waitingService('a', log), waitingService('b', log, 50)],
+      logger: silentLogger(),
+      graceMs: () => 5_000,
+      signal: controller.signal,
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
     controller.abort();
     const result = await done;
@@ -29,7 +42,14 @@ describe('superviseServices', () => {
   it('stops on SIGTERM and reloads on SIGHUP', async () => {
     const log: string[] = [];
     let reloads = 0;
-    const done = superviseServices({ services: [waitingService('a', log)], logger: silentLogger(), graceMs: () => 5_000, onReload: () => { reloads += 1; } });
+    const done = superviseServices({
+      services: [waitingService('a', log)],
+      logger: silentLogger(),
+      graceMs: () => 5_000,
+      onReload: () => {
+        reloads += 1;
+      },
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
     process.kill(process.pid, 'SIGHUP');
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -44,9 +64,19 @@ describe('superviseServices', () => {
   it('keeps running after one service fails, reports it, and abandons a service that ignores the grace period', async () => {
     const log: string[] = [];
     const controller = new AbortController();
-    const failing: Service = { name: 'broken', run: async () => { throw new Error('boom'); } };
+    const failing: Service = {
+      name: 'broken',
+      run: async () => {
+        throw new Error('boom');
+      },
+    };
     const stubborn: Service = { name: 'stubborn', run: () => new Promise<void>(() => {}) };
-    const done = superviseServices({ services: [failing, stubborn, waitingService('ok', log)], logger: silentLogger(), graceMs: () => 100, signal: controller.signal });
+    const done = superviseServices({
+      services: [failing, stubborn, waitingService('ok', log)],
+      logger: silentLogger(),
+      graceMs: () => 100,
+      signal: controller.signal,
+    });
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(log).toEqual(['ok started']);
     controller.abort();

@@ -11,7 +11,13 @@ let corpus: NostrEvent[];
 const relays: TestRelay[] = [];
 
 interface SyncJson {
-  results: { relayUrl: string; stored: number; newLinks: number; report: { complete: boolean; crowdedSeconds: number }; invalid: { badId: number; badSig: number } }[];
+  results: {
+    relayUrl: string;
+    stored: number;
+    newLinks: number;
+    report: { complete: boolean; crowdedSeconds: number };
+    invalid: { badId: number; badSig: number };
+  }[];
   failures: { relay: string; error: string }[];
 }
 
@@ -53,7 +59,10 @@ describe('bigbrotr sync --once', () => {
   it('archives every event of a capped relay exactly once, rejecting bad signatures', async () => {
     const capped = await relay({ maxLimit: 100, defaultLimit: 100, misbehaviour: { badSignatureEvery: 97 } });
     capped.addEvents(corpus);
-    const first = await runCli(['sync', '--once', '--relay', capped.url, '--since', String(base), '--until', String(base + 5_000), '--json'], database.env);
+    const first = await runCli(
+      ['sync', '--once', '--relay', capped.url, '--since', String(base), '--until', String(base + 5_000), '--json'],
+      database.env,
+    );
     expect(first.code, first.stderr).toBe(0);
     const result = JSON.parse(first.stdout) as SyncJson;
     expect(result.failures).toEqual([]);
@@ -69,7 +78,10 @@ describe('bigbrotr sync --once', () => {
     // A clean relay with the same events fills what the tampered copies hid, and only adds provenance for the rest.
     const clean = await relay({ maxLimit: 500 });
     clean.addEvents(corpus);
-    const second = await runCli(['sync', '--once', '--relay', clean.url, '--since', String(base), '--until', String(base + 5_000), '--json'], database.env);
+    const second = await runCli(
+      ['sync', '--once', '--relay', clean.url, '--since', String(base), '--until', String(base + 5_000), '--json'],
+      database.env,
+    );
     expect(second.code, second.stderr).toBe(0);
     const secondPass = (JSON.parse(second.stdout) as SyncJson).results[0];
     expect(secondPass?.stored).toBe(corpus.length - afterFirst.events);
@@ -79,7 +91,10 @@ describe('bigbrotr sync --once', () => {
     expect(afterSecond.pairs).toBe(afterFirst.events + corpus.length);
 
     // Running again stores nothing new.
-    const again = await runCli(['sync', '--once', '--relay', clean.url, '--since', String(base), '--until', String(base + 5_000), '--json'], database.env);
+    const again = await runCli(
+      ['sync', '--once', '--relay', clean.url, '--since', String(base), '--until', String(base + 5_000), '--json'],
+      database.env,
+    );
     expect((JSON.parse(again.stdout) as SyncJson).results[0]?.stored).toBe(0);
     expect((await storedEvents()).events).toBe(corpus.length);
   });
@@ -113,7 +128,11 @@ describe('bigbrotr sync --once', () => {
   });
 
   it('resumes after kill -9 on the NIP-77 path too: the next reconciliation fetches only what is missing', async () => {
-    const { resumed, missing } = await killMidPassThenResume(await relay({ maxLimit: 50, negentropy: true, misbehaviour: { delayMs: 10 } }), base + 50_000, 'resume-neg');
+    const { resumed, missing } = await killMidPassThenResume(
+      await relay({ maxLimit: 50, negentropy: true, misbehaviour: { delayMs: 10 } }),
+      base + 50_000,
+      'resume-neg',
+    );
     const pass = (JSON.parse(resumed.stdout) as { results: { method: string; stored: number; negentropy: { need: number } }[] }).results[0];
     expect(pass?.method).toBe('negentropy');
     expect(pass?.negentropy.need).toBe(missing);
@@ -123,7 +142,10 @@ describe('bigbrotr sync --once', () => {
   it('--progress prints per-relay progress lines (events, rate, position in time) on stderr', async () => {
     const slow = await relay({ maxLimit: 50, misbehaviour: { delayMs: 8 } });
     slow.addEvents(generateEvents({ count: 400, authors: 4, createdAt: [base + 30_000, base + 34_000], seed: 'progress' }));
-    const result = await runCli(['sync', '--once', '--progress', '--relay', slow.url, '--since', String(base + 30_000), '--until', String(base + 40_000)], database.env);
+    const result = await runCli(
+      ['sync', '--once', '--progress', '--relay', slow.url, '--since', String(base + 30_000), '--until', String(base + 40_000)],
+      database.env,
+    );
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stderr.split('\n').filter((line) => line.startsWith(`${slow.url}: `));
     expect(lines.length).toBeGreaterThanOrEqual(1);
@@ -141,7 +163,10 @@ describe('bigbrotr sync --once', () => {
   });
 
   it('an unreachable relay is a failure for that relay, reported, exit 1', async () => {
-    const result = await runCli(['sync', '--once', '--relay', 'ws://127.0.0.1:1/', '--json'], { ...database.env, BIGBROTR_RELAY__CONNECT_TIMEOUT_MS: '1000' });
+    const result = await runCli(['sync', '--once', '--relay', 'ws://127.0.0.1:1/', '--json'], {
+      ...database.env,
+      BIGBROTR_RELAY__CONNECT_TIMEOUT_MS: '1000',
+    });
     expect(result.code).toBe(1);
     const parsed = JSON.parse(result.stdout) as SyncJson;
     expect(parsed.failures[0]?.relay).toBe('ws://127.0.0.1:1/');

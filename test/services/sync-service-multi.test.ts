@@ -48,11 +48,18 @@ async function startRelays(count: number, events: number, options: Partial<TestR
 
 /** Registers the relays as active in the database the CLI will use (then closes it: PGlite is single-process). */
 async function activate(env: Record<string, string>, urls: string[]): Promise<void> {
-  const config = { ...databaseSchema.parse({}), ...(env.BIGBROTR_DATABASE_URL ? { url: env.BIGBROTR_DATABASE_URL } : { data_dir: env.BIGBROTR_DATABASE__DATA_DIR as string }) };
+  const config = {
+    ...databaseSchema.parse({}),
+    ...(env.BIGBROTR_DATABASE_URL ? { url: env.BIGBROTR_DATABASE_URL } : { data_dir: env.BIGBROTR_DATABASE__DATA_DIR as string }),
+  };
   const db = await openDatabase(config);
   try {
     await migrate(db, { lockTimeoutMs: 30_000 });
-    const ids = await getOrCreateRelayIds(db, urls.map((url) => ({ url, network: 'clearnet' as const })), 'seed'); // local relays: the operator's own
+    const ids = await getOrCreateRelayIds(
+      db,
+      urls.map((url) => ({ url, network: 'clearnet' as const })),
+      'seed',
+    ); // local relays: the operator's own
     for (const id of ids.values()) await setRelayState(db, id, 'active');
   } finally {
     await db.close();
@@ -68,7 +75,9 @@ function collectOutput(child: ReturnType<typeof spawnCli>): { text: () => string
   let text = '';
   child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('close', (code) => resolve({ code, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.on('close', (code) => resolve({ code, at: Date.now() })),
+  );
   return { text: () => text, exited };
 }
 
@@ -81,34 +90,45 @@ async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: n
 }
 
 describe('synchronizer service processes', () => {
-  it.runIf(testDatabaseKind === 'postgres')('two processes on one PostgreSQL share the relays: never two on one relay, every event once', async () => {
-    const database = await createCliDatabase();
-    cleanups.push(database.dispose);
-    const pool = await startRelays(6, 300, { maxLimit: 50, negentropy: false, misbehaviour: { delayMs: 3 } }, 'two-procs');
-    await activate(database.env, pool.map((relay) => relay.url));
-    let maxConcurrent = 0;
-    const sampler = setInterval(() => {
-      for (const relay of pool) maxConcurrent = Math.max(maxConcurrent, relay.connectionCount);
-    }, 5);
-    const env = { ...database.env, ...SERVICE_ENV, BIGBROTR_SYNC__CONCURRENCY: '2', BIGBROTR_SYNC__PRIORITY_SLOTS: '0' };
-    const processes = [spawnCli(['sync'], env), spawnCli(['sync'], env)].map((child) => ({ child, ...collectOutput(child) }));
-    try {
-      await waitFor(async () => (await statsOf(database.env)).events >= 6 * 300, 90_000, 'all relays archived');
-      await waitFor(() => processes.map((p) => (p.text().match(/relay pass done/g) ?? []).length).reduce((a, b) => a + b, 0) >= 6, 30_000, 'six passes logged');
-    } finally {
-      clearInterval(sampler);
-      for (const { child } of processes) child.kill('SIGTERM');
-    }
-    const exits = await Promise.all(processes.map((p) => p.exited));
-    expect(exits.map((exit) => exit.code)).toEqual([0, 0]);
-    expect(maxConcurrent).toBe(1);
-    const passes = processes.map((p) => (p.text().match(/relay pass done/g) ?? []).length);
-    expect(passes.reduce((a, b) => a + b, 0)).toBe(6);
-    expect(Math.min(...passes)).toBeGreaterThanOrEqual(1);
-    const stats = await statsOf(database.env);
-    expect(stats.events).toBe(6 * 300);
-    expect(stats.eventRelayPairs).toBe(6 * 300);
-  }, 150_000);
+  it.runIf(testDatabaseKind === 'postgres')(
+    'two processes on one PostgreSQL share the relays: never two on one relay, every event once',
+    async () => {
+      const database = await createCliDatabase();
+      cleanups.push(database.dispose);
+      const pool = await startRelays(6, 300, { maxLimit: 50, negentropy: false, misbehaviour: { delayMs: 3 } }, 'two-procs');
+      await activate(
+        database.env,
+        pool.map((relay) => relay.url),
+      );
+      let maxConcurrent = 0;
+      const sampler = setInterval(() => {
+        for (const relay of pool) maxConcurrent = Math.max(maxConcurrent, relay.connectionCount);
+      }, 5);
+      const env = { ...database.env, ...SERVICE_ENV, BIGBROTR_SYNC__CONCURRENCY: '2', BIGBROTR_SYNC__PRIORITY_SLOTS: '0' };
+      const processes = [spawnCli(['sync'], env), spawnCli(['sync'], env)].map((child) => ({ child, ...collectOutput(child) }));
+      try {
+        await waitFor(async () => (await statsOf(database.env)).events >= 6 * 300, 90_000, 'all relays archived');
+        await waitFor(
+          () => processes.map((p) => (p.text().match(/relay pass done/g) ?? []).length).reduce((a, b) => a + b, 0) >= 6,
+          30_000,
+          'six passes logged',
+        );
+      } finally {
+        clearInterval(sampler);
+        for (const { child } of processes) child.kill('SIGTERM');
+      }
+      const exits = await Promise.all(processes.map((p) => p.exited));
+      expect(exits.map((exit) => exit.code)).toEqual([0, 0]);
+      expect(maxConcurrent).toBe(1);
+      const passes = processes.map((p) => (p.text().match(/relay pass done/g) ?? []).length);
+      expect(passes.reduce((a, b) => a + b, 0)).toBe(6);
+      expect(Math.min(...passes)).toBeGreaterThanOrEqual(1);
+      const stats = await statsOf(database.env);
+      expect(stats.events).toBe(6 * 300);
+      expect(stats.eventRelayPairs).toBe(6 * 300);
+    },
+    150_000,
+  );
 
   it('SIGTERM stops the service within the grace period; the archive is consistent and the next run completes it', async () => {
     const database = await createCliDatabase();
@@ -135,37 +155,45 @@ describe('synchronizer service processes', () => {
     expect(done.eventRelayPairs).toBe(800);
   });
 
-  it.runIf(testDatabaseKind === 'postgres')('waits out a database outage and loses nothing', async () => {
-    const database = await createCliDatabase();
-    cleanups.push(database.dispose);
-    const target = new URL(database.env.BIGBROTR_DATABASE_URL as string);
-    const forwarder = await startTcpForwarder({ host: target.hostname, port: Number(target.port || 5432) });
-    cleanups.push(forwarder.close);
-    const viaForwarder = new URL(target);
-    viaForwarder.port = String(forwarder.port);
-    const env = { BIGBROTR_DATABASE_URL: viaForwarder.toString() };
-    const [relay] = await startRelays(1, 1_500, { maxLimit: 50, negentropy: false, misbehaviour: { delayMs: 2 } }, 'outage');
-    await activate(database.env, [(relay as TestRelay).url]);
-    const child = spawnCli(['sync'], { ...env, ...SERVICE_ENV, BIGBROTR_DATABASE__CONNECT_TIMEOUT_MS: '1000' });
-    const output = collectOutput(child);
-    try {
-      await waitFor(async () => (await statsOf(database.env)).events >= 200, 30_000, 'first events stored');
-      await forwarder.cut();
-      await sleep(3_000);
-      await forwarder.restore();
-      await waitFor(async () => (await statsOf(database.env)).events >= 1_500 && /relay pass done/.test(output.text()), 90_000, 'the relay archived after the outage').catch((error: unknown) => {
-        throw new Error(`${(error as Error).message}\n${output.text().slice(-4_000)}`);
-      });
-    } finally {
-      child.kill('SIGTERM');
-    }
-    const exit = await output.exited;
-    expect(exit.code, output.text()).toBe(0);
-    expect(output.text()).toMatch(/database (unavailable|outage)/);
-    const stats = await statsOf(database.env);
-    expect(stats.events).toBe(1_500);
-    expect(stats.eventRelayPairs).toBe(1_500);
-  }, 150_000);
+  it.runIf(testDatabaseKind === 'postgres')(
+    'waits out a database outage and loses nothing',
+    async () => {
+      const database = await createCliDatabase();
+      cleanups.push(database.dispose);
+      const target = new URL(database.env.BIGBROTR_DATABASE_URL as string);
+      const forwarder = await startTcpForwarder({ host: target.hostname, port: Number(target.port || 5432) });
+      cleanups.push(forwarder.close);
+      const viaForwarder = new URL(target);
+      viaForwarder.port = String(forwarder.port);
+      const env = { BIGBROTR_DATABASE_URL: viaForwarder.toString() };
+      const [relay] = await startRelays(1, 1_500, { maxLimit: 50, negentropy: false, misbehaviour: { delayMs: 2 } }, 'outage');
+      await activate(database.env, [(relay as TestRelay).url]);
+      const child = spawnCli(['sync'], { ...env, ...SERVICE_ENV, BIGBROTR_DATABASE__CONNECT_TIMEOUT_MS: '1000' });
+      const output = collectOutput(child);
+      try {
+        await waitFor(async () => (await statsOf(database.env)).events >= 200, 30_000, 'first events stored');
+        await forwarder.cut();
+        await sleep(3_000);
+        await forwarder.restore();
+        await waitFor(
+          async () => (await statsOf(database.env)).events >= 1_500 && /relay pass done/.test(output.text()),
+          90_000,
+          'the relay archived after the outage',
+        ).catch((error: unknown) => {
+          throw new Error(`${(error as Error).message}\n${output.text().slice(-4_000)}`);
+        });
+      } finally {
+        child.kill('SIGTERM');
+      }
+      const exit = await output.exited;
+      expect(exit.code, output.text()).toBe(0);
+      expect(output.text()).toMatch(/database (unavailable|outage)/);
+      const stats = await statsOf(database.env);
+      expect(stats.events).toBe(1_500);
+      expect(stats.eventRelayPairs).toBe(1_500);
+    },
+    150_000,
+  );
 
   it('never contacts blacklisted relays; --relay refuses them; a bad priority list is a config error', async () => {
     const database = await createCliDatabase();
@@ -179,7 +207,9 @@ describe('synchronizer service processes', () => {
     expect(refused.stderr).toContain(bannedUrl);
     const all = await runCli(['sync', '--once', '--json'], listEnv);
     expect(all.code, all.stderr).toBe(0);
-    expect((JSON.parse(all.stdout) as { results: { relayUrl: string }[] }).results.map((result) => result.relayUrl)).toEqual([(allowed as TestRelay).url]);
+    expect((JSON.parse(all.stdout) as { results: { relayUrl: string }[] }).results.map((result) => result.relayUrl)).toEqual([
+      (allowed as TestRelay).url,
+    ]);
     expect((banned as TestRelay).counters.connections).toBe(0);
 
     const dir = mkdtempSync(join(tmpdir(), 'bigbrotr-priority-'));

@@ -44,7 +44,14 @@ describe('synchronizer inside bigbrotr run', () => {
     cleanups.push(scratch.dispose);
     const setup = await openDatabase(scratch.config);
     await migrate(setup, { lockTimeoutMs: 30_000 });
-    const ids = await getOrCreateRelayIds(setup, [{ url: relay.url, network: 'clearnet' }, { url: 'ws://127.0.0.1:1/', network: 'clearnet' }], 'seed'); // local relays: the operator's own
+    const ids = await getOrCreateRelayIds(
+      setup,
+      [
+        { url: relay.url, network: 'clearnet' },
+        { url: 'ws://127.0.0.1:1/', network: 'clearnet' },
+      ],
+      'seed',
+    ); // local relays: the operator's own
     for (const id of ids.values()) await setRelayState(setup, id, 'active');
     await setup.close();
 
@@ -96,7 +103,9 @@ describe('synchronizer inside bigbrotr run', () => {
       expect(failing?.last_error).toMatch(/cannot connect|ECONNREFUSED/);
       const good = health.rows.find((row) => row.url === relay.url);
       expect(good?.consecutive_failures).toBe(0);
-      const leases = await check.query<{ n: number }>(`SELECT count(*) AS n FROM service_lease WHERE service = 'sync' AND expires_at > now()`);
+      const leases = await check.query<{ n: number }>(
+        `SELECT count(*) AS n FROM service_lease WHERE service = 'sync' AND expires_at > now()`,
+      );
       expect(leases.rows[0]?.n).toBe(0);
     } finally {
       await check.close();

@@ -41,7 +41,8 @@ afterAll(async () => {
 });
 
 function configWith(overrides: Record<string, unknown>): Config {
-  return loadConfig({ env: {}, overrides: { 'validator.probe_timeout_ms': 2_000, 'validator.dns_servers': [dns.server], ...overrides } }).config;
+  return loadConfig({ env: {}, overrides: { 'validator.probe_timeout_ms': 2_000, 'validator.dns_servers': [dns.server], ...overrides } })
+    .config;
 }
 
 async function states(database: TestDatabase): Promise<Record<string, string>> {
@@ -55,8 +56,17 @@ describe('validator', () => {
     databases.push(database);
     const dead = 'ws://127.0.0.1:1/';
     const notRelay = `ws://127.0.0.1:${httpPort}/`;
-    await insertCandidates(database.db, [relay.url, dead, notRelay].map((url) => ({ url, network: 'clearnet' as const })), 'seed');
-    const config = configWith({ 'validator.max_attempts': 2, 'validator.retire_after_seconds': 0, 'validator.retry_backoff_seconds': 1, 'validator.retry_backoff_max_seconds': 1 });
+    await insertCandidates(
+      database.db,
+      [relay.url, dead, notRelay].map((url) => ({ url, network: 'clearnet' as const })),
+      'seed',
+    );
+    const config = configWith({
+      'validator.max_attempts': 2,
+      'validator.retire_after_seconds': 0,
+      'validator.retry_backoff_seconds': 1,
+      'validator.retry_backoff_max_seconds': 1,
+    });
 
     const first = await validateDue({ db: database.db, config, logger: silentLogger() });
     expect(first.promoted).toEqual([relay.url]);
@@ -71,7 +81,9 @@ describe('validator', () => {
     const second = await validateDue({ db: database.db, config, logger: silentLogger() });
     expect(second.retired.sort()).toEqual([dead, notRelay].sort());
     expect(await states(database)).toEqual({ [relay.url]: 'active', [dead]: 'retired', [notRelay]: 'retired' });
-    const { rows } = await database.db.query<{ attempts: number; last_error: string }>('SELECT attempts, last_error FROM relay_validation ORDER BY relay_id');
+    const { rows } = await database.db.query<{ attempts: number; last_error: string }>(
+      'SELECT attempts, last_error FROM relay_validation ORDER BY relay_id',
+    );
     expect(rows.every((row) => row.attempts === 2 && row.last_error.length > 0)).toBe(true);
     expect(await metricsRegistry().metrics()).toMatch(/bigbrotr_validator_probes_total\{outcome="promoted"\} [1-9]/);
   });
@@ -83,7 +95,11 @@ describe('validator', () => {
     const literal = relay.url;
     const rebinding = `ws://relay.rebind.test:${port}/`;
     const unresolvable = `ws://nowhere.rebind.test:${port}/`;
-    await insertCandidates(database.db, [literal, rebinding, unresolvable].map((url) => ({ url, network: 'clearnet' as const })), 'event');
+    await insertCandidates(
+      database.db,
+      [literal, rebinding, unresolvable].map((url) => ({ url, network: 'clearnet' as const })),
+      'event',
+    );
     const summary = await validateDue({ db: database.db, config: configWith({}), logger: silentLogger() });
     expect(summary.refused.sort((a, b) => a.url.localeCompare(b.url))).toEqual([
       { url: literal, reason: 'private-address' },
@@ -97,16 +113,32 @@ describe('validator', () => {
     // With private networks allowed, the same relay is accepted (under a name the blacklist does not match).
     const other = await createTestDatabase();
     databases.push(other);
-    await insertCandidates(other.db, [rebinding, literal].map((url) => ({ url, network: 'clearnet' as const })), 'event');
-    const allowed = await validateDue({ db: other.db, config: configWith({ 'relay_url.allow_private': true, 'relay_url.blacklist': ['127.0.0.1'] }), logger: silentLogger() });
+    await insertCandidates(
+      other.db,
+      [rebinding, literal].map((url) => ({ url, network: 'clearnet' as const })),
+      'event',
+    );
+    const allowed = await validateDue({
+      db: other.db,
+      config: configWith({ 'relay_url.allow_private': true, 'relay_url.blacklist': ['127.0.0.1'] }),
+      logger: silentLogger(),
+    });
     expect(allowed.promoted).toEqual([rebinding]);
     expect(allowed.refused).toEqual([{ url: literal, reason: 'blacklisted' }]);
 
     // A whitelist admits only what it names.
     const listed = await createTestDatabase();
     databases.push(listed);
-    await insertCandidates(listed.db, [rebinding, literal].map((url) => ({ url, network: 'clearnet' as const })), 'event');
-    const whitelisted = await validateDue({ db: listed.db, config: configWith({ 'relay_url.allow_private': true, 'relay_url.whitelist': ['*.rebind.test'] }), logger: silentLogger() });
+    await insertCandidates(
+      listed.db,
+      [rebinding, literal].map((url) => ({ url, network: 'clearnet' as const })),
+      'event',
+    );
+    const whitelisted = await validateDue({
+      db: listed.db,
+      config: configWith({ 'relay_url.allow_private': true, 'relay_url.whitelist': ['*.rebind.test'] }),
+      logger: silentLogger(),
+    });
     expect(whitelisted.promoted).toEqual([rebinding]);
     expect(whitelisted.refused).toEqual([{ url: literal, reason: 'not-whitelisted' }]);
   });

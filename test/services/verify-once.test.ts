@@ -44,14 +44,18 @@ describe('verify once per signature', () => {
     const config = loadConfig({ env: {} }).config;
     const events = generateEvents({ count: 300, authors: 6, createdAt: [base, base + 299], seed: 'once' });
     const first = await relayWith(events);
-    const pass = (relay: { id: number; url: string }) => syncRelayWithRetries({ db: database.db, relay, config, pool, logger: silentLogger(), clock: () => (base + 1_000) * 1000 });
+    const pass = (relay: { id: number; url: string }) =>
+      syncRelayWithRetries({ db: database.db, relay, config, pool, logger: silentLogger(), clock: () => (base + 1_000) * 1000 });
     const one = await pass(first);
     expect(one).toMatchObject({ stored: 300, knownSignatures: 0 });
 
     // The same events elsewhere, plus the same ids re-signed (a different valid signature) and forged.
     const key = testSecretKey('once', 0);
     const original = events[0] as NostrEvent;
-    const resigned = signEvent({ kind: original.kind, created_at: original.created_at, tags: original.tags, content: original.content }, key);
+    const resigned = signEvent(
+      { kind: original.kind, created_at: original.created_at, tags: original.tags, content: original.content },
+      key,
+    );
     expect(resigned.id).toBe(original.id);
     expect(resigned.sig).not.toBe(original.sig);
     const forged = withBadSignature(events[6] as NostrEvent);
@@ -62,9 +66,14 @@ describe('verify once per signature', () => {
     expect(two.newLinks).toBe(299);
     expect(two.invalid.badSig).toBe(1);
     // The archive keeps the signature it saw first, and still re-verifies.
-    const { rows } = await database.db.query<{ sig: string }>("SELECT encode(sig, 'hex') AS sig FROM event WHERE id = decode($1, 'hex')", [original.id]);
+    const { rows } = await database.db.query<{ sig: string }>("SELECT encode(sig, 'hex') AS sig FROM event WHERE id = decode($1, 'hex')", [
+      original.id,
+    ]);
     expect(rows[0]?.sig).toBe(original.sig);
-    const links = await database.db.query<{ relay_id: number }>("SELECT relay_id FROM event_relay WHERE event_id = decode($1, 'hex') ORDER BY relay_id", [events[6]?.id]);
+    const links = await database.db.query<{ relay_id: number }>(
+      "SELECT relay_id FROM event_relay WHERE event_id = decode($1, 'hex') ORDER BY relay_id",
+      [events[6]?.id],
+    );
     expect(links.rows.map((row) => row.relay_id)).toEqual([first.id]);
   });
 });

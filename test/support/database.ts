@@ -77,6 +77,8 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
 /** Env vars that point a CLI child process at a fresh database. */
 export async function createCliDatabase(): Promise<{ env: Record<string, string>; kind: 'pglite' | 'postgres'; dispose(): Promise<void> }> {
   const scratch = await createScratchDatabase({ onDisk: true });
-  const env: Record<string, string> = scratch.config.url ? { BIGBROTR_DATABASE_URL: scratch.config.url } : { BIGBROTR_DATABASE__DATA_DIR: scratch.config.data_dir };
+  const env: Record<string, string> = scratch.config.url
+    ? { BIGBROTR_DATABASE_URL: scratch.config.url }
+    : { BIGBROTR_DATABASE__DATA_DIR: scratch.config.data_dir };
   return { env, kind: testDatabaseKind, dispose: scratch.dispose };
 }

@@ -11,7 +11,11 @@ export function storageEvent(overrides: Partial<Omit<NostrEvent, 'id' | 'sig'>> 
     pubkey: overrides.pubkey ?? randomBytes(32).toString('hex'),
     created_at: overrides.created_at ?? 1_700_000_000 + sequence,
     kind: overrides.kind ?? 1,
-    tags: overrides.tags ?? [['e', randomBytes(32).toString('hex')], ['p', randomBytes(32).toString('hex')], ['t', 'fixture']],
+    tags: overrides.tags ?? [
+      ['e', randomBytes(32).toString('hex')],
+      ['p', randomBytes(32).toString('hex')],
+      ['t', 'fixture'],
+    ],
     content: overrides.content ?? `fixture event ${sequence}`,
   };
   return { id: computeEventId(fields), ...fields, sig: randomBytes(64).toString('hex') };

@@ -28,13 +28,19 @@ export function generateEvents(options: GenerateOptions): NostrEvent[] {
   const seed = options.seed ?? 'bigbrotr-tests';
   const keys = Array.from({ length: options.authors ?? 5 }, (_, index) => testSecretKey(seed, index));
   const kinds = options.kinds ?? [1];
-  const [from, to] = typeof options.createdAt === 'number' ? [options.createdAt, options.createdAt] : (options.createdAt ?? [1_700_000_000, 1_700_000_000 + options.count - 1]);
+  const [from, to] =
+    typeof options.createdAt === 'number'
+      ? [options.createdAt, options.createdAt]
+      : (options.createdAt ?? [1_700_000_000, 1_700_000_000 + options.count - 1]);
   const span = to - from;
   return Array.from({ length: options.count }, (_, index) => {
     const createdAt = options.count > 1 ? from + Math.floor((span * index) / (options.count - 1)) : from;
     const text = `${seed} event ${index}`;
     const content = options.contentSize ? text.padEnd(options.contentSize, '.') : text;
-    return signEvent({ kind: kinds[index % kinds.length] as number, created_at: createdAt, tags: options.tags ?? [], content }, keys[index % keys.length] as string);
+    return signEvent(
+      { kind: kinds[index % kinds.length] as number, created_at: createdAt, tags: options.tags ?? [], content },
+      keys[index % keys.length] as string,
+    );
   });
 }
 

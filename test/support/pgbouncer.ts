@@ -15,7 +15,10 @@ const CANDIDATES = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin
 
 /** Path of the pgbouncer binary, or undefined when it is not installed. */
 export function findPgbouncer(): string | undefined {
-  const onPath = (process.env.PATH ?? '').split(':').filter(Boolean).map((dir) => join(dir, 'pgbouncer'));
+  const onPath = (process.env.PATH ?? '')
+    .split(':')
+    .filter(Boolean)
+    .map((dir) => join(dir, 'pgbouncer'));
   for (const candidate of [...onPath, ...CANDIDATES]) {
     try {
       accessSync(candidate, constants.X_OK);

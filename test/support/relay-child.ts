@@ -10,7 +10,11 @@ export interface RelayChild {
 }
 
 export function startRelayChild(spec: unknown, timeoutMs = 60_000): Promise<RelayChild> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'test', 'support', 'relay-process.ts'), JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(packageRoot(), 'test', 'support', 'relay-process.ts'), JSON.stringify(spec)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => {

@@ -6,7 +6,10 @@ import { afterAll, afterEach } from 'vitest';
 import { startTestRelay, type TestRelay } from './relay/server.js';
 import { connectRaw, type RawClient } from './relay-client.js';
 
-export function relayHarness(): { relay(options?: Parameters<typeof startTestRelay>[0]): Promise<TestRelay>; client(target: TestRelay): Promise<RawClient> } {
+export function relayHarness(): {
+  relay(options?: Parameters<typeof startTestRelay>[0]): Promise<TestRelay>;
+  client(target: TestRelay): Promise<RawClient>;
+} {
   const relays: TestRelay[] = [];
   const clients: RawClient[] = [];
   afterEach(() => {

@@ -24,12 +24,15 @@ const spec = JSON.parse(process.argv[2] ?? '{}') as Spec;
 const relay = await startTestRelay({ keepAllVersions: true, ...(spec.profile ? relayProfile(spec.profile).options : {}), ...spec.options });
 if (spec.fixture) {
   const events: NostrEvent[] = [];
-  for await (const line of createInterface({ input: createReadStream(spec.fixture), crlfDelay: Infinity })) if (line) events.push(JSON.parse(line) as NostrEvent);
+  for await (const line of createInterface({ input: createReadStream(spec.fixture), crlfDelay: Infinity }))
+    if (line) events.push(JSON.parse(line) as NostrEvent);
   relay.addEvents(events);
 }
 if (spec.huge) {
   const { count, bytes, createdAt } = spec.huge;
-  relay.addEvents(generateEvents({ count, authors: 5, kinds: [1], createdAt: [createdAt, createdAt + count - 1], contentSize: bytes, seed: 'huge' }));
+  relay.addEvents(
+    generateEvents({ count, authors: 5, kinds: [1], createdAt: [createdAt, createdAt + count - 1], contentSize: bytes, seed: 'huge' }),
+  );
 }
 process.stdout.write(`READY ${relay.url} ${relay.store.size}\n`);
 process.stdin.resume();

@@ -63,7 +63,10 @@ describe('test relay: NIP-01 queries', () => {
     const one = await connected.req('one', { limit: 5, since: base + 100 });
     expect(one.events.length).toBe(1);
     // The same-second events: limit 1 returns the lowest id of the newest second.
-    const sameSecond = fixtures.filter((event) => event.created_at === base + 100).map((event) => event.id).sort();
+    const sameSecond = fixtures
+      .filter((event) => event.created_at === base + 100)
+      .map((event) => event.id)
+      .sort();
     expect(one.events[0]?.id).toBe(sameSecond[0]);
   });
 
@@ -77,7 +80,9 @@ describe('test relay: NIP-01 queries', () => {
     server.setBehaviour({ nip11Mode: 'html' });
     expect(await (await fetch(server.httpUrl, { headers: { accept: 'application/nostr+json' } })).text()).toContain('<html>');
     server.setBehaviour({ nip11Mode: 'wrong-types' });
-    expect(((await (await fetch(server.httpUrl, { headers: { accept: 'application/nostr+json' } })).json()) as { name: unknown }).name).toBe(7);
+    expect(
+      ((await (await fetch(server.httpUrl, { headers: { accept: 'application/nostr+json' } })).json()) as { name: unknown }).name,
+    ).toBe(7);
     server.setBehaviour({ nip11Mode: 'invalid-json' });
     await expect((await fetch(server.httpUrl, { headers: { accept: 'application/nostr+json' } })).json()).rejects.toThrow();
   });
@@ -96,7 +101,9 @@ describe('test relay: NIP-01 queries', () => {
     expect(count[2]).toEqual({ count: 1 });
     server.addEvents(generateEvents({ count: 1, createdAt: base + 501, seed: 'later' }));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(connected.messages.filter((message) => Array.isArray(message) && message[0] === 'EVENT' && message[1] === 'live').length).toBe(1);
+    expect(connected.messages.filter((message) => Array.isArray(message) && message[0] === 'EVENT' && message[1] === 'live').length).toBe(
+      1,
+    );
   });
 
   it('accepts valid EVENTs with OK, refuses bad ones with a prefix, keeps only the newest replaceable', async () => {
@@ -107,7 +114,11 @@ describe('test relay: NIP-01 queries', () => {
     connected.send(['EVENT', good]);
     expect(await connected.waitFor((message) => message[0] === 'OK' && message[1] === good?.id)).toEqual(['OK', good?.id, true, '']);
     connected.send(['EVENT', good]);
-    expect((await connected.waitFor((message) => message[0] === 'OK' && message[1] === good?.id && String(message[3]).startsWith('duplicate:')))[2]).toBe(true);
+    expect(
+      (
+        await connected.waitFor((message) => message[0] === 'OK' && message[1] === good?.id && String(message[3]).startsWith('duplicate:'))
+      )[2],
+    ).toBe(true);
     const bad = withBadSignature(generateEvents({ count: 1, seed: 'bad' })[0] as NostrEvent);
     connected.send(['EVENT', bad]);
     const refused = await connected.waitFor((message) => message[0] === 'OK' && message[1] === bad.id);
@@ -140,7 +151,18 @@ describe('test relay: NIP-42 AUTH', () => {
     const before = await connected.req('s1', {});
     expect(before.end[0]).toBe('CLOSED');
     expect(String(before.end[2])).toMatch(/^auth-required:/);
-    const auth = finalizeEvent({ kind: 22242, created_at: Math.floor(Date.now() / 1000), tags: [['relay', server.url], ['challenge', String(challenge)]], content: '' }, hexToBytes(testSecretKey('auth', 0)));
+    const auth = finalizeEvent(
+      {
+        kind: 22242,
+        created_at: Math.floor(Date.now() / 1000),
+        tags: [
+          ['relay', server.url],
+          ['challenge', String(challenge)],
+        ],
+        content: '',
+      },
+      hexToBytes(testSecretKey('auth', 0)),
+    );
     connected.send(['AUTH', auth]);
     expect((await connected.waitFor((message) => message[0] === 'OK' && message[1] === auth.id))[2]).toBe(true);
     const after = await connected.req('s2', {});
@@ -246,20 +268,29 @@ describe('test relay: scale and cleanup', () => {
     const connected = await client(server);
     const page = await connected.req('p', { since: base + 1_000, until: base + 1_000, limit: 5_000 });
     expect(page.events.length).toBe(500);
-    expect(page.events.map((event) => event.id)).toEqual(sameSecond.map((event) => event.id).sort().slice(0, 500));
+    expect(page.events.map((event) => event.id)).toEqual(
+      sameSecond
+        .map((event) => event.id)
+        .sort()
+        .slice(0, 500),
+    );
   });
 
   it('bulk-loads thousands of events at once keeping only the newest of each replaceable event, in NIP-01 order', async () => {
     const notes = generateEvents({ count: 1_500, authors: 10, createdAt: [base, base + 1_499], seed: 'bulk' });
     // Two versions of one author's relay list: only the newer one is kept, whichever comes first.
-    const [older, newer] = [base + 10, base + 20].map((createdAt) => generateEvents({ count: 1, kinds: [10002], createdAt, seed: 'bulk-list' })[0] as NostrEvent);
+    const [older, newer] = [base + 10, base + 20].map(
+      (createdAt) => generateEvents({ count: 1, kinds: [10002], createdAt, seed: 'bulk-list' })[0] as NostrEvent,
+    );
     const server = await relay({ maxLimit: 5_000 });
     server.addEvents([newer as NostrEvent, ...notes, older as NostrEvent, notes[0] as NostrEvent]);
     expect(server.store.size).toBe(1_501);
     expect(server.store.has((older as NostrEvent).id)).toBe(false);
     const connected = await client(server);
     const page = await connected.req('all', { limit: 5_000 });
-    expect(page.events.map((event) => event.id)).toEqual([...notes, newer as NostrEvent].sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1)).map((event) => event.id));
+    expect(page.events.map((event) => event.id)).toEqual(
+      [...notes, newer as NostrEvent].sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1)).map((event) => event.id),
+    );
   });
 
   it('close() ends every connection and refuses new ones', async () => {

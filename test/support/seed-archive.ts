@@ -44,16 +44,32 @@ export async function seedArchive(db: Database): Promise<SeededArchive> {
     hostile: 'wss://relay.hostile.example/',
     onion: `ws://${'a'.repeat(56)}.onion/`,
   };
-  const networks: Record<string, RelayNetwork> = { [relays.alpha]: 'clearnet', [relays.beta]: 'clearnet', [relays.hostile]: 'clearnet', [relays.onion]: 'tor' };
+  const networks: Record<string, RelayNetwork> = {
+    [relays.alpha]: 'clearnet',
+    [relays.beta]: 'clearnet',
+    [relays.hostile]: 'clearnet',
+    [relays.onion]: 'tor',
+  };
   const urls = Object.values(relays);
-  await insertCandidates(db, urls.map((url) => ({ url, network: networks[url] as RelayNetwork })), 'seed');
+  await insertCandidates(
+    db,
+    urls.map((url) => ({ url, network: networks[url] as RelayNetwork })),
+    'seed',
+  );
   await db.query(`UPDATE relay SET state = 'active', state_changed_at = now() WHERE url = ANY($1::text[])`, [urls]);
   const { rows } = await db.query<{ id: number; url: string }>('SELECT id, url FROM relay WHERE url = ANY($1::text[])', [urls]);
   const id = (url: string) => rows.find((row) => row.url === url)?.id as number;
 
   // Events: notes, reactions, profiles, follows and articles over the last six days.
   const now = Math.floor(Date.now() / 1000);
-  const main = generateEvents({ count: 48, authors: 6, kinds: [1, 1, 1, 7, 7, 0, 3, 30023], createdAt: [now - 6 * 86_400, now - 300], tags: [['t', 'nostr']], seed: 'dashboard-main' });
+  const main = generateEvents({
+    count: 48,
+    authors: 6,
+    kinds: [1, 1, 1, 7, 7, 0, 3, 30023],
+    createdAt: [now - 6 * 86_400, now - 300],
+    tags: [['t', 'nostr']],
+    seed: 'dashboard-main',
+  });
   const extra = generateEvents({ count: 12, authors: 2, kinds: [1, 6], createdAt: [now - 2 * 86_400, now - 120], seed: 'dashboard-extra' });
   let pairs = 0;
   pairs += (await insertEventBatch(db, main, id(relays.alpha))).newRelayLinks;
@@ -77,7 +93,12 @@ export async function seedArchive(db: Database): Promise<SeededArchive> {
       limitation: { max_message_length: 131_072, max_subscriptions: 20, max_limit: 500, auth_required: false, payment_required: false },
     },
     beta: { name: 'Beta', software: 'https://git.sr.ht/~gheartsfield/nostr-rs-relay', version: '0.9.0', supported_nips: [1, 11, 15, 20] },
-    hostile: { name: HOSTILE_NAME, description: '<script>alert("x")</script> & <b>bold</b>', software: '<svg onload=alert(2)>', supported_nips: [1, '<i>11</i>'] },
+    hostile: {
+      name: HOSTILE_NAME,
+      description: '<script>alert("x")</script> & <b>bold</b>',
+      software: '<svg onload=alert(2)>',
+      supported_nips: [1, '<i>11</i>'],
+    },
   };
   const dns = (address: string): CheckRecord['document'] => ({ a: [address], aaaa: [] });
   const ssl = (host: string, days: number): CheckRecord['document'] => ({
@@ -97,29 +118,76 @@ export async function seedArchive(db: Database): Promise<SeededArchive> {
     const alphaUp = hoursAgo !== 70;
     alphaOpenChecks[alphaUp ? 'ok' : 'failed'] += 1;
     records[relays.alpha]?.push(
-      alphaUp ? { type: 'open', checkedAt, ok: true, rttMs: 60 + ((index * 17) % 50) } : { type: 'open', checkedAt, ok: false, reason: 'connect ETIMEDOUT 192.0.2.10:443' },
-      { type: 'read', checkedAt, ok: alphaUp, rttMs: alphaUp ? 120 + index * 5 : undefined, reason: alphaUp ? undefined : 'connection closed', detail: { answer: 'event' } },
-      { type: 'write', checkedAt, ok: false, rttMs: 90, reason: 'auth-required: we only accept events from members', detail: { answered: true, accepted: false, prefix: 'auth-required' } },
+      alphaUp
+        ? { type: 'open', checkedAt, ok: true, rttMs: 60 + ((index * 17) % 50) }
+        : { type: 'open', checkedAt, ok: false, reason: 'connect ETIMEDOUT 192.0.2.10:443' },
+      {
+        type: 'read',
+        checkedAt,
+        ok: alphaUp,
+        rttMs: alphaUp ? 120 + index * 5 : undefined,
+        reason: alphaUp ? undefined : 'connection closed',
+        detail: { answer: 'event' },
+      },
+      {
+        type: 'write',
+        checkedAt,
+        ok: false,
+        rttMs: 90,
+        reason: 'auth-required: we only accept events from members',
+        detail: { answered: true, accepted: false, prefix: 'auth-required' },
+      },
       { type: 'nip11', checkedAt, ok: true, rttMs: 45, document: nip11.alpha },
       { type: 'dns', checkedAt, ok: true, rttMs: 12, document: dns('192.0.2.10'), detail: { ttl_a: 300 } },
-      { type: 'ssl', checkedAt, ok: true, rttMs: 30, document: ssl('relay.alpha.example', 60), detail: { days_to_expiry: 60, protocol: 'TLSv1.3' } },
-      { type: 'geo', checkedAt, ok: true, document: { country: 'DE', country_name: 'Germany', city: 'Falkenstein', continent: 'EU', geohash: 'u2fkb', asn: 24_940, as_org: 'Hetzner Online GmbH' }, detail: { ip: '192.0.2.10' } },
+      {
+        type: 'ssl',
+        checkedAt,
+        ok: true,
+        rttMs: 30,
+        document: ssl('relay.alpha.example', 60),
+        detail: { days_to_expiry: 60, protocol: 'TLSv1.3' },
+      },
+      {
+        type: 'geo',
+        checkedAt,
+        ok: true,
+        document: {
+          country: 'DE',
+          country_name: 'Germany',
+          city: 'Falkenstein',
+          continent: 'EU',
+          geohash: 'u2fkb',
+          asn: 24_940,
+          as_org: 'Hetzner Online GmbH',
+        },
+        detail: { ip: '192.0.2.10' },
+      },
       { type: 'requirements', checkedAt, ok: true, document: { auth: false, payment: false, writes: true, pow: false } },
     );
     // beta: flaky and slow, certificate about to expire.
     const betaUp = hoursAgo !== 20 && hoursAgo !== 52;
     records[relays.beta]?.push(
-      betaUp ? { type: 'open', checkedAt, ok: true, rttMs: 380 + index * 20 } : { type: 'open', checkedAt, ok: false, reason: 'connect ECONNREFUSED 198.51.100.7:443' },
+      betaUp
+        ? { type: 'open', checkedAt, ok: true, rttMs: 380 + index * 20 }
+        : { type: 'open', checkedAt, ok: false, reason: 'connect ECONNREFUSED 198.51.100.7:443' },
       { type: 'nip11', checkedAt, ok: true, rttMs: 210, document: nip11.beta },
       { type: 'dns', checkedAt, ok: true, rttMs: 20, document: dns('198.51.100.7'), detail: { ttl_a: 60 } },
       { type: 'ssl', checkedAt, ok: true, rttMs: 80, document: ssl('beta.example', 5), detail: { days_to_expiry: 5, protocol: 'TLSv1.2' } },
-      { type: 'geo', checkedAt, ok: true, document: { country: 'US', city: 'Ashburn', continent: 'NA', geohash: 'dqbyh' }, detail: { ip: '198.51.100.7' } },
+      {
+        type: 'geo',
+        checkedAt,
+        ok: true,
+        document: { country: 'US', city: 'Ashburn', continent: 'NA', geohash: 'dqbyh' },
+        detail: { ip: '198.51.100.7' },
+      },
     );
     // hostile: up at first, down for the last day.
     const hostileUp = hoursAgo > 24;
     hostileOpenChecks[hostileUp ? 'ok' : 'failed'] += 1;
     records[relays.hostile]?.push(
-      hostileUp ? { type: 'open', checkedAt, ok: true, rttMs: 1_500 + index * 100 } : { type: 'open', checkedAt, ok: false, reason: '<b>timeout</b> after 10000 ms' },
+      hostileUp
+        ? { type: 'open', checkedAt, ok: true, rttMs: 1_500 + index * 100 }
+        : { type: 'open', checkedAt, ok: false, reason: '<b>timeout</b> after 10000 ms' },
       { type: 'nip11', checkedAt, ok: true, rttMs: 300, document: nip11.hostile },
       { type: 'geo', checkedAt, ok: true, document: { country: 'FR', city: '<i>Paris</i>' }, detail: { ip: '203.0.113.5' } },
     );
@@ -133,7 +201,11 @@ export async function seedArchive(db: Database): Promise<SeededArchive> {
     detail: {
       findings: [
         { subject: '9', status: 'verified', evidence: 'stopped serving our event after our deletion request' },
-        { subject: '70', status: 'refuted', evidence: 'accepted a protected event (["-"] tag) from a connection that had not authenticated' },
+        {
+          subject: '70',
+          status: 'refuted',
+          evidence: 'accepted a protected event (["-"] tag) from a connection that had not authenticated',
+        },
         { subject: 'limitation.max_subscriptions', status: 'untested', evidence: '3 of 21 subscriptions answered in time' },
       ],
     },

@@ -55,7 +55,11 @@ async function startNpmProxy(credentials: { user: string; password: string }): P
 
 async function startMicrosocks(credentials: { user: string; password: string }): Promise<SocksProxy> {
   const port = await freePort();
-  const child: ChildProcess = spawn('microsocks', ['-i', '127.0.0.1', '-p', String(port), '-u', credentials.user, '-P', credentials.password], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    'microsocks',
+    ['-i', '127.0.0.1', '-p', String(port), '-u', credentials.user, '-P', credentials.password],
+    { stdio: 'ignore' },
+  );
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (error) => reject(new Error(`cannot start microsocks (apt-get install microsocks): ${error.message}`)));
   });

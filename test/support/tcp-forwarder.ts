@@ -25,19 +25,21 @@ export async function startTcpForwarder(target: { host: string; port: number }):
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   };
-  const listen = (server: Server, port: number) => new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : port);
+  const listen = (server: Server, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
     });
-  });
   let server = createServer(handle);
   const port = await listen(server, 0);
-  const stop = () => new Promise<void>((resolve) => {
-    for (const socket of sockets) socket.resetAndDestroy();
-    server.close(() => resolve());
-  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.resetAndDestroy();
+      server.close(() => resolve());
+    });
   return {
     port,
     cut: stop,

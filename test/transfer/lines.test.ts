@@ -21,18 +21,25 @@ function expected(text: string, maxBytes: number): Line[] {
 
 describe('boundedLines', () => {
   it('gives the lines of any text, however it is cut into chunks, and marks the long ones', async () => {
-    const text = fc.array(fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('\n', '\r\n', 'é🧡', 'x'.repeat(50))), { maxLength: 40 }).map((parts) => parts.join(''));
+    const text = fc
+      .array(fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('\n', '\r\n', 'é🧡', 'x'.repeat(50))), { maxLength: 40 })
+      .map((parts) => parts.join(''));
     await fc.assert(
-      fc.asyncProperty(text, fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 10 }), fc.integer({ min: 5, max: 60 }), async (input, cuts, maxBytes) => {
-        const bytes = Buffer.from(input, 'utf8');
-        const chunks: Buffer[] = [];
-        for (let at = 0, index = 0; at < bytes.length; index += 1) {
-          const size = cuts[index % cuts.length] as number;
-          chunks.push(bytes.subarray(at, at + size));
-          at += size;
-        }
-        expect(await collect(chunks, maxBytes)).toEqual(expected(input, maxBytes));
-      }),
+      fc.asyncProperty(
+        text,
+        fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 10 }),
+        fc.integer({ min: 5, max: 60 }),
+        async (input, cuts, maxBytes) => {
+          const bytes = Buffer.from(input, 'utf8');
+          const chunks: Buffer[] = [];
+          for (let at = 0, index = 0; at < bytes.length; index += 1) {
+            const size = cuts[index % cuts.length] as number;
+            chunks.push(bytes.subarray(at, at + size));
+            at += size;
+          }
+          expect(await collect(chunks, maxBytes)).toEqual(expected(input, maxBytes));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -43,7 +50,10 @@ describe('boundedLines', () => {
     const chunks = [...Array.from({ length: 64 }, () => chunk), Buffer.from('\n{"ok":1}\n')];
     const before = process.memoryUsage().rss;
     const lines = await collect(chunks, 1_024);
-    expect(lines).toEqual([{ tooLong: true, number: 1 }, { text: '{"ok":1}', number: 2 }]);
+    expect(lines).toEqual([
+      { tooLong: true, number: 1 },
+      { text: '{"ok":1}', number: 2 },
+    ]);
     expect(process.memoryUsage().rss - before).toBeLessThan(48 * 2 ** 20);
   });
 });

@@ -13,7 +13,9 @@ afterAll(async () => {
 describe('verification pool', () => {
   it('verifies a mixed batch across workers, in order, like the single-threaded path', async () => {
     const key = generateSecretKey();
-    const events = Array.from({ length: 230 }, (_, index) => signEvent({ kind: 1, tags: [['t', String(index)]], content: `event ${index} \u0001`, created_at: 1_700_000_000 + index }, key));
+    const events = Array.from({ length: 230 }, (_, index) =>
+      signEvent({ kind: 1, tags: [['t', String(index)]], content: `event ${index} \u0001`, created_at: 1_700_000_000 + index }, key),
+    );
     events[7] = { ...(events[7] as (typeof events)[number]), id: '0'.repeat(64) };
     events[100] = { ...(events[100] as (typeof events)[number]), sig: (events[101] as (typeof events)[number]).sig };
     events[229] = { ...(events[229] as (typeof events)[number]), content: 'tampered' };

@@ -30,7 +30,9 @@ export function registerEventRoutes(app: FastifyInstance, options: { db: Databas
       since: unixSeconds.optional().describe('created_at at or after (unix seconds)'),
       until: unixSeconds.optional().describe('created_at at or before (unix seconds)'),
       relay: relayUrl.optional().describe('only events seen on this relay (ws:// or wss:// URL)'),
-      tag: listOf(tagValue, MAX_VALUES).optional().describe('tag filters `<letter>:<value>` (the first value of a single-letter tag, as NIP-01 #x); `#x=value` works too'),
+      tag: listOf(tagValue, MAX_VALUES)
+        .optional()
+        .describe('tag filters `<letter>:<value>` (the first value of a single-letter tag, as NIP-01 #x); `#x=value` works too'),
       limit: pageLimit(api.page_size_default, api.page_size_max).describe(`events per page (1-${api.page_size_max})`),
       cursor: cursor.optional().describe('next_cursor of the previous page'),
     })
@@ -41,10 +43,15 @@ export function registerEventRoutes(app: FastifyInstance, options: { db: Databas
     {
       schema: {
         summary: 'Search events',
-        description: 'NIP-01-style search over the archive, newest first. Combine fields (AND); list values are alternatives (OR). Page with next_cursor.',
+        description:
+          'NIP-01-style search over the archive, newest first. Combine fields (AND); list values are alternatives (OR). Page with next_cursor.',
         tags: ['events'],
         querystring,
-        response: { 200: z.object({ events: z.array(nostrEventSchema), next_cursor: z.string().nullable() }), 400: errorSchema, 503: errorSchema },
+        response: {
+          200: z.object({ events: z.array(nostrEventSchema), next_cursor: z.string().nullable() }),
+          400: errorSchema,
+          503: errorSchema,
+        },
       },
     },
     async (request) => {
@@ -55,18 +62,33 @@ export function registerEventRoutes(app: FastifyInstance, options: { db: Databas
         if (['ids', 'authors', 'kinds', 'since', 'until', 'relay', 'tag', 'limit', 'cursor'].includes(key)) continue;
         if (!TAG_KEY.test(key)) throw new BadParameterError(key, 'unknown parameter');
         const values = (Array.isArray(value) ? value : [value]).map(String).filter((item) => item.length > 0);
-        if (values.length === 0 || values.length > MAX_VALUES || values.some((item) => item.length > 1024)) throw new BadParameterError(key, `expected 1 to ${MAX_VALUES} values of at most 1024 characters`);
+        if (values.length === 0 || values.length > MAX_VALUES || values.some((item) => item.length > 1024))
+          throw new BadParameterError(key, `expected 1 to ${MAX_VALUES} values of at most 1024 characters`);
         (tags[key.slice(1)] ??= []).push(...values);
       }
-      if (query.since !== undefined && query.until !== undefined && query.since > query.until) throw new BadParameterError('since', 'is after until');
+      if (query.since !== undefined && query.until !== undefined && query.since > query.until)
+        throw new BadParameterError('since', 'is after until');
       const position = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
       if (query.cursor !== undefined && !position) throw new BadParameterError('cursor', 'expected a cursor from a previous page');
-      const filter: ArchiveFilter = { ids: query.ids, authors: query.authors, kinds: query.kinds, since: query.since, until: query.until, relay: query.relay, ...(Object.keys(tags).length ? { tags } : {}) };
+      const filter: ArchiveFilter = {
+        ids: query.ids,
+        authors: query.authors,
+        kinds: query.kinds,
+        since: query.since,
+        until: query.until,
+        relay: query.relay,
+        ...(Object.keys(tags).length ? { tags } : {}),
+      };
       const config = options.config();
-      const events = await readOnly(options.db, config.api.statement_timeout_ms, (tx) => searchEvents(tx, [filter], query.limit + 1, position));
+      const events = await readOnly(options.db, config.api.statement_timeout_ms, (tx) =>
+        searchEvents(tx, [filter], query.limit + 1, position),
+      );
       const page = events.slice(0, query.limit);
       const last = page[page.length - 1];
-      return { events: page, next_cursor: events.length > query.limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null };
+      return {
+        events: page,
+        next_cursor: events.length > query.limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+      };
     },
   );
 
@@ -90,7 +112,15 @@ export function registerEventRoutes(app: FastifyInstance, options: { db: Databas
       const config = options.config();
       const found = await readOnly(options.db, config.api.statement_timeout_ms, async (tx) => {
         const [event] = await findEvents(tx, eventQuery({ ids: [id] }, 1));
-        return event ? { event, seen_on: (await eventProvenance(tx, id)).map((sighting) => ({ relay: sighting.relay, first_seen_at: sighting.first_seen_at.toISOString() })) } : undefined;
+        return event
+          ? {
+              event,
+              seen_on: (await eventProvenance(tx, id)).map((sighting) => ({
+                relay: sighting.relay,
+                first_seen_at: sighting.first_seen_at.toISOString(),
+              })),
+            }
+          : undefined;
       });
       if (!found) return reply.code(404).send({ error: 'not found', message: `no event ${id} in the archive` });
       return found;

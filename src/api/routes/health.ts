@@ -52,16 +52,27 @@ export function registerHealthRoutes(app: FastifyInstance, options: HealthOption
   const hide = { schema: { hide: true } };
   const metrics = shared(() => options.registry.metrics());
   const probe = (check: () => Promise<void>, what: string): Promise<Reachability> =>
-    withTimeout(check(), options.readinessTimeoutMs).then(() => 'ok' as const, (error: unknown) => {
-      options.logger.warn({ err: error }, `readiness check failed: ${what} not reachable`);
-      return 'unreachable' as const;
-    });
+    withTimeout(check(), options.readinessTimeoutMs).then(
+      () => 'ok' as const,
+      (error: unknown) => {
+        options.logger.warn({ err: error }, `readiness check failed: ${what} not reachable`);
+        return 'unreachable' as const;
+      },
+    );
   const checkReplica = options.checkReplica;
   const ready = shared(async () => {
-    const [database, replica] = await Promise.all([probe(options.checkReady, 'database'), checkReplica ? probe(checkReplica, 'read replica (api.database_url)') : undefined]);
+    const [database, replica] = await Promise.all([
+      probe(options.checkReady, 'database'),
+      checkReplica ? probe(checkReplica, 'read replica (api.database_url)') : undefined,
+    ]);
     return { database, ...(replica === undefined ? {} : { replica }) };
   });
-  app.get('/metrics', hide, async (_request, reply) => reply.header('cache-control', 'no-store').type(options.registry.contentType).send(await metrics()));
+  app.get('/metrics', hide, async (_request, reply) =>
+    reply
+      .header('cache-control', 'no-store')
+      .type(options.registry.contentType)
+      .send(await metrics()),
+  );
   app.get('/healthz', hide, async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
   app.get('/readyz', hide, async (_request, reply) => {
     reply.header('cache-control', 'no-store');

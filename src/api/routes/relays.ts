@@ -37,19 +37,37 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
             network: z.enum(['clearnet', 'tor', 'i2p', 'loki']).optional(),
             state: z.enum(['candidate', 'active', 'retired']).optional(),
             status: z.enum(['up', 'down', 'unchecked']).optional().describe('by the latest open check'),
-            nip: decimalInteger(0, 9_999, 'expected a NIP number (0-9999)').optional().describe('relays whose latest NIP-11 lists this NIP in supported_nips'),
-            verified_nip: z.enum(['9', '40', '42', '45', '50', '70', '77']).optional().describe('relays seen doing this NIP: 42 sent an AUTH challenge, 45 COUNT agreed with REQ, 77 answered NEG-OPEN; 9, 40, 50, 70 passed the monitor\'s claim probe (docs/nips.md)'),
+            nip: decimalInteger(0, 9_999, 'expected a NIP number (0-9999)')
+              .optional()
+              .describe('relays whose latest NIP-11 lists this NIP in supported_nips'),
+            verified_nip: z
+              .enum(['9', '40', '42', '45', '50', '70', '77'])
+              .optional()
+              .describe(
+                "relays seen doing this NIP: 42 sent an AUTH challenge, 45 COUNT agreed with REQ, 77 answered NEG-OPEN; 9, 40, 50, 70 passed the monitor's claim probe (docs/nips.md)",
+              ),
             limit: pageLimit(api.page_size_default, api.page_size_max),
             cursor: relayIdCursor.optional().describe('next_cursor of the previous page'),
           })
           .strict(),
-        response: { 200: z.object({ relays: z.array(relaySummarySchema), next_cursor: z.string().nullable() }), 400: errorSchema, 503: errorSchema },
+        response: {
+          200: z.object({ relays: z.array(relaySummarySchema), next_cursor: z.string().nullable() }),
+          400: errorSchema,
+          503: errorSchema,
+        },
       },
     },
     async (request) => {
       const query = request.query;
       const { verified_nip: verifiedNip, ...rest } = query;
-      const rows = await readOnly(options.db, timeout(), (tx) => listRelaySummaries(tx, { ...rest, ...(verifiedNip ? { verifiedNip: Number(verifiedNip) } : {}), afterId: query.cursor, limit: query.limit + 1 }));
+      const rows = await readOnly(options.db, timeout(), (tx) =>
+        listRelaySummaries(tx, {
+          ...rest,
+          ...(verifiedNip ? { verifiedNip: Number(verifiedNip) } : {}),
+          afterId: query.cursor,
+          limit: query.limit + 1,
+        }),
+      );
       const page = rows.slice(0, query.limit).map(jsonRow);
       const last = page[page.length - 1];
       return { relays: page, next_cursor: rows.length > query.limit && last ? String(last.id) : null };
@@ -98,7 +116,16 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
           .strict(),
         response: {
           200: z.object({
-            checks: z.array(z.object({ id: z.number(), check_type: z.string(), checked_at: z.string(), ok: z.boolean(), rtt_ms: z.number().nullable(), reason: z.string().nullable() })),
+            checks: z.array(
+              z.object({
+                id: z.number(),
+                check_type: z.string(),
+                checked_at: z.string(),
+                ok: z.boolean(),
+                rtt_ms: z.number().nullable(),
+                reason: z.string().nullable(),
+              }),
+            ),
             next_cursor: z.string().nullable(),
           }),
           400: errorSchema,
@@ -109,7 +136,9 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
     async (request) => {
       const query = request.query;
       if (query.cursor === 0) throw new BadParameterError('cursor', 'expected a cursor from a previous page');
-      const rows = await readOnly(options.db, timeout(), (tx) => checkHistory(tx, { url: query.url, type: query.type, since: query.since, beforeId: query.cursor, limit: query.limit + 1 }));
+      const rows = await readOnly(options.db, timeout(), (tx) =>
+        checkHistory(tx, { url: query.url, type: query.type, since: query.since, beforeId: query.cursor, limit: query.limit + 1 }),
+      );
       const page = rows.slice(0, query.limit).map(jsonRow);
       const last = page[page.length - 1];
       return { checks: page, next_cursor: rows.length > query.limit && last ? String(last.id) : null };

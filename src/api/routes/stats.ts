@@ -8,13 +8,22 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
 import type { Database, Queryable } from '../../db/database.js';
-import { archiveSummary, eventsPerDay, latencyDistribution, relayBreakdown, syncProgress, topKinds, uptimeHistory } from '../../db/network-stats.js';
+import {
+  archiveSummary,
+  eventsPerDay,
+  latencyDistribution,
+  relayBreakdown,
+  syncProgress,
+  topKinds,
+  uptimeHistory,
+} from '../../db/network-stats.js';
 import { readOnly } from '../api-query.js';
 import { jsonRow } from '../json.js';
 import { decimalInteger } from '../params.js';
 import { errorSchema } from '../schemas.js';
 
-const boundedInt = (min: number, max: number, fallback: number) => decimalInteger(min, max, `expected an integer from ${min} to ${max}`).default(fallback);
+const boundedInt = (min: number, max: number, fallback: number) =>
+  decimalInteger(min, max, `expected an integer from ${min} to ${max}`).default(fallback);
 
 export function registerStatsRoutes(app: FastifyInstance, options: { db: Database; config: () => Config }): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
@@ -30,39 +39,91 @@ export function registerStatsRoutes(app: FastifyInstance, options: { db: Databas
   };
   const errors = { 200: z.record(z.string(), z.unknown()), 400: errorSchema, 503: errorSchema };
 
-  routes.get('/v1/stats', { schema: { summary: 'Archive and network summary', tags: ['stats'], response: errors } }, async () => cached('summary', archiveSummary));
+  routes.get('/v1/stats', { schema: { summary: 'Archive and network summary', tags: ['stats'], response: errors } }, async () =>
+    cached('summary', archiveSummary),
+  );
 
   routes.get(
     '/v1/stats/events-per-day',
-    { schema: { summary: 'Events per UTC day', tags: ['stats'], querystring: z.object({ days: boundedInt(1, 366, 30), basis: z.enum(['created', 'archived']).default('created').describe('by created_at, or by when bigbrotr archived them') }).strict(), response: errors } },
-    async (request) => ({ days: await cached(`per-day:${request.query.days}:${request.query.basis}`, (tx) => eventsPerDay(tx, request.query.days, request.query.basis)) }),
+    {
+      schema: {
+        summary: 'Events per UTC day',
+        tags: ['stats'],
+        querystring: z
+          .object({
+            days: boundedInt(1, 366, 30),
+            basis: z.enum(['created', 'archived']).default('created').describe('by created_at, or by when bigbrotr archived them'),
+          })
+          .strict(),
+        response: errors,
+      },
+    },
+    async (request) => ({
+      days: await cached(`per-day:${request.query.days}:${request.query.basis}`, (tx) =>
+        eventsPerDay(tx, request.query.days, request.query.basis),
+      ),
+    }),
   );
 
   routes.get(
     '/v1/stats/kinds',
-    { schema: { summary: 'Events per kind, most common first', tags: ['stats'], querystring: z.object({ limit: boundedInt(1, 200, 20) }).strict(), response: errors } },
+    {
+      schema: {
+        summary: 'Events per kind, most common first',
+        tags: ['stats'],
+        querystring: z.object({ limit: boundedInt(1, 200, 20) }).strict(),
+        response: errors,
+      },
+    },
     async (request) => ({ kinds: await cached(`kinds:${request.query.limit}`, (tx) => topKinds(tx, request.query.limit)) }),
   );
 
   routes.get(
     '/v1/stats/relays',
-    { schema: { summary: 'Relays by software, country, network and state', tags: ['stats'], querystring: z.object({ limit: boundedInt(1, 200, 20) }).strict(), response: errors } },
+    {
+      schema: {
+        summary: 'Relays by software, country, network and state',
+        tags: ['stats'],
+        querystring: z.object({ limit: boundedInt(1, 200, 20) }).strict(),
+        response: errors,
+      },
+    },
     async (request) => cached(`relays:${request.query.limit}`, (tx) => relayBreakdown(tx, request.query.limit)),
   );
 
-  routes.get('/v1/stats/latency', { schema: { summary: 'Latest open round trips of relays that are up, bucketed', tags: ['stats'], response: errors } }, async () => ({
-    buckets: await cached('latency', latencyDistribution),
-  }));
+  routes.get(
+    '/v1/stats/latency',
+    { schema: { summary: 'Latest open round trips of relays that are up, bucketed', tags: ['stats'], response: errors } },
+    async () => ({
+      buckets: await cached('latency', latencyDistribution),
+    }),
+  );
 
   routes.get(
     '/v1/stats/uptime',
-    { schema: { summary: 'Relays up and down per hour', tags: ['stats'], querystring: z.object({ hours: boundedInt(1, 24 * 90, 24 * 7) }).strict(), response: errors } },
+    {
+      schema: {
+        summary: 'Relays up and down per hour',
+        tags: ['stats'],
+        querystring: z.object({ hours: boundedInt(1, 24 * 90, 24 * 7) }).strict(),
+        response: errors,
+      },
+    },
     async (request) => ({ hours: await cached(`uptime:${request.query.hours}`, (tx) => uptimeHistory(tx, request.query.hours)) }),
   );
 
   routes.get(
     '/v1/stats/sync',
-    { schema: { summary: 'Sync progress and lag per relay, most behind first', tags: ['stats'], querystring: z.object({ limit: boundedInt(1, 1000, 100) }).strict(), response: errors } },
-    async (request) => ({ relays: (await cached(`sync:${request.query.limit}`, (tx) => syncProgress(tx, request.query.limit))).map(jsonRow) }),
+    {
+      schema: {
+        summary: 'Sync progress and lag per relay, most behind first',
+        tags: ['stats'],
+        querystring: z.object({ limit: boundedInt(1, 1000, 100) }).strict(),
+        response: errors,
+      },
+    },
+    async (request) => ({
+      relays: (await cached(`sync:${request.query.limit}`, (tx) => syncProgress(tx, request.query.limit))).map(jsonRow),
+    }),
   );
 }

@@ -16,7 +16,9 @@ export function registerConfig(program: Command, run: ActionRunner): void {
       run(async () => {
         const { loaded } = buildContext(program.opts<GlobalOptions>());
         printLine(`configuration is valid${loaded.configFile ? ` (file ${loaded.configFile})` : ' (no config file)'}`);
-        printLine(`database: ${loaded.config.database.url ? 'PostgreSQL (database.url)' : `embedded PGlite in ${loaded.config.database.data_dir}`}`);
+        printLine(
+          `database: ${loaded.config.database.url ? 'PostgreSQL (database.url)' : `embedded PGlite in ${loaded.config.database.data_dir}`}`,
+        );
         const verifier = describeVerifier();
         printLine(`signature verifier: ${verifier.description}`);
         for (const reason of verifier.unavailable) printLine(`  not used: ${reason}`);

@@ -8,7 +8,9 @@ import { configuredRelays, createDvmService } from '../../services/dvm/dvm-servi
 export function registerDvm(program: Command, run: ActionRunner): void {
   program
     .command('dvm')
-    .description('Answer NIP-90 job requests about the archive on dvm.relays (needs identity.secret_key), until SIGINT/SIGTERM; job kinds in docs/nips.md')
+    .description(
+      'Answer NIP-90 job requests about the archive on dvm.relays (needs identity.secret_key), until SIGINT/SIGTERM; job kinds in docs/nips.md',
+    )
     .action(() =>
       run(async () => {
         const context = buildContext(program.opts<GlobalOptions>());

@@ -9,7 +9,9 @@ import { createFinderService, findOnce } from '../../services/finder/finder.js';
 export function registerFind(program: Command, run: ActionRunner): void {
   program
     .command('find')
-    .description('Discover relays: scan newly archived events (NIP-65 lists, contact lists, relay hints, NIP-66), ask active relays for kinds 10002/30166, fetch external lists; add what passes screening as candidates')
+    .description(
+      'Discover relays: scan newly archived events (NIP-65 lists, contact lists, relay hints, NIP-66), ask active relays for kinds 10002/30166, fetch external lists; add what passes screening as candidates',
+    )
     .option('--once', 'scan what is new since the last scan, then exit (without it: keep scanning until SIGINT/SIGTERM)')
     .option('--json', 'with --once: print the outcome as JSON')
     .action((options: { once?: boolean; json?: boolean }) =>
@@ -20,7 +22,9 @@ export function registerFind(program: Command, run: ActionRunner): void {
           const summary = await findOnce({ db, config: context.loaded.config, logger: context.logger });
           if (options.json) printJson(summary);
           else {
-            const refused = Object.entries(summary.refused).map(([reason, count]) => `${count} ${reason}`).join(', ');
+            const refused = Object.entries(summary.refused)
+              .map(([reason, count]) => `${count} ${reason}`)
+              .join(', ');
             printLine(
               `${summary.scanned} archived event(s) scanned, ${summary.relaysAsked} relay(s) asked, ${summary.listsFetched} list(s) fetched: ` +
                 `${summary.newCandidates} new candidate relay(s), ${summary.revived} revived${refused ? `; refused: ${refused}` : ''}`,

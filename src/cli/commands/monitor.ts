@@ -28,15 +28,23 @@ function progressLine(intervalMs = 2_000): (summary: MonitorPassSummary) => void
 export function registerMonitor(program: Command, run: ActionRunner): void {
   program
     .command('monitor')
-    .description('Check relays (NIP-11, NIP-66 open/read/write, DNS, TLS, geo) and store the results; publish NIP-66 events when configured')
+    .description(
+      'Check relays (NIP-11, NIP-66 open/read/write, DNS, TLS, geo) and store the results; publish NIP-66 events when configured',
+    )
     .option('--once', 'one pass over the relays due now, then exit (without it: keep monitoring until SIGINT/SIGTERM)')
-    .option('-r, --relay <url>', 'with --once: check this relay now, due or not (repeatable); named relays are trusted even on private addresses', collect, [])
+    .option(
+      '-r, --relay <url>',
+      'with --once: check this relay now, due or not (repeatable); named relays are trusted even on private addresses',
+      collect,
+      [],
+    )
     .option('--json', 'with --once: print the outcome as JSON')
     .option('--progress', 'with --once: a progress line on stderr every 2 s (default when stderr is a terminal)')
     .option('--no-progress', 'with --once: no progress lines')
     .action((options: { once?: boolean; relay: string[]; json?: boolean; progress?: boolean }) =>
       run(async () => {
-        if (!options.once && options.relay.length) throw new UsageError('monitor: --relay needs --once (the continuous service checks every active relay)');
+        if (!options.once && options.relay.length)
+          throw new UsageError('monitor: --relay needs --once (the continuous service checks every active relay)');
         for (const input of options.relay) {
           const normalized = normalizeRelayUrl(input);
           if (!normalized.ok) throw new UsageError(`--relay ${input}: ${normalized.message}`);
@@ -54,8 +62,11 @@ export function registerMonitor(program: Command, run: ActionRunner): void {
           });
           if (options.json) printJson(summary);
           else {
-            printLine(`${summary.checked} relay(s) checked: ${summary.up} up, ${summary.down} down${summary.published + summary.publishFailures ? `; ${summary.published} NIP-66 event(s) published, ${summary.publishFailures} not accepted` : ''}`);
-            for (const relay of summary.relays) printLine(`${relay.up ? 'up  ' : 'down'} ${relay.url}${relay.reason ? `: ${relay.reason}` : ''}`);
+            printLine(
+              `${summary.checked} relay(s) checked: ${summary.up} up, ${summary.down} down${summary.published + summary.publishFailures ? `; ${summary.published} NIP-66 event(s) published, ${summary.publishFailures} not accepted` : ''}`,
+            );
+            for (const relay of summary.relays)
+              printLine(`${relay.up ? 'up  ' : 'down'} ${relay.url}${relay.reason ? `: ${relay.reason}` : ''}`);
             for (const skipped of summary.skipped) printLine(`skipped (${skipped.reason}): ${skipped.url}`);
           }
           return 0;

@@ -7,10 +7,15 @@ import { restoreDatabase } from '../../db/backup.js';
 export function registerRestore(program: Command, run: ActionRunner): void {
   program
     .command('restore')
-    .description('Restore a file made by `bigbrotr backup` into the configured database, which must be empty unless --force (docs/database.md)')
+    .description(
+      'Restore a file made by `bigbrotr backup` into the configured database, which must be empty unless --force (docs/database.md)',
+    )
     .requiredOption('-i, --input <file>', 'backup file (pg_dump custom format, or a backup of the embedded database)')
     .option('--force', 'replace a non-empty target (PostgreSQL: drop every object in it first; embedded: replace the data directory)')
-    .option('--no-owner', 'PostgreSQL: restore as the connecting role, without the original owners and grants (a server without those roles)')
+    .option(
+      '--no-owner',
+      'PostgreSQL: restore as the connecting role, without the original owners and grants (a server without those roles)',
+    )
     .option('--pg-bin-dir <dir>', 'directory of pg_restore (default: newest /usr/lib/postgresql/N/bin, then PATH)')
     .option('--json', 'print the result as JSON')
     .action((options: { input: string; force?: boolean; owner: boolean; pgBinDir?: string; json?: boolean }) =>
@@ -24,7 +29,9 @@ export function registerRestore(program: Command, run: ActionRunner): void {
         });
         if (options.json) printJson(result);
         else {
-          printLine(`restored ${result.file} into the ${result.database === 'postgres' ? 'PostgreSQL' : 'embedded'} database${result.replaced ? ' (replacing what it held)' : ''}; schema ${result.schema ?? '(no bigbrotr schema)'}`);
+          printLine(
+            `restored ${result.file} into the ${result.database === 'postgres' ? 'PostgreSQL' : 'embedded'} database${result.replaced ? ' (replacing what it held)' : ''}; schema ${result.schema ?? '(no bigbrotr schema)'}`,
+          );
         }
       }),
     );

@@ -8,7 +8,9 @@ import { createApiService } from '../../api/api-service.js';
 export function registerServe(program: Command, run: ActionRunner): void {
   program
     .command('serve')
-    .description('Serve the archive: REST API (/v1, OpenAPI at /v1/openapi.json), the read-only archive relay (WebSocket on /), the dashboard (/), /metrics, /healthz, /readyz, on http.host:http.port, until SIGINT/SIGTERM')
+    .description(
+      'Serve the archive: REST API (/v1, OpenAPI at /v1/openapi.json), the read-only archive relay (WebSocket on /), the dashboard (/), /metrics, /healthz, /readyz, on http.host:http.port, until SIGINT/SIGTERM',
+    )
     .action(() =>
       run(async () => {
         const context = buildContext(program.opts<GlobalOptions>());

@@ -31,7 +31,8 @@ export function summaryLine(result: RelaySyncResult): string {
   if (report.withheld > 0) parts.push(`${report.withheld} ids withheld by the relay`);
   if (report.stopped) parts.push(`stopped by its ${report.stopped === 'time-budget' ? 'time budget' : 'request bound'}`);
   const invalid = result.invalid;
-  if (invalid.badId + invalid.badSig + invalid.malformed > 0) parts.push(`rejected ${invalid.badId} bad ids, ${invalid.badSig} bad signatures, ${invalid.malformed} malformed`);
+  if (invalid.badId + invalid.badSig + invalid.malformed > 0)
+    parts.push(`rejected ${invalid.badId} bad ids, ${invalid.badSig} bad signatures, ${invalid.malformed} malformed`);
   return `${result.relayUrl}: ${parts.join(', ')}`;
 }
 
@@ -53,7 +54,8 @@ export function registerSync(program: Command, run: ActionRunner): void {
     .action((options: { once?: boolean; relay: string[]; since?: string; until?: string; json?: boolean; progress?: boolean }) =>
       run(async () => {
         if (!options.once) {
-          if (options.relay.length || options.since || options.until) throw new UsageError('sync: --relay, --since and --until need --once (the continuous service works on active relays)');
+          if (options.relay.length || options.since || options.until)
+            throw new UsageError('sync: --relay, --since and --until need --once (the continuous service works on active relays)');
           const context = buildContext(program.opts<GlobalOptions>());
           return withDatabase(context, (db) => runServiceUntilStopped(context, db, createSyncService));
         }
@@ -71,13 +73,26 @@ export function registerSync(program: Command, run: ActionRunner): void {
         return withDatabase(context, async (db) => {
           const filter = relayUrlFilter(config.relay_url);
           const excluded = named.filter((entry) => !filter.allows(entry.url));
-          if (excluded.length > 0) throw new UsageError(`--relay ${excluded.map((entry) => entry.url).join(', ')}: excluded by relay_url.blacklist / relay_url.whitelist`);
+          if (excluded.length > 0)
+            throw new UsageError(
+              `--relay ${excluded.map((entry) => entry.url).join(', ')}: excluded by relay_url.blacklist / relay_url.whitelist`,
+            );
           const priority = new Set(loadPriorityRelays(config));
           const reachable: string[] = reachableNetworks(config.relay);
           const relays = (
             named.length
-              ? [...(await getOrCreateRelayIds(db, named.map((entry) => ({ url: entry.url, network: entry.network })), 'cli')).entries()].map(([url, id]) => ({ url, id, trusted: true }))
-              : (await listRelays(db, { state: 'active' })).filter((relay) => filter.allows(relay.url) && reachable.includes(relay.network)).map((relay) => ({ url: relay.url, id: relay.id, trusted: OPERATOR_SOURCES.includes(relay.discoveredFrom) }))
+              ? [
+                  ...(
+                    await getOrCreateRelayIds(
+                      db,
+                      named.map((entry) => ({ url: entry.url, network: entry.network })),
+                      'cli',
+                    )
+                  ).entries(),
+                ].map(([url, id]) => ({ url, id, trusted: true }))
+              : (await listRelays(db, { state: 'active' }))
+                  .filter((relay) => filter.allows(relay.url) && reachable.includes(relay.network))
+                  .map((relay) => ({ url: relay.url, id: relay.id, trusted: OPERATOR_SOURCES.includes(relay.discoveredFrom) }))
           ).sort((a, b) => Number(priority.has(b.url)) - Number(priority.has(a.url)));
           if (relays.length === 0) {
             logger.warn('no active relays to synchronise (candidates become active through validation); name relays with --relay');
@@ -85,7 +100,8 @@ export function registerSync(program: Command, run: ActionRunner): void {
           }
           const pool = await createVerifyPool(verifyPoolOptions(config));
           const budget = createByteBudget(config.sync.max_bytes_in_flight);
-          const progress = (options.progress ?? process.stderr.isTTY) ? createProgressReporter((line) => process.stderr.write(`${line}\n`)) : undefined;
+          const progress =
+            (options.progress ?? process.stderr.isTTY) ? createProgressReporter((line) => process.stderr.write(`${line}\n`)) : undefined;
           const results: RelaySyncResult[] = [];
           const failures: { relay: string; error: string }[] = [];
           try {
@@ -106,7 +122,19 @@ export function registerSync(program: Command, run: ActionRunner): void {
                     ...(progress ? { onProgress: (update: PassProgress) => progress.update(update) } : {}),
                   });
                   results.push(result);
-                  log.info({ method: result.method, stored: result.stored, requests: result.report.requests, refusals: result.report.refusals, owedWindows: result.report.owed.windows, complete: result.report.complete, elapsedMs: result.report.elapsedMs, invalid: result.invalid }, 'relay pass done');
+                  log.info(
+                    {
+                      method: result.method,
+                      stored: result.stored,
+                      requests: result.report.requests,
+                      refusals: result.report.refusals,
+                      owedWindows: result.report.owed.windows,
+                      complete: result.report.complete,
+                      elapsedMs: result.report.elapsedMs,
+                      invalid: result.invalid,
+                    },
+                    'relay pass done',
+                  );
                 } catch (error) {
                   failures.push({ relay: relay.url, error: (error as Error).message });
                   log.error({ err: error }, 'relay pass failed; its cursor keeps what was committed');

@@ -20,7 +20,8 @@ import { createVerifyPool, verifyPoolOptions } from '../../verify/pool.js';
 function parseKinds(value: string): number[] {
   return value.split(',').map((part) => {
     const kind = Number(part.trim());
-    if (!/^\d{1,5}$/.test(part.trim()) || kind > 65_535) throw new UsageError(`--kinds: expected integers from 0 to 65535 separated by commas, got ${JSON.stringify(part.slice(0, 20))}`);
+    if (!/^\d{1,5}$/.test(part.trim()) || kind > 65_535)
+      throw new UsageError(`--kinds: expected integers from 0 to 65535 separated by commas, got ${JSON.stringify(part.slice(0, 20))}`);
     return kind;
   });
 }
@@ -29,7 +30,8 @@ function parseAuthors(value: string): string[] {
   return value.split(',').map((part) => {
     const text = part.trim();
     const hex = hexOrNip19(text, ['npub', 'nprofile']);
-    if (hex === undefined) throw new UsageError(`--authors: expected 64 lowercase hex characters or an npub/nprofile, got ${JSON.stringify(text.slice(0, 20))}`);
+    if (hex === undefined)
+      throw new UsageError(`--authors: expected 64 lowercase hex characters or an npub/nprofile, got ${JSON.stringify(text.slice(0, 20))}`);
     return hex;
   });
 }
@@ -48,7 +50,9 @@ function importLine(summary: ImportSummary): string {
 export function registerTransfer(program: Command, run: ActionRunner): void {
   program
     .command('export')
-    .description('Write archived events as NIP-01 JSON lines (one event per line, newest first, exactly as signed), streamed in constant memory')
+    .description(
+      'Write archived events as NIP-01 JSON lines (one event per line, newest first, exactly as signed), streamed in constant memory',
+    )
     .option('-o, --output <file>', 'file to write (written under a temporary name, renamed when complete); default: standard output')
     .option('--kinds <list>', 'only these kinds, comma-separated')
     .option('--authors <list>', 'only these authors: hex keys or npub/nprofile, comma-separated')
@@ -57,40 +61,55 @@ export function registerTransfer(program: Command, run: ActionRunner): void {
     .option('--relay <url>', 'only events seen on this relay')
     .option('--provenance', 'add "seen_on": [{relay, first_seen_at}] to each line (not NIP-01: other tools may refuse it)')
     .option('--json', 'print the summary as JSON on stderr')
-    .action((options: { output?: string; kinds?: string; authors?: string; since?: string; until?: string; relay?: string; provenance?: boolean; json?: boolean }) =>
-      run(async () => {
-        const filter: ArchiveFilter = {
-          ...(options.kinds ? { kinds: parseKinds(options.kinds) } : {}),
-          ...(options.authors ? { authors: parseAuthors(options.authors) } : {}),
-          ...(options.since ? { since: parseTime(options.since, '--since') } : {}),
-          ...(options.until ? { until: parseTime(options.until, '--until') } : {}),
-          ...(options.relay ? { relay: parseRelay(options.relay, '--relay').url } : {}),
-        };
-        const context = buildContext(program.opts<GlobalOptions>());
-        const partial = options.output ? `${options.output}.partial-${process.pid}` : undefined;
-        const out = partial ? createWriteStream(partial) : process.stdout;
-        try {
-          const summary = await withDatabase(context, (db) => exportEvents(db, out, { filter, provenance: options.provenance === true }));
-          if (partial && options.output) {
-            out.end();
-            await finished(out);
-            renameSync(partial, options.output);
+    .action(
+      (options: {
+        output?: string;
+        kinds?: string;
+        authors?: string;
+        since?: string;
+        until?: string;
+        relay?: string;
+        provenance?: boolean;
+        json?: boolean;
+      }) =>
+        run(async () => {
+          const filter: ArchiveFilter = {
+            ...(options.kinds ? { kinds: parseKinds(options.kinds) } : {}),
+            ...(options.authors ? { authors: parseAuthors(options.authors) } : {}),
+            ...(options.since ? { since: parseTime(options.since, '--since') } : {}),
+            ...(options.until ? { until: parseTime(options.until, '--until') } : {}),
+            ...(options.relay ? { relay: parseRelay(options.relay, '--relay').url } : {}),
+          };
+          const context = buildContext(program.opts<GlobalOptions>());
+          const partial = options.output ? `${options.output}.partial-${process.pid}` : undefined;
+          const out = partial ? createWriteStream(partial) : process.stdout;
+          try {
+            const summary = await withDatabase(context, (db) => exportEvents(db, out, { filter, provenance: options.provenance === true }));
+            if (partial && options.output) {
+              out.end();
+              await finished(out);
+              renameSync(partial, options.output);
+            }
+            if (options.json) printError(JSON.stringify(summary));
+            else
+              printError(
+                `exported ${summary.events.toLocaleString('en-US')} events (${summary.bytes.toLocaleString('en-US')} bytes)${options.output ? ` to ${options.output}` : ''}`,
+              );
+          } catch (error) {
+            if (partial) {
+              out.destroy();
+              rmSync(partial, { force: true });
+            }
+            throw error;
           }
-          if (options.json) printError(JSON.stringify(summary));
-          else printError(`exported ${summary.events.toLocaleString('en-US')} events (${summary.bytes.toLocaleString('en-US')} bytes)${options.output ? ` to ${options.output}` : ''}`);
-        } catch (error) {
-          if (partial) {
-            out.destroy();
-            rmSync(partial, { force: true });
-          }
-          throw error;
-        }
-      }),
+        }),
     );
 
   program
     .command('import')
-    .description('Read events from NIP-01 JSON lines (our export, strfry export, nak, relay dumps), verify each, store the new ones; print rejected lines by reason')
+    .description(
+      'Read events from NIP-01 JSON lines (our export, strfry export, nak, relay dumps), verify each, store the new ones; print rejected lines by reason',
+    )
     .option('-i, --input <file>', 'file to read; default: standard input')
     .option('--relay <url>', 'record these events as seen on this relay (added to the relay list if new)')
     .option('--max-line-bytes <bytes>', 'longest line accepted; longer lines are rejected as too long', '16777216')
@@ -99,14 +118,19 @@ export function registerTransfer(program: Command, run: ActionRunner): void {
     .action((options: { input?: string; relay?: string; maxLineBytes: string; progress?: boolean; json?: boolean }) =>
       run(async () => {
         const maxLineBytes = Number(options.maxLineBytes);
-        if (!/^\d+$/.test(options.maxLineBytes) || !Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1_024) throw new UsageError(`--max-line-bytes: expected an integer of at least 1024, got ${JSON.stringify(options.maxLineBytes.slice(0, 20))}`);
+        if (!/^\d+$/.test(options.maxLineBytes) || !Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1_024)
+          throw new UsageError(
+            `--max-line-bytes: expected an integer of at least 1024, got ${JSON.stringify(options.maxLineBytes.slice(0, 20))}`,
+          );
         const relay = options.relay ? parseRelay(options.relay, '--relay') : undefined;
         const context = buildContext(program.opts<GlobalOptions>());
         const { config } = context.loaded;
         const input = options.input ? createReadStream(options.input) : process.stdin;
         const showProgress = options.progress ?? process.stderr.isTTY;
         const summary = await withDatabase(context, async (db) => {
-          const relayId = relay ? ((await getOrCreateRelayIds(db, [{ url: relay.url, network: relay.network }], 'cli')).get(relay.url) ?? null) : null;
+          const relayId = relay
+            ? ((await getOrCreateRelayIds(db, [{ url: relay.url, network: relay.network }], 'cli')).get(relay.url) ?? null)
+            : null;
           const pool = await createVerifyPool(verifyPoolOptions(config));
           let printedAt = Date.now();
           try {

@@ -20,7 +20,9 @@ export function registerValidate(program: Command, run: ActionRunner): void {
           const summary = await validateDue({ db, config: context.loaded.config, logger: context.logger });
           if (options.json) printJson(summary);
           else {
-            printLine(`${summary.probed} candidate(s) probed: ${summary.promoted.length} active, ${summary.failed.length} failed, ${summary.retired.length} retired, ${summary.refused.length} refused`);
+            printLine(
+              `${summary.probed} candidate(s) probed: ${summary.promoted.length} active, ${summary.failed.length} failed, ${summary.retired.length} retired, ${summary.refused.length} refused`,
+            );
             for (const url of summary.promoted) printLine(`active: ${url}`);
             for (const failure of summary.failed) printLine(`failed (attempt ${failure.attempts}): ${failure.url}: ${failure.reason}`);
             for (const refusal of summary.refused) printLine(`refused (${refusal.reason}): ${refusal.url}`);

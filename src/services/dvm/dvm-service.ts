@@ -61,8 +61,17 @@ interface QueuedJob {
 
 /** The relays the machine listens on, normalised; a ConfigError names what is missing (checked before anything opens). */
 export function configuredRelays(config: Config): string[] {
-  if (!config.identity.secret_key) throw new ConfigError([{ path: 'identity.secret_key', message: 'required by the data vending machine (dvm.enabled, bigbrotr dvm); give it as a file: BIGBROTR_IDENTITY__SECRET_KEY_FILE' }]);
-  if (config.dvm.relays.length === 0) throw new ConfigError([{ path: 'dvm.relays', message: 'empty: the data vending machine (dvm.enabled, bigbrotr dvm) needs relays to listen on' }]);
+  if (!config.identity.secret_key)
+    throw new ConfigError([
+      {
+        path: 'identity.secret_key',
+        message: 'required by the data vending machine (dvm.enabled, bigbrotr dvm); give it as a file: BIGBROTR_IDENTITY__SECRET_KEY_FILE',
+      },
+    ]);
+  if (config.dvm.relays.length === 0)
+    throw new ConfigError([
+      { path: 'dvm.relays', message: 'empty: the data vending machine (dvm.enabled, bigbrotr dvm) needs relays to listen on' },
+    ]);
   return configuredRelayUrls(config.dvm.relays, 'dvm.relays', config);
 }
 
@@ -112,10 +121,18 @@ export class DataVendingMachine {
 
   async run(signal: AbortSignal): Promise<void> {
     const dvm = this.config.dvm;
-    this.publisher = new EventPublisher(this.relays, this.config.relay, { timeoutMs: this.config.relay.request_timeout_ms, userAgent: this.config.monitor.user_agent, logger: this.logger });
-    this.logger.info({ pubkey: this.pubkey, relays: this.relays, kinds: JOB_KINDS }, `data vending machine listening for job kinds ${JOB_KINDS.join(', ')}`);
+    this.publisher = new EventPublisher(this.relays, this.config.relay, {
+      timeoutMs: this.config.relay.request_timeout_ms,
+      userAgent: this.config.monitor.user_agent,
+      logger: this.logger,
+    });
+    this.logger.info(
+      { pubkey: this.pubkey, relays: this.relays, kinds: JOB_KINDS },
+      `data vending machine listening for job kinds ${JOB_KINDS.join(', ')}`,
+    );
     try {
-      if (dvm.announce) await this.publish(announcementTemplate({ name: dvm.name, about: dvm.about, identifier: ANNOUNCEMENT_IDENTIFIER }), []);
+      if (dvm.announce)
+        await this.publish(announcementTemplate({ name: dvm.name, about: dvm.about, identifier: ANNOUNCEMENT_IDENTIFIER }), []);
       await Promise.all([...this.relays.map((url) => this.listen(url, signal)), this.work(signal)]);
     } finally {
       await this.publisher.close();
@@ -134,7 +151,11 @@ export class DataVendingMachine {
       const started = Date.now();
       let connection: RelayConnection | undefined;
       try {
-        connection = await RelayConnection.open({ url, config: this.config.relay, headers: { 'User-Agent': this.config.monitor.user_agent } });
+        connection = await RelayConnection.open({
+          url,
+          config: this.config.relay,
+          headers: { 'User-Agent': this.config.monitor.user_agent },
+        });
         connection.keepAlive(KEEP_ALIVE_MS);
         const since = Math.floor(Date.now() / 1000) - this.config.dvm.request_max_age_seconds;
         let stored: unknown[] | undefined = [];
@@ -147,7 +168,11 @@ export class DataVendingMachine {
             },
             onEose: () => {
               // Oldest first; within one second, the reverse of the relay's (newest-first) order.
-              const backlog = (stored ?? []).map((raw, index) => ({ raw, index, at: Number((raw as { created_at?: unknown })?.created_at) || 0 }));
+              const backlog = (stored ?? []).map((raw, index) => ({
+                raw,
+                index,
+                at: Number((raw as { created_at?: unknown })?.created_at) || 0,
+              }));
               stored = undefined;
               for (const { raw } of backlog.sort((a, b) => a.at - b.at || b.index - a.index)) this.receive(raw, url);
             },
@@ -233,32 +258,68 @@ export class DataVendingMachine {
     }
     if (request.tags.some((tag) => tag[0] === 'encrypted')) {
       this.metrics.requests.inc({ kind, outcome: 'refused' });
-      await this.publish(feedbackTemplate(request, 'error', 'encrypted job requests are not supported: send the inputs in clear', from), this.replyRelays(request));
+      await this.publish(
+        feedbackTemplate(request, 'error', 'encrypted job requests are not supported: send the inputs in clear', from),
+        this.replyRelays(request),
+      );
       return;
     }
     const started = performance.now();
-    const parsed = parseJobRequest(request, { maxResults: dvm.max_results, maxRelayUrlLength: this.config.relay_url.max_length, now: Math.floor(Date.now() / 1000) });
+    const parsed = parseJobRequest(request, {
+      maxResults: dvm.max_results,
+      maxRelayUrlLength: this.config.relay_url.max_length,
+      now: Math.floor(Date.now() / 1000),
+    });
     if (!parsed.ok) {
       this.metrics.requests.inc({ kind, outcome: 'refused' });
       await this.publish(feedbackTemplate(request, 'error', parsed.reason, from), this.replyRelays(request));
       return;
     }
     // The result echoes the request (NIP-90 `request` tag): a request too large to echo and still answer within the size bound is refused.
-    const overhead = resultOverheadBytes(resultTemplate(request, { content: '', tags: [['cursor', 'x'.repeat(80)], ['count', '0000000000'], ['truncated', 'x'.repeat(120)]] }, from));
+    const overhead = resultOverheadBytes(
+      resultTemplate(
+        request,
+        {
+          content: '',
+          tags: [
+            ['cursor', 'x'.repeat(80)],
+            ['count', '0000000000'],
+            ['truncated', 'x'.repeat(120)],
+          ],
+        },
+        from,
+      ),
+    );
     if (dvm.max_result_bytes - overhead < MIN_CONTENT_BYTES) {
       this.metrics.requests.inc({ kind, outcome: 'refused' });
-      await this.publish(feedbackTemplate(request, 'error', `the request is too large to answer within ${dvm.max_result_bytes} bytes (its echo alone takes ${overhead})`, from), this.replyRelays(request));
+      await this.publish(
+        feedbackTemplate(
+          request,
+          'error',
+          `the request is too large to answer within ${dvm.max_result_bytes} bytes (its echo alone takes ${overhead})`,
+          from,
+        ),
+        this.replyRelays(request),
+      );
       return;
     }
     let template: EventTemplate;
     try {
-      const answer = await runJob(this.db, parsed.job, { statementTimeoutMs: dvm.statement_timeout_ms, maxResults: dvm.max_results, maxContentBytes: dvm.max_result_bytes - overhead });
+      const answer = await runJob(this.db, parsed.job, {
+        statementTimeoutMs: dvm.statement_timeout_ms,
+        maxResults: dvm.max_results,
+        maxContentBytes: dvm.max_result_bytes - overhead,
+      });
       template = resultTemplate(request, answer, from);
       this.metrics.requests.inc({ kind, outcome: 'answered' });
     } catch (error) {
       const refused = error instanceof JobRefused;
       this.metrics.requests.inc({ kind, outcome: refused ? 'refused' : 'failed' });
-      const info = refused ? error.message : error instanceof ApiTimeoutError ? `the archive did not answer within ${dvm.statement_timeout_ms} ms; narrow the filters` : 'internal error';
+      const info = refused
+        ? error.message
+        : error instanceof ApiTimeoutError
+          ? `the archive did not answer within ${dvm.statement_timeout_ms} ms; narrow the filters`
+          : 'internal error';
       if (!refused) this.logger.warn({ err: error, request: request.id }, 'job failed');
       template = feedbackTemplate(request, 'error', info, from);
     }
@@ -308,7 +369,12 @@ export class DataVendingMachine {
     let connection: RelayConnection | undefined;
     try {
       const addresses = await relayAddresses(url, this.config, false);
-      connection = await RelayConnection.open({ url, config: { ...this.config.relay, connect_timeout_ms: STRANGER_TIMEOUT_MS }, headers: { 'User-Agent': this.config.monitor.user_agent }, ...(addresses.length > 0 ? { addresses } : {}) });
+      connection = await RelayConnection.open({
+        url,
+        config: { ...this.config.relay, connect_timeout_ms: STRANGER_TIMEOUT_MS },
+        headers: { 'User-Agent': this.config.monitor.user_agent },
+        ...(addresses.length > 0 ? { addresses } : {}),
+      });
       return (await connection.publish(event, STRANGER_TIMEOUT_MS)).accepted;
     } catch (error) {
       this.logger.debug({ relay: url, err: error }, 'result not sent to a relay the request named');

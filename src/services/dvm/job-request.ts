@@ -64,18 +64,25 @@ function singleParam(params: Map<string, string[]>, name: string): { ok: true; v
 
 function parseCount(value: string | undefined, name: string, max: number): { ok: true; value: number } | { ok: false; reason: string } {
   if (value === undefined) return { ok: true, value: max };
-  if (!/^\d{1,9}$/.test(value) || Number(value) < 1) return { ok: false, reason: `param ${name}: expected a positive integer, got ${JSON.stringify(shorten(value))}` };
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 1)
+    return { ok: false, reason: `param ${name}: expected a positive integer, got ${JSON.stringify(shorten(value))}` };
   return { ok: true, value: Math.min(Number(value), max) };
 }
 
 function parseTimestamp(value: string | undefined, name: string): { ok: true; value?: number } | { ok: false; reason: string } {
   if (value === undefined) return { ok: true };
-  if (!/^\d{1,12}$/.test(value)) return { ok: false, reason: `param ${name}: expected a unix timestamp in seconds, got ${JSON.stringify(shorten(value))}` };
+  if (!/^\d{1,12}$/.test(value))
+    return { ok: false, reason: `param ${name}: expected a unix timestamp in seconds, got ${JSON.stringify(shorten(value))}` };
   return { ok: true, value: Number(value) };
 }
 
 /** JSON filters: from the content (an array of filters, or one filter) or from `text` inputs (one filter each). */
-function filtersOf(request: NostrEvent, inputs: Input[], where: 'content' | 'inputs', maxLimit = 1): { ok: true; filters: ArchiveFilter[]; limit: number } | { ok: false; reason: string } {
+function filtersOf(
+  request: NostrEvent,
+  inputs: Input[],
+  where: 'content' | 'inputs',
+  maxLimit = 1,
+): { ok: true; filters: ArchiveFilter[]; limit: number } | { ok: false; reason: string } {
   let raw: unknown[];
   if (where === 'content') {
     let parsed: unknown;
@@ -88,7 +95,11 @@ function filtersOf(request: NostrEvent, inputs: Input[], where: 'content' | 'inp
   } else {
     raw = [];
     for (const [index, input] of inputs.entries()) {
-      if (input.type !== 'text') return { ok: false, reason: `input ${index + 1}: expected type "text" (a NIP-01 filter as JSON), got ${JSON.stringify(shorten(input.type))}` };
+      if (input.type !== 'text')
+        return {
+          ok: false,
+          reason: `input ${index + 1}: expected type "text" (a NIP-01 filter as JSON), got ${JSON.stringify(shorten(input.type))}`,
+        };
       try {
         raw.push(JSON.parse(input.data));
       } catch {
@@ -114,12 +125,14 @@ function parseEventCount(request: NostrEvent, inputs: Input[], params: Map<strin
     filters = [{}];
   }
   const relays = params.get('relay') ?? [];
-  if (relays.length > JOB_FILTER_BOUNDS.maxFilters) return { ok: false, reason: `param relay: too many relays (max ${JOB_FILTER_BOUNDS.maxFilters})` };
+  if (relays.length > JOB_FILTER_BOUNDS.maxFilters)
+    return { ok: false, reason: `param relay: too many relays (max ${JOB_FILTER_BOUNDS.maxFilters})` };
   if (relays.length > 0) {
     const urls: string[] = [];
     for (const relay of relays) {
       const normalized = normalizeRelayUrl(relay, { maxLength: limits.maxRelayUrlLength });
-      if (!normalized.ok) return { ok: false, reason: `param relay: ${JSON.stringify(shorten(relay))} is not a relay URL (${normalized.message})` };
+      if (!normalized.ok)
+        return { ok: false, reason: `param relay: ${JSON.stringify(shorten(relay))} is not a relay URL (${normalized.message})` };
       urls.push(normalized.url);
     }
     filters = urls.flatMap((relay) => filters.map((filter) => ({ ...filter, relay })));
@@ -137,7 +150,8 @@ function parseEventCount(request: NostrEvent, inputs: Input[], params: Map<strin
 }
 
 function parseArchivedEvents(request: NostrEvent, inputs: Input[], params: Map<string, string[]>, limits: JobLimits): JobParse {
-  if (inputs.length === 0 && request.content.trim() === '') return { ok: false, reason: 'no filter: give NIP-01 filters as "text" inputs or as a JSON array in the content' };
+  if (inputs.length === 0 && request.content.trim() === '')
+    return { ok: false, reason: 'no filter: give NIP-01 filters as "text" inputs or as a JSON array in the content' };
   // A filter's own `limit` (NIP-01) bounds the answer like max_results does.
   const parsed = filtersOf(request, inputs, inputs.length > 0 ? 'inputs' : 'content', limits.maxResults);
   if (!parsed.ok) return parsed;
@@ -152,14 +166,18 @@ function parseArchivedEvents(request: NostrEvent, inputs: Input[], params: Map<s
     position = decodeCursor(cursor.value);
     if (!position) return { ok: false, reason: 'param cursor: not a cursor from one of our results' };
   }
-  return { ok: true, job: { kind: JOB_KIND.archivedEvents, filters: parsed.filters, maxResults: count.value, ...(position ? { position } : {}) } };
+  return {
+    ok: true,
+    job: { kind: JOB_KIND.archivedEvents, filters: parsed.filters, maxResults: count.value, ...(position ? { position } : {}) },
+  };
 }
 
 function parseEventProvenance(inputs: Input[]): JobParse {
   if (inputs.length === 0) return { ok: false, reason: 'no input: give event ids as "event" inputs' };
   if (inputs.length > MAX_PROVENANCE_IDS) return { ok: false, reason: `too many inputs (max ${MAX_PROVENANCE_IDS})` };
   for (const [index, input] of inputs.entries()) {
-    if (input.type !== 'event' && input.type !== 'text') return { ok: false, reason: `input ${index + 1}: expected type "event", got ${JSON.stringify(shorten(input.type))}` };
+    if (input.type !== 'event' && input.type !== 'text')
+      return { ok: false, reason: `input ${index + 1}: expected type "event", got ${JSON.stringify(shorten(input.type))}` };
     if (!isHex64(input.data)) return { ok: false, reason: `input ${index + 1}: expected an event id (64 lowercase hex characters)` };
   }
   return { ok: true, job: { kind: JOB_KIND.eventProvenance, ids: [...new Set(inputs.map((input) => input.data))] } };
@@ -168,9 +186,11 @@ function parseEventProvenance(inputs: Input[]): JobParse {
 function parseRelayHistory(inputs: Input[], params: Map<string, string[]>, limits: JobLimits): JobParse {
   if (inputs.length !== 1) return { ok: false, reason: `expected exactly one input (the relay URL), got ${inputs.length}` };
   const input = inputs[0] as Input;
-  if (input.type !== 'text' && input.type !== 'url') return { ok: false, reason: `input 1: expected type "text" or "url" (the relay URL), got ${JSON.stringify(shorten(input.type))}` };
+  if (input.type !== 'text' && input.type !== 'url')
+    return { ok: false, reason: `input 1: expected type "text" or "url" (the relay URL), got ${JSON.stringify(shorten(input.type))}` };
   const normalized = normalizeRelayUrl(input.data, { maxLength: limits.maxRelayUrlLength });
-  if (!normalized.ok) return { ok: false, reason: `input 1: ${JSON.stringify(shorten(input.data))} is not a relay URL (${normalized.message})` };
+  if (!normalized.ok)
+    return { ok: false, reason: `input 1: ${JSON.stringify(shorten(input.data))} is not a relay URL (${normalized.message})` };
   const sinceParam = singleParam(params, 'since');
   if (!sinceParam.ok) return sinceParam;
   const since = parseTimestamp(sinceParam.value, 'since');
@@ -179,7 +199,10 @@ function parseRelayHistory(inputs: Input[], params: Map<string, string[]>, limit
   if (!maxResults.ok) return maxResults;
   const count = parseCount(maxResults.value, 'max_results', limits.maxResults);
   if (!count.ok) return count;
-  return { ok: true, job: { kind: JOB_KIND.relayHistory, url: normalized.url, since: since.value ?? limits.now - 30 * DAY, maxResults: count.value } };
+  return {
+    ok: true,
+    job: { kind: JOB_KIND.relayHistory, url: normalized.url, since: since.value ?? limits.now - 30 * DAY, maxResults: count.value },
+  };
 }
 
 /** The job a (verified, addressed to us, unencrypted) request asks for, or why it cannot be answered. */

@@ -13,8 +13,19 @@ function create() {
       labelNames: ['kind', 'outcome'],
       registers,
     }),
-    jobDuration: new Histogram({ name: 'bigbrotr_dvm_job_duration_seconds', help: 'Time from taking a job to its result being sent, by kind.', labelNames: ['kind'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers }),
-    published: new Counter({ name: 'bigbrotr_dvm_published_total', help: 'Results, feedback and announcements sent, by kind and outcome (accepted by at least one relay, or by none).', labelNames: ['kind', 'outcome'], registers }),
+    jobDuration: new Histogram({
+      name: 'bigbrotr_dvm_job_duration_seconds',
+      help: 'Time from taking a job to its result being sent, by kind.',
+      labelNames: ['kind'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    published: new Counter({
+      name: 'bigbrotr_dvm_published_total',
+      help: 'Results, feedback and announcements sent, by kind and outcome (accepted by at least one relay, or by none).',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    }),
   };
 }
 

@@ -15,11 +15,20 @@ function replyTags(request: NostrEvent, relayHint: string): string[][] {
   ];
 }
 
-export function resultTemplate(request: NostrEvent & { kind: JobKind }, answer: { content: string; tags: string[][] }, relayHint: string): EventTemplate {
+export function resultTemplate(
+  request: NostrEvent & { kind: JobKind },
+  answer: { content: string; tags: string[][] },
+  relayHint: string,
+): EventTemplate {
   return {
     kind: resultKindOf(request.kind),
     content: answer.content,
-    tags: [['request', JSON.stringify(request)], ...replyTags(request, relayHint), ...request.tags.filter((tag) => tag[0] === 'i'), ...answer.tags],
+    tags: [
+      ['request', JSON.stringify(request)],
+      ...replyTags(request, relayHint),
+      ...request.tags.filter((tag) => tag[0] === 'i'),
+      ...answer.tags,
+    ],
   };
 }
 
@@ -40,5 +49,17 @@ export function announcementTemplate(options: { name: string; about: string; ide
 
 /** Bytes of a result event without its content (id, pubkey, sig, tags, framing), to size the content. */
 export function resultOverheadBytes(template: EventTemplate): number {
-  return Buffer.byteLength(JSON.stringify({ id: '0'.repeat(64), pubkey: '0'.repeat(64), created_at: 0, kind: template.kind, tags: template.tags, content: '', sig: '0'.repeat(128) })) + 64;
+  return (
+    Buffer.byteLength(
+      JSON.stringify({
+        id: '0'.repeat(64),
+        pubkey: '0'.repeat(64),
+        created_at: 0,
+        kind: template.kind,
+        tags: template.tags,
+        content: '',
+        sig: '0'.repeat(128),
+      }),
+    ) + 64
+  );
 }

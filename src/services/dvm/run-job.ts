@@ -47,7 +47,8 @@ function nestCounts(rows: GroupRow[], groupCount: number): Record<string, unknow
     // A NULL and an empty value share the key "": their counts add up.
     level.set(key, (typeof current === 'number' ? current : 0) + Number(row.count));
   }
-  const toObject = (level: Level): Record<string, unknown> => Object.fromEntries([...level].map(([key, value]) => [key, value instanceof Map ? toObject(value) : value]));
+  const toObject = (level: Level): Record<string, unknown> =>
+    Object.fromEntries([...level].map(([key, value]) => [key, value instanceof Map ? toObject(value) : value]));
   return toObject(root);
 }
 
@@ -56,7 +57,12 @@ export function encodedBytes(content: string): number {
   return Buffer.byteLength(JSON.stringify(content)) - 2;
 }
 
-async function eventCount(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KIND.eventCount }>, maxResults: number, maxBytes: number): Promise<JobAnswer> {
+async function eventCount(
+  tx: Queryable,
+  job: Extract<Job, { kind: typeof JOB_KIND.eventCount }>,
+  maxResults: number,
+  maxBytes: number,
+): Promise<JobAnswer> {
   if (job.groups.length === 0) {
     const query = countQuery(job.filters);
     const { rows } = await tx.query<{ count: string }>(query.text, query.values);
@@ -73,7 +79,11 @@ async function eventCount(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KI
   return { content, tags: rows.length < total ? [['truncated', `${rows.length} of ${total} groups, largest first`]] : [] };
 }
 
-async function archivedEvents(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KIND.archivedEvents }>, maxBytes: number): Promise<JobAnswer> {
+async function archivedEvents(
+  tx: Queryable,
+  job: Extract<Job, { kind: typeof JOB_KIND.archivedEvents }>,
+  maxBytes: number,
+): Promise<JobAnswer> {
   // One more than asked: whether more follow decides the cursor.
   const events = await searchEvents(tx, job.filters, job.maxResults + 1, job.position);
   // (job.maxResults is already the smaller of the filters' limit, max_results and dvm.max_results.)
@@ -90,21 +100,34 @@ async function archivedEvents(tx: Queryable, job: Extract<Job, { kind: typeof JO
     kept.push(json);
     bytes += size;
   }
-  if (kept.length === 0 && events.length > 0) throw new JobRefused(`the first matching event alone is larger than this machine's result limit (${maxBytes} bytes); ask for it from a relay by id`);
+  if (kept.length === 0 && events.length > 0)
+    throw new JobRefused(
+      `the first matching event alone is larger than this machine's result limit (${maxBytes} bytes); ask for it from a relay by id`,
+    );
   const last = kept.length > 0 ? (JSON.parse(kept[kept.length - 1] as string) as { id: string; created_at: number }) : undefined;
   const tags = [['count', String(kept.length)]];
   if (more && last) tags.push(['cursor', encodeCursor({ createdAt: last.created_at, id: last.id })]);
   return { content: `[${kept.join(',')}]`, tags };
 }
 
-async function eventProvenance(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KIND.eventProvenance }>, maxBytes: number): Promise<JobAnswer> {
+async function eventProvenance(
+  tx: Queryable,
+  job: Extract<Job, { kind: typeof JOB_KIND.eventProvenance }>,
+  maxBytes: number,
+): Promise<JobAnswer> {
   const held = await archivedIds(tx, job.ids);
   const sightings = await sightingsOf(tx, job.ids);
   const answerWith = (perEvent: number) => {
     const answer: Record<string, { archived: boolean; seen_on: number; relays: { relay: string; first_seen_at: number }[] }> = {};
     for (const id of job.ids) {
       const seen = sightings.get(id) ?? [];
-      answer[id] = { archived: held.has(id), seen_on: seen.length, relays: seen.slice(0, perEvent).map((sighting) => ({ relay: sighting.relay, first_seen_at: Math.floor(sighting.first_seen_at.getTime() / 1000) })) };
+      answer[id] = {
+        archived: held.has(id),
+        seen_on: seen.length,
+        relays: seen
+          .slice(0, perEvent)
+          .map((sighting) => ({ relay: sighting.relay, first_seen_at: Math.floor(sighting.first_seen_at.getTime() / 1000) })),
+      };
     }
     return JSON.stringify(answer);
   };
@@ -116,7 +139,10 @@ async function eventProvenance(tx: Queryable, job: Extract<Job, { kind: typeof J
     perEvent = Math.floor(perEvent / 2);
     content = answerWith(perEvent);
   }
-  return { content, tags: perEvent < most ? [['truncated', `at most ${perEvent} relays per event (earliest sightings); seen_on has the full number`]] : [] };
+  return {
+    content,
+    tags: perEvent < most ? [['truncated', `at most ${perEvent} relays per event (earliest sightings); seen_on has the full number`]] : [],
+  };
 }
 
 async function history(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KIND.relayHistory }>, maxBytes: number): Promise<JobAnswer> {
@@ -131,10 +157,24 @@ async function history(tx: Queryable, job: Extract<Job, { kind: typeof JOB_KIND.
     answer = answer.nip11.length > 0 ? { ...answer, nip11: answer.nip11.slice(0, -1) } : { ...answer, days: answer.days.slice(0, -1) };
     content = JSON.stringify(answer);
   }
-  return { content, tags: cut ? [['truncated', `only the newest fit: ${answer.days.length} days and ${answer.nip11.length} NIP-11 documents; older ones were left out`]] : [] };
+  return {
+    content,
+    tags: cut
+      ? [
+          [
+            'truncated',
+            `only the newest fit: ${answer.days.length} days and ${answer.nip11.length} NIP-11 documents; older ones were left out`,
+          ],
+        ]
+      : [],
+  };
 }
 
-export async function runJob(db: Database, job: Job, options: { statementTimeoutMs: number; maxResults: number; maxContentBytes: number }): Promise<JobAnswer> {
+export async function runJob(
+  db: Database,
+  job: Job,
+  options: { statementTimeoutMs: number; maxResults: number; maxContentBytes: number },
+): Promise<JobAnswer> {
   return readOnly(db, options.statementTimeoutMs, async (tx) => {
     switch (job.kind) {
       case JOB_KIND.eventCount:

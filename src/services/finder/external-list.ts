@@ -16,13 +16,19 @@ function pinnedAgent(addresses: string[]): Agent {
   return new Agent({ connect: { lookup: pinnedLookup(addresses) } as never });
 }
 export class ExternalListError extends Error {
-  constructor(readonly listUrl: string, message: string) {
+  constructor(
+    readonly listUrl: string,
+    message: string,
+  ) {
     super(`external list ${listUrl}: ${message}`);
     this.name = 'ExternalListError';
   }
 }
 
-export async function fetchExternalList(url: string, options: { timeoutMs: number; maxBytes: number; allowPrivate: boolean; resolver: Pick<Resolver, 'resolve4' | 'resolve6'> }): Promise<string[]> {
+export async function fetchExternalList(
+  url: string,
+  options: { timeoutMs: number; maxBytes: number; allowPrivate: boolean; resolver: Pick<Resolver, 'resolve4' | 'resolve6'> },
+): Promise<string[]> {
   const signal = AbortSignal.timeout(options.timeoutMs);
   let target = new URL(url);
   let response: Response | undefined;
@@ -36,17 +42,26 @@ export async function fetchExternalList(url: string, options: { timeoutMs: numbe
         if (screened.addresses.length > 0) agents.push((dispatcher = pinnedAgent(screened.addresses)));
       }
       try {
-        response = await undiciFetch(target, { signal, redirect: 'manual', headers: { accept: 'application/json' }, ...(dispatcher ? { dispatcher } : {}) });
+        response = await undiciFetch(target, {
+          signal,
+          redirect: 'manual',
+          headers: { accept: 'application/json' },
+          ...(dispatcher ? { dispatcher } : {}),
+        });
       } catch (error) {
         const cause = error as Error;
-        throw new ExternalListError(url, cause.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : `cannot fetch: ${cause.message}`);
+        throw new ExternalListError(
+          url,
+          cause.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : `cannot fetch: ${cause.message}`,
+        );
       }
       const location = response.headers.get('location');
       if (response.status < 300 || response.status >= 400 || !location) break;
       await response.body?.cancel();
       if (hop >= MAX_REDIRECTS) throw new ExternalListError(url, `more than ${MAX_REDIRECTS} redirects`);
       target = new URL(location, target);
-      if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new ExternalListError(url, `redirect to a ${target.protocol} URL`);
+      if (target.protocol !== 'http:' && target.protocol !== 'https:')
+        throw new ExternalListError(url, `redirect to a ${target.protocol} URL`);
     }
     return await readList(url, response, options);
   } finally {
@@ -78,7 +93,10 @@ async function readList(url: string, response: Response, options: { timeoutMs: n
   } catch (error) {
     if (error instanceof ExternalListError) throw error;
     const cause = error as Error;
-    throw new ExternalListError(url, cause.name === 'TimeoutError' ? `no complete answer within ${options.timeoutMs} ms` : `read failed: ${cause.message}`);
+    throw new ExternalListError(
+      url,
+      cause.name === 'TimeoutError' ? `no complete answer within ${options.timeoutMs} ms` : `read failed: ${cause.message}`,
+    );
   }
   let parsed: unknown;
   try {
@@ -88,6 +106,12 @@ async function readList(url: string, response: Response, options: { timeoutMs: n
   }
   if (!Array.isArray(parsed)) throw new ExternalListError(url, 'not a JSON array');
   return parsed
-    .map((entry: unknown) => (typeof entry === 'string' ? entry : typeof (entry as { url?: unknown })?.url === 'string' ? (entry as { url: string }).url : undefined))
+    .map((entry: unknown) =>
+      typeof entry === 'string'
+        ? entry
+        : typeof (entry as { url?: unknown })?.url === 'string'
+          ? (entry as { url: string }).url
+          : undefined,
+    )
     .filter((entry): entry is string => entry !== undefined);
 }

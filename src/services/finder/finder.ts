@@ -10,7 +10,15 @@ import { Counter } from 'prom-client';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
 import type { Queryable } from '../../db/database.js';
-import { archivedEventsAfter, readFinderCursor, recordRelayMentions, relaysForDirectScan, saveDirectScanPosition, saveFinderCursor, type RelayMention } from '../../db/finder.js';
+import {
+  archivedEventsAfter,
+  readFinderCursor,
+  recordRelayMentions,
+  relaysForDirectScan,
+  saveDirectScanPosition,
+  saveFinderCursor,
+  type RelayMention,
+} from '../../db/finder.js';
 import { paginateWindow } from '../../relay/paginate.js';
 import { loadFilterLimits, saveFilterLimits } from '../relay-filter-limits.js';
 import { openRelaySession, relayResolver } from '../relay-session.js';
@@ -82,7 +90,17 @@ async function recordGrouped(db: Queryable, grouped: Grouped, sourcePrefix: stri
 }
 
 export function emptyFindSummary(): FindSummary {
-  return { scanned: 0, mentions: {}, newBySource: {}, newCandidates: 0, revived: 0, refused: {}, relaysAsked: 0, listsFetched: 0, errors: [] };
+  return {
+    scanned: 0,
+    mentions: {},
+    newBySource: {},
+    newCandidates: 0,
+    revived: 0,
+    refused: {},
+    relaysAsked: 0,
+    listsFetched: 0,
+    errors: [],
+  };
 }
 
 let metrics: ReturnType<typeof createMetrics> | undefined;
@@ -93,14 +111,35 @@ function finderMetrics(): ReturnType<typeof createMetrics> {
 function createMetrics() {
   const registers = [metricsRegistry()];
   return {
-    mentions: new Counter({ name: 'bigbrotr_finder_mentions_total', help: 'Relay URLs found, by source (nip65, relay-list, contacts, hint, nip66 in archived events; relay:nip65, relay:nip66 asked directly; list).', labelNames: ['source'], registers }),
-    refused: new Counter({ name: 'bigbrotr_finder_refused_total', help: 'Mentioned URLs refused by screening, by reason.', labelNames: ['reason'], registers }),
-    candidates: new Counter({ name: 'bigbrotr_finder_new_candidates_total', help: 'Relay URLs new to the archive, added as candidates, by where they were first found.', labelNames: ['source'], registers }),
+    mentions: new Counter({
+      name: 'bigbrotr_finder_mentions_total',
+      help: 'Relay URLs found, by source (nip65, relay-list, contacts, hint, nip66 in archived events; relay:nip65, relay:nip66 asked directly; list).',
+      labelNames: ['source'],
+      registers,
+    }),
+    refused: new Counter({
+      name: 'bigbrotr_finder_refused_total',
+      help: 'Mentioned URLs refused by screening, by reason.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    candidates: new Counter({
+      name: 'bigbrotr_finder_new_candidates_total',
+      help: 'Relay URLs new to the archive, added as candidates, by where they were first found.',
+      labelNames: ['source'],
+      registers,
+    }),
   };
 }
 
 /** Scans events archived since the last scan. */
-export async function findFromArchive(options: { db: Database; config: Config; logger: Logger; signal?: AbortSignal; summary?: FindSummary }): Promise<FindSummary> {
+export async function findFromArchive(options: {
+  db: Database;
+  config: Config;
+  logger: Logger;
+  signal?: AbortSignal;
+  summary?: FindSummary;
+}): Promise<FindSummary> {
   const { db, config } = options;
   const summary = options.summary ?? emptyFindSummary();
   let cursor = await readFinderCursor(db, ARCHIVE_CURSOR);
@@ -108,7 +147,12 @@ export async function findFromArchive(options: { db: Database; config: Config; l
     const rows = await archivedEventsAfter(db, cursor, config.finder.batch_size, config.finder.scan_lag_seconds);
     if (rows.length === 0) break;
     const grouped: Grouped = new Map();
-    screenMentions(rows.flatMap((row) => relayMentions(row)), config, summary, grouped);
+    screenMentions(
+      rows.flatMap((row) => relayMentions(row)),
+      config,
+      summary,
+      grouped,
+    );
     const last = rows[rows.length - 1] as (typeof rows)[number];
     const position = { at: last.archived_at, id: last.id };
     await db.transaction(async (tx) => {
@@ -124,11 +168,19 @@ export async function findFromArchive(options: { db: Database; config: Config; l
 const DIRECT_KINDS = [10002, 30166];
 
 /** Asks active relays (those asked longest ago first) for kinds 10002 and 30166 since their last scan. */
-export async function findFromRelays(options: { db: Database; config: Config; logger: Logger; signal?: AbortSignal; summary?: FindSummary }): Promise<FindSummary> {
+export async function findFromRelays(options: {
+  db: Database;
+  config: Config;
+  logger: Logger;
+  signal?: AbortSignal;
+  summary?: FindSummary;
+}): Promise<FindSummary> {
   const { db, config } = options;
   const summary = options.summary ?? emptyFindSummary();
   const filter = relayUrlFilter(config.relay_url);
-  const relays = (await relaysForDirectScan(db, config.finder.relays_per_round, reachableNetworks(config.relay))).filter((relay) => filter.allows(relay.url));
+  const relays = (await relaysForDirectScan(db, config.finder.relays_per_round, reachableNetworks(config.relay))).filter((relay) =>
+    filter.allows(relay.url),
+  );
   for (const relay of relays) {
     if (options.signal?.aborted) break;
     const until = Math.floor(Date.now() / 1000);
@@ -137,7 +189,11 @@ export async function findFromRelays(options: { db: Database; config: Config; lo
     try {
       // The same discipline as the synchronizer: only a proven window moves the scan position.
       const limits = await loadFilterLimits(db, relay.id, config);
-      const session = await openRelaySession(relay.url, config, log, { trusted: relay.trusted, ...(options.signal ? { signal: options.signal } : {}), maxReconnects: 0 });
+      const session = await openRelaySession(relay.url, config, log, {
+        trusted: relay.trusted,
+        ...(options.signal ? { signal: options.signal } : {}),
+        maxReconnects: 0,
+      });
       try {
         const report = await paginateWindow(
           session.fetchPage,
@@ -149,10 +205,15 @@ export async function findFromRelays(options: { db: Database; config: Config; lo
             maxRequests: config.finder.relay_scan_max_pages,
             deadline: Date.now() + config.sync.pass_time_budget_seconds * 1000,
             countEvents: session.count,
-            onProblem: (problem) => log.info({ reason: problem.reason, detail: problem.detail, ...(problem.filter ? { filter: problem.filter } : {}) }, 'finder scan of this relay is not proven complete'),
+            onProblem: (problem) =>
+              log.info(
+                { reason: problem.reason, detail: problem.detail, ...(problem.filter ? { filter: problem.filter } : {}) },
+                'finder scan of this relay is not proven complete',
+              ),
           },
           async (events) => {
-            for (const event of events) for (const mention of relayMentions(event)) mentions.push({ source: `relay:${mention.source}`, text: mention.text });
+            for (const event of events)
+              for (const mention of relayMentions(event)) mentions.push({ source: `relay:${mention.source}`, text: mention.text });
           },
         );
         const grouped: Grouped = new Map();
@@ -165,7 +226,9 @@ export async function findFromRelays(options: { db: Database; config: Config; lo
         summary.relaysAsked += 1;
       } finally {
         session.close();
-        await saveFilterLimits(db, relay.id, limits).catch((error: unknown) => log.warn({ err: error }, 'could not store the relay\'s learned filter limits'));
+        await saveFilterLimits(db, relay.id, limits).catch((error: unknown) =>
+          log.warn({ err: error }, "could not store the relay's learned filter limits"),
+        );
       }
     } catch (error) {
       summary.errors.push({ source: relay.url, error: (error as Error).message });
@@ -178,14 +241,29 @@ export async function findFromRelays(options: { db: Database; config: Config; lo
 }
 
 /** Fetches every configured external list. */
-export async function findFromLists(options: { db: Database; config: Config; logger: Logger; summary?: FindSummary }): Promise<FindSummary> {
+export async function findFromLists(options: {
+  db: Database;
+  config: Config;
+  logger: Logger;
+  summary?: FindSummary;
+}): Promise<FindSummary> {
   const { db, config } = options;
   const summary = options.summary ?? emptyFindSummary();
   for (const listUrl of config.finder.external_lists) {
     try {
-      const entries = await fetchExternalList(listUrl, { timeoutMs: config.finder.external_list_timeout_ms, maxBytes: config.finder.external_list_max_bytes, allowPrivate: config.relay_url.allow_private, resolver: relayResolver(config) });
+      const entries = await fetchExternalList(listUrl, {
+        timeoutMs: config.finder.external_list_timeout_ms,
+        maxBytes: config.finder.external_list_max_bytes,
+        allowPrivate: config.relay_url.allow_private,
+        resolver: relayResolver(config),
+      });
       const grouped: Grouped = new Map();
-      screenMentions(entries.map((text) => ({ source: 'list', text })), config, summary, grouped);
+      screenMentions(
+        entries.map((text) => ({ source: 'list', text })),
+        config,
+        summary,
+        grouped,
+      );
       await db.transaction((tx) => recordGrouped(tx, grouped, '', config, summary));
       summary.listsFetched += 1;
     } catch (error) {
@@ -216,14 +294,30 @@ export function createFinderService(options: { db: Database; config: () => Confi
     logger: options.logger,
     intervalSeconds: (config) => config.finder.interval_seconds,
     round: async (config, signal) => {
-      const leased = await acquireLeases(options.db, { service: FINDER_ROUND_LEASE.service, owner, candidates: [FINDER_ROUND_LEASE.resource], limit: 1, ttlMs: FINDER_ROUND_LEASE.ttlMs });
+      const leased = await acquireLeases(options.db, {
+        service: FINDER_ROUND_LEASE.service,
+        owner,
+        candidates: [FINDER_ROUND_LEASE.resource],
+        limit: 1,
+        ttlMs: FINDER_ROUND_LEASE.ttlMs,
+      });
       if (leased.length === 0) {
         options.logger.debug('another process runs the finder round; skipping this one');
         return;
       }
       try {
         const summary = await findOnce({ db: options.db, config, logger: options.logger, signal });
-        if (summary.scanned > 0 || summary.newCandidates > 0) options.logger.info({ scanned: summary.scanned, relaysAsked: summary.relaysAsked, listsFetched: summary.listsFetched, newCandidates: summary.newCandidates, refused: summary.refused }, 'finder round done');
+        if (summary.scanned > 0 || summary.newCandidates > 0)
+          options.logger.info(
+            {
+              scanned: summary.scanned,
+              relaysAsked: summary.relaysAsked,
+              listsFetched: summary.listsFetched,
+              newCandidates: summary.newCandidates,
+              refused: summary.refused,
+            },
+            'finder round done',
+          );
       } finally {
         await releaseLeases(options.db, { service: FINDER_ROUND_LEASE.service, owner, resources: leased }).catch(() => undefined);
       }

@@ -86,15 +86,30 @@ export interface MaintenanceReport {
   durationMs: number;
 }
 
-function createdAction(partition: { table: PartitionedTable; name: string; from: number; to: number; strandedRows?: number }): PartitionAction {
-  return { table: partition.table, name: partition.name, from: iso(partition.from), to: iso(partition.to), ...(partition.strandedRows === undefined ? {} : { strandedRows: partition.strandedRows }) };
+function createdAction(partition: {
+  table: PartitionedTable;
+  name: string;
+  from: number;
+  to: number;
+  strandedRows?: number;
+}): PartitionAction {
+  return {
+    table: partition.table,
+    name: partition.name,
+    from: iso(partition.from),
+    to: iso(partition.to),
+    ...(partition.strandedRows === undefined ? {} : { strandedRows: partition.strandedRows }),
+  };
 }
 
 function defaultName(partitions: PartitionInfo[]): string | undefined {
   return partitions.find((info) => info.isDefault)?.name;
 }
 
-async function countDefaultRows(db: Database, existing: Record<PartitionedTable, PartitionInfo[]>): Promise<Record<PartitionedTable, number>> {
+async function countDefaultRows(
+  db: Database,
+  existing: Record<PartitionedTable, PartitionInfo[]>,
+): Promise<Record<PartitionedTable, number>> {
   const counts: Record<PartitionedTable, number> = { event: 0, relay_check: 0 };
   for (const table of ['event', 'relay_check'] as const) {
     const name = defaultName(existing[table]);
@@ -104,14 +119,28 @@ async function countDefaultRows(db: Database, existing: Record<PartitionedTable,
 }
 
 /** Reads what the plan depends on (rows stranded in event_default, rows of partitions that could be split) and plans. */
-async function gatherPlan(db: Database, existing: Record<PartitionedTable, PartitionInfo[]>, settings: MaintenanceConfig, now: Date, splitMaxRows: number): Promise<{ plan: MaintenancePlan; defaultRows: Record<PartitionedTable, number> }> {
+async function gatherPlan(
+  db: Database,
+  existing: Record<PartitionedTable, PartitionInfo[]>,
+  settings: MaintenanceConfig,
+  now: Date,
+  splitMaxRows: number,
+): Promise<{ plan: MaintenancePlan; defaultRows: Record<PartitionedTable, number> }> {
   const eventDefault = defaultName(existing.event);
-  const stranded = eventDefault === undefined ? { total: 0, months: [] } : await defaultPartitionRows(db, eventDefault, strandedScanRange(settings, now));
+  const stranded =
+    eventDefault === undefined ? { total: 0, months: [] } : await defaultPartitionRows(db, eventDefault, strandedScanRange(settings, now));
   const checkDefault = defaultName(existing.relay_check);
   const candidateRows = new Map<string, number>();
-  for (const candidate of splitCandidates(existing.event, settings, now)) candidateRows.set(candidate.name, await countRowsUpTo(db, candidate.name, splitMaxRows + 1));
+  for (const candidate of splitCandidates(existing.event, settings, now))
+    candidateRows.set(candidate.name, await countRowsUpTo(db, candidate.name, splitMaxRows + 1));
   const plan = planPartitions({ existing, stranded: stranded.months, candidateRows, splitMaxRows }, settings, now);
-  return { plan, defaultRows: { event: stranded.total, relay_check: checkDefault === undefined ? 0 : (await defaultPartitionRows(db, checkDefault)).total } };
+  return {
+    plan,
+    defaultRows: {
+      event: stranded.total,
+      relay_check: checkDefault === undefined ? 0 : (await defaultPartitionRows(db, checkDefault)).total,
+    },
+  };
 }
 
 /** Keeps the maintenance lease alive during a long run; throws once it is lost. */
@@ -129,7 +158,13 @@ function leaseKeeper(db: Database, owner: string | undefined): () => Promise<voi
  * Deletes the event_relay rows of a detached expired event partition in batches, then drops it.
  * Returns the rows deleted, or null when stopped by `signal` (the table stays for the next run).
  */
-async function retireExpiredEventTable(db: Database, table: string, settings: MaintenanceConfig, keepLease: () => Promise<void>, signal?: AbortSignal): Promise<number | null> {
+async function retireExpiredEventTable(
+  db: Database,
+  table: string,
+  settings: MaintenanceConfig,
+  keepLease: () => Promise<void>,
+  signal?: AbortSignal,
+): Promise<number | null> {
   // Its events leave the archive's counts now (one scan of the detached table), not at the drop.
   await uncountExpiredEventTable(db, table);
   let after = '';
@@ -152,7 +187,16 @@ async function retireExpiredEventTable(db: Database, table: string, settings: Ma
  * when another process holds it. `now` (tests) is the time the plan is made for; `splitMaxRows`
  * (tests) replaces SPLIT_MAX_ROWS.
  */
-export async function runMaintenance(options: { db: Database; config: Config; logger?: Logger; owner?: string; dryRun?: boolean; now?: Date; signal?: AbortSignal; splitMaxRows?: number }): Promise<MaintenanceReport | undefined> {
+export async function runMaintenance(options: {
+  db: Database;
+  config: Config;
+  logger?: Logger;
+  owner?: string;
+  dryRun?: boolean;
+  now?: Date;
+  signal?: AbortSignal;
+  splitMaxRows?: number;
+}): Promise<MaintenanceReport | undefined> {
   const { db } = options;
   const settings = options.config.maintenance;
   const logger = options.logger ?? silentLogger();
@@ -162,7 +206,13 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
   const metrics = maintenanceMetrics();
   const owner = dryRun ? undefined : (options.owner ?? processOwnerId());
   if (owner !== undefined) {
-    const leased = await acquireLeases(db, { service: MAINTENANCE_SERVICE, owner, candidates: [LEASE_RESOURCE], limit: 1, ttlMs: LEASE_TTL_MS });
+    const leased = await acquireLeases(db, {
+      service: MAINTENANCE_SERVICE,
+      owner,
+      candidates: [LEASE_RESOURCE],
+      limit: 1,
+      ttlMs: LEASE_TTL_MS,
+    });
     if (leased.length === 0) {
       metrics.runs.inc({ outcome: 'skipped' });
       return undefined;
@@ -172,8 +222,18 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
   // The archive's counts (src/db/archive-counters.ts): the changes since the last fold, folded.
   if (!dryRun) await foldArchiveCounters(db);
   const report: MaintenanceReport = {
-    dryRun, at: now.toISOString(), created: [], split: [], dropped: [], eventRelayRemoved: dryRun ? null : 0, orphanMetadata: 0,
-    defaultPartitionRows: { event: 0, relay_check: 0 }, analyzed: [], warnings: [], interrupted: false, durationMs: 0,
+    dryRun,
+    at: now.toISOString(),
+    created: [],
+    split: [],
+    dropped: [],
+    eventRelayRemoved: dryRun ? null : 0,
+    orphanMetadata: 0,
+    defaultPartitionRows: { event: 0, relay_check: 0 },
+    analyzed: [],
+    warnings: [],
+    interrupted: false,
+    durationMs: 0,
   };
   const analyze = new Set<string>();
   try {
@@ -188,13 +248,23 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
     for (const entry of plan.split) {
       if (options.signal?.aborted) break;
       const { partition } = entry;
-      const action: SplitAction = { table: 'event', name: partition.name, from: iso(partition.from), to: iso(partition.to), rows: entry.rows, into: entry.into.map((month) => month.name) };
+      const action: SplitAction = {
+        table: 'event',
+        name: partition.name,
+        from: iso(partition.from),
+        to: iso(partition.to),
+        rows: entry.rows,
+        into: entry.into.map((month) => month.name),
+      };
       const months = entry.into.map((month) => createdAction(month));
       if (!dryRun) {
         if (!(await splitEventPartition(db, partition.name, entry.into, splitMaxRows, settings.lock_timeout_ms))) continue;
         metrics.partitionsCreated.inc({ table: 'event' }, entry.into.length);
         for (const month of entry.into) analyze.add(month.name);
-        logger.info({ partition: partition.name, rows: entry.rows, into: action.into }, `replaced partition ${partition.name} by ${entry.into.length} monthly partition(s)`);
+        logger.info(
+          { partition: partition.name, rows: entry.rows, into: action.into },
+          `replaced partition ${partition.name} by ${entry.into.length} monthly partition(s)`,
+        );
       }
       report.split.push(action);
       report.created.push(...months);
@@ -207,14 +277,18 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
         report.created.push(action);
         continue;
       }
-      const created = partition.table === 'event'
-        ? await createEventPartition(db, partition, settings.lock_timeout_ms)
-        : await createCheckPartition(db, new Date(partition.from * 1000), settings.lock_timeout_ms);
+      const created =
+        partition.table === 'event'
+          ? await createEventPartition(db, partition, settings.lock_timeout_ms)
+          : await createCheckPartition(db, new Date(partition.from * 1000), settings.lock_timeout_ms);
       if (created) {
         report.created.push(action);
         metrics.partitionsCreated.inc({ table: partition.table });
         analyze.add(partition.name);
-        logger.info({ partition: partition.name, from: action.from, to: action.to, strandedRows: partition.strandedRows }, `created partition ${partition.name}`);
+        logger.info(
+          { partition: partition.name, from: action.from, to: action.to, strandedRows: partition.strandedRows },
+          `created partition ${partition.name}`,
+        );
       }
       await keepLease();
     }
@@ -232,7 +306,13 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
     }
     for (const partition of plan.drop) {
       if (options.signal?.aborted) break;
-      const action: PartitionAction = { table: partition.table, name: partition.name, from: iso(partition.from), to: iso(partition.to), estimatedRows: partition.estimatedRows };
+      const action: PartitionAction = {
+        table: partition.table,
+        name: partition.name,
+        from: iso(partition.from),
+        to: iso(partition.to),
+        estimatedRows: partition.estimatedRows,
+      };
       if (dryRun) {
         report.dropped.push(action);
         continue;
@@ -242,7 +322,10 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
           report.dropped.push(action);
           metrics.partitionsDropped.inc({ table: 'relay_check' });
           analyze.add('relay_check');
-          logger.info({ partition: partition.name, rows: partition.estimatedRows }, `dropped partition ${partition.name} (check retention)`);
+          logger.info(
+            { partition: partition.name, rows: partition.estimatedRows },
+            `dropped partition ${partition.name} (check retention)`,
+          );
         }
       } else {
         const detached = await detachEventPartition(db, partition.name, settings.lock_timeout_ms);
@@ -250,7 +333,10 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
         report.dropped.push(action);
         metrics.partitionsDropped.inc({ table: 'event' });
         analyze.add('event');
-        logger.info({ partition: partition.name, rows: partition.estimatedRows }, `detached partition ${partition.name} (event retention); removing its event_relay rows`);
+        logger.info(
+          { partition: partition.name, rows: partition.estimatedRows },
+          `detached partition ${partition.name} (event retention); removing its event_relay rows`,
+        );
         const removed = await retireExpiredEventTable(db, detached, settings, keepLease, options.signal);
         if (removed === null) break;
         report.eventRelayRemoved = (report.eventRelayRemoved ?? 0) + removed;
@@ -263,7 +349,11 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
     // 3. Metadata documents no check points to any more, first seen before the grace period.
     const olderThan = new Date(now.getTime() - settings.orphan_grace_seconds * 1000);
     if (dryRun) {
-      report.orphanMetadata = await countOrphanMetadata(db, olderThan, plan.drop.filter((info) => info.table === 'relay_check').map((info) => info.name));
+      report.orphanMetadata = await countOrphanMetadata(
+        db,
+        olderThan,
+        plan.drop.filter((info) => info.table === 'relay_check').map((info) => info.name),
+      );
     } else {
       while (!options.signal?.aborted) {
         const batch = await deleteOrphanMetadataBatch(db, olderThan, settings.batch_size, settings.lock_timeout_ms);
@@ -294,7 +384,8 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
     }
     if (!dryRun) {
       report.defaultPartitionRows = await countDefaultRows(db, existing);
-      for (const table of ['event', 'relay_check'] as const) metrics.defaultPartitionRows.set({ table }, report.defaultPartitionRows[table]);
+      for (const table of ['event', 'relay_check'] as const)
+        metrics.defaultPartitionRows.set({ table }, report.defaultPartitionRows[table]);
     }
     report.interrupted = options.signal?.aborted === true;
     report.durationMs = Date.now() - started;
@@ -308,7 +399,8 @@ export async function runMaintenance(options: { db: Database; config: Config; lo
     if (!dryRun) metrics.runs.inc({ outcome: 'failed' });
     throw error;
   } finally {
-    if (owner !== undefined) await releaseLeases(db, { service: MAINTENANCE_SERVICE, owner, resources: [LEASE_RESOURCE] }).catch(() => undefined);
+    if (owner !== undefined)
+      await releaseLeases(db, { service: MAINTENANCE_SERVICE, owner, resources: [LEASE_RESOURCE] }).catch(() => undefined);
   }
 }
 
@@ -328,7 +420,15 @@ export function createMaintenanceService(options: { db: Database; config: () => 
       for (const warning of report.warnings) options.logger.warn(warning);
       const changed = report.created.length + report.dropped.length + report.orphanMetadata > 0;
       options.logger[changed ? 'info' : 'debug'](
-        { created: report.created.length, split: report.split.length, dropped: report.dropped.length, eventRelayRemoved: report.eventRelayRemoved, orphanMetadata: report.orphanMetadata, defaultPartitionRows: report.defaultPartitionRows, durationMs: report.durationMs },
+        {
+          created: report.created.length,
+          split: report.split.length,
+          dropped: report.dropped.length,
+          eventRelayRemoved: report.eventRelayRemoved,
+          orphanMetadata: report.orphanMetadata,
+          defaultPartitionRows: report.defaultPartitionRows,
+          durationMs: report.durationMs,
+        },
         'maintenance run done',
       );
     },

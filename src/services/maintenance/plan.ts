@@ -103,7 +103,9 @@ function isOneMonth(range: Range): boolean {
 }
 
 function occupied(partitions: PartitionInfo[]): Occupied[] {
-  return partitions.filter((info) => !info.isDefault).map((info) => ({ name: info.name, from: info.from ?? -Infinity, to: info.to ?? Infinity }));
+  return partitions
+    .filter((info) => !info.isDefault)
+    .map((info) => ({ name: info.name, from: info.from ?? -Infinity, to: info.to ?? Infinity }));
 }
 
 /** The first month of the current one and the end (exclusive) of the last month created ahead. */
@@ -129,7 +131,10 @@ function aheadYears(settings: MaintenanceConfig, now: Date): Range[] {
  * partition.
  */
 export function strandedScanRange(settings: MaintenanceConfig, now: Date): Range {
-  const to = settings.event_partition_interval === 'month' ? aheadWindow(settings, now).to : (aheadYears(settings, now).at(-1)?.to ?? aheadWindow(settings, now).to);
+  const to =
+    settings.event_partition_interval === 'month'
+      ? aheadWindow(settings, now).to
+      : (aheadYears(settings, now).at(-1)?.to ?? aheadWindow(settings, now).to);
   return { from: STRANDED_FLOOR_SECONDS, to };
 }
 
@@ -143,8 +148,14 @@ export function splitCandidates(partitions: PartitionInfo[], settings: Maintenan
   const window = aheadWindow(settings, now);
   return partitions.filter(
     (info): info is PartitionInfo & { from: number; to: number } =>
-      !info.isDefault && info.from !== null && info.to !== null && isMonthStart(info.from) && isMonthStart(info.to) &&
-      !isOneMonth({ from: info.from, to: info.to }) && info.from < window.to && info.to > window.from,
+      !info.isDefault &&
+      info.from !== null &&
+      info.to !== null &&
+      isMonthStart(info.from) &&
+      isMonthStart(info.to) &&
+      !isOneMonth({ from: info.from, to: info.to }) &&
+      info.from < window.to &&
+      info.to > window.from,
   );
 }
 
@@ -172,7 +183,9 @@ class Planner {
       return;
     }
     const name = monthPartitionName(this.table, range.from);
-    this.warnings.push(`${name} not created: ${overlapping.map((other) => other.name).join(', ')} already cover(s) part of [${iso(range.from)}, ${iso(range.to)})`);
+    this.warnings.push(
+      `${name} not created: ${overlapping.map((other) => other.name).join(', ')} already cover(s) part of [${iso(range.from)}, ${iso(range.to)})`,
+    );
   }
 
   /** Marks a name as taken by a partition created elsewhere in the plan. */
@@ -183,7 +196,8 @@ class Planner {
   private add(range: Range, name: string): void {
     const existing = this.names.get(name);
     if (existing !== undefined) {
-      if (existing.from !== range.from || existing.to !== range.to) this.warnings.push(`${name} not created: a partition of that name has another range`);
+      if (existing.from !== range.from || existing.to !== range.to)
+        this.warnings.push(`${name} not created: a partition of that name has another range`);
       return;
     }
     const partition: PlannedPartition = { table: this.table, name, from: range.from, to: range.to };
@@ -217,7 +231,11 @@ export function planPartitions(input: PlanInput, settings: MaintenanceConfig, no
     if (rows === undefined || rows > input.splitMaxRows || candidate.from === null || candidate.to === null) continue;
     const months = monthsOf({ from: candidate.from, to: Math.min(candidate.to, window.to) });
     if (months.some((month) => eventNames.has(monthPartitionName('event', month.from)))) continue;
-    split.push({ partition: candidate, rows, into: months.map((month) => ({ table: 'event', name: monthPartitionName('event', month.from), ...month })) });
+    split.push({
+      partition: candidate,
+      rows,
+      into: months.map((month) => ({ table: 'event', name: monthPartitionName('event', month.from), ...month })),
+    });
   }
   const splitNames = new Set(split.map((entry) => entry.partition.name));
   const remaining = input.existing.event.filter((info) => !splitNames.has(info.name));
@@ -237,18 +255,26 @@ export function planPartitions(input: PlanInput, settings: MaintenanceConfig, no
   for (const { monthStart: start } of input.stranded) {
     if (start < scan.from || start >= scan.to) continue;
     const date = new Date(start * 1000);
-    const range = settings.event_partition_interval === 'month' ? { from: start, to: addMonths(start, 1) } : { from: monthStart(date.getUTCFullYear(), 0), to: monthStart(date.getUTCFullYear() + 1, 0) };
+    const range =
+      settings.event_partition_interval === 'month'
+        ? { from: start, to: addMonths(start, 1) }
+        : { from: monthStart(date.getUTCFullYear(), 0), to: monthStart(date.getUTCFullYear() + 1, 0) };
     if (range.to <= eventCutoff) continue;
     events.want(range, settings.event_partition_interval);
   }
   for (const partition of [...split.flatMap((entry) => entry.into), ...events.planned]) {
-    const rows = input.stranded.filter((month) => month.monthStart >= partition.from && month.monthStart < partition.to).reduce((sum, month) => sum + month.rows, 0);
+    const rows = input.stranded
+      .filter((month) => month.monthStart >= partition.from && month.monthStart < partition.to)
+      .reduce((sum, month) => sum + month.rows, 0);
     if (rows > 0) partition.strandedRows = rows;
   }
 
   // Retention: whole partitions whose whole range is older than the cutoff.
   const drop: PartitionInfo[] = [];
-  for (const [table, days] of [['event', settings.event_retention_days], ['relay_check', settings.check_retention_days]] as const) {
+  for (const [table, days] of [
+    ['event', settings.event_retention_days],
+    ['relay_check', settings.check_retention_days],
+  ] as const) {
     if (days === 0) continue;
     const cutoff = nowSeconds - days * DAY_SECONDS;
     for (const info of input.existing[table]) {

@@ -76,13 +76,26 @@ export async function checkRelay(relay: DueRelay, context: CheckContext): Promis
         records.push({ type: 'dns', checkedAt, ok: false, rttMs: dns.rttMs, reason: dns.reason });
         return down(`dns: ${dns.reason}`);
       }
-      records.push({ type: 'dns', checkedAt, ok: true, rttMs: dns.rttMs, document: { a: dns.a, aaaa: dns.aaaa }, detail: { ttl_a: dns.ttlA, ttl_aaaa: dns.ttlAaaa } });
+      records.push({
+        type: 'dns',
+        checkedAt,
+        ok: true,
+        rttMs: dns.rttMs,
+        document: { a: dns.a, aaaa: dns.aaaa },
+        detail: { ttl_a: dns.ttlA, ttl_aaaa: dns.ttlAaaa },
+      });
       addresses = [...dns.a, ...dns.aaaa];
     }
     if (!mayUsePrivate(relay, config)) {
       // The outbound policy (src/relay/address-policy.ts): local names and non-public addresses.
       const refused = isLocalName(host) ? host : addresses.find((address) => !isPublicAddress(address));
-      if (refused) return { records: [], report, up: false, refused: `private-address: ${host}${refused === host ? ' is a local name or address' : ` resolves to ${refused}`}` };
+      if (refused)
+        return {
+          records: [],
+          report,
+          up: false,
+          refused: `private-address: ${host}${refused === host ? ' is a local name or address' : ` resolves to ${refused}`}`,
+        };
     }
     context.http.pin(url.hostname, addresses);
   }
@@ -104,9 +117,23 @@ export async function checkRelay(relay: DueRelay, context: CheckContext): Promis
   const nip11At = now();
   const wsAt = now();
   const [nip11, tls, ws] = await Promise.all([
-    fetchNip11(relay.url, { http: context.http, timeoutMs: monitor.nip11_timeout_ms, maxRedirects: monitor.nip11_max_redirects, maxBytes: config.limits.nip11_max_bytes, userAgent: monitor.user_agent, screenRedirect }),
+    fetchNip11(relay.url, {
+      http: context.http,
+      timeoutMs: monitor.nip11_timeout_ms,
+      maxRedirects: monitor.nip11_max_redirects,
+      maxBytes: config.limits.nip11_max_bytes,
+      userAgent: monitor.user_agent,
+      screenRedirect,
+    }),
     url.protocol === 'wss:' && relay.network === 'clearnet'
-      ? checkTls({ host, port: Number(url.port) || 443, address: addresses[0], timeoutMs: monitor.tls_timeout_ms, ca: context.ca, now: () => now().getTime() }).then((outcome) => ({ outcome, checkedAt: now() }))
+      ? checkTls({
+          host,
+          port: Number(url.port) || 443,
+          address: addresses[0],
+          timeoutMs: monitor.tls_timeout_ms,
+          ca: context.ca,
+          now: () => now().getTime(),
+        }).then((outcome) => ({ outcome, checkedAt: now() }))
       : Promise.resolve(undefined),
     checkWebSocket({
       url: relay.url,
@@ -123,7 +150,17 @@ export async function checkRelay(relay: DueRelay, context: CheckContext): Promis
   ]);
 
   if (nip11.ok) {
-    records.push({ type: 'nip11', checkedAt: nip11At, ok: true, rttMs: nip11.rttMs, document: nip11.raw, detail: { ...(nip11.finalUrl !== nip11Url(relay.url).href ? { final_url: nip11.finalUrl } : {}), ...(nip11.dropped.length ? { dropped: nip11.dropped.slice(0, 20) } : {}) } });
+    records.push({
+      type: 'nip11',
+      checkedAt: nip11At,
+      ok: true,
+      rttMs: nip11.rttMs,
+      document: nip11.raw,
+      detail: {
+        ...(nip11.finalUrl !== nip11Url(relay.url).href ? { final_url: nip11.finalUrl } : {}),
+        ...(nip11.dropped.length ? { dropped: nip11.dropped.slice(0, 20) } : {}),
+      },
+    });
     report.nip11 = nip11.document;
     report.nip11Raw = nip11.raw;
   } else records.push({ type: 'nip11', checkedAt: nip11At, ok: false, rttMs: nip11.rttMs, reason: nip11.reason });
@@ -131,7 +168,15 @@ export async function checkRelay(relay: DueRelay, context: CheckContext): Promis
   if (tls) {
     const { outcome, checkedAt } = tls;
     if (outcome.certificate) {
-      records.push({ type: 'ssl', checkedAt, ok: outcome.ok, rttMs: outcome.rttMs, reason: outcome.reason, document: outcome.certificate, detail: { days_to_expiry: outcome.daysToExpiry, protocol: outcome.protocol } });
+      records.push({
+        type: 'ssl',
+        checkedAt,
+        ok: outcome.ok,
+        rttMs: outcome.rttMs,
+        reason: outcome.reason,
+        document: outcome.certificate,
+        detail: { days_to_expiry: outcome.daysToExpiry, protocol: outcome.protocol },
+      });
     } else records.push({ type: 'ssl', checkedAt, ok: false, rttMs: outcome.rttMs, reason: outcome.reason });
   }
 
@@ -147,12 +192,25 @@ export async function checkRelay(relay: DueRelay, context: CheckContext): Promis
       const { ip, ...document } = found;
       records.push({ type: 'geo', checkedAt: now(), ok: true, document, detail: { ip } });
       report.geohash = found.geohash;
-    } else records.push({ type: 'geo', checkedAt: now(), ok: false, reason: `${address} is not in the geolocation database`, detail: { ip: address } });
+    } else
+      records.push({
+        type: 'geo',
+        checkedAt: now(),
+        ok: false,
+        reason: `${address} is not in the geolocation database`,
+        detail: { ip: address },
+      });
   }
 
   const derived = deriveRequirements(nip11.ok ? nip11.document : undefined, ws);
   if (derived) {
-    records.push({ type: 'requirements', checkedAt: now(), ok: true, document: derived.requirements, detail: { sources: derived.sources, challenged: ws.challenged, authenticated: ws.authenticated } });
+    records.push({
+      type: 'requirements',
+      checkedAt: now(),
+      ok: true,
+      document: derived.requirements,
+      detail: { sources: derived.sources, challenged: ws.challenged, authenticated: ws.authenticated },
+    });
     report.requirements = derived.requirements;
   }
 
@@ -194,6 +252,8 @@ function claimProbeDue(relay: DueRelay, config: Config, now: Date): boolean {
 
 function pushRoundTrips(records: CheckRecord[], ws: WebSocketOutcome, checkedAt: Date): void {
   records.push({ type: 'open', checkedAt, ok: ws.open.ok, rttMs: ws.open.rttMs, reason: ws.open.reason });
-  if (ws.read) records.push({ type: 'read', checkedAt, ok: ws.read.ok, rttMs: ws.read.rttMs, reason: ws.read.reason, detail: ws.read.detail });
-  if (ws.write) records.push({ type: 'write', checkedAt, ok: ws.write.ok, rttMs: ws.write.rttMs, reason: ws.write.reason, detail: ws.write.detail });
+  if (ws.read)
+    records.push({ type: 'read', checkedAt, ok: ws.read.ok, rttMs: ws.read.rttMs, reason: ws.read.reason, detail: ws.read.detail });
+  if (ws.write)
+    records.push({ type: 'write', checkedAt, ok: ws.write.ok, rttMs: ws.write.rttMs, reason: ws.write.reason, detail: ws.write.detail });
 }

@@ -52,7 +52,12 @@ function socksConnector(proxyUrl: string, ca: string[] | undefined, timeoutMs: n
     }).then(
       ({ socket }) => {
         if (options.protocol !== 'https:') return callback(null, socket);
-        const secure = tlsConnect({ socket, servername: isIP(options.hostname) ? undefined : options.hostname, ca, ALPNProtocols: ['http/1.1'] });
+        const secure = tlsConnect({
+          socket,
+          servername: isIP(options.hostname) ? undefined : options.hostname,
+          ca,
+          ALPNProtocols: ['http/1.1'],
+        });
         secure.once('secureConnect', () => callback(null, secure));
         secure.once('error', (error) => callback(error, null));
       },
@@ -64,7 +69,11 @@ function socksConnector(proxyUrl: string, ca: string[] | undefined, timeoutMs: n
 export function createMonitorHttp(relay: RelayClientConfig, options: { caFile?: string; connectTimeoutMs: number }): MonitorHttp {
   const ca = trustedCas(options.caFile);
   const pinned = new Map<string, string[]>();
-  const lookup = (hostname: string, lookupOptions: { all?: boolean }, callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
+  const lookup = (
+    hostname: string,
+    lookupOptions: { all?: boolean },
+    callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
     const addresses = pinned.get(hostname);
     if (!addresses || addresses.length === 0) {
       systemLookup(hostname, { all: true }, (error, found) => {
@@ -76,7 +85,13 @@ export function createMonitorHttp(relay: RelayClientConfig, options: { caFile?: 
     }
     pinnedLookup(addresses)(hostname, lookupOptions, callback as (...args: unknown[]) => void);
   };
-  const common = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 4, headersTimeout: options.connectTimeoutMs, bodyTimeout: options.connectTimeoutMs };
+  const common = {
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 60_000,
+    connections: 4,
+    headersTimeout: options.connectTimeoutMs,
+    bodyTimeout: options.connectTimeoutMs,
+  };
   const direct = new Agent({ ...common, connect: { ca, lookup, timeout: options.connectTimeoutMs } as never });
   const proxied = new Map<string, Agent>();
   return {

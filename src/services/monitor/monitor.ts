@@ -14,7 +14,13 @@ import { acquireLeases, processOwnerId, releaseLeases } from '../../db/leases.js
 import { dueRelaysForMonitor, liftMonitorBench, storeRelayChecks, type DueRelay } from '../../db/relay-checks.js';
 import { recordRelayFailure } from '../../db/relay-health.js';
 import { relayClaims } from '../../db/nip-claims.js';
-import { monitorAnnouncementTemplate, monitorProfileTemplate, monitorRelayListTemplate, relayDiscoveryTemplate, type MonitorIdentity } from '../../nostr/nip66.js';
+import {
+  monitorAnnouncementTemplate,
+  monitorProfileTemplate,
+  monitorRelayListTemplate,
+  relayDiscoveryTemplate,
+  type MonitorIdentity,
+} from '../../nostr/nip66.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { generateSecretKey, signEvent } from '../../nostr/sign.js';
 import type { NostrEvent } from '../../nostr/event.js';
@@ -71,7 +77,15 @@ let ephemeralWriteKey: string | undefined;
 /** The checks this configuration performs, by their NIP-66 names, with their timeouts. */
 export function announcedChecks(config: Config): { checks: string[]; timeoutsMs: Record<string, number> } {
   const monitor = config.monitor;
-  const checks = ['open', 'read', ...(monitor.write_check ? ['write'] : []), 'nip11', 'dns', 'ssl', ...(monitor.geoip_city_database || monitor.geoip_asn_database ? ['geo'] : [])];
+  const checks = [
+    'open',
+    'read',
+    ...(monitor.write_check ? ['write'] : []),
+    'nip11',
+    'dns',
+    'ssl',
+    ...(monitor.geoip_city_database || monitor.geoip_asn_database ? ['geo'] : []),
+  ];
   const timeoutsMs: Record<string, number> = {
     open: monitor.open_timeout_ms,
     read: monitor.read_timeout_ms,
@@ -86,8 +100,15 @@ export function announcedChecks(config: Config): { checks: string[]; timeoutsMs:
 /** Publishing needs a key and valid relay URLs: checked before anything runs. */
 function publishRelays(config: Config): string[] {
   if (!config.monitor.publish) return [];
-  if (!config.identity.secret_key) throw new ConfigError([{ path: 'identity.secret_key', message: 'required when monitor.publish is on (give it as a file: BIGBROTR_IDENTITY__SECRET_KEY_FILE)' }]);
-  if (config.monitor.publish_relays.length === 0) throw new ConfigError([{ path: 'monitor.publish_relays', message: 'empty, but monitor.publish is on' }]);
+  if (!config.identity.secret_key)
+    throw new ConfigError([
+      {
+        path: 'identity.secret_key',
+        message: 'required when monitor.publish is on (give it as a file: BIGBROTR_IDENTITY__SECRET_KEY_FILE)',
+      },
+    ]);
+  if (config.monitor.publish_relays.length === 0)
+    throw new ConfigError([{ path: 'monitor.publish_relays', message: 'empty, but monitor.publish is on' }]);
   configuredRelayUrls(config.monitor.profile_relays, 'monitor.profile_relays', config);
   return configuredRelayUrls(config.monitor.publish_relays, 'monitor.publish_relays', config);
 }
@@ -95,8 +116,16 @@ function publishRelays(config: Config): string[] {
 /** The monitor's profile and relay list as configured (the list defaults to where it publishes). */
 export function monitorIdentity(config: Config): MonitorIdentity {
   const monitor = config.monitor;
-  const relays = monitor.profile_relays.length > 0 ? configuredRelayUrls(monitor.profile_relays, 'monitor.profile_relays', config) : publishRelays(config);
-  return { name: monitor.profile_name, about: monitor.profile_about, ...(monitor.profile_picture ? { picture: monitor.profile_picture } : {}), relays };
+  const relays =
+    monitor.profile_relays.length > 0
+      ? configuredRelayUrls(monitor.profile_relays, 'monitor.profile_relays', config)
+      : publishRelays(config);
+  return {
+    name: monitor.profile_name,
+    about: monitor.profile_about,
+    ...(monitor.profile_picture ? { picture: monitor.profile_picture } : {}),
+    relays,
+  };
 }
 
 /** When this process last published its kind 10166 announcement (it is sent at most once per interval). */
@@ -111,11 +140,24 @@ export async function monitorOnce(options: MonitorPassOptions): Promise<MonitorP
   const publishTo = publishRelays(config);
   const filter = relayUrlFilter(config.relay_url);
   const ca = trustedCas(monitor.tls_ca_file);
-  const geo = await openGeoDatabases({ city_database: monitor.geoip_city_database, asn_database: monitor.geoip_asn_database, geohash_precision: monitor.geohash_precision });
+  const geo = await openGeoDatabases({
+    city_database: monitor.geoip_city_database,
+    asn_database: monitor.geoip_asn_database,
+    geohash_precision: monitor.geohash_precision,
+  });
   const http = createMonitorHttp(config.relay, { caFile: monitor.tls_ca_file, connectTimeoutMs: monitor.nip11_timeout_ms });
   ephemeralWriteKey ??= generateSecretKey();
-  const context: CheckContext = { config, http, resolver: createResolver(monitor.dns_servers, monitor.dns_timeout_ms), geo, ca, writeKey: ephemeralWriteKey };
-  const publisher = publishTo.length ? new EventPublisher(publishTo, config.relay, { timeoutMs: monitor.write_timeout_ms, userAgent: monitor.user_agent, ca, logger }) : undefined;
+  const context: CheckContext = {
+    config,
+    http,
+    resolver: createResolver(monitor.dns_servers, monitor.dns_timeout_ms),
+    geo,
+    ca,
+    writeKey: ephemeralWriteKey,
+  };
+  const publisher = publishTo.length
+    ? new EventPublisher(publishTo, config.relay, { timeoutMs: monitor.write_timeout_ms, userAgent: monitor.user_agent, ca, logger })
+    : undefined;
   const secretKey = config.identity.secret_key;
   const passStarted = performance.now();
   const refusedUntil = options.refusedUntil ?? new Map<number, number>();
@@ -153,7 +195,8 @@ export async function monitorOnce(options: MonitorPassOptions): Promise<MonitorP
     urls = [];
     for (const input of options.urls) {
       const normalized = normalizeRelayUrl(input, { maxLength: config.relay_url.max_length });
-      if (!normalized.ok) throw new ConfigError([{ path: '--relay', message: `${JSON.stringify(input.slice(0, 100))}: ${normalized.message}` }]);
+      if (!normalized.ok)
+        throw new ConfigError([{ path: '--relay', message: `${JSON.stringify(input.slice(0, 100))}: ${normalized.message}` }]);
       urls.push(normalized.url);
       await getOrCreateRelayIds(db, [{ url: normalized.url, network: normalized.network }], 'cli');
     }
@@ -164,13 +207,28 @@ export async function monitorOnce(options: MonitorPassOptions): Promise<MonitorP
   let exhausted = false;
   let refilling: Promise<void> | undefined;
   const refill = async () => {
-    const due = (await dueRelaysForMonitor(db, { intervalSeconds: monitor.interval_seconds, limit: monitor.concurrency * 2, service: MONITOR_SERVICE, urls, exclude: [...seen, ...refusedNow()], networks: reachableNetworks(config.relay) })).filter((relay) => !seen.has(relay.id));
+    const due = (
+      await dueRelaysForMonitor(db, {
+        intervalSeconds: monitor.interval_seconds,
+        limit: monitor.concurrency * 2,
+        service: MONITOR_SERVICE,
+        urls,
+        exclude: [...seen, ...refusedNow()],
+        networks: reachableNetworks(config.relay),
+      })
+    ).filter((relay) => !seen.has(relay.id));
     if (due.length === 0) {
       exhausted = true;
       return;
     }
     const byId = new Map(due.map((relay) => [String(relay.id), relay]));
-    const leased = await acquireLeases(db, { service: MONITOR_SERVICE, owner, candidates: [...byId.keys()], limit: due.length, ttlMs: monitor.lease_seconds * 1000 });
+    const leased = await acquireLeases(db, {
+      service: MONITOR_SERVICE,
+      owner,
+      candidates: [...byId.keys()],
+      limit: due.length,
+      ttlMs: monitor.lease_seconds * 1000,
+    });
     for (const relay of due) seen.add(relay.id);
     for (const resource of leased) queue.push(byId.get(resource) as DueRelay);
   };
@@ -207,7 +265,11 @@ export async function monitorOnce(options: MonitorPassOptions): Promise<MonitorP
     metrics.relaysChecked.inc({ status: result.up ? 'up' : 'down' });
     if (monitor.feed_circuit_breaker) {
       if (result.up) await liftMonitorBench(db, relay.id);
-      else await recordRelayFailure(db, relay.id, `monitor: ${result.reason ?? 'does not open'}`, { baseSeconds: config.sync.failure_backoff_seconds, maxSeconds: config.sync.failure_backoff_max_seconds });
+      else
+        await recordRelayFailure(db, relay.id, `monitor: ${result.reason ?? 'does not open'}`, {
+          baseSeconds: config.sync.failure_backoff_seconds,
+          maxSeconds: config.sync.failure_backoff_max_seconds,
+        });
     }
     summary.checked += 1;
     if (result.up) summary.up += 1;
@@ -216,13 +278,32 @@ export async function monitorOnce(options: MonitorPassOptions): Promise<MonitorP
     log.debug({ up: result.up, reason: result.reason, checks: result.records.length }, 'relay checked');
     if (publisher && secretKey && Date.now() - lastAnnouncementAt >= monitor.interval_seconds * 1000) {
       lastAnnouncementAt = Date.now();
-      await publish(signEvent(monitorAnnouncementTemplate({ frequencySeconds: monitor.interval_seconds, ...announcedChecks(config) }, { createdAt: Math.floor(Date.now() / 1000) }), secretKey));
+      await publish(
+        signEvent(
+          monitorAnnouncementTemplate(
+            { frequencySeconds: monitor.interval_seconds, ...announcedChecks(config) },
+            { createdAt: Math.floor(Date.now() / 1000) },
+          ),
+          secretKey,
+        ),
+      );
     }
     if (publisher && secretKey) {
       // Only what was observed: claims proven or disproven by our own probes and use, never `untested`.
-      result.report.claims = (await relayClaims(db, relay.id)).filter((claim) => claim.status !== 'untested').map(({ subject, status }) => ({ subject, status: status as 'verified' | 'refuted' }));
+      result.report.claims = (await relayClaims(db, relay.id))
+        .filter((claim) => claim.status !== 'untested')
+        .map(({ subject, status }) => ({ subject, status: status as 'verified' | 'refuted' }));
     }
-    if (publisher && secretKey) await publish(signEvent(relayDiscoveryTemplate(result.report, { createdAt: Math.floor(Date.now() / 1000), includeNip11Content: monitor.publish_nip11_content }), secretKey));
+    if (publisher && secretKey)
+      await publish(
+        signEvent(
+          relayDiscoveryTemplate(result.report, {
+            createdAt: Math.floor(Date.now() / 1000),
+            includeNip11Content: monitor.publish_nip11_content,
+          }),
+          secretKey,
+        ),
+      );
   };
 
   try {
@@ -272,7 +353,11 @@ export function createMonitorService(options: { db: Database; config: () => Conf
     intervalSeconds: (config) => config.monitor.idle_poll_seconds,
     round: async (config, signal) => {
       const summary = await monitorOnce({ db: options.db, config, logger: options.logger, owner, signal, refusedUntil, identityState });
-      if (summary.checked > 0) options.logger.info({ checked: summary.checked, up: summary.up, down: summary.down, published: summary.published }, 'monitor pass done');
+      if (summary.checked > 0)
+        options.logger.info(
+          { checked: summary.checked, up: summary.up, down: summary.down, published: summary.published },
+          'monitor pass done',
+        );
     },
   });
 }

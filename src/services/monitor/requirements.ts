@@ -19,7 +19,10 @@ const PAYMENT_WORDS = /\b(pay|paid|payment|subscri\w*|invoice|lightning|sats?|za
 /** Refusals that say nothing about a policy (load, our event, a bug). */
 const NOT_A_POLICY = new Set(['rate-limited', 'invalid', 'error', 'duplicate']);
 
-export function deriveRequirements(nip11: Nip11Document | undefined, ws: WebSocketOutcome | undefined): { requirements: Requirements; sources: Record<keyof Requirements, RequirementSource> } | undefined {
+export function deriveRequirements(
+  nip11: Nip11Document | undefined,
+  ws: WebSocketOutcome | undefined,
+): { requirements: Requirements; sources: Record<keyof Requirements, RequirementSource> } | undefined {
   const answered = ws !== undefined && (ws.read?.rttMs !== undefined || ws.write?.detail.answered === true);
   if (!nip11 && !answered) return undefined;
   const limitation = nip11?.limitation ?? {};

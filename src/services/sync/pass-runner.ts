@@ -13,7 +13,18 @@ import { PassAbortedError, syncRelayPass, type RelaySyncOptions, type RelaySyncR
 import { emptyStoreTotals } from './store-pipeline.js';
 
 /** The machine-readable prefixes of NIP-01; anything else a relay invents is counted as `other`. */
-const KNOWN_PREFIXES = new Set(['rate-limited', 'auth-required', 'restricted', 'blocked', 'invalid', 'error', 'pow', 'duplicate', 'mute', 'unsupported']);
+const KNOWN_PREFIXES = new Set([
+  'rate-limited',
+  'auth-required',
+  'restricted',
+  'blocked',
+  'invalid',
+  'error',
+  'pow',
+  'duplicate',
+  'mute',
+  'unsupported',
+]);
 
 /** A low-cardinality name for a failure, for metrics. */
 export function errorType(error: unknown): string {
@@ -32,7 +43,10 @@ export function isRetryableRelayError(error: unknown): boolean {
 
 /** One pass with its retries, in a `sync.relay` span (a no-op unless tracing is on). */
 export function syncRelayWithRetries(options: RelaySyncOptions): Promise<RelaySyncResult & { attempts: number }> {
-  return traceRelaySync(options.relay.url, () => runWithRetries(options), { isStop: (error) => error instanceof PassAbortedError, errorType });
+  return traceRelaySync(options.relay.url, () => runWithRetries(options), {
+    isStop: (error) => error instanceof PassAbortedError,
+    errorType,
+  });
 }
 
 async function runWithRetries(options: RelaySyncOptions): Promise<RelaySyncResult & { attempts: number }> {
@@ -44,7 +58,10 @@ async function runWithRetries(options: RelaySyncOptions): Promise<RelaySyncResul
   });
   const listener = policy.onRetry((event) => {
     const reason = 'error' in event ? (event.error as Error).message : 'unexpected result';
-    logger.warn({ delayMs: Math.round(event.delay), attempt: event.attempt, reason }, 'relay pass interrupted by a network error; retrying from the cursor');
+    logger.warn(
+      { delayMs: Math.round(event.delay), attempt: event.attempt, reason },
+      'relay pass interrupted by a network error; retrying from the cursor',
+    );
   });
   let attempts = 0;
   try {
@@ -54,7 +71,8 @@ async function runWithRetries(options: RelaySyncOptions): Promise<RelaySyncResul
     }, options.signal);
     return { ...result, attempts };
   } catch (error) {
-    if (config.sync.per_relay_metrics && !(error instanceof PassAbortedError)) syncMetrics().relayErrors.inc({ relay: options.relay.url, type: errorType(error) });
+    if (config.sync.per_relay_metrics && !(error instanceof PassAbortedError))
+      syncMetrics().relayErrors.inc({ relay: options.relay.url, type: errorType(error) });
     throw error;
   } finally {
     listener.dispose();

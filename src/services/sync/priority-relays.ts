@@ -22,12 +22,16 @@ export function loadPriorityRelays(config: Config): string[] {
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      problems.push({ path: 'sync.priority_file', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+      problems.push({
+        path: 'sync.priority_file',
+        message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      });
     }
     if (text !== undefined) {
       const parsed = parseSeedList(text, { maxUrlLength: config.relay_url.max_length });
       for (const entry of parsed.entries) urls.add(entry.url);
-      for (const problem of parsed.problems) problems.push({ path: 'sync.priority_file', message: `${file}:${problem.line}: ${problem.reason}` });
+      for (const problem of parsed.problems)
+        problems.push({ path: 'sync.priority_file', message: `${file}:${problem.line}: ${problem.reason}` });
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

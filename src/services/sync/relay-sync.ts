@@ -22,7 +22,14 @@ import { advanceCompletedUntil, readCursor, recordNegentropySupport, recordPassO
 import type { Logger } from '../../observability/logger.js';
 import type { RelayFilterLimits } from '../../relay/filter-limits.js';
 import { NegentropyUnsupportedError, probeNegentropy, reconcileWindow, type ReconcileReport } from '../../relay/negentropy-window.js';
-import { paginateWindow, type IncompleteReason, type OwedWindow, type PaginateOptions, type PaginateReport, type Problem } from '../../relay/paginate.js';
+import {
+  paginateWindow,
+  type IncompleteReason,
+  type OwedWindow,
+  type PaginateOptions,
+  type PaginateReport,
+  type Problem,
+} from '../../relay/paginate.js';
 import type { RelaySession } from '../../relay/session.js';
 import type { VerifyPool } from '../../verify/pool.js';
 import { loadFilterLimits, saveFilterLimits } from '../relay-filter-limits.js';
@@ -103,7 +110,15 @@ export interface RelaySyncResult {
   /** Events whose exact signature the archive held already: only their id was checked. */
   knownSignatures: number;
   /** The relay's filter limits as known after the pass. */
-  limits: { pageLimit: number; maxKinds: number; maxAuthors: number; maxIds: number; maxFilters: number; requiresKinds: boolean; count?: string };
+  limits: {
+    pageLimit: number;
+    maxKinds: number;
+    maxAuthors: number;
+    maxIds: number;
+    maxFilters: number;
+    requiresKinds: boolean;
+    count?: string;
+  };
 }
 
 export interface RelaySyncOptions {
@@ -149,12 +164,18 @@ interface PassWindow {
 function passWindow(cursor: SyncCursor, config: Config, options: RelaySyncOptions, nowMs: number): PassWindow {
   const now = Math.floor(nowMs / 1000);
   const until = options.until ?? now;
-  const fullPassDue = config.sync.full_pass_interval_seconds > 0 && (cursor.lastFullPassAt === null || nowMs - cursor.lastFullPassAt >= config.sync.full_pass_interval_seconds * 1000);
+  const fullPassDue =
+    config.sync.full_pass_interval_seconds > 0 &&
+    (cursor.lastFullPassAt === null || nowMs - cursor.lastFullPassAt >= config.sync.full_pass_interval_seconds * 1000);
   // With event retention, nothing older than its cutoff is fetched again (maintenance drops it).
   const retentionFloor = config.maintenance.event_retention_days > 0 ? now - config.maintenance.event_retention_days * 86_400 : 0;
   const oldest = Math.max(config.sync.since, retentionFloor);
   const wholeRange = cursor.negentropy === 'supported' && config.sync.negentropy !== 'off' && config.sync.negentropy_full_range;
-  const since = options.since ?? (cursor.completedUntil === null || fullPassDue || wholeRange ? oldest : Math.max(oldest, cursor.completedUntil - config.sync.rescan_window_seconds));
+  const since =
+    options.since ??
+    (cursor.completedUntil === null || fullPassDue || wholeRange
+      ? oldest
+      : Math.max(oldest, cursor.completedUntil - config.sync.rescan_window_seconds));
   return { since: Math.min(since, until), until, full: since <= oldest };
 }
 
@@ -167,7 +188,7 @@ function shouldTryNegentropy(cursor: SyncCursor, config: Config, nowMs: number):
 const PROBLEM_MESSAGES: Record<IncompleteReason, string> = {
   refused: 'relay refused a request',
   stalled: 'relay stopped answering a request before EOSE; that window stays owed',
-  crowded: 'a crowded second could not be proven complete within the relay\'s limits; it stays owed',
+  crowded: "a crowded second could not be proven complete within the relay's limits; it stays owed",
   'ignores-time': 'relay answers outside the requested window (ignores since/until); the rest stays owed',
   'request-bound': 'pass reached its request bound; the rest of the window waits for the next pass',
   'time-budget': 'pass reached its time budget; the rest of the window waits for the next pass',
@@ -182,13 +203,20 @@ function emptyReport(): WindowsReport {
   return { requests: 0, delivered: 0, outOfFilter: 0, crowdedSeconds: 0, complete: true, refusals: 0, problems: {}, withheld: 0 };
 }
 
-function addReport(total: WindowsReport, part: Pick<PaginateReport, 'delivered' | 'outOfFilter' | 'refusals' | 'problems' | 'complete' | 'incompleteReason' | 'stopped'> & { requests: number; crowdedSeconds?: number }): void {
+function addReport(
+  total: WindowsReport,
+  part: Pick<PaginateReport, 'delivered' | 'outOfFilter' | 'refusals' | 'problems' | 'complete' | 'incompleteReason' | 'stopped'> & {
+    requests: number;
+    crowdedSeconds?: number;
+  },
+): void {
   total.requests += part.requests;
   total.delivered += part.delivered;
   total.outOfFilter += part.outOfFilter;
   total.crowdedSeconds += part.crowdedSeconds ?? 0;
   total.refusals += part.refusals;
-  for (const [reason, count] of Object.entries(part.problems)) total.problems[reason as IncompleteReason] = (total.problems[reason as IncompleteReason] ?? 0) + count;
+  for (const [reason, count] of Object.entries(part.problems))
+    total.problems[reason as IncompleteReason] = (total.problems[reason as IncompleteReason] ?? 0) + count;
   if (!part.complete) {
     total.complete = false;
     total.incompleteReason ??= part.incompleteReason;
@@ -207,13 +235,22 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
   const { maxMessageLength } = await knownLimitation(db, relay.id);
   // Negentropy messages travel hex-encoded (twice their size) inside a JSON array: keep them under the
   // relay's advertised message limit, within the protocol's minimum of 4096 bytes.
-  const frameSizeLimit = maxMessageLength === undefined ? config.sync.negentropy_frame_size_limit : Math.max(4_096, Math.min(config.sync.negentropy_frame_size_limit || Number.POSITIVE_INFINITY, Math.floor((maxMessageLength - 256) / 2)));
+  const frameSizeLimit =
+    maxMessageLength === undefined
+      ? config.sync.negentropy_frame_size_limit
+      : Math.max(
+          4_096,
+          Math.min(config.sync.negentropy_frame_size_limit || Number.POSITIVE_INFINITY, Math.floor((maxMessageLength - 256) / 2)),
+        );
   const metrics = syncMetrics();
   const endTimer = metrics.passSeconds.startTimer();
 
   let session: RelaySession;
   try {
-    session = await openRelaySession(relay.url, config, logger, { trusted: relay.trusted ?? true, ...(options.signal ? { signal: options.signal } : {}) });
+    session = await openRelaySession(relay.url, config, logger, {
+      trusted: relay.trusted ?? true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } catch (error) {
     metrics.passes.inc({ outcome: 'unreachable' });
     endTimer();
@@ -234,15 +271,27 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.totals ? { totals: options.totals } : {}),
     onCommitted: (position) =>
-      options.onProgress?.({ relayUrl: relay.url, method, stored: pipeline.totals.stored, newLinks: pipeline.totals.newLinks, ...(position === undefined ? {} : { positionAt: position.until }) }),
+      options.onProgress?.({
+        relayUrl: relay.url,
+        method,
+        stored: pipeline.totals.stored,
+        newLinks: pipeline.totals.newLinks,
+        ...(position === undefined ? {} : { positionAt: position.until }),
+      }),
   });
   const problemsLogged = new Set<IncompleteReason>();
   const onProblem = (problem: Problem) => {
     if (problemsLogged.has(problem.reason)) return;
     problemsLogged.add(problem.reason);
-    logger.warn({ reason: problem.reason, detail: problem.detail, ...(problem.filter ? { filter: problem.filter } : {}) }, PROBLEM_MESSAGES[problem.reason]);
+    logger.warn(
+      { reason: problem.reason, detail: problem.detail, ...(problem.filter ? { filter: problem.filter } : {}) },
+      PROBLEM_MESSAGES[problem.reason],
+    );
   };
-  const heartbeat = setInterval(() => logger.info({ stored: pipeline.totals.stored, elapsedMs: Math.round(clock() - startedMs) }, 'relay pass still running'), STILL_RUNNING_LOG_MS);
+  const heartbeat = setInterval(
+    () => logger.info({ stored: pipeline.totals.stored, elapsedMs: Math.round(clock() - startedMs) }, 'relay pass still running'),
+    STILL_RUNNING_LOG_MS,
+  );
   heartbeat.unref();
   const total = emptyReport();
   let negentropy: RelaySyncResult['negentropy'];
@@ -251,7 +300,12 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
     const { rows, lastId } = await db.transaction(async (tx) => {
       if (cursor.passUntil !== null) {
         // A pass of an older release was interrupted: its unfinished part becomes an owed window.
-        await insertOwed(tx, relay.id, { since: config.sync.since, until: cursor.positionAt ?? cursor.passUntil, reason: 'interrupted pass', attempts: 0 }, startedMs);
+        await insertOwed(
+          tx,
+          relay.id,
+          { since: config.sync.since, until: cursor.positionAt ?? cursor.passUntil, reason: 'interrupted pass', attempts: 0 },
+          startedMs,
+        );
       }
       await advanceCompletedUntil(tx, relay.id, window.until);
       return planOwed(tx, relay.id, window, config.sync.owed_windows_per_pass, startedMs);
@@ -273,7 +327,7 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
       if (clock() >= deadline) {
         total.stopped = 'time-budget';
         total.complete = false;
-        total.incompleteReason ??= 'the pass\'s time budget ran out; the rest waits for the next pass';
+        total.incompleteReason ??= "the pass's time budget ran out; the rest waits for the next pass";
         onProblem({ reason: 'time-budget', detail: `${config.sync.pass_time_budget_seconds} s` });
         break;
       }
@@ -315,7 +369,9 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
   } finally {
     clearInterval(heartbeat);
     session.close();
-    await saveFilterLimits(db, relay.id, limits).catch((error: unknown) => logger.warn({ err: error }, 'could not store the relay\'s learned filter limits'));
+    await saveFilterLimits(db, relay.id, limits).catch((error: unknown) =>
+      logger.warn({ err: error }, "could not store the relay's learned filter limits"),
+    );
     metrics.pages.inc(total.requests);
     metrics.eventsRejected.inc({ reason: 'bad-id' }, pipeline.totals.invalid.badId);
     metrics.eventsRejected.inc({ reason: 'bad-sig' }, pipeline.totals.invalid.badSig);
@@ -327,22 +383,43 @@ export async function syncRelayPass(options: RelaySyncOptions): Promise<RelaySyn
   }
   const owed = await owedSummary(db, relay.id);
   const complete = total.complete && total.stopped === undefined && owed.windows === 0;
-  const incompleteReason = complete ? undefined : (total.incompleteReason ?? `${owed.windows} owed window(s) from earlier passes, oldest: ${owed.oldestReason ?? 'unknown'}`);
-  const report: PassReport = { ...total, complete, ...(incompleteReason ? { incompleteReason } : {}), owed: { windows: owed.windows, seconds: owed.seconds }, elapsedMs: Math.round(clock() - startedMs) };
-  await recordPassOutcome(db, relay.id, { complete, ...(incompleteReason ? { reason: incompleteReason } : {}), requests: total.requests, full: window.full && total.stopped === undefined, atMs: startedMs });
+  const incompleteReason = complete
+    ? undefined
+    : (total.incompleteReason ?? `${owed.windows} owed window(s) from earlier passes, oldest: ${owed.oldestReason ?? 'unknown'}`);
+  const report: PassReport = {
+    ...total,
+    complete,
+    ...(incompleteReason ? { incompleteReason } : {}),
+    owed: { windows: owed.windows, seconds: owed.seconds },
+    elapsedMs: Math.round(clock() - startedMs),
+  };
+  await recordPassOutcome(db, relay.id, {
+    complete,
+    ...(incompleteReason ? { reason: incompleteReason } : {}),
+    requests: total.requests,
+    full: window.full && total.stopped === undefined,
+    atMs: startedMs,
+  });
   metrics.passes.inc({ outcome: complete ? 'complete' : 'incomplete' });
   if (config.sync.per_relay_metrics) {
     const totals = pipeline.totals;
     const invalid = totals.invalid.badId + totals.invalid.badSig + session.stats.malformed;
     metrics.relayEvents.inc({ relay: relay.url, outcome: 'received' }, total.delivered);
     metrics.relayEvents.inc({ relay: relay.url, outcome: 'stored' }, totals.stored);
-    metrics.relayEvents.inc({ relay: relay.url, outcome: 'duplicate' }, Math.max(0, total.delivered - totals.stored - totals.invalid.badId - totals.invalid.badSig));
+    metrics.relayEvents.inc(
+      { relay: relay.url, outcome: 'duplicate' },
+      Math.max(0, total.delivered - totals.stored - totals.invalid.badId - totals.invalid.badSig),
+    );
     metrics.relayEvents.inc({ relay: relay.url, outcome: 'invalid' }, invalid);
     metrics.relayOwed.set({ relay: relay.url }, owed.windows);
     if (complete) metrics.relayLag.set({ relay: relay.url }, Math.max(0, Math.floor(clock() / 1000) - window.until));
   }
   if (total.outOfFilter > 0) logger.warn({ outOfFilter: total.outOfFilter }, 'relay returned events outside the filter; they were dropped');
-  if (!complete) logger.warn({ reason: incompleteReason, owedWindows: owed.windows, requests: total.requests }, 'pass incomplete; what is not proven stays owed and is retried by later passes');
+  if (!complete)
+    logger.warn(
+      { reason: incompleteReason, owedWindows: owed.windows, requests: total.requests },
+      'pass incomplete; what is not proven stays owed and is retried by later passes',
+    );
   const values = limits.values;
   return {
     relayUrl: relay.url,
@@ -387,7 +464,12 @@ function oweUnder(context: RangeContext, range: OwedRow): (window: OwedWindow) =
   const attempts = range.attempts + 1;
   const retryAfter = Math.min(config.sync.owed_retry_max_seconds, config.sync.owed_retry_seconds * 2 ** Math.min(attempts - 1, 20));
   return async (window) => {
-    await insertOwed(db, relay.id, { since: window.since, until: window.until, reason: `${window.reason}: ${window.detail}`, attempts }, context.clock() + retryAfter * 1000);
+    await insertOwed(
+      db,
+      relay.id,
+      { since: window.since, until: window.until, reason: `${window.reason}: ${window.detail}`, attempts },
+      context.clock() + retryAfter * 1000,
+    );
   };
 }
 
@@ -412,7 +494,18 @@ function pageRange(context: RangeContext, range: OwedRow, maxRequests: number): 
   const { session, limits, pipeline, deadline, clock, onProblem } = context;
   return paginateWindow(
     session.fetchPage,
-    { since: range.since, until: range.until, limits, maxRequests, deadline, now: clock, countEvents: session.count, ...knownInArchive(context), onOwed: oweUnder(context, range), onProblem },
+    {
+      since: range.since,
+      until: range.until,
+      limits,
+      maxRequests,
+      deadline,
+      now: clock,
+      countEvents: session.count,
+      ...knownInArchive(context),
+      onOwed: oweUnder(context, range),
+      onProblem,
+    },
     async (events, position) => {
       checkAbort(context);
       await pipeline.push(events, position ? { owedId: range.id, until: position.until } : undefined);
@@ -421,7 +514,12 @@ function pageRange(context: RangeContext, range: OwedRow, maxRequests: number): 
 }
 
 /** NIP-77 reconciliation of one owed window, with REQ for the seconds it cannot reconcile. */
-function reconcileRange(context: RangeContext, range: OwedRow, withheld: ReadonlySet<string>, maxRequests: number): Promise<ReconcileReport> {
+function reconcileRange(
+  context: RangeContext,
+  range: OwedRow,
+  withheld: ReadonlySet<string>,
+  maxRequests: number,
+): Promise<ReconcileReport> {
   const { options, session, limits, pipeline, deadline, clock, frameSizeLimit, onProblem } = context;
   const { db, relay, config } = options;
   const onOwed = oweUnder(context, range);
@@ -442,7 +540,18 @@ function reconcileRange(context: RangeContext, range: OwedRow, withheld: Readonl
       pageWindow: (since, until) =>
         paginateWindow(
           session.fetchPage,
-          { since, until, limits, maxRequests, deadline, now: clock, countEvents: session.count, ...knownInArchive(context), onOwed, onProblem },
+          {
+            since,
+            until,
+            limits,
+            maxRequests,
+            deadline,
+            now: clock,
+            countEvents: session.count,
+            ...knownInArchive(context),
+            onOwed,
+            onProblem,
+          },
           async (events, position) => {
             checkAbort(context);
             await pipeline.push(events, position ? { owedId: range.id, until: position.until } : undefined);

@@ -105,7 +105,10 @@ export function createStorePipeline(options: {
     });
     if (valid.length < events.length && !invalidLogged) {
       invalidLogged = true;
-      logger.warn({ invalid: events.length - valid.length }, 'relay serves events with wrong ids or signatures; they are counted and never stored');
+      logger.warn(
+        { invalid: events.length - valid.length },
+        'relay serves events with wrong ids or signatures; they are counted and never stored',
+      );
     }
     return valid;
   };
@@ -115,7 +118,9 @@ export function createStorePipeline(options: {
     const valid = group.length === 1 ? ((group[0] as Batch).valid as NostrEvent[]) : group.flatMap((batch) => batch.valid as NostrEvent[]);
     // Each owed window shrinks to the lowest position saved for it (as saving them one by one would).
     const positions = new Map<number, number>();
-    for (const { position } of group) if (position !== undefined) positions.set(position.owedId, Math.min(position.until, positions.get(position.owedId) ?? Number.POSITIVE_INFINITY));
+    for (const { position } of group)
+      if (position !== undefined)
+        positions.set(position.owedId, Math.min(position.until, positions.get(position.owedId) ?? Number.POSITIVE_INFINITY));
     if (valid.length === 0 && positions.size === 0) return;
     await db.transaction(async (tx) => {
       // The position is saved in this same transaction: losing the commit loses both, never one. Only
@@ -167,7 +172,11 @@ export function createStorePipeline(options: {
         const group = [waiting.shift() as Batch];
         let events = (first.valid as NostrEvent[]).length;
         let bytes = first.bytes;
-        for (let next = waiting[0]; next?.valid !== undefined && events + next.valid.length <= maxGroupEvents && bytes + next.bytes <= maxGroupBytes; next = waiting[0]) {
+        for (
+          let next = waiting[0];
+          next?.valid !== undefined && events + next.valid.length <= maxGroupEvents && bytes + next.bytes <= maxGroupBytes;
+          next = waiting[0]
+        ) {
           group.push(waiting.shift() as Batch);
           events += next.valid.length;
           bytes += next.bytes;

@@ -46,7 +46,18 @@ export function createSyncService(options: { db: Database; config: () => Config;
       try {
         await Promise.all(
           Array.from({ length: initial.sync.concurrency }, (_, slot) =>
-            runSlot({ db, logger, config: options.config, pool, budget, signal, owner: `${processOwner}/${slot}`, priorityOnly: slot < reserved, priorityUrls, unreleased: [] }),
+            runSlot({
+              db,
+              logger,
+              config: options.config,
+              pool,
+              budget,
+              signal,
+              owner: `${processOwner}/${slot}`,
+              priorityOnly: slot < reserved,
+              priorityUrls,
+              unreleased: [],
+            }),
           ),
         );
       } finally {
@@ -84,7 +95,13 @@ async function nextRelay(slot: SlotOptions, config: Config): Promise<DueRelay | 
   });
   if (candidates.length === 0) return undefined;
   const byId = new Map(candidates.map((relay) => [String(relay.id), relay]));
-  const [leased] = await acquireLeases(slot.db, { service: SYNC_SERVICE, owner: slot.owner, candidates: [...byId.keys()], limit: 1, ttlMs: config.sync.lease_seconds * 1000 });
+  const [leased] = await acquireLeases(slot.db, {
+    service: SYNC_SERVICE,
+    owner: slot.owner,
+    candidates: [...byId.keys()],
+    limit: 1,
+    ttlMs: config.sync.lease_seconds * 1000,
+  });
   return leased === undefined ? undefined : byId.get(leased);
 }
 
@@ -123,12 +140,27 @@ async function passOnce(slot: SlotOptions, config: Config, relay: DueRelay): Pro
   const resources = [String(relay.id)];
   const ttlMs = config.sync.lease_seconds * 1000;
   const renewal = setInterval(() => {
-    renewLeases(db, { service: SYNC_SERVICE, owner, resources, ttlMs }).catch((error: unknown) => log.warn({ err: error }, 'lease renewal failed'));
+    renewLeases(db, { service: SYNC_SERVICE, owner, resources, ttlMs }).catch((error: unknown) =>
+      log.warn({ err: error }, 'lease renewal failed'),
+    );
   }, ttlMs / 3);
   try {
     const result = await syncRelayWithRetries({ db, relay, config, pool, budget, logger: log, signal });
     await recordRelaySuccess(db, relay.id);
-    log.info({ method: result.method, full: result.full, stored: result.stored, requests: result.report.requests, refusals: result.report.refusals, owedWindows: result.report.owed.windows, complete: result.report.complete, elapsedMs: result.report.elapsedMs, attempts: result.attempts }, 'relay pass done');
+    log.info(
+      {
+        method: result.method,
+        full: result.full,
+        stored: result.stored,
+        requests: result.report.requests,
+        refusals: result.report.refusals,
+        owedWindows: result.report.owed.windows,
+        complete: result.report.complete,
+        elapsedMs: result.report.elapsedMs,
+        attempts: result.attempts,
+      },
+      'relay pass done',
+    );
   } catch (error) {
     if (error instanceof PassAbortedError || signal.aborted) return;
     if (isDatabaseOutage(error)) {

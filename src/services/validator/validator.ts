@@ -30,7 +30,14 @@ export interface ValidationSummary {
   refused: { url: string; reason: string }[];
 }
 
-async function validateCandidate(db: Database, config: Config, candidate: DueCandidate, summary: ValidationSummary, logger: Logger, resolver: ReturnType<typeof createResolver>): Promise<void> {
+async function validateCandidate(
+  db: Database,
+  config: Config,
+  candidate: DueCandidate,
+  summary: ValidationSummary,
+  logger: Logger,
+  resolver: ReturnType<typeof createResolver>,
+): Promise<void> {
   const metrics = validatorMetrics();
   const log = relayLogger(logger, candidate.url);
   summary.probed += 1;
@@ -50,7 +57,9 @@ async function validateCandidate(db: Database, config: Config, candidate: DueCan
     log.info({ reason: screened.refusal, detail: screened.detail }, 'candidate refused by screening; retired');
     return;
   }
-  const probe = screened.ok ? await probeRelay(candidate.url, config.relay, config.validator.probe_timeout_ms, screened.addresses) : { ok: false as const, reason: screened.detail };
+  const probe = screened.ok
+    ? await probeRelay(candidate.url, config.relay, config.validator.probe_timeout_ms, screened.addresses)
+    : { ok: false as const, reason: screened.detail };
   if (probe.ok) {
     await promoteCandidate(db, candidate.id);
     summary.promoted.push(candidate.url);
@@ -74,17 +83,35 @@ async function validateCandidate(db: Database, config: Config, candidate: DueCan
 }
 
 /** Probes every candidate due now (in waves of `validator.concurrency`) and returns what happened. */
-export async function validateDue(options: { db: Database; config: Config; logger: Logger; owner?: string; signal?: AbortSignal }): Promise<ValidationSummary> {
+export async function validateDue(options: {
+  db: Database;
+  config: Config;
+  logger: Logger;
+  owner?: string;
+  signal?: AbortSignal;
+}): Promise<ValidationSummary> {
   const { db, config, logger } = options;
   const owner = options.owner ?? processOwnerId();
   const summary: ValidationSummary = { probed: 0, promoted: [], failed: [], retired: [], refused: [] };
   const resolver = createResolver(config.validator.dns_servers, config.validator.probe_timeout_ms);
   const seen = new Set<number>();
   while (!options.signal?.aborted) {
-    const due = (await dueCandidates(db, { limit: config.validator.concurrency * 2, service: VALIDATOR_SERVICE, networks: reachableNetworks(config.relay) })).filter((candidate) => !seen.has(candidate.id));
+    const due = (
+      await dueCandidates(db, {
+        limit: config.validator.concurrency * 2,
+        service: VALIDATOR_SERVICE,
+        networks: reachableNetworks(config.relay),
+      })
+    ).filter((candidate) => !seen.has(candidate.id));
     if (due.length === 0) break;
     const byId = new Map(due.map((candidate) => [String(candidate.id), candidate]));
-    const leased = await acquireLeases(db, { service: VALIDATOR_SERVICE, owner, candidates: [...byId.keys()], limit: config.validator.concurrency, ttlMs: config.validator.probe_timeout_ms * 3 + 30_000 });
+    const leased = await acquireLeases(db, {
+      service: VALIDATOR_SERVICE,
+      owner,
+      candidates: [...byId.keys()],
+      limit: config.validator.concurrency,
+      ttlMs: config.validator.probe_timeout_ms * 3 + 30_000,
+    });
     if (leased.length === 0) break;
     try {
       await Promise.all(
@@ -110,7 +137,11 @@ export function createValidatorService(options: { db: Database; config: () => Co
     intervalSeconds: (config) => config.validator.idle_poll_seconds,
     round: async (config, signal) => {
       const summary = await validateDue({ db: options.db, config, logger: options.logger, owner, signal });
-      if (summary.probed > 0) options.logger.info({ probed: summary.probed, promoted: summary.promoted.length, failed: summary.failed.length, retired: summary.retired.length }, 'validation round done');
+      if (summary.probed > 0)
+        options.logger.info(
+          { probed: summary.probed, promoted: summary.promoted.length, failed: summary.failed.length, retired: summary.retired.length },
+          'validation round done',
+        );
     },
   });
 }

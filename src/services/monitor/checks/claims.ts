@@ -97,11 +97,17 @@ class Prober {
   async read(filters: object[]): Promise<{ events: unknown[]; end: SubscriptionEnd }> {
     await this.pace();
     const events: unknown[] = [];
-    const end = await this.connection.subscribe(filters, { onEvent: (event) => events.push(event) }, { subIdPrefix: 'probe', maxBytes: MAX_READ_BYTES, signal: this.options.signal });
+    const end = await this.connection.subscribe(
+      filters,
+      { onEvent: (event) => events.push(event) },
+      { subIdPrefix: 'probe', maxBytes: MAX_READ_BYTES, signal: this.options.signal },
+    );
     return { events, end };
   }
 
-  async publish(template: EventTemplate): Promise<{ event: NostrEvent; accepted: boolean; message: string } | { event: NostrEvent; error: string }> {
+  async publish(
+    template: EventTemplate,
+  ): Promise<{ event: NostrEvent; accepted: boolean; message: string } | { event: NostrEvent; error: string }> {
     await this.pace();
     const event = signEvent(template, this.options.writeKey as string);
     try {
@@ -138,16 +144,30 @@ const probeNote = (what: string): string => `bigbrotr relay monitor: NIP-11 clai
 async function probeSearch(prober: Prober): Promise<void> {
   const term = `bigbrotr-probe-${randomBytes(8).toString('hex')}`;
   const { events, end } = await prober.read([{ search: term, limit: 5 }]);
-  if (events.length > 0) return prober.add('50', 'refuted', `a search for a term no event contains (${term}) was answered with ${events.length} unrelated event(s): the search field is ignored`);
+  if (events.length > 0)
+    return prober.add(
+      '50',
+      'refuted',
+      `a search for a term no event contains (${term}) was answered with ${events.length} unrelated event(s): the search field is ignored`,
+    );
   if (closedForItself(end)) return prober.add('50', 'refuted', `a search filter was refused: ${endText(end)}`);
   if (!answered(end)) return prober.add('50', 'untested', `a search filter got ${endText(end)}`);
   const sample = await prober.read([{ kinds: [1], limit: 5 }]);
   const word = sample.events
-    .map((event) => (typeof (event as { content?: unknown }).content === 'string' ? ((event as { content: string }).content.match(/[\p{L}]{5,20}/u)?.[0] ?? '') : ''))
+    .map((event) =>
+      typeof (event as { content?: unknown }).content === 'string'
+        ? ((event as { content: string }).content.match(/[\p{L}]{5,20}/u)?.[0] ?? '')
+        : '',
+    )
     .find((candidate) => candidate.length > 0);
   if (!word) return prober.add('50', 'untested', 'nothing to search for: the relay served no kind 1 note with a word in it');
   const found = await prober.read([{ search: word, limit: 5 }]);
-  if (found.events.length > 0) return prober.add('50', 'verified', `a search for a term nothing holds came back empty, and one for "${word}" (from a note it served) found ${found.events.length} event(s)`);
+  if (found.events.length > 0)
+    return prober.add(
+      '50',
+      'verified',
+      `a search for a term nothing holds came back empty, and one for "${word}" (from a note it served) found ${found.events.length} event(s)`,
+    );
   prober.add('50', 'untested', `a search for "${word}", from a note it served, found nothing (${endText(found.end)})`);
 }
 
@@ -158,7 +178,9 @@ async function scanExpired(prober: Prober): Promise<boolean> {
   for (const raw of events) {
     const event = raw as { id?: unknown; tags?: unknown };
     if (!Array.isArray(event.tags)) continue;
-    const expiration = (event.tags as unknown[]).find((tag): tag is string[] => Array.isArray(tag) && tag[0] === 'expiration' && typeof tag[1] === 'string');
+    const expiration = (event.tags as unknown[]).find(
+      (tag): tag is string[] => Array.isArray(tag) && tag[0] === 'expiration' && typeof tag[1] === 'string',
+    );
     // A minute of grace for clocks and for relays that sweep expired events periodically.
     if (expiration && /^\d+$/.test(expiration[1] as string) && Number(expiration[1]) < now - 60) {
       prober.add('40', 'refuted', `served event ${String(event.id).slice(0, 64)} whose expiration (${expiration[1]}) had passed`);
@@ -171,28 +193,52 @@ async function scanExpired(prober: Prober): Promise<boolean> {
 async function probeExpirationByWrite(prober: Prober, lifeSeconds: number, stored: string[]): Promise<void> {
   const expiration = Math.floor(Date.now() / 1000) + lifeSeconds;
   const sent = await prober.publish({ kind: 1, content: probeNote('NIP-40 expiration'), tags: [['expiration', String(expiration)]] });
-  if ('error' in sent || !sent.accepted) return prober.add('40', 'untested', `the probe event was not accepted: ${'error' in sent ? sent.error : sent.message}`);
+  if ('error' in sent || !sent.accepted)
+    return prober.add('40', 'untested', `the probe event was not accepted: ${'error' in sent ? sent.error : sent.message}`);
   stored.push(sent.event.id);
   // Only a relay seen serving our event before it expired proves anything by not serving it after.
-  if ((await prober.serves(sent.event.id)) !== true) return prober.add('40', 'untested', 'the relay accepted our probe event but did not serve it back before it expired');
+  if ((await prober.serves(sent.event.id)) !== true)
+    return prober.add('40', 'untested', 'the relay accepted our probe event but did not serve it back before it expired');
   await sleep(Math.max(0, expiration + 1 - Date.now() / 1000) * 1000, undefined, { signal: prober.signal }).catch(() => undefined);
   const served = await prober.serves(sent.event.id);
   if (served === undefined) return prober.add('40', 'untested', 'the expired probe event was asked for again and got no answer');
-  prober.add('40', served ? 'refuted' : 'verified', served ? `served our probe event ${lifeSeconds} s after it expired` : 'stopped serving our probe event once it expired');
+  prober.add(
+    '40',
+    served ? 'refuted' : 'verified',
+    served ? `served our probe event ${lifeSeconds} s after it expired` : 'stopped serving our probe event once it expired',
+  );
 }
 
 async function probeDeletion(prober: Prober, stored: string[]): Promise<void> {
   const sent = await prober.publish({ kind: 1, content: probeNote('NIP-09 deletion'), tags: [] });
-  if ('error' in sent || !sent.accepted) return prober.add('9', 'untested', `the probe event was not accepted: ${'error' in sent ? sent.error : sent.message}`);
+  if ('error' in sent || !sent.accepted)
+    return prober.add('9', 'untested', `the probe event was not accepted: ${'error' in sent ? sent.error : sent.message}`);
   stored.push(sent.event.id);
-  if ((await prober.serves(sent.event.id)) !== true) return prober.add('9', 'untested', 'the relay accepted our probe event but did not serve it back');
-  const deletion = await prober.publish({ kind: 5, content: 'bigbrotr claim probe', tags: [['e', sent.event.id], ['k', '1']] });
+  if ((await prober.serves(sent.event.id)) !== true)
+    return prober.add('9', 'untested', 'the relay accepted our probe event but did not serve it back');
+  const deletion = await prober.publish({
+    kind: 5,
+    content: 'bigbrotr claim probe',
+    tags: [
+      ['e', sent.event.id],
+      ['k', '1'],
+    ],
+  });
   if ('error' in deletion) return prober.add('9', 'untested', `no answer to our deletion request: ${deletion.error}`);
-  if (!deletion.accepted) return prober.add('9', refusesEvent(deletion.message) ? 'refuted' : 'untested', `refused a deletion request of our own event: "${deletion.message.slice(0, 200)}"`);
+  if (!deletion.accepted)
+    return prober.add(
+      '9',
+      refusesEvent(deletion.message) ? 'refuted' : 'untested',
+      `refused a deletion request of our own event: "${deletion.message.slice(0, 200)}"`,
+    );
   const served = await prober.serves(sent.event.id);
   if (served === undefined) return prober.add('9', 'untested', 'the deleted probe event was asked for again and got no answer');
   if (!served) stored.splice(stored.indexOf(sent.event.id), 1);
-  prober.add('9', served ? 'refuted' : 'verified', served ? 'still served our event after accepting our deletion request' : 'stopped serving our event after our deletion request');
+  prober.add(
+    '9',
+    served ? 'refuted' : 'verified',
+    served ? 'still served our event after accepting our deletion request' : 'stopped serving our event after our deletion request',
+  );
 }
 
 async function probeProtected(prober: Prober, stored: string[]): Promise<void> {
@@ -204,7 +250,8 @@ async function probeProtected(prober: Prober, stored: string[]): Promise<void> {
     return prober.add('70', 'refuted', 'accepted a protected event (["-"] tag) from a connection that had not authenticated');
   }
   // NIP-70: the relay must ask for AUTH; any other refusal (rate limit, policy) proves nothing.
-  if (!/^auth-required:/i.test(sent.message.trim())) return prober.add('70', 'untested', `refused a protected event, but not with auth-required: "${sent.message.slice(0, 200)}"`);
+  if (!/^auth-required:/i.test(sent.message.trim()))
+    return prober.add('70', 'untested', `refused a protected event, but not with auth-required: "${sent.message.slice(0, 200)}"`);
   prober.add('70', 'verified', `refused a protected event without AUTH: "${sent.message.slice(0, 200)}"`);
 }
 
@@ -216,7 +263,8 @@ async function probeLimitWrite(prober: Prober, subject: string, template: EventT
     stored.push(sent.event.id);
     return prober.add(subject, 'refuted', `accepted ${what}`);
   }
-  if (!refusesEvent(sent.message)) return prober.add(subject, 'untested', `refused ${what}, but for another reason: "${sent.message.slice(0, 200)}"`);
+  if (!refusesEvent(sent.message))
+    return prober.add(subject, 'untested', `refused ${what}, but for another reason: "${sent.message.slice(0, 200)}"`);
   prober.add(subject, 'verified', `refused ${what}: "${sent.message.slice(0, 200)}"`);
 }
 
@@ -234,10 +282,15 @@ async function probeMaxSubscriptions(connection: RelayConnection, prober: Prober
   const filter = { ids: [randomBytes(32).toString('hex')], limit: 1 };
   for (let index = 0; index <= claimed && !prober.signal?.aborted; index += 1) {
     if (index > 0) await sleep(20);
-    const end = connection.subscribe([filter], { onEvent: () => undefined, onEose: () => (eoses += 1) }, { live: true, signal: abort.signal, subIdPrefix: 'probe' });
+    const end = connection.subscribe(
+      [filter],
+      { onEvent: () => undefined, onEose: () => (eoses += 1) },
+      { live: true, signal: abort.signal, subIdPrefix: 'probe' },
+    );
     // Relays word this refusal freely (`error: too many subscriptions`); AUTH demands and rate limits are about something else.
     void end.then((value) => {
-      if (value.reason === 'closed' && !/^(auth-required|rate-limited):/i.test(value.message.trim())) refused.push(`CLOSED "${value.message.slice(0, 200)}"`);
+      if (value.reason === 'closed' && !/^(auth-required|rate-limited):/i.test(value.message.trim()))
+        refused.push(`CLOSED "${value.message.slice(0, 200)}"`);
     });
     ends.push(end);
   }
@@ -248,8 +301,14 @@ async function probeMaxSubscriptions(connection: RelayConnection, prober: Prober
   abort.abort();
   await Promise.all(ends);
   connection.off('notice', onNotice);
-  if (refused.length > 0) return prober.add('limitation.max_subscriptions', 'verified', `of ${claimed + 1} subscriptions held at once, ${refused.length} refused: ${refused[0]}`);
-  if (eoses === claimed + 1) return prober.add('limitation.max_subscriptions', 'refuted', `held ${claimed + 1} subscriptions open at once (claims ${claimed})`);
+  if (refused.length > 0)
+    return prober.add(
+      'limitation.max_subscriptions',
+      'verified',
+      `of ${claimed + 1} subscriptions held at once, ${refused.length} refused: ${refused[0]}`,
+    );
+  if (eoses === claimed + 1)
+    return prober.add('limitation.max_subscriptions', 'refuted', `held ${claimed + 1} subscriptions open at once (claims ${claimed})`);
   prober.add('limitation.max_subscriptions', 'untested', `${eoses} of ${claimed + 1} subscriptions answered in time`);
 }
 
@@ -260,7 +319,9 @@ export function probeableClaims(document: Nip11Document): boolean {
   return (
     [50, 40, 9, 70].some((nip) => nips.includes(nip)) ||
     limitation.auth_required === true ||
-    ['max_subscriptions', 'created_at_lower_limit', 'created_at_upper_limit', 'max_content_length', 'max_event_tags'].some((field) => typeof limitation[field as keyof typeof limitation] === 'number')
+    ['max_subscriptions', 'created_at_lower_limit', 'created_at_upper_limit', 'max_content_length', 'max_event_tags'].some(
+      (field) => typeof limitation[field as keyof typeof limitation] === 'number',
+    )
   );
 }
 
@@ -268,59 +329,132 @@ export async function probeClaims(options: ClaimProbeOptions): Promise<ClaimFind
   const { document } = options;
   const nips = new Set(document.supported_nips ?? []);
   const limitation = document.limitation ?? {};
-  const config = { ...options.relay, connect_timeout_ms: options.timeoutMs, request_timeout_ms: options.timeoutMs, idle_timeout_ms: options.timeoutMs };
-  const connection = await RelayConnection.open({ url: options.url, config, addresses: options.addresses, ca: options.ca, headers: { 'User-Agent': options.userAgent } });
+  const config = {
+    ...options.relay,
+    connect_timeout_ms: options.timeoutMs,
+    request_timeout_ms: options.timeoutMs,
+    idle_timeout_ms: options.timeoutMs,
+  };
+  const connection = await RelayConnection.open({
+    url: options.url,
+    config,
+    addresses: options.addresses,
+    ca: options.ca,
+    headers: { 'User-Agent': options.userAgent },
+  });
   const prober = new Prober(connection, options);
   const stored: string[] = [];
   const writes = options.writeKey !== undefined;
   try {
     if (limitation.auth_required === true) {
       const { events, end } = await prober.read([{ kinds: [1], limit: 1 }]);
-      if (events.length > 0 || (answered(end) && !connection.authChallenge)) prober.add('limitation.auth_required', 'refuted', `answered a REQ without authentication (${events.length} event(s), ${endText(end)})`);
-      else if (refusedRequest(end) && /auth-required/i.test(endText(end))) prober.add('limitation.auth_required', 'verified', `refused a REQ before AUTH: ${endText(end)}`);
+      if (events.length > 0 || (answered(end) && !connection.authChallenge))
+        prober.add(
+          'limitation.auth_required',
+          'refuted',
+          `answered a REQ without authentication (${events.length} event(s), ${endText(end)})`,
+        );
+      else if (refusedRequest(end) && /auth-required/i.test(endText(end)))
+        prober.add('limitation.auth_required', 'verified', `refused a REQ before AUTH: ${endText(end)}`);
       else prober.add('limitation.auth_required', 'untested', `a REQ before AUTH got ${endText(end)}`);
     }
     if (nips.has(50)) await probeSearch(prober);
     if (typeof limitation.max_subscriptions === 'number' && limitation.max_subscriptions > 0) {
-      if (limitation.max_subscriptions <= MAX_SUBSCRIPTION_PROBE) await probeMaxSubscriptions(connection, prober, limitation.max_subscriptions, options.timeoutMs);
-      else prober.add('limitation.max_subscriptions', 'untested', `claims ${limitation.max_subscriptions}: more than the ${MAX_SUBSCRIPTION_PROBE} subscriptions we open to test it`);
+      if (limitation.max_subscriptions <= MAX_SUBSCRIPTION_PROBE)
+        await probeMaxSubscriptions(connection, prober, limitation.max_subscriptions, options.timeoutMs);
+      else
+        prober.add(
+          'limitation.max_subscriptions',
+          'untested',
+          `claims ${limitation.max_subscriptions}: more than the ${MAX_SUBSCRIPTION_PROBE} subscriptions we open to test it`,
+        );
     }
     if (nips.has(40)) {
       const refuted = await scanExpired(prober);
       if (!refuted && writes) await probeExpirationByWrite(prober, options.expirationSeconds ?? 3, stored);
-      else if (!refuted) prober.add('40', 'untested', `no expired event among the ${EXPIRED_SCAN_LIMIT} newest; publishing a probe needs monitor.claim_probe_writes`);
+      else if (!refuted)
+        prober.add(
+          '40',
+          'untested',
+          `no expired event among the ${EXPIRED_SCAN_LIMIT} newest; publishing a probe needs monitor.claim_probe_writes`,
+        );
     }
     const writeSubjects = [
       ...[9, 70].filter((nip) => nips.has(nip)).map(String),
-      ...(['created_at_lower_limit', 'created_at_upper_limit', 'max_content_length', 'max_event_tags'] as const).filter((field) => typeof limitation[field] === 'number' && (limitation[field] as number) > 0).map((field) => `limitation.${field}`),
+      ...(['created_at_lower_limit', 'created_at_upper_limit', 'max_content_length', 'max_event_tags'] as const)
+        .filter((field) => typeof limitation[field] === 'number' && (limitation[field] as number) > 0)
+        .map((field) => `limitation.${field}`),
     ];
     if (writes && writeSubjects.length > 0) {
       // A refused probe proves a limit only if the relay takes our plain events: one control write first.
       const control = await prober.publish({ kind: 1, content: probeNote('control write'), tags: [] });
       if ('error' in control || !control.accepted) {
         const why = 'error' in control ? control.error : control.message;
-        for (const subject of writeSubjects) prober.add(subject, 'untested', `our plain probe event was not accepted, so a refusal would prove nothing: ${why.slice(0, 200)}`);
+        for (const subject of writeSubjects)
+          prober.add(subject, 'untested', `our plain probe event was not accepted, so a refusal would prove nothing: ${why.slice(0, 200)}`);
       } else {
         stored.push(control.event.id);
         if (nips.has(9)) await probeDeletion(prober, stored);
         if (nips.has(70)) await probeProtected(prober, stored);
         const now = Math.floor(Date.now() / 1000);
         if (typeof limitation.created_at_lower_limit === 'number' && limitation.created_at_lower_limit > now - 3_600) {
-          prober.add('limitation.created_at_lower_limit', 'untested', `claims ${limitation.created_at_lower_limit} s: no valid created_at lies that far back`);
+          prober.add(
+            'limitation.created_at_lower_limit',
+            'untested',
+            `claims ${limitation.created_at_lower_limit} s: no valid created_at lies that far back`,
+          );
         } else if (typeof limitation.created_at_lower_limit === 'number' && limitation.created_at_lower_limit > 0) {
-          await probeLimitWrite(prober, 'limitation.created_at_lower_limit', { kind: 1, content: probeNote('created_at_lower_limit'), tags: [], created_at: now - limitation.created_at_lower_limit - 3_600 }, `an event dated an hour before its created_at_lower_limit (${limitation.created_at_lower_limit} s)`, stored);
+          await probeLimitWrite(
+            prober,
+            'limitation.created_at_lower_limit',
+            {
+              kind: 1,
+              content: probeNote('created_at_lower_limit'),
+              tags: [],
+              created_at: now - limitation.created_at_lower_limit - 3_600,
+            },
+            `an event dated an hour before its created_at_lower_limit (${limitation.created_at_lower_limit} s)`,
+            stored,
+          );
         }
         if (typeof limitation.created_at_upper_limit === 'number' && limitation.created_at_upper_limit > 0) {
-          await probeLimitWrite(prober, 'limitation.created_at_upper_limit', { kind: 1, content: probeNote('created_at_upper_limit'), tags: [], created_at: now + limitation.created_at_upper_limit + 3_600 }, `an event dated an hour past its created_at_upper_limit (${limitation.created_at_upper_limit} s)`, stored);
+          await probeLimitWrite(
+            prober,
+            'limitation.created_at_upper_limit',
+            {
+              kind: 1,
+              content: probeNote('created_at_upper_limit'),
+              tags: [],
+              created_at: now + limitation.created_at_upper_limit + 3_600,
+            },
+            `an event dated an hour past its created_at_upper_limit (${limitation.created_at_upper_limit} s)`,
+            stored,
+          );
         }
         const maxContent = limitation.max_content_length;
         if (typeof maxContent === 'number' && maxContent > 0 && maxContent < MAX_PROBE_CONTENT) {
           const prefix = probeNote('max_content_length');
-          await probeLimitWrite(prober, 'limitation.max_content_length', { kind: 1, content: prefix + '.'.repeat(Math.max(0, maxContent + 1 - prefix.length)), tags: [] }, `content of ${Math.max(maxContent + 1, prefix.length)} characters (claims ${maxContent})`, stored);
+          await probeLimitWrite(
+            prober,
+            'limitation.max_content_length',
+            { kind: 1, content: prefix + '.'.repeat(Math.max(0, maxContent + 1 - prefix.length)), tags: [] },
+            `content of ${Math.max(maxContent + 1, prefix.length)} characters (claims ${maxContent})`,
+            stored,
+          );
         }
         const maxTags = limitation.max_event_tags;
         if (typeof maxTags === 'number' && maxTags > 0 && maxTags < MAX_PROBE_TAGS) {
-          await probeLimitWrite(prober, 'limitation.max_event_tags', { kind: 1, content: probeNote('max_event_tags'), tags: Array.from({ length: maxTags + 1 }, (_, index) => ['t', `probe${index}`]) }, `an event with ${maxTags + 1} tags (claims ${maxTags})`, stored);
+          await probeLimitWrite(
+            prober,
+            'limitation.max_event_tags',
+            {
+              kind: 1,
+              content: probeNote('max_event_tags'),
+              tags: Array.from({ length: maxTags + 1 }, (_, index) => ['t', `probe${index}`]),
+            },
+            `an event with ${maxTags + 1} tags (claims ${maxTags})`,
+            stored,
+          );
         }
       }
     } else if (!writes) {

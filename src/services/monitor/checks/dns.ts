@@ -5,8 +5,7 @@
 import type { Resolver } from 'node:dns/promises';
 
 export type DnsOutcome =
-  | { ok: true; rttMs: number; a: string[]; aaaa: string[]; ttlA?: number; ttlAaaa?: number }
-  | { ok: false; rttMs: number; reason: string };
+  { ok: true; rttMs: number; a: string[]; aaaa: string[]; ttlA?: number; ttlAaaa?: number } | { ok: false; rttMs: number; reason: string };
 
 type Records = { address: string; ttl: number }[];
 

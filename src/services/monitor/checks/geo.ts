@@ -57,9 +57,7 @@ export async function openGeoDatabases(config: GeoDatabasesConfig): Promise<GeoL
   let asn: Reader<MmdbRecord> | undefined;
   if (config.asn_database) {
     asn =
-      city && config.asn_database === config.city_database
-        ? city
-        : await loadDatabase('monitor.geoip_asn_database', config.asn_database);
+      city && config.asn_database === config.city_database ? city : await loadDatabase('monitor.geoip_asn_database', config.asn_database);
   }
   let closed = false;
 
@@ -73,7 +71,10 @@ export async function openGeoDatabases(config: GeoDatabasesConfig): Promise<GeoL
       if (!cityMatch && !asnMatch) return undefined;
 
       // A file may carry both layouts, so each side falls back to the other database's record.
-      const geo = { ...(asnMatch ? geoFields(asnMatch.record, precision) : {}), ...(cityMatch ? geoFields(cityMatch.record, precision) : {}) };
+      const geo = {
+        ...(asnMatch ? geoFields(asnMatch.record, precision) : {}),
+        ...(cityMatch ? geoFields(cityMatch.record, precision) : {}),
+      };
       const owner = { ...(cityMatch ? asnFields(cityMatch.record) : {}), ...(asnMatch ? asnFields(asnMatch.record) : {}) };
       return { ip, ...geo, ...owner, network: (asnMatch ?? cityMatch)?.network };
     },
@@ -118,7 +119,10 @@ interface Address {
 }
 
 function lookupAddress(ip: string): Address | undefined {
-  const text = ip.trim().replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
+  const text = ip
+    .trim()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/%.*$/, '');
   const version = isIP(text);
   if (version === 4) return { query: text, bytes: text.split('.').map((part) => Number.parseInt(part, 10)) };
   if (version !== 6) return undefined;

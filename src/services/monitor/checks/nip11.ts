@@ -35,7 +35,10 @@ function discard(body: { on(event: 'error', listener: () => void): unknown; dest
   body.destroy();
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { on(event: 'error', listener: () => void): unknown; destroy(): void }, maxBytes: number): Promise<string | undefined> {
+async function readCapped(
+  body: AsyncIterable<Buffer> & { on(event: 'error', listener: () => void): unknown; destroy(): void },
+  maxBytes: number,
+): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body) {
@@ -67,7 +70,8 @@ export async function fetchNip11(relayUrl: string, options: Nip11FetchOptions): 
       const location = response.headers.location;
       if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {
         discard(response.body);
-        if (redirects >= options.maxRedirects) return { ok: false, rttMs: performance.now() - started, reason: `more than ${options.maxRedirects} redirects` };
+        if (redirects >= options.maxRedirects)
+          return { ok: false, rttMs: performance.now() - started, reason: `more than ${options.maxRedirects} redirects` };
         const next = new URL(location, url);
         if (next.protocol !== 'http:' && next.protocol !== 'https:') return { ok: false, reason: `redirect to a ${next.protocol} URL` };
         const refusal = await options.screenRedirect(next);
@@ -84,12 +88,24 @@ export async function fetchNip11(relayUrl: string, options: Nip11FetchOptions): 
       if (text === undefined) return { ok: false, rttMs, reason: `document larger than ${options.maxBytes} bytes` };
       const parsed = parseNip11(text, { maxBytes: options.maxBytes });
       if (!parsed.ok) return { ok: false, rttMs, reason: parsed.message };
-      return { ok: true, rttMs, raw: parsed.raw, document: parsed.document, finalUrl: url.href, dropped: parsed.dropped.map((entry) => `${entry.field}: ${entry.reason}`) };
+      return {
+        ok: true,
+        rttMs,
+        raw: parsed.raw,
+        document: parsed.document,
+        finalUrl: url.href,
+        dropped: parsed.dropped.map((entry) => `${entry.field}: ${entry.reason}`),
+      };
     }
   } catch (error) {
     if (signal.aborted) return { ok: false, reason: `no complete answer within ${options.timeoutMs} ms` };
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return { ok: false, reason: `cannot fetch: ${cause?.code ?? (error as NodeJS.ErrnoException).code ?? ''} ${(error as Error).message}`.replace(/\s+/g, ' ').trim() };
+    return {
+      ok: false,
+      reason: `cannot fetch: ${cause?.code ?? (error as NodeJS.ErrnoException).code ?? ''} ${(error as Error).message}`
+        .replace(/\s+/g, ' ')
+        .trim(),
+    };
   } finally {
     clearTimeout(timer);
   }

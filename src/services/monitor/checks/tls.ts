@@ -28,7 +28,10 @@ function first(value: string | string[] | undefined): string | undefined {
 function describeCertificate(certificate: PeerCertificate): CertificateDocument {
   return {
     subject: first(certificate.subject?.CN),
-    subject_alt_names: (certificate.subjectaltname ?? '').split(',').map((name) => name.trim()).filter(Boolean),
+    subject_alt_names: (certificate.subjectaltname ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
     issuer: first(certificate.issuer?.CN),
     issuer_organization: first(certificate.issuer?.O),
     valid_from: new Date(certificate.valid_from).toISOString(),
@@ -38,7 +41,14 @@ function describeCertificate(certificate: PeerCertificate): CertificateDocument 
   };
 }
 
-export function checkTls(options: { host: string; port: number; address?: string; timeoutMs: number; ca?: string[]; now?: () => number }): Promise<TlsOutcome> {
+export function checkTls(options: {
+  host: string;
+  port: number;
+  address?: string;
+  timeoutMs: number;
+  ca?: string[];
+  now?: () => number;
+}): Promise<TlsOutcome> {
   const started = performance.now();
   return new Promise((resolve) => {
     const socket = connect({
@@ -58,7 +68,9 @@ export function checkTls(options: { host: string; port: number; address?: string
       resolve(outcome);
     };
     const timer = setTimeout(() => finish({ ok: false, reason: `no TLS handshake within ${options.timeoutMs} ms` }), options.timeoutMs);
-    socket.once('error', (error: NodeJS.ErrnoException) => finish({ ok: false, rttMs: performance.now() - started, reason: `TLS handshake failed: ${error.code ?? error.message}` }));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      finish({ ok: false, rttMs: performance.now() - started, reason: `TLS handshake failed: ${error.code ?? error.message}` }),
+    );
     socket.once('secureConnect', () => {
       const rttMs = performance.now() - started;
       const peer = socket.getPeerCertificate();
@@ -68,7 +80,14 @@ export function checkTls(options: { host: string; port: number; address?: string
       const daysToExpiry = Math.floor((Date.parse(certificate.valid_to) - now) / 86_400_000);
       const error = socket.authorizationError;
       const reason = error ? (typeof error === 'string' ? error : ((error as NodeJS.ErrnoException).code ?? error.message)) : undefined;
-      finish({ ok: socket.authorized, rttMs, certificate, daysToExpiry, protocol: socket.getProtocol() ?? undefined, ...(reason ? { reason } : {}) });
+      finish({
+        ok: socket.authorized,
+        rttMs,
+        certificate,
+        daysToExpiry,
+        protocol: socket.getProtocol() ?? undefined,
+        ...(reason ? { reason } : {}),
+      });
     });
   });
 }

@@ -52,12 +52,30 @@ const AUTH_KIND = 22242;
 export { refusalPrefix } from '../../../relay/refusal.js';
 
 export async function checkWebSocket(options: WebSocketCheckOptions): Promise<WebSocketOutcome> {
-  const outcome: WebSocketOutcome = { open: { ok: false, detail: {} }, challenged: false, authRequired: false, authenticated: false, refusalPrefixes: [], refusalMessages: [] };
-  const config = { ...options.relay, connect_timeout_ms: options.openTimeoutMs, request_timeout_ms: options.readTimeoutMs, idle_timeout_ms: options.readTimeoutMs };
+  const outcome: WebSocketOutcome = {
+    open: { ok: false, detail: {} },
+    challenged: false,
+    authRequired: false,
+    authenticated: false,
+    refusalPrefixes: [],
+    refusalMessages: [],
+  };
+  const config = {
+    ...options.relay,
+    connect_timeout_ms: options.openTimeoutMs,
+    request_timeout_ms: options.readTimeoutMs,
+    idle_timeout_ms: options.readTimeoutMs,
+  };
   const started = performance.now();
   let connection: RelayConnection;
   try {
-    connection = await RelayConnection.open({ url: options.url, config, addresses: options.addresses, ca: options.ca, headers: { 'User-Agent': options.userAgent } });
+    connection = await RelayConnection.open({
+      url: options.url,
+      config,
+      addresses: options.addresses,
+      ca: options.ca,
+      headers: { 'User-Agent': options.userAgent },
+    });
   } catch (error) {
     outcome.open = { ok: false, reason: (error as Error).message.replace(`${options.url}: `, ''), detail: {} };
     return outcome;
@@ -75,7 +93,17 @@ export async function checkWebSocket(options: WebSocketCheckOptions): Promise<We
     authAttempted = true;
     const challenge = connection.authChallenge;
     if (challenge === undefined) return false;
-    const event = signEvent({ kind: AUTH_KIND, tags: [['relay', options.url], ['challenge', challenge]], content: '' }, options.authSecretKey);
+    const event = signEvent(
+      {
+        kind: AUTH_KIND,
+        tags: [
+          ['relay', options.url],
+          ['challenge', challenge],
+        ],
+        content: '',
+      },
+      options.authSecretKey,
+    );
     try {
       outcome.authenticated = (await connection.authenticate(event, options.readTimeoutMs)).accepted;
     } catch {
@@ -96,7 +124,8 @@ export async function checkWebSocket(options: WebSocketCheckOptions): Promise<We
         outcome.write = await writeRoundTrip(connection, write, options.writeTimeoutMs, noteRefusal);
         outcome.write.detail.authenticated = true;
       }
-    } else if (options.write) outcome.write = { ok: false, reason: 'connection closed before the write check', detail: { answered: false } };
+    } else if (options.write)
+      outcome.write = { ok: false, reason: 'connection closed before the write check', detail: { answered: false } };
   } finally {
     outcome.challenged = connection.authChallenge !== undefined;
     connection.close();
@@ -108,12 +137,16 @@ async function readRoundTrip(connection: RelayConnection, timeoutMs: number, not
   const started = performance.now();
   let firstAnswerMs: number | undefined;
   let events = 0;
-  const end = await connection.subscribe([{ limit: 1 }], {
-    onEvent: () => {
-      events += 1;
-      firstAnswerMs ??= performance.now() - started;
+  const end = await connection.subscribe(
+    [{ limit: 1 }],
+    {
+      onEvent: () => {
+        events += 1;
+        firstAnswerMs ??= performance.now() - started;
+      },
     },
-  }, { subIdPrefix: 'mon' });
+    { subIdPrefix: 'mon' },
+  );
   const rttMs = firstAnswerMs ?? performance.now() - started;
   if (end.reason === 'eose') return { ok: true, rttMs, detail: { answer: events > 0 ? 'event' : 'eose' } };
   if (events > 0) return { ok: true, rttMs, detail: { answer: 'event' } };
@@ -121,13 +154,23 @@ async function readRoundTrip(connection: RelayConnection, timeoutMs: number, not
     // A refusal is a policy answer from a relay that is up (auth, payment, a filter it dislikes):
     // the round trip counts, the refusal is recorded with its prefix.
     noteRefusal(end.message);
-    return { ok: true, rttMs, reason: end.message.slice(0, 300) || `${end.reason.toUpperCase()} without a message`, detail: { answer: end.reason, refused: true, prefix: refusalPrefix(end.message) } };
+    return {
+      ok: true,
+      rttMs,
+      reason: end.message.slice(0, 300) || `${end.reason.toUpperCase()} without a message`,
+      detail: { answer: end.reason, refused: true, prefix: refusalPrefix(end.message) },
+    };
   }
   if (end.reason === 'disconnected') return { ok: false, reason: `connection lost: ${end.message}`, detail: { answer: 'none' } };
   return { ok: false, reason: `no answer to REQ within ${timeoutMs} ms`, detail: { answer: 'none' } };
 }
 
-async function writeRoundTrip(connection: RelayConnection, write: { kind: number; secretKey: string }, timeoutMs: number, noteRefusal: (message: string) => void): Promise<RoundTrip> {
+async function writeRoundTrip(
+  connection: RelayConnection,
+  write: { kind: number; secretKey: string },
+  timeoutMs: number,
+  noteRefusal: (message: string) => void,
+): Promise<RoundTrip> {
   const event = signEvent({ kind: write.kind, tags: [], content: `bigbrotr write check ${new Date().toISOString()}` }, write.secretKey);
   const started = performance.now();
   try {
@@ -136,7 +179,12 @@ async function writeRoundTrip(connection: RelayConnection, write: { kind: number
     if (result.accepted) return { ok: true, rttMs, detail: { answered: true, accepted: true } };
     if (result.message.startsWith('error: connection lost')) return { ok: false, reason: result.message, detail: { answered: false } };
     noteRefusal(result.message);
-    return { ok: false, rttMs, reason: result.message.slice(0, 300) || 'refused without a message', detail: { answered: true, accepted: false, prefix: refusalPrefix(result.message) } };
+    return {
+      ok: false,
+      rttMs,
+      reason: result.message.slice(0, 300) || 'refused without a message',
+      detail: { answered: true, accepted: false, prefix: refusalPrefix(result.message) },
+    };
   } catch (error) {
     return { ok: false, reason: (error as Error).message.replace(`${connection.url}: `, ''), detail: { answered: false } };
   }
