@@ -41,7 +41,7 @@ import { Pool } from 'undici';
 import WebSocket from 'ws';
 import type { ArchiveFilter } from '../src/db/event-query.js';
 import { mulberry32 } from '../test/support/seeded-random.js';
-import type { BenchResult } from './index.js';
+import type { BenchResult } from './result.js';
 import { processCpuSeconds } from './process-stats.js';
 
 // ---------------------------------------------------------------------------------------------

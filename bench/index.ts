@@ -4,14 +4,7 @@
  * Benchmarks talk only to 127.0.0.1.
  */
 import { cpus, totalmem } from 'node:os';
-
-export interface BenchResult {
-  bench: string;
-  case: string;
-  value: number;
-  unit: string;
-  [detail: string]: unknown;
-}
+import type { BenchResult } from './result.js';
 
 type BenchModule = { run: (...args: string[]) => Promise<BenchResult[]> };
 

@@ -20,7 +20,7 @@ import { migrate } from '../src/db/migrate.js';
 import { openDatabase } from '../src/db/open.js';
 import { getOrCreateRelayIds } from '../src/db/relays.js';
 import type { NostrEvent } from '../src/nostr/event.js';
-import type { BenchResult } from './index.js';
+import type { BenchResult } from './result.js';
 import { withScratchPostgres } from './scratch-postgres.js';
 
 const TOTAL = Number(process.env.BENCH_INSERT_EVENTS ?? 100_000);

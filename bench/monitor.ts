@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { BenchResult } from './index.js';
+import type { BenchResult } from './result.js';
 
 const TOTAL = Number(process.env.BENCH_MONITOR_RELAYS ?? 500);
 const here = dirname(fileURLToPath(import.meta.url));

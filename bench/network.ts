@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { NostrEvent } from '../src/nostr/event.js';
 import { freePort } from '../test/support/free-port.js';
-import type { BenchResult } from './index.js';
+import type { BenchResult } from './result.js';
 import {
   DEFAULT_NETWORK,
   ensureNetworkEvents,

@@ -19,7 +19,7 @@ import pg from 'pg';
 import { RELAY_PROFILES } from '../src/test-relay/profiles.js';
 import { generateEvents } from '../test/support/events.js';
 import { startRelayChild } from '../test/support/relay-child.js';
-import type { BenchResult } from './index.js';
+import type { BenchResult } from './result.js';
 import { withScratchPostgres } from './scratch-postgres.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

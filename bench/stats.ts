@@ -25,7 +25,7 @@ import { openDatabase } from '../src/db/open.js';
 import { collectStats } from '../src/db/stats.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { metricsRegistry } from '../src/observability/metrics.js';
-import type { BenchResult } from './index.js';
+import type { BenchResult } from './result.js';
 import { withScratchPostgres } from './scratch-postgres.js';
 import { buildStatsArchive } from './stats-build.js';
 

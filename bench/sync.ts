@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { BenchResult } from './index.js';
+import type { BenchResult } from './result.js';
 import { ensureSyncFixture } from './sync-fixture.js';
 
 const TOTAL = Number(process.env.BENCH_SYNC_EVENTS ?? 200_000);

@@ -11,7 +11,7 @@ import { loadNativeVerifier, wasmVerifier, type SchnorrVerifier } from '../src/n
 import { generateSecretKey, signEvent } from '../src/nostr/sign.js';
 import { verifyEvents } from '../src/nostr/verify-event.js';
 import { createVerifyPool } from '../src/verify/pool.js';
-import type { BenchResult } from './index.js';
+import type { BenchResult } from './result.js';
 
 const EVENT_COUNT = Number(process.env.BENCH_VERIFY_EVENTS ?? 20_000);
 

@@ -25,13 +25,13 @@ import { registerRestore } from './commands/restore.js';
 import { registerTransfer } from './commands/transfer.js';
 import { packageVersion } from './version.js';
 import { shutdownTracing } from '../observability/tracing.js';
+import type { ActionRunner } from './action-runner.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** Runs a command body and turns what it throws into an exit code and a message on stderr. */
-export type ActionRunner = (body: () => Promise<number | void>) => Promise<void>;
 
 export function buildProgram(run: ActionRunner): Command {
   const program = new Command('bigbrotr')

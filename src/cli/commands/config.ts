@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import type { ActionRunner } from '../main.js';
+import type { ActionRunner } from '../action-runner.js';
 import { buildContext, type GlobalOptions } from '../context.js';
 import { redactedConfig } from '../../config/show.js';
 import { printJson, printLine } from '../output.js';

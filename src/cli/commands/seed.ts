@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ActionRunner } from '../main.js';
+import type { ActionRunner } from '../action-runner.js';
 import { buildContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { withDatabase } from '../with-database.js';

@@ -1,6 +1,6 @@
 import { reachableNetworks } from '../../relay/overlay.js';
 import type { Command } from 'commander';
-import type { ActionRunner } from '../main.js';
+import type { ActionRunner } from '../action-runner.js';
 import { buildContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { parseTime } from '../arguments.js';

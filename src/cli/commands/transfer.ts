@@ -2,7 +2,7 @@
 import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
-import type { ActionRunner } from '../main.js';
+import type { ActionRunner } from '../action-runner.js';
 import { buildContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { parseTime } from '../arguments.js';
