@@ -1,6 +1,6 @@
-/** The package's root folder, whether running from src/ (tests, tsx) or from dist/ (installed). */
+/** The installed package: its root folder (whether running from src/ under tests and tsx, or from dist/) and its version. */
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 let cached: string | undefined;
@@ -15,4 +15,12 @@ export function packageRoot(): string {
   }
   cached = dir;
   return dir;
+}
+
+let cachedVersion: string | undefined;
+
+/** `version` of the package.json at the package root (the CLI's --version, /healthz, tracing, the NIP-11 document). */
+export function packageVersion(): string {
+  cachedVersion ??= (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  return cachedVersion;
 }

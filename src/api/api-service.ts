@@ -2,7 +2,7 @@
  * `bigbrotr serve`: the HTTP server (API, archive relay, dashboard, metrics) as a service that runs
  * until stopped; reading from the read replica of `api.database_url` when set.
  */
-import { packageVersion } from '../cli/version.js';
+import { packageVersion } from '../package-root.js';
 import type { Config } from '../config/schema.js';
 import type { Database } from '../db/database.js';
 import { openReadReplica } from '../db/open.js';

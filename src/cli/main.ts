@@ -23,7 +23,7 @@ import { registerRoles } from './commands/roles.js';
 import { registerBackup } from './commands/backup.js';
 import { registerRestore } from './commands/restore.js';
 import { registerTransfer } from './commands/transfer.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../package-root.js';
 import { shutdownTracing } from '../observability/tracing.js';
 import type { ActionRunner } from './action-runner.js';
 

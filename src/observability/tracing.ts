@@ -26,7 +26,7 @@ import type * as Resources from '@opentelemetry/resources';
 import type * as SdkTraceNode from '@opentelemetry/sdk-trace-node';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-node';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { packageVersion } from '../cli/version.js';
+import { packageVersion } from '../package-root.js';
 import type { TracingConfig } from '../config/schema.js';
 import type { Logger } from './logger.js';
 import { redactText, registerSecret } from './redact.js';

@@ -14,7 +14,7 @@ import { startHttpServer, type HttpServer } from '../api/http-server.js';
 import type { Logger } from '../observability/logger.js';
 import { metricsRegistry, setBuildInfo } from '../observability/metrics.js';
 import { registerSecret } from '../observability/redact.js';
-import { packageVersion } from '../cli/version.js';
+import { packageVersion } from '../package-root.js';
 import { seedRelays } from './seeder.js';
 import { superviseServices, type SupervisorResult } from './supervisor.js';
 import type { Service } from './service.js';
