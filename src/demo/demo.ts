@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/loader.js';
 import type { Logger } from '../observability/logger.js';
-import { runAll } from '../services/run-all.js';
+import { runAll } from '../run-all.js';
 import type { SupervisorResult } from '../services/supervisor.js';
 import { startTestRelay, type TestRelay } from '../test-relay/server.js';
 import { demoEvents } from './demo-events.js';

@@ -16,7 +16,7 @@ import { insertEventBatch } from '../../src/db/events.js';
 import { openReadReplica } from '../../src/db/open.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { runAll } from '../../src/services/run-all.js';
+import { runAll } from '../../src/run-all.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from '../support/database.js';
 import { generateEvents } from '../support/events.js';
 

@@ -5,7 +5,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { getOrCreateRelayIds, setRelayState } from '../../src/db/relays.js';
 import { collectStats } from '../../src/db/stats.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { runAll } from '../../src/services/run-all.js';
+import { runAll } from '../../src/run-all.js';
 import { metricsRegistry } from '../../src/observability/metrics.js';
 import { createScratchDatabase } from '../support/database.js';
 import { startTestRelay, type TestRelay } from '../support/relay/server.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ActionRunner } from '../action-runner.js';
 import { buildContext, type GlobalOptions } from '../context.js';
-import { runAll } from '../../services/run-all.js';
+import { runAll } from '../../run-all.js';
 
 export function registerRun(program: Command, run: ActionRunner): void {
   program

@@ -2,28 +2,28 @@
  * `bigbrotr run`: one process with every service. Migrates, seeds, starts the metrics/health server,
  * then supervises the services until a stop signal. The services: finder, validator, monitor, synchronizer, data vending machine (when on), maintenance; the API on the HTTP server.
  */
-import { unreachableNetworks } from '../relay/overlay.js';
-import { loadConfig, type LoadedConfig } from '../config/loader.js';
-import { diffConfig, mergeReloaded } from '../config/reload.js';
-import { describeVerifier } from '../nostr/schnorr.js';
-import type { Config } from '../config/schema.js';
-import type { Database } from '../db/database.js';
-import { openDatabase, openReadReplica } from '../db/open.js';
-import { migrate } from '../db/migrate.js';
-import { startHttpServer, type HttpServer } from '../api/http-server.js';
-import type { Logger } from '../observability/logger.js';
-import { metricsRegistry, setBuildInfo } from '../observability/metrics.js';
-import { registerSecret } from '../observability/redact.js';
-import { packageVersion } from '../package-root.js';
-import { seedRelays } from './seeder.js';
-import { superviseServices, type SupervisorResult } from './supervisor.js';
-import type { Service } from './service.js';
-import { createSyncService } from './sync/sync-service.js';
-import { createValidatorService } from './validator/validator.js';
-import { createFinderService } from './finder/finder.js';
-import { createMonitorService } from './monitor/monitor.js';
-import { createMaintenanceService } from './maintenance/maintenance.js';
-import { createDvmService } from './dvm/dvm-service.js';
+import { unreachableNetworks } from './relay/overlay.js';
+import { loadConfig, type LoadedConfig } from './config/loader.js';
+import { diffConfig, mergeReloaded } from './config/reload.js';
+import { describeVerifier } from './nostr/schnorr.js';
+import type { Config } from './config/schema.js';
+import type { Database } from './db/database.js';
+import { openDatabase, openReadReplica } from './db/open.js';
+import { migrate } from './db/migrate.js';
+import { startHttpServer, type HttpServer } from './api/http-server.js';
+import type { Logger } from './observability/logger.js';
+import { metricsRegistry, setBuildInfo } from './observability/metrics.js';
+import { registerSecret } from './observability/redact.js';
+import { packageVersion } from './package-root.js';
+import { seedRelays } from './services/seeder.js';
+import { superviseServices, type SupervisorResult } from './services/supervisor.js';
+import type { Service } from './services/service.js';
+import { createSyncService } from './services/sync/sync-service.js';
+import { createValidatorService } from './services/validator/validator.js';
+import { createFinderService } from './services/finder/finder.js';
+import { createMonitorService } from './services/monitor/monitor.js';
+import { createMaintenanceService } from './services/maintenance/maintenance.js';
+import { createDvmService } from './services/dvm/dvm-service.js';
 
 export interface RunAllOptions {
   loaded: LoadedConfig;
