@@ -1,8 +1,6 @@
 /** Renders docs/configuration.md from the zod schema (the schema is the only place options are described). */
 import { listOptions } from './schema-walk.js';
-import { configSchema, RESTART_ONLY_OPTIONS } from './schema.js';
-
-const RESTART = new Set(RESTART_ONLY_OPTIONS);
+import { configSchema } from './schema.js';
 
 function envName(path: string): string {
   return `BIGBROTR_${path
@@ -42,7 +40,7 @@ export function renderConfigurationDoc(): string {
   for (const section of sections) {
     lines.push(`## \`${section}\``, '', '| option | type | default | env | description |', '| --- | --- | --- | --- | --- |');
     for (const option of options.filter((candidate) => candidate.path.startsWith(`${section}.`))) {
-      const flags = [option.secret ? '**secret**' : '', RESTART.has(option.path) ? '*restart*' : ''].filter(Boolean).join(' ');
+      const flags = [option.secret ? '**secret**' : '', option.restartOnly ? '*restart*' : ''].filter(Boolean).join(' ');
       const description = option.description.replace(/\|/g, '\\|').replace(/\n/g, ' ');
       lines.push(
         `| \`${option.path}\` | ${option.type} | ${formatDefault(option.defaultValue)} | \`${envName(option.path)}\` | ${flags ? `${flags} ` : ''}${description} |`,

@@ -2,8 +2,11 @@
  * SIGHUP support: compare two effective configs and name the options that changed, split into those a
  * running service can apply and those that need a restart.
  */
-import { listOptions } from './schema-walk.js';
-import { configSchema, RESTART_ONLY_OPTIONS, type Config } from './schema.js';
+import { listOptions, restartOnlyPaths } from './schema-walk.js';
+import { configSchema, type Config } from './schema.js';
+
+/** Options a running service cannot change on SIGHUP (marked on the option in schema.ts). */
+export const RESTART_ONLY_OPTIONS: readonly string[] = restartOnlyPaths(configSchema);
 
 function valueAt(config: Config, path: string): unknown {
   let node: unknown = config;
@@ -23,7 +26,7 @@ export function diffConfig(previous: Config, next: Config): ConfigChanges {
   const restartRequired: string[] = [];
   for (const option of listOptions(configSchema)) {
     if (JSON.stringify(valueAt(previous, option.path)) === JSON.stringify(valueAt(next, option.path))) continue;
-    (RESTART_ONLY_OPTIONS.includes(option.path) ? restartRequired : applied).push(option.path);
+    (option.restartOnly ? restartRequired : applied).push(option.path);
   }
   return { applied, restartRequired };
 }

@@ -3,7 +3,7 @@
  * options with defaults and descriptions used to generate docs/configuration.md.
  */
 import type { z } from 'zod';
-import { SECRET } from './schema.js';
+import { RESTART_ONLY, SECRET } from './schema.js';
 
 type AnySchema = z.ZodType;
 
@@ -73,6 +73,8 @@ export interface OptionDoc {
   defaultValue: unknown;
   description: string;
   secret: boolean;
+  /** Kept until restart on SIGHUP (marked `[RESTART_ONLY]: true` on the option). */
+  restartOnly: boolean;
 }
 
 function typeLabel(schema: AnySchema): string {
@@ -111,6 +113,7 @@ export function listOptions(root: AnySchema, prefix = ''): OptionDoc[] {
       defaultValue: def.type === 'default' ? def.defaultValue : undefined,
       description: typeof meta.description === 'string' ? meta.description : '',
       secret: meta[SECRET] === true,
+      restartOnly: meta[RESTART_ONLY] === true,
     });
   }
   return options;
@@ -119,5 +122,12 @@ export function listOptions(root: AnySchema, prefix = ''): OptionDoc[] {
 export function secretPaths(root: AnySchema): string[] {
   return listOptions(root)
     .filter((option) => option.secret)
+    .map((option) => option.path);
+}
+
+/** The options marked restart-only, as dotted paths. */
+export function restartOnlyPaths(root: AnySchema): string[] {
+  return listOptions(root)
+    .filter((option) => option.restartOnly)
     .map((option) => option.path);
 }

@@ -31,12 +31,16 @@ const port = () =>
 /** Marks an option as secret: redacted by `config show`, never logged. */
 export const SECRET = 'secret' as const;
 
+/** Marks an option a running service cannot change on SIGHUP: a reload that changes it logs its name and keeps the old value until restart. */
+export const RESTART_ONLY = 'restart_only' as const;
+
 export const databaseSchema = z
   .object({
     url: z
       .string()
       .optional()
       .meta({
+        [RESTART_ONLY]: true,
         description:
           'PostgreSQL connection URL (postgres://user:password@host:port/db). Unset: the embedded PGlite database in `data_dir` is used. Also read from `BIGBROTR_DATABASE_URL` and `BIGBROTR_DATABASE_URL_FILE`. A server not on this machine (other than 127.0.0.0/8, ::1, localhost, a unix socket) needs a password of at least 16 characters that is not a common default or the user name: start-up fails otherwise (docs/database.md).',
         [SECRET]: true,
@@ -45,40 +49,62 @@ export const databaseSchema = z
       .string()
       .min(1)
       .default('./data')
-      .meta({ description: 'Directory of the embedded PGlite database (used when `url` is unset).' }),
+      .meta({ [RESTART_ONLY]: true, description: 'Directory of the embedded PGlite database (used when `url` is unset).' }),
     embedded_settings: z
       .array(z.string().regex(/^[a-z_][a-z0-9_.]*=\S.*$/, { error: 'expected name=value, e.g. shared_buffers=32MB' }))
       .default(['shared_buffers=32MB'])
       .meta({
+        [RESTART_ONLY]: true,
         description:
           'PostgreSQL settings for the embedded database (`name=value`, comma-separated in env). Its memory is WebAssembly memory that never shrinks, so the buffer cache is kept small by default.',
       }),
-    embedded_heap_growth_percent: nonNegativeInt('percent').max(400).default(20).meta({
-      description:
-        "With the embedded database only: after each full garbage collection, V8 lets the JavaScript heap grow this many percent over what survived it (V8 `--heap-growing-percent`). V8's own factor lets a long sync pile up hundreds of megabytes of garbage beside the embedded database's memory; 20 took `bigbrotr sync` of 200,000 events from 506-595 MB to 389-444 MB, for up to a tenth more time (within the benchmark machine's ±20 %; docs/benchmarks.md). 0 = V8's default. Not applied with `database.url`.",
-    }),
-    embedded_release_memory_ms: nonNegativeInt('milliseconds').default(1_000).meta({
-      description:
-        'With the embedded database only: how often memory the C allocator holds free is given back to the system (glibc `malloc_trim`, through the native addon; skipped without it). V8 frees about 100 MB after compiling the embedded database, which glibc would otherwise keep. 0 = never. Not applied with `database.url`.',
-    }),
+    embedded_heap_growth_percent: nonNegativeInt('percent')
+      .max(400)
+      .default(20)
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          "With the embedded database only: after each full garbage collection, V8 lets the JavaScript heap grow this many percent over what survived it (V8 `--heap-growing-percent`). V8's own factor lets a long sync pile up hundreds of megabytes of garbage beside the embedded database's memory; 20 took `bigbrotr sync` of 200,000 events from 506-595 MB to 389-444 MB, for up to a tenth more time (within the benchmark machine's ±20 %; docs/benchmarks.md). 0 = V8's default. Not applied with `database.url`.",
+      }),
+    embedded_release_memory_ms: nonNegativeInt('milliseconds')
+      .default(1_000)
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'With the embedded database only: how often memory the C allocator holds free is given back to the system (glibc `malloc_trim`, through the native addon; skipped without it). V8 frees about 100 MB after compiling the embedded database, which glibc would otherwise keep. 0 = never. Not applied with `database.url`.',
+      }),
     data_dir_wait_ms: positiveInt('milliseconds').default(120_000).meta({
       description:
         "How long a process waits for another bigbrotr process to release the embedded database (PGlite serves one process at a time) before failing with the owner's pid.",
     }),
-    pool_size: positiveInt('connections').default(10).meta({ description: 'Maximum PostgreSQL connections per process.' }),
-    connect_timeout_ms: positiveInt('milliseconds').default(10_000).meta({ description: 'Timeout for opening one PostgreSQL connection.' }),
-    statement_timeout_ms: nonNegativeInt('milliseconds').default(60_000).meta({
-      description:
-        'PostgreSQL `statement_timeout` for every connection (0 = none), sent as a start-up parameter. Behind PgBouncer: list `statement_timeout` in its `ignore_startup_parameters` and set the timeout on the role or database instead, or set 0 (docs/database.md).',
-    }),
+    pool_size: positiveInt('connections')
+      .default(10)
+      .meta({ [RESTART_ONLY]: true, description: 'Maximum PostgreSQL connections per process.' }),
+    connect_timeout_ms: positiveInt('milliseconds')
+      .default(10_000)
+      .meta({ [RESTART_ONLY]: true, description: 'Timeout for opening one PostgreSQL connection.' }),
+    statement_timeout_ms: nonNegativeInt('milliseconds')
+      .default(60_000)
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'PostgreSQL `statement_timeout` for every connection (0 = none), sent as a start-up parameter. Behind PgBouncer: list `statement_timeout` in its `ignore_startup_parameters` and set the timeout on the role or database instead, or set 0 (docs/database.md).',
+      }),
     idle_timeout_ms: positiveInt('milliseconds')
       .default(30_000)
-      .meta({ description: 'Close pooled PostgreSQL connections idle for this long.' }),
-    ssl_mode: z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']).default('prefer').meta({
-      description:
-        'TLS to PostgreSQL. `prefer` uses what the URL says (`?sslmode=`), else plain; `require` encrypts without checking the certificate; `verify-ca`/`verify-full` check it against `ssl_ca_file` (verify-full also checks the host name).',
-    }),
-    ssl_ca_file: z.string().optional().meta({ description: 'PEM file of the CA that signed the PostgreSQL server certificate.' }),
+      .meta({ [RESTART_ONLY]: true, description: 'Close pooled PostgreSQL connections idle for this long.' }),
+    ssl_mode: z
+      .enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full'])
+      .default('prefer')
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'TLS to PostgreSQL. `prefer` uses what the URL says (`?sslmode=`), else plain; `require` encrypts without checking the certificate; `verify-ca`/`verify-full` check it against `ssl_ca_file` (verify-full also checks the host name).',
+      }),
+    ssl_ca_file: z
+      .string()
+      .optional()
+      .meta({ [RESTART_ONLY]: true, description: 'PEM file of the CA that signed the PostgreSQL server certificate.' }),
     migrate_lock_timeout_ms: positiveInt('milliseconds')
       .default(120_000)
       .meta({ description: 'How long `migrate` waits for another process holding the migration lock.' }),
@@ -101,12 +127,21 @@ export const logSchema = z
 
 export const httpSchema = z
   .object({
-    host: z.string().min(1).default('127.0.0.1').meta({ description: 'Address the metrics/health HTTP server binds to.' }),
-    port: port().default(9464).meta({
-      description:
-        'Port of the HTTP server (`/metrics`, `/healthz`, `/readyz`, and with `api.enabled` the API, archive relay and dashboard); 0 picks a free port.',
-    }),
-    enabled: bool().default(true).meta({ description: 'Start the metrics/health server in `bigbrotr run`.' }),
+    host: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .meta({ [RESTART_ONLY]: true, description: 'Address the metrics/health HTTP server binds to.' }),
+    port: port()
+      .default(9464)
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'Port of the HTTP server (`/metrics`, `/healthz`, `/readyz`, and with `api.enabled` the API, archive relay and dashboard); 0 picks a free port.',
+      }),
+    enabled: bool()
+      .default(true)
+      .meta({ [RESTART_ONLY]: true, description: 'Start the metrics/health server in `bigbrotr run`.' }),
     readiness_timeout_ms: positiveInt('milliseconds')
       .default(2_000)
       .meta({ description: 'How long `/readyz` waits for the database to answer.' }),
@@ -204,8 +239,12 @@ export const limitsSchema = z
 
 export const syncSchema = z
   .object({
-    enabled: bool().default(true).meta({ description: 'Run the synchronizer inside `bigbrotr run`.' }),
-    concurrency: positiveInt('relays').default(8).meta({ description: 'Relays synchronised at the same time by one process.' }),
+    enabled: bool()
+      .default(true)
+      .meta({ [RESTART_ONLY]: true, description: 'Run the synchronizer inside `bigbrotr run`.' }),
+    concurrency: positiveInt('relays')
+      .default(8)
+      .meta({ [RESTART_ONLY]: true, description: 'Relays synchronised at the same time by one process.' }),
     interval_seconds: positiveInt('seconds')
       .default(300)
       .meta({ description: 'A relay is revisited this long after its last pass ended.' }),
@@ -268,6 +307,7 @@ export const syncSchema = z
     max_bytes_in_flight: positiveInt('bytes')
       .default(64 * 1024 * 1024)
       .meta({
+        [RESTART_ONLY]: true,
         description:
           'Bytes of fetched events held by one process between fetching and committing, across all relays; passes wait for room. With `concurrency` × (`max_page_bytes` + `relay.max_payload_bytes`) this bounds the memory relays can make us use.',
       }),
@@ -292,18 +332,28 @@ export const syncSchema = z
     rescan_window_seconds: nonNegativeInt('seconds')
       .default(3_600)
       .meta({ description: 'Each new pass re-scans this much before the archived point, catching late or backdated events.' }),
-    priority_relays: z.array(z.string().min(1)).default([]).meta({
-      description:
-        'Relay URLs synchronised first, with `priority_slots` of the concurrency reserved for them. Checked at start-up: an invalid URL is a configuration error.',
-    }),
+    priority_relays: z
+      .array(z.string().min(1))
+      .default([])
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'Relay URLs synchronised first, with `priority_slots` of the concurrency reserved for them. Checked at start-up: an invalid URL is a configuration error.',
+      }),
     priority_file: z
       .string()
       .optional()
-      .meta({ description: 'A file of priority relay URLs (one per line, `#` comments), added to `priority_relays`; read at start-up.' }),
-    priority_slots: nonNegativeInt('relays').default(2).meta({
-      description:
-        'Of `concurrency`, this many slots only take priority relays, so they always have room (at most `concurrency` - 1 when there are other relays).',
-    }),
+      .meta({
+        [RESTART_ONLY]: true,
+        description: 'A file of priority relay URLs (one per line, `#` comments), added to `priority_relays`; read at start-up.',
+      }),
+    priority_slots: nonNegativeInt('relays')
+      .default(2)
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'Of `concurrency`, this many slots only take priority relays, so they always have room (at most `concurrency` - 1 when there are other relays).',
+      }),
     retry_attempts: nonNegativeInt('retries').default(3).meta({
       description:
         'Retries of a relay pass after a network error (each resumes from the committed cursor). Protocol and validation errors are never retried.',
@@ -374,7 +424,10 @@ export const finderSchema = z
   .object({
     enabled: bool()
       .default(true)
-      .meta({ description: 'Run the finder inside `bigbrotr run`: mine archived events for relay URLs and add them as candidates.' }),
+      .meta({
+        [RESTART_ONLY]: true,
+        description: 'Run the finder inside `bigbrotr run`: mine archived events for relay URLs and add them as candidates.',
+      }),
     interval_seconds: positiveInt('seconds').default(300).meta({ description: 'Time between two scans of newly archived events.' }),
     batch_size: positiveInt('events').default(5_000).meta({ description: 'Events read per query while scanning the archive.' }),
     scan_lag_seconds: nonNegativeInt('seconds').default(60).meta({
@@ -409,7 +462,10 @@ export const validatorSchema = z
   .object({
     enabled: bool()
       .default(true)
-      .meta({ description: 'Run the validator inside `bigbrotr run`: probe candidate relays and promote those that answer like relays.' }),
+      .meta({
+        [RESTART_ONLY]: true,
+        description: 'Run the validator inside `bigbrotr run`: probe candidate relays and promote those that answer like relays.',
+      }),
     concurrency: positiveInt('relays').default(16).meta({ description: 'Candidates probed at the same time by one process.' }),
     idle_poll_seconds: positiveInt('seconds').default(30).meta({ description: 'When no candidate is due, look again after this long.' }),
     probe_timeout_ms: positiveInt('milliseconds')
@@ -434,10 +490,13 @@ export const validatorSchema = z
 
 export const monitorSchema = z
   .object({
-    enabled: bool().default(true).meta({
-      description:
-        'Run the monitor inside `bigbrotr run`: NIP-11 and NIP-66 health checks of every active relay, stored as history, optionally published as signed NIP-66 events.',
-    }),
+    enabled: bool()
+      .default(true)
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'Run the monitor inside `bigbrotr run`: NIP-11 and NIP-66 health checks of every active relay, stored as history, optionally published as signed NIP-66 events.',
+      }),
     interval_seconds: positiveInt('seconds').default(3_600).meta({
       description: 'A relay is checked again this long after its last check (also the `frequency` announced in the kind 10166 event).',
     }),
@@ -592,15 +651,19 @@ export const maintenanceSchema = z
 
 export const apiSchema = z
   .object({
-    enabled: bool().default(true).meta({
-      description:
-        'Serve the REST API (`/v1`), the archive relay (WebSocket on `/`) and the dashboard (`/`) on the HTTP server (`http.host`:`http.port`), in `bigbrotr run` and `bigbrotr serve`.',
-    }),
+    enabled: bool()
+      .default(true)
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'Serve the REST API (`/v1`), the archive relay (WebSocket on `/`) and the dashboard (`/`) on the HTTP server (`http.host`:`http.port`), in `bigbrotr run` and `bigbrotr serve`.',
+      }),
     database_url: z
       .string()
       .min(1)
       .optional()
       .meta({
+        [RESTART_ONLY]: true,
         description:
           "PostgreSQL connection URL of a read replica of `database.url` (a streaming-replication standby, say). Set: the REST API, the statistics, the dashboard's data and the archive relay read from it, while every write and every service stays on `database.url`; `/readyz` reports both. Its pool and TLS settings are those of `database.*`, the password rule of `database.url` applies. Requires `database.url` (the embedded database has no replicas: refused at start-up). What readers see lags the archive by the replication delay, live archive relay subscriptions included (docs/runbook.md). Also `BIGBROTR_API__DATABASE_URL` and `BIGBROTR_API__DATABASE_URL_FILE`.",
         [SECRET]: true,
@@ -612,16 +675,25 @@ export const apiSchema = z
       .meta({ description: 'Each API query is cancelled after this long (the client gets a 503).' }),
     rate_limit_per_minute: nonNegativeInt('requests')
       .default(600)
-      .meta({ description: 'Requests per minute per client address on `/v1` (0 = no limit); beyond it, 429 with Retry-After.' }),
+      .meta({
+        [RESTART_ONLY]: true,
+        description: 'Requests per minute per client address on `/v1` (0 = no limit); beyond it, 429 with Retry-After.',
+      }),
     trust_proxy: bool()
       .default(false)
-      .meta({ description: 'Take the client address from X-Forwarded-For (behind a reverse proxy) for rate limits.' }),
+      .meta({
+        [RESTART_ONLY]: true,
+        description: 'Take the client address from X-Forwarded-For (behind a reverse proxy) for rate limits.',
+      }),
     stats_cache_seconds: nonNegativeInt('seconds')
       .default(60)
       .meta({ description: 'Network statistics (events per day, kinds, software, countries) are computed at most this often.' }),
     relay_enabled: bool()
       .default(true)
-      .meta({ description: 'Serve the read-only archive relay (NIP-01 REQ/CLOSE, NIP-45 COUNT, NIP-11) on WebSocket connections to `/`.' }),
+      .meta({
+        [RESTART_ONLY]: true,
+        description: 'Serve the read-only archive relay (NIP-01 REQ/CLOSE, NIP-45 COUNT, NIP-11) on WebSocket connections to `/`.',
+      }),
     relay_max_connections: positiveInt('connections')
       .default(1_000)
       .meta({ description: 'Open WebSocket connections to the archive relay at once; more are refused with HTTP 503.' }),
@@ -681,30 +753,43 @@ export const apiSchema = z
 
 export const verifySchema = z
   .object({
-    workers: nonNegativeInt('threads').default(0).meta({
-      description:
-        'Signature verification worker threads; 0 = one per CPU core with PostgreSQL, one with the embedded database (its insert rate is the limit there, and each worker costs about 80 MB).',
-    }),
+    workers: nonNegativeInt('threads')
+      .default(0)
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'Signature verification worker threads; 0 = one per CPU core with PostgreSQL, one with the embedded database (its insert rate is the limit there, and each worker costs about 80 MB).',
+      }),
     batch_size: positiveInt('events')
       .default(500)
-      .meta({ description: 'Events handed to a verification worker at once (a page is spread over every worker).' }),
-    known_signatures: nonNegativeInt('signatures').optional().meta({
-      description:
-        'Signatures a process remembers as verified (about 250 bytes each, the oldest half forgotten when full): a copy of such an event from another relay gets only its id checked, not a second signature verification. Unset: 100,000 with PostgreSQL, 20,000 with the embedded database (whose process is kept under 400 MB). 0 = verify every copy.',
-    }),
+      .meta({ [RESTART_ONLY]: true, description: 'Events handed to a verification worker at once (a page is spread over every worker).' }),
+    known_signatures: nonNegativeInt('signatures')
+      .optional()
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'Signatures a process remembers as verified (about 250 bytes each, the oldest half forgotten when full): a copy of such an event from another relay gets only its id checked, not a second signature verification. Unset: 100,000 with PostgreSQL, 20,000 with the embedded database (whose process is kept under 400 MB). 0 = verify every copy.',
+      }),
   })
   .strict();
 
 export const dvmSchema = z
   .object({
-    enabled: bool().default(false).meta({
-      description:
-        "Run the NIP-90 data vending machine inside `bigbrotr run`: it listens on `dvm.relays` for job requests about the archive (event counts, archived events by filter, where an event was seen, a relay's uptime and NIP-11 history) and publishes the results there, signed with `identity.secret_key`. Job kinds: docs/nips.md.",
-    }),
-    relays: z.array(z.string().min(1)).default([]).meta({
-      description:
-        'Relays the machine listens on for job requests and publishes results and feedback to (required when `enabled`). Checked at start-up.',
-    }),
+    enabled: bool()
+      .default(false)
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          "Run the NIP-90 data vending machine inside `bigbrotr run`: it listens on `dvm.relays` for job requests about the archive (event counts, archived events by filter, where an event was seen, a relay's uptime and NIP-11 history) and publishes the results there, signed with `identity.secret_key`. Job kinds: docs/nips.md.",
+      }),
+    relays: z
+      .array(z.string().min(1))
+      .default([])
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'Relays the machine listens on for job requests and publishes results and feedback to (required when `enabled`). Checked at start-up.',
+      }),
     reply_to_request_relays: bool().default(true).meta({
       description:
         'Also publish each result to the relays the request names in its `relays` tag (NIP-90: SHOULD), at most `max_reply_relays` of them, screened like any discovered relay URL (no private addresses unless `relay_url.allow_private`).',
@@ -772,29 +857,37 @@ const OTLP_HEADERS = /^\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+\s*=[^,]*(,\s*[A-Za-z0-9!#$
 
 export const tracingSchema = z
   .object({
-    enabled: bool().default(false).meta({
-      description:
-        'Export OpenTelemetry traces: one span per relay sync pass (`sync.relay`) and per API request (`http.request`). Off: the no-op tracer, nothing is recorded or sent.',
-    }),
-    exporter: z.enum(['otlp-http', 'console']).default('otlp-http').meta({
-      description:
-        '`otlp-http`: batches of spans sent as OTLP/HTTP (JSON) to `endpoint` (an OpenTelemetry Collector, Jaeger, Tempo); `console`: one JSON line per span on stderr (debugging).',
-    }),
+    enabled: bool()
+      .default(false)
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          'Export OpenTelemetry traces: one span per relay sync pass (`sync.relay`) and per API request (`http.request`). Off: the no-op tracer, nothing is recorded or sent.',
+      }),
+    exporter: z
+      .enum(['otlp-http', 'console'])
+      .default('otlp-http')
+      .meta({
+        [RESTART_ONLY]: true,
+        description:
+          '`otlp-http`: batches of spans sent as OTLP/HTTP (JSON) to `endpoint` (an OpenTelemetry Collector, Jaeger, Tempo); `console`: one JSON line per span on stderr (debugging).',
+      }),
     endpoint: z
       .url({ protocol: /^https?$/, error: 'expected an http(s) URL, e.g. http://127.0.0.1:4318/v1/traces' })
       .default('http://127.0.0.1:4318/v1/traces')
-      .meta({ description: 'OTLP/HTTP traces URL, the full path included (`/v1/traces`).' }),
+      .meta({ [RESTART_ONLY]: true, description: 'OTLP/HTTP traces URL, the full path included (`/v1/traces`).' }),
     service_name: z
       .string()
       .min(1)
       .default('bigbrotr')
-      .meta({ description: 'The `service.name` resource attribute the spans are filed under.' }),
+      .meta({ [RESTART_ONLY]: true, description: 'The `service.name` resource attribute the spans are filed under.' }),
     sample_ratio: z
       .number({ error: (issue) => `expected a number from 0 to 1, got ${JSON.stringify(issue.input)}` })
       .min(0, { error: 'expected a number from 0 to 1' })
       .max(1, { error: 'expected a number from 0 to 1' })
       .default(1)
       .meta({
+        [RESTART_ONLY]: true,
         description:
           'Fraction of traces kept, a decimal from 0 to 1 (e.g. `0.1`), decided per trace ID so a trace is kept or dropped whole.',
       }),
@@ -803,6 +896,7 @@ export const tracingSchema = z
       .regex(OTLP_HEADERS, { error: 'expected name=value pairs separated by commas' })
       .optional()
       .meta({
+        [RESTART_ONLY]: true,
         description:
           'HTTP headers sent with every export, `name=value` pairs separated by commas (values may be percent-encoded), e.g. `authorization=Bearer%20TOKEN` for a hosted collector. Give it as a file: `BIGBROTR_TRACING__HEADERS_FILE`.',
         [SECRET]: true,
@@ -845,49 +939,3 @@ export type MaintenanceConfig = Config['maintenance'];
 export type ApiConfig = Config['api'];
 export type DvmConfig = Config['dvm'];
 export type TracingConfig = Config['tracing'];
-
-/**
- * Options that a running service cannot change on SIGHUP; a reload that changes them logs their names
- * and keeps the old values until restart.
- */
-export const RESTART_ONLY_OPTIONS: readonly string[] = [
-  'database.url',
-  'database.data_dir',
-  'database.pool_size',
-  'database.connect_timeout_ms',
-  'database.statement_timeout_ms',
-  'database.idle_timeout_ms',
-  'database.ssl_mode',
-  'database.ssl_ca_file',
-  'http.host',
-  'http.port',
-  'http.enabled',
-  'verify.workers',
-  'verify.batch_size',
-  'verify.known_signatures',
-  'database.embedded_settings',
-  'database.embedded_heap_growth_percent',
-  'database.embedded_release_memory_ms',
-  'sync.enabled',
-  'sync.concurrency',
-  'sync.priority_relays',
-  'sync.priority_file',
-  'sync.priority_slots',
-  'sync.max_bytes_in_flight',
-  'finder.enabled',
-  'validator.enabled',
-  'monitor.enabled',
-  'api.enabled',
-  'api.database_url',
-  'dvm.enabled',
-  'dvm.relays',
-  'api.relay_enabled',
-  'api.trust_proxy',
-  'api.rate_limit_per_minute',
-  'tracing.enabled',
-  'tracing.exporter',
-  'tracing.endpoint',
-  'tracing.service_name',
-  'tracing.sample_ratio',
-  'tracing.headers',
-];
