@@ -28,7 +28,8 @@ import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { metricsRegistry } from '../../observability/metrics.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
-import { acquireLeases, processOwnerId, releaseLeases } from '../../db/leases.js';
+import { acquireLeases, processOwnerId } from '../../db/leases.js';
+import { releaseLeasesQuietly } from '../lease-release.js';
 import { periodicService, type Service } from '../service.js';
 import { relayMentions } from './extract.js';
 
@@ -319,7 +320,7 @@ export function createFinderService(options: { db: Database; config: () => Confi
             'finder round done',
           );
       } finally {
-        await releaseLeases(options.db, { service: FINDER_ROUND_LEASE.service, owner, resources: leased }).catch(() => undefined);
+        await releaseLeasesQuietly(options.db, { service: FINDER_ROUND_LEASE.service, owner, resources: leased }, options.logger);
       }
     },
   });

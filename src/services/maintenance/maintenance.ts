@@ -9,7 +9,8 @@
 import type { Config, MaintenanceConfig } from '../../config/schema.js';
 import { foldArchiveCounters, uncountExpiredEventTable } from '../../db/archive-counters.js';
 import type { Database } from '../../db/database.js';
-import { acquireLeases, processOwnerId, releaseLeases, renewLeases } from '../../db/leases.js';
+import { acquireLeases, processOwnerId, renewLeases } from '../../db/leases.js';
+import { releaseLeasesQuietly } from '../lease-release.js';
 import {
   EXPIRED_EVENT_PREFIX,
   analyzeTable,
@@ -399,8 +400,7 @@ export async function runMaintenance(options: {
     if (!dryRun) metrics.runs.inc({ outcome: 'failed' });
     throw error;
   } finally {
-    if (owner !== undefined)
-      await releaseLeases(db, { service: MAINTENANCE_SERVICE, owner, resources: [LEASE_RESOURCE] }).catch(() => undefined);
+    if (owner !== undefined) await releaseLeasesQuietly(db, { service: MAINTENANCE_SERVICE, owner, resources: [LEASE_RESOURCE] }, logger);
   }
 }
 

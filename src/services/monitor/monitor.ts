@@ -10,7 +10,8 @@ import type { Config } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
 import { configuredRelayUrls } from '../../config/relay-url-options.js';
 import type { Database } from '../../db/database.js';
-import { acquireLeases, processOwnerId, releaseLeases } from '../../db/leases.js';
+import { acquireLeases, processOwnerId } from '../../db/leases.js';
+import { releaseLeasesQuietly } from '../lease-release.js';
 import { dueRelaysForMonitor, liftMonitorBench, storeRelayChecks, type DueRelay } from '../../db/relay-checks.js';
 import { recordRelayFailure } from '../../db/relay-health.js';
 import { relayClaims } from '../../db/nip-claims.js';
@@ -315,7 +316,7 @@ export async function monitorOnce(options: MonitorPassOptions): Promise<MonitorP
           } catch (error) {
             relayLogger(logger, relay.url).warn({ err: error }, 'relay check failed; its checks are not stored');
           } finally {
-            await releaseLeases(db, { service: MONITOR_SERVICE, owner, resources: [String(relay.id)] }).catch(() => undefined);
+            await releaseLeasesQuietly(db, { service: MONITOR_SERVICE, owner, resources: [String(relay.id)] }, logger);
           }
           options.onRelayDone?.(summary);
         }

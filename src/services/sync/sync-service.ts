@@ -13,6 +13,7 @@ import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
 import { DatabaseError } from '../../db/errors.js';
 import { acquireLeases, processOwnerId, releaseLeases, renewLeases } from '../../db/leases.js';
+import { releaseLeasesQuietly } from '../lease-release.js';
 import { recordRelayFailure, recordRelaySuccess } from '../../db/relay-health.js';
 import { dueRelays, type DueRelay } from '../../db/sync-schedule.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
@@ -131,7 +132,7 @@ async function runSlot(slot: SlotOptions): Promise<void> {
     }
     await passOnce(slot, config, relay);
   }
-  await releaseLeases(db, { service: SYNC_SERVICE, owner: slot.owner }).catch(() => undefined);
+  await releaseLeasesQuietly(db, { service: SYNC_SERVICE, owner: slot.owner }, logger);
 }
 
 async function passOnce(slot: SlotOptions, config: Config, relay: DueRelay): Promise<void> {

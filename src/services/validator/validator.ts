@@ -9,7 +9,8 @@ import { reachableNetworks } from '../../relay/overlay.js';
 import { OPERATOR_SOURCES } from '../../db/relays.js';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
-import { acquireLeases, processOwnerId, releaseLeases } from '../../db/leases.js';
+import { acquireLeases, processOwnerId } from '../../db/leases.js';
+import { releaseLeasesQuietly } from '../lease-release.js';
 import { dueCandidates, promoteCandidate, recordProbeFailure, retireRelay, type DueCandidate } from '../../db/relay-validation.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { probeRelay } from '../../relay/probe.js';
@@ -122,7 +123,7 @@ export async function validateDue(options: {
         }),
       );
     } finally {
-      await releaseLeases(db, { service: VALIDATOR_SERVICE, owner, resources: leased }).catch(() => undefined);
+      await releaseLeasesQuietly(db, { service: VALIDATOR_SERVICE, owner, resources: leased }, logger);
     }
   }
   return summary;
