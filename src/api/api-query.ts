@@ -3,6 +3,7 @@
  * cancelled (503) instead of holding a connection, and the API can never write.
  */
 import type { Database, Queryable } from '../db/database.js';
+import { errorMessage } from '../error-message.js';
 
 export class ApiTimeoutError extends Error {
   constructor() {
@@ -19,7 +20,7 @@ export async function readOnly<T>(db: Database, statementTimeoutMs: number, fn: 
     });
   } catch (error) {
     // 57014: query_canceled (statement_timeout).
-    if ((error as { code?: string }).code === '57014' || /statement timeout/i.test((error as Error).message)) throw new ApiTimeoutError();
+    if ((error as { code?: string }).code === '57014' || /statement timeout/i.test(errorMessage(error))) throw new ApiTimeoutError();
     throw error;
   }
 }

@@ -23,6 +23,7 @@ import { archiveNip11Document } from './archive-relay.js';
 import { registerDashboard } from './dashboard.js';
 import { BadParameterError } from './errors.js';
 import { DatabaseBusyError } from '../db/errors.js';
+import { errorMessage } from '../error-message.js';
 
 const BUSY_LOG_INTERVAL_MS = 10_000;
 import { registerEventRoutes } from './routes/events.js';
@@ -74,7 +75,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       busySinceLog += 1;
       if (Date.now() - lastBusyLog >= BUSY_LOG_INTERVAL_MS) {
         options.logger.warn(
-          { refused: busySinceLog, reason: (error as Error).message },
+          { refused: busySinceLog, reason: errorMessage(error) },
           'API overloaded: requests answered 503 (database connections busy)',
         );
         lastBusyLog = Date.now();

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { leafKind, secretPaths } from './schema-walk.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
+import { errorMessage } from '../error-message.js';
 
 const ENV_PREFIX = 'BIGBROTR_';
 
@@ -101,7 +102,7 @@ function readYamlFile(file: string, problems: ConfigProblem[]): Tree {
     }
     return parsed as Tree;
   } catch (error) {
-    problems.push({ path: '(config file)', message: `${file}: invalid YAML: ${(error as Error).message.split('\n')[0]}` });
+    problems.push({ path: '(config file)', message: `${file}: invalid YAML: ${errorMessage(error).split('\n')[0]}` });
     return {};
   }
 }

@@ -42,6 +42,7 @@ import { redactText } from '../observability/redact.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { DatabaseError } from './errors.js';
 import { openDatabase } from './open.js';
+import { errorMessage } from '../error-message.js';
 
 export type BackupFormat = 'pg_dump' | 'pglite';
 
@@ -421,7 +422,7 @@ async function restorePglite(
       });
     } catch (error) {
       rmSync(directory, { recursive: true, force: true });
-      throw new BackupError(`cannot load ${input} into ${directory}: ${(error as Error).message}`);
+      throw new BackupError(`cannot load ${input} into ${directory}: ${errorMessage(error)}`);
     }
     try {
       const schema = await newestMigration(pg);
@@ -447,7 +448,7 @@ export async function backupDatabase(config: DatabaseConfig, output: string, opt
     return config.url ? await backupPostgres(config, target, options) : await backupPglite(config, target, options);
   } catch (error) {
     if (error instanceof BackupError || error instanceof DatabaseError) throw error;
-    throw new BackupError(`backup failed: ${(error as Error).message}`);
+    throw new BackupError(`backup failed: ${errorMessage(error)}`);
   }
 }
 
@@ -475,6 +476,6 @@ export async function restoreDatabase(
     return config.url ? await restorePostgres(config, source, options) : await restorePglite(config, source, options);
   } catch (error) {
     if (error instanceof BackupError || error instanceof DatabaseError) throw error;
-    throw new BackupError(`restore failed: ${(error as Error).message}`);
+    throw new BackupError(`restore failed: ${errorMessage(error)}`);
   }
 }

@@ -16,6 +16,7 @@ import { packageRoot } from '../package-root.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import type { Database, Queryable } from './database.js';
 import { DatabaseError } from './errors.js';
+import { errorMessage } from '../error-message.js';
 
 /** Arbitrary constant naming the migration lock ("bigbrotr" in ASCII, as a bigint). */
 const MIGRATION_LOCK_KEY = 0x626967627274n;
@@ -71,7 +72,7 @@ async function applyOne(tx: Queryable, migration: MigrationFile): Promise<Databa
     return undefined;
   } catch (error) {
     await tx.exec('ROLLBACK TO SAVEPOINT bigbrotr_migration');
-    return new DatabaseError(`migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
+    return new DatabaseError(`migration ${migration.name} failed: ${errorMessage(error)}`, { cause: error });
   }
 }
 

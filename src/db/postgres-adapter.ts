@@ -12,6 +12,7 @@ import type { DatabaseConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Database, Queryable, QueryResult, Transaction } from './database.js';
 import { DatabaseBusyError, DatabaseError, wrapDatabaseError } from './errors.js';
+import { errorMessage } from '../error-message.js';
 
 // int8 (counts, unix times) as numbers, like the PGlite adapter.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -137,7 +138,7 @@ export async function openPostgres(
     try {
       client = await pool.connect();
     } catch (error) {
-      if (/timeout exceeded when trying to connect/i.test((error as Error).message) && pool.totalCount >= config.pool_size) {
+      if (/timeout exceeded when trying to connect/i.test(errorMessage(error)) && pool.totalCount >= config.pool_size) {
         throw new DatabaseBusyError(`no PostgreSQL connection of ${config.pool_size} became free within ${config.connect_timeout_ms} ms`);
       }
       throw wrapDatabaseError(error, 'cannot connect to PostgreSQL');

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tinySecp from 'tiny-secp256k1';
 import { packageRoot } from '../package-root.js';
+import { errorMessage } from '../error-message.js';
 
 export type VerifierName = 'native' | 'wasm';
 
@@ -54,7 +55,7 @@ export function loadNativeVerifier(): { verifier?: SchnorrVerifier; reason?: str
     return { verifier: nativeCache };
   } catch (error) {
     nativeCache = null;
-    return { reason: `native addon failed to load: ${(error as Error).message}` };
+    return { reason: `native addon failed to load: ${errorMessage(error)}` };
   }
 }
 

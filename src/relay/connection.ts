@@ -13,6 +13,7 @@ import { parseRelayMessage, type RelayMessage } from './messages.js';
 import { pinnedLookup } from './address-policy.js';
 import { proxyRoute } from './overlay.js';
 import { RelayNetworkError, RelayTimeoutError } from './errors.js';
+import { errorMessage } from '../error-message.js';
 
 export interface RelayConnectionOptions {
   url: string;
@@ -314,7 +315,7 @@ export class RelayConnection extends EventEmitter<{
           try {
             next = step(reply);
           } catch (error) {
-            finish({ reason: 'error', message: `bad NEG-MSG from the relay: ${(error as Error).message}` });
+            finish({ reason: 'error', message: `bad NEG-MSG from the relay: ${errorMessage(error)}` });
             return;
           }
           if (next === null) finish({ reason: 'done' });

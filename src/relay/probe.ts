@@ -6,6 +6,7 @@
  */
 import type { RelayClientConfig } from '../config/schema.js';
 import { RelayConnection } from './connection.js';
+import { errorMessage } from '../error-message.js';
 
 export type ProbeResult =
   { ok: true; answer: 'eose' | 'event' | 'closed' | 'notice'; openMs: number; readMs: number } | { ok: false; reason: string };
@@ -22,7 +23,7 @@ export async function probeRelay(
   try {
     connection = await RelayConnection.open({ url, config, addresses });
   } catch (error) {
-    return { ok: false, reason: (error as Error).message };
+    return { ok: false, reason: errorMessage(error) };
   }
   const opened = performance.now();
   try {

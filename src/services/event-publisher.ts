@@ -7,6 +7,7 @@ import type { RelayClientConfig } from '../config/schema.js';
 import type { NostrEvent } from '../nostr/event.js';
 import type { Logger } from '../observability/logger.js';
 import { RelayConnection } from '../relay/connection.js';
+import { errorMessage } from '../error-message.js';
 
 export interface PublishOutcome {
   accepted: string[];
@@ -54,7 +55,7 @@ export class EventPublisher {
           if (result.accepted) outcome.accepted.push(url);
           else outcome.rejected.push({ url, reason: result.message });
         } catch (error) {
-          outcome.rejected.push({ url, reason: (error as Error).message });
+          outcome.rejected.push({ url, reason: errorMessage(error) });
         }
       }),
     );

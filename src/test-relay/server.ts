@@ -17,6 +17,7 @@ import { hasExpired, matchesFilter, parseFilter, type Filter } from './filter.js
 import { nip11Document, serveNip11 } from './nip11.js';
 import { DEFAULT_ENFORCED, DEFAULT_MISBEHAVIOUR, DEFAULT_RELAY_OPTIONS, type Misbehaviour, type TestRelayOptions } from './options.js';
 import { EventStore, isEphemeral } from './store.js';
+import { errorMessage } from '../error-message.js';
 
 const verifier = loadVerifier();
 /** Id and BIP-340 signature both check out. */
@@ -278,7 +279,7 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
   };
 
   const negentropyError = (error: unknown): string =>
-    error instanceof NegentropyError ? `invalid: ${error.message}` : `error: ${(error as Error).message}`;
+    error instanceof NegentropyError ? `invalid: ${error.message}` : `error: ${errorMessage(error)}`;
 
   const broadcast = (event: NostrEvent) => {
     for (const connection of connections) {
@@ -555,7 +556,7 @@ export async function startTestRelay(options: Partial<TestRelayOptions> = {}): P
       const handler = settings.negentropy || !message[0].startsWith('NEG-') ? messageHandlers[message[0]] : undefined;
       if (!handler) return answerUnknown(connection, message[0]);
       Promise.resolve(handler(connection, message)).catch(
-        (error: unknown) => void send(connection, ['NOTICE', `error: ${(error as Error).message}`]),
+        (error: unknown) => void send(connection, ['NOTICE', `error: ${errorMessage(error)}`]),
       );
     });
   });

@@ -18,6 +18,7 @@ import { relayLogger } from '../../observability/logger.js';
 import { runServiceUntilStopped } from '../service-mode.js';
 import { createSyncService } from '../../services/sync/sync-service.js';
 import { createByteBudget } from '../../services/sync/byte-budget.js';
+import { errorMessage } from '../../error-message.js';
 
 /** One line per relay: what was stored, what it cost, and whether the pass proved its window. */
 export function summaryLine(result: RelaySyncResult): string {
@@ -136,7 +137,7 @@ export function registerSync(program: Command, run: ActionRunner): void {
                     'relay pass done',
                   );
                 } catch (error) {
-                  failures.push({ relay: relay.url, error: (error as Error).message });
+                  failures.push({ relay: relay.url, error: errorMessage(error) });
                   log.error({ err: error }, 'relay pass failed; its cursor keeps what was committed');
                 }
               }

@@ -32,6 +32,7 @@ import { acquireLeases, processOwnerId } from '../../db/leases.js';
 import { releaseLeasesQuietly } from '../lease-release.js';
 import { periodicService, type Service } from '../service.js';
 import { relayMentions } from './extract.js';
+import { errorMessage } from '../../error-message.js';
 
 const ARCHIVE_CURSOR = 'archive';
 
@@ -232,7 +233,7 @@ export async function findFromRelays(options: {
         );
       }
     } catch (error) {
-      summary.errors.push({ source: relay.url, error: (error as Error).message });
+      summary.errors.push({ source: relay.url, error: errorMessage(error) });
       // Keep its position but move it to the back of the queue, so failing relays do not starve the others.
       await saveDirectScanPosition(db, relay.id, relay.scannedUntil ?? config.sync.since).catch(() => undefined);
       log.debug({ err: error }, 'finder could not ask this relay');
@@ -268,7 +269,7 @@ export async function findFromLists(options: {
       await db.transaction((tx) => recordGrouped(tx, grouped, '', config, summary));
       summary.listsFetched += 1;
     } catch (error) {
-      summary.errors.push({ source: listUrl, error: (error as Error).message });
+      summary.errors.push({ source: listUrl, error: errorMessage(error) });
       options.logger.warn({ list: listUrl, err: error }, 'external relay list not read');
     }
   }

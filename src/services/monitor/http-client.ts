@@ -14,6 +14,7 @@ import { SocksClient } from 'socks';
 import type { RelayClientConfig } from '../../config/schema.js';
 import { pinnedLookup } from '../../relay/address-policy.js';
 import { proxyRoute } from '../../relay/overlay.js';
+import { errorMessage } from '../../error-message.js';
 
 export interface MonitorHttp {
   /** The dispatcher for a request to `host` (proxy or direct); throws when its network has no proxy. */
@@ -31,7 +32,7 @@ export function trustedCas(caFile: string | undefined): string[] | undefined {
   try {
     return [...rootCertificates, readFileSync(caFile, 'utf8')];
   } catch (error) {
-    throw new Error(`monitor.tls_ca_file: cannot read ${caFile}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`monitor.tls_ca_file: cannot read ${caFile}: ${errorMessage(error)}`, { cause: error });
   }
 }
 

@@ -7,6 +7,7 @@ import type { Config } from '../../config/schema.js';
 import { ConfigError, type ConfigProblem } from '../../config/errors.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
 import { parseSeedList } from '../seed-list.js';
+import { errorMessage } from '../../error-message.js';
 
 export function loadPriorityRelays(config: Config): string[] {
   const urls = new Set<string>();
@@ -24,7 +25,7 @@ export function loadPriorityRelays(config: Config): string[] {
     } catch (error) {
       problems.push({
         path: 'sync.priority_file',
-        message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`,
       });
     }
     if (text !== undefined) {

@@ -24,6 +24,7 @@ import { syncRelayWithRetries } from './pass-runner.js';
 import { createByteBudget, type ByteBudget } from './byte-budget.js';
 import { loadPriorityRelays } from './priority-relays.js';
 import { PassAbortedError } from './relay-sync.js';
+import { errorMessage } from '../../error-message.js';
 
 export const SYNC_SERVICE = 'sync';
 
@@ -175,7 +176,7 @@ async function passOnce(slot: SlotOptions, config: Config, relay: DueRelay): Pro
       return;
     }
     log.warn({ err: error }, 'relay pass failed; its cursor keeps what was committed');
-    await recordRelayFailure(db, relay.id, (error as Error).message, {
+    await recordRelayFailure(db, relay.id, errorMessage(error), {
       baseSeconds: config.sync.failure_backoff_seconds,
       maxSeconds: config.sync.failure_backoff_max_seconds,
     }).catch(() => undefined);

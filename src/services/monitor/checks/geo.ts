@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Reader } from 'maxmind';
 import { encodeGeohash, MAX_GEOHASH_PRECISION } from '../../../nostr/geohash.js';
+import { errorMessage } from '../../../error-message.js';
 
 export interface GeoDatabasesConfig {
   city_database?: string;
@@ -91,13 +92,13 @@ async function loadDatabase(field: DatabaseField, path: string): Promise<Reader<
   try {
     buffer = await readFile(path);
   } catch (error) {
-    throw new Error(`${field}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${field}: cannot read ${path}: ${errorMessage(error)}`, { cause: error });
   }
   let reader: Reader<MmdbRecord>;
   try {
     reader = new Reader<MmdbRecord>(buffer);
   } catch (error) {
-    throw new Error(`${field}: ${path} is not a MaxMind database: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${field}: ${path} is not a MaxMind database: ${errorMessage(error)}`, { cause: error });
   }
   const { metadata } = reader;
   const problem =

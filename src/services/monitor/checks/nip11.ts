@@ -6,6 +6,7 @@
 import { request } from 'undici';
 import { parseNip11, type Nip11Document } from '../../../nostr/nip11.js';
 import type { MonitorHttp } from '../http-client.js';
+import { errorMessage } from '../../../error-message.js';
 
 export type Nip11Outcome =
   | { ok: true; rttMs: number; raw: Record<string, unknown>; document: Nip11Document; finalUrl: string; dropped: string[] }
@@ -102,7 +103,7 @@ export async function fetchNip11(relayUrl: string, options: Nip11FetchOptions): 
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     return {
       ok: false,
-      reason: `cannot fetch: ${cause?.code ?? (error as NodeJS.ErrnoException).code ?? ''} ${(error as Error).message}`
+      reason: `cannot fetch: ${cause?.code ?? (error as NodeJS.ErrnoException).code ?? ''} ${errorMessage(error)}`
         .replace(/\s+/g, ' ')
         .trim(),
     };

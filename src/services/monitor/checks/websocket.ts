@@ -8,6 +8,7 @@ import type { RelayClientConfig } from '../../../config/schema.js';
 import { RelayConnection } from '../../../relay/connection.js';
 import { signEvent } from '../../../nostr/sign.js';
 import { refusalPrefix } from '../../../relay/refusal.js';
+import { errorMessage } from '../../../error-message.js';
 
 export interface RoundTrip {
   ok: boolean;
@@ -77,7 +78,7 @@ export async function checkWebSocket(options: WebSocketCheckOptions): Promise<We
       headers: { 'User-Agent': options.userAgent },
     });
   } catch (error) {
-    outcome.open = { ok: false, reason: (error as Error).message.replace(`${options.url}: `, ''), detail: {} };
+    outcome.open = { ok: false, reason: errorMessage(error).replace(`${options.url}: `, ''), detail: {} };
     return outcome;
   }
   outcome.open = { ok: true, rttMs: performance.now() - started, detail: {} };
@@ -186,6 +187,6 @@ async function writeRoundTrip(
       detail: { answered: true, accepted: false, prefix: refusalPrefix(result.message) },
     };
   } catch (error) {
-    return { ok: false, reason: (error as Error).message.replace(`${connection.url}: `, ''), detail: { answered: false } };
+    return { ok: false, reason: errorMessage(error).replace(`${connection.url}: `, ''), detail: { answered: false } };
   }
 }
