@@ -12,6 +12,11 @@ export class ApiTimeoutError extends Error {
   }
 }
 
+/** Whether the database cancelled a statement for running past its statement_timeout (57014 query_canceled, or its message through a pooler). */
+export function isStatementTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === '57014' || /statement timeout/i.test(errorMessage(error));
+}
+
 export async function readOnly<T>(db: Database, statementTimeoutMs: number, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   try {
     return await db.transaction(async (tx) => {
@@ -19,8 +24,7 @@ export async function readOnly<T>(db: Database, statementTimeoutMs: number, fn: 
       return fn(tx);
     });
   } catch (error) {
-    // 57014: query_canceled (statement_timeout).
-    if ((error as { code?: string }).code === '57014' || /statement timeout/i.test(errorMessage(error))) throw new ApiTimeoutError();
+    if (isStatementTimeout(error)) throw new ApiTimeoutError();
     throw error;
   }
 }

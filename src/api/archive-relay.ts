@@ -32,7 +32,7 @@ import type { NostrEvent } from '../nostr/event.js';
 import { isPlainObject, parseClientFilters, shorten, type ParsedFilters } from '../nostr/client-filters.js';
 import type { Logger } from '../observability/logger.js';
 import { metricsRegistry } from '../observability/metrics.js';
-import { ApiTimeoutError, readOnly } from './api-query.js';
+import { ApiTimeoutError, isStatementTimeout, readOnly } from './api-query.js';
 
 export interface ArchiveRelay {
   /** Open client connections. */
@@ -233,8 +233,7 @@ function rawText(data: WebSocket.RawData): string {
 
 /** Why the database failed, in words safe to show a client (no SQL, no connection details). */
 function failureSummary(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (error instanceof ApiTimeoutError || code === '57014') return 'query timed out';
+  if (error instanceof ApiTimeoutError || isStatementTimeout(error)) return 'query timed out';
   return 'internal error';
 }
 
