@@ -104,11 +104,11 @@ async function rareValues(
   limit: number,
   position: EventPosition | undefined,
   windowAbove: number,
-  build: (filters: ArchiveFilter[], limit: number, position?: EventPosition, columns?: string) => EventQuery,
 ): Promise<boolean> {
-  const expected = await expectedMatches(db, build([...filters], limit, position, '1'));
+  // The same WHERE as the search whatever it selects: plan it selecting nothing.
+  const expected = await expectedMatches(db, eventsQuery([...filters], limit, position, '1'));
   if (expected <= limit * windowAbove) return true;
-  const unknown = await expectedMatches(db, build(withUnknownValues(filters), limit, position, '1'));
+  const unknown = await expectedMatches(db, eventsQuery(withUnknownValues(filters), limit, position, '1'));
   return expected <= unknown * UNKNOWN_VALUE_MARGIN;
 }
 
@@ -125,7 +125,7 @@ async function newestRows<T>(
   limit: number,
   position: EventPosition | undefined,
   run: (query: EventQuery) => Promise<T[]>,
-  build: (filters: ArchiveFilter[], limit: number, position?: EventPosition, columns?: string) => EventQuery,
+  build: (filters: ArchiveFilter[], limit: number, position?: EventPosition) => EventQuery,
   options: SearchOptions,
 ): Promise<T[]> {
   const nowSeconds = options.nowSeconds ?? Math.floor(Date.now() / 1000);
@@ -134,7 +134,7 @@ async function newestRows<T>(
   if (limit <= 0 || !searchesByWindow(filters)) return whole();
   // A rare value (an event's replies, a seldom-used hashtag) is read whole: a few GIN lookups'
   // worth of rows, where each window would be one more statement.
-  if (windowAbove > 0 && (await rareValues(db, filters, limit, position, windowAbove, build))) return whole();
+  if (windowAbove > 0 && (await rareValues(db, filters, limit, position, windowAbove))) return whole();
   const end = await windowsEnd(db, filters, position, nowSeconds);
   if (end === undefined) return whole();
   // Below the lowest `since` of the filters a window adds nothing: the whole query is the same.
@@ -162,13 +162,5 @@ export function searchEvents(
 
 /** Several filters (any matching), newest first, as NIP-01 JSON texts (the archive relay's REQ). */
 export function searchEventsJson(db: Queryable, filters: ArchiveFilter[], limit: number, options: SearchOptions = {}): Promise<string[]> {
-  return newestRows(
-    db,
-    filters,
-    limit,
-    undefined,
-    (query) => findEventsJson(db, query),
-    (wanted, size, at, columns) => (columns ? eventsQuery(wanted, size, at, columns) : eventsJsonQuery(wanted, size, at)),
-    options,
-  );
+  return newestRows(db, filters, limit, undefined, (query) => findEventsJson(db, query), eventsJsonQuery, options);
 }
