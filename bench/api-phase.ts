@@ -135,6 +135,14 @@ async function monthlyPartitions(db: Database) {
   log(`${db.kind}: 2024 and 2025 in 24 monthly partitions`);
 }
 
+/** Events, event-relay pairs and the database's bytes, counted (after a build, or of a reused data set). */
+async function archiveSize(db: Database): Promise<{ events: number; pairs: number; bytes: number }> {
+  const { rows } = await db.query<{ events: number; pairs: number; bytes: number }>(
+    'SELECT (SELECT count(*) FROM event)::int AS events, (SELECT count(*) FROM event_relay)::int AS pairs, pg_database_size(current_database())::float8 AS bytes',
+  );
+  return rows[0] as { events: number; pairs: number; bytes: number };
+}
+
 async function build(db: Database, events: number) {
   await db.query(
     `INSERT INTO relay (url, network, state, discovered_from) SELECT 'wss://relay-' || i || '.bench.example/', 'clearnet', 'active', 'seed' FROM generate_series(0, ${RELAYS - 1}) AS i`,
@@ -170,10 +178,7 @@ async function build(db: Database, events: number) {
   await db.exec('VACUUM (ANALYZE) event');
   await db.exec('VACUUM (ANALYZE) event_relay');
   const analyzeSeconds = (performance.now() - analyzeStarted) / 1000;
-  const { rows } = await db.query<{ events: number; pairs: number; bytes: number }>(
-    'SELECT (SELECT count(*) FROM event)::int AS events, (SELECT count(*) FROM event_relay)::int AS pairs, pg_database_size(current_database())::float8 AS bytes',
-  );
-  const row = rows[0] as { events: number; pairs: number; bytes: number };
+  const row = await archiveSize(db);
   if (row.events !== events) throw new Error(`built ${row.events} events, expected ${events}`);
   return {
     buildSeconds: Number(buildSeconds.toFixed(1)),
@@ -313,10 +318,7 @@ async function serialCosts(db: Database, events: number) {
 
 /** A data set built by an earlier run (BENCH_API_KEEP_DATABASE, then BENCH_API_DATABASE=name): counted, not rebuilt. */
 async function reuse(db: Database, events: number) {
-  const { rows } = await db.query<{ events: number; pairs: number; bytes: number }>(
-    'SELECT (SELECT count(*) FROM event)::int AS events, (SELECT count(*) FROM event_relay)::int AS pairs, pg_database_size(current_database())::float8 AS bytes',
-  );
-  const row = rows[0] as { events: number; pairs: number; bytes: number };
+  const row = await archiveSize(db);
   if (row.events !== events) throw new Error(`BENCH_API_DATABASE holds ${row.events} events, BENCH_API_EVENTS asks for ${events}`);
   await db.exec('ANALYZE');
   return { buildSeconds: 0, analyzeSeconds: 0, eventRelayPairs: row.pairs, databaseMiB: Math.round(row.bytes / 2 ** 20), reused: true };
