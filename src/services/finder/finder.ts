@@ -29,7 +29,7 @@ import { relayLogger, type Logger } from '../../observability/logger.js';
 import { metricsRegistry } from '../../observability/metrics.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
 import { acquireLeases, processOwnerId } from '../../db/leases.js';
-import { releaseLeasesQuietly } from '../lease-release.js';
+import { releaseLeasesQuietly } from '../work-pool.js';
 import { periodicService, type Service } from '../service.js';
 import { relayMentions } from './extract.js';
 import { errorMessage } from '../../error-message.js';

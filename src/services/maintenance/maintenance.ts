@@ -10,7 +10,7 @@ import type { Config, MaintenanceConfig } from '../../config/schema.js';
 import { foldArchiveCounters, uncountExpiredEventTable } from '../../db/archive-counters.js';
 import type { Database } from '../../db/database.js';
 import { acquireLeases, processOwnerId, renewLeases } from '../../db/leases.js';
-import { releaseLeasesQuietly } from '../lease-release.js';
+import { releaseLeasesQuietly } from '../work-pool.js';
 import {
   EXPIRED_EVENT_PREFIX,
   analyzeTable,

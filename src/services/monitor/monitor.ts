@@ -11,7 +11,7 @@ import { ConfigError } from '../../config/errors.js';
 import { configuredRelayUrls } from '../../config/relay-url-options.js';
 import type { Database } from '../../db/database.js';
 import { acquireLeases, processOwnerId } from '../../db/leases.js';
-import { releaseLeasesQuietly } from '../lease-release.js';
+import { releaseLeasesQuietly } from '../work-pool.js';
 import { dueRelaysForMonitor, liftMonitorBench, storeRelayChecks, type DueRelay } from '../../db/relay-checks.js';
 import { recordRelayFailure } from '../../db/relay-health.js';
 import { relayClaims } from '../../db/nip-claims.js';

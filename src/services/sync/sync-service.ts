@@ -13,7 +13,7 @@ import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
 import { DatabaseError } from '../../db/errors.js';
 import { acquireLeases, processOwnerId, releaseLeases, renewLeases } from '../../db/leases.js';
-import { releaseLeasesQuietly } from '../lease-release.js';
+import { releaseLeasesQuietly } from '../work-pool.js';
 import { recordRelayFailure, recordRelaySuccess } from '../../db/relay-health.js';
 import { dueRelays, type DueRelay } from '../../db/sync-schedule.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';

@@ -10,7 +10,7 @@ import { OPERATOR_SOURCES } from '../../db/relays.js';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
 import { acquireLeases, processOwnerId } from '../../db/leases.js';
-import { releaseLeasesQuietly } from '../lease-release.js';
+import { releaseLeasesQuietly } from '../work-pool.js';
 import { dueCandidates, promoteCandidate, recordProbeFailure, retireRelay, type DueCandidate } from '../../db/relay-validation.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { probeRelay } from '../../relay/probe.js';
