@@ -44,6 +44,14 @@ import { DatabaseError } from './errors.js';
 import { openDatabase } from './open.js';
 import { errorMessage } from '../error-message.js';
 
+/** What a missing pg_dump / pg_restore asks the operator to do. */
+const INSTALL_CLIENT_TOOLS =
+  "install the PostgreSQL client tools of the server's major version or newer (e.g. apt-get install postgresql-client), " +
+  'or pass --pg-bin-dir';
+/** Why a restore stops at a database that holds objects, and the two ways on. */
+const RESTORE_INTO_EMPTY_DATABASE = 'restore into a new, empty database (createdb), or pass --force to drop everything in it first';
+const RESTORE_INTO_EMPTY_DIRECTORY = 'restore into a new directory, or pass --force to replace the embedded database in it';
+
 export type BackupFormat = 'pg_dump' | 'pglite';
 
 /** A backup or restore that cannot be done as asked (missing tool, wrong file, non-empty target). */
@@ -111,9 +119,7 @@ export function findPgTool(name: 'pg_dump' | 'pg_restore', pgBinDir?: string, en
     const path = join(dir, name);
     if (isExecutable(path)) return path;
   }
-  throw new BackupError(
-    `${name} not found (looked in /usr/lib/postgresql/*/bin and PATH): install the PostgreSQL client tools of the server's major version or newer (e.g. apt-get install postgresql-client), or pass --pg-bin-dir`,
-  );
+  throw new BackupError(`${name} not found (looked in /usr/lib/postgresql/*/bin and PATH): ${INSTALL_CLIENT_TOOLS}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,19 +268,24 @@ BEGIN
   END LOOP;
   FOR r IN SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND NOT c.relispartition
-             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
            -- Tables before sequences: a table takes its identity and serial sequences with it.
            ORDER BY CASE c.relkind WHEN 'v' THEN 0 WHEN 'm' THEN 0 WHEN 'S' THEN 2 ELSE 1 END LOOP
     EXECUTE format('DROP %s IF EXISTS public.%I CASCADE',
-      CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, r.relname);
+      CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
+                     WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+      r.relname);
   END LOOP;
   FOR r IN SELECT p.oid::regprocedure::text AS signature, p.prokind FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
            WHERE n.nspname = 'public'
              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') LOOP
-    EXECUTE format('DROP %s IF EXISTS %s CASCADE', CASE r.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, r.signature);
+    EXECUTE format('DROP %s IF EXISTS %s CASCADE',
+      CASE r.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, r.signature);
   END LOOP;
   FOR r IN SELECT t.oid::regtype::text AS name, t.typtype FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-           WHERE n.nspname = 'public' AND t.typtype IN ('e', 'c', 'd', 'r') AND (t.typrelid = 0 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
+           WHERE n.nspname = 'public' AND t.typtype IN ('e', 'c', 'd', 'r')
+             AND (t.typrelid = 0 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e') LOOP
     EXECUTE format('DROP %s IF EXISTS %s CASCADE', CASE r.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, r.name);
   END LOOP;
@@ -314,9 +325,7 @@ async function restorePostgres(
   const tool = findPgTool('pg_restore', options.pgBinDir);
   const objects = await postgresObjectCount(config, logger);
   if (objects > 0 && !options.force) {
-    throw new BackupError(
-      `the target database is not empty (${objects} tables, views or sequences): restore into a new, empty database (createdb), or pass --force to drop everything in it first`,
-    );
+    throw new BackupError(`the target database is not empty (${objects} tables, views or sequences): ${RESTORE_INTO_EMPTY_DATABASE}`);
   }
   if (objects > 0) {
     logger.warn({ objects }, 'restore --force: dropping every object of the target database before restoring');
@@ -399,9 +408,7 @@ async function restorePglite(
   try {
     const occupied = existsSync(directory) && readdirSync(directory).length > 0;
     if (occupied && !options.force) {
-      throw new BackupError(
-        `the target ${directory} (database.data_dir) is not empty: restore into a new directory, or pass --force to replace the embedded database in it`,
-      );
+      throw new BackupError(`the target ${directory} (database.data_dir) is not empty: ${RESTORE_INTO_EMPTY_DIRECTORY}`);
     }
     // --force replaces an embedded database, never a directory of other files.
     if (occupied && !hasDatabase(directory)) {

@@ -45,10 +45,12 @@ const SELECT_COLUMNS = 'e.id, e.pubkey, e.created_at, e.kind, e.tags, e.content,
  * their own serialization). An event with `raw_json` (its tags or content hold what text cannot) gets
  * here only id, pubkey, created_at, kind and sig; decodeEventJsonRow adds its exact tags and content.
  */
+const EVENT_JSON_HEAD = `'{"id":"' || encode(e.id, 'hex') || '","pubkey":"' || encode(e.pubkey, 'hex')
+    || '","created_at":' || e.created_at || ',"kind":' || e.kind`;
 const EVENT_JSON = `CASE WHEN e.raw_json IS NULL
-  THEN '{"id":"' || encode(e.id, 'hex') || '","pubkey":"' || encode(e.pubkey, 'hex') || '","created_at":' || e.created_at || ',"kind":' || e.kind
+  THEN ${EVENT_JSON_HEAD}
     || ',"tags":' || e.tags::text || ',"content":' || to_json(e.content)::text || ',"sig":"' || encode(e.sig, 'hex') || '"}'
-  ELSE '{"id":"' || encode(e.id, 'hex') || '","pubkey":"' || encode(e.pubkey, 'hex') || '","created_at":' || e.created_at || ',"kind":' || e.kind || ',"sig":"' || encode(e.sig, 'hex') || '"}'
+  ELSE ${EVENT_JSON_HEAD} || ',"sig":"' || encode(e.sig, 'hex') || '"}'
   END AS json, e.raw_json`;
 
 /** Builds the WHERE clause of one filter; `values` receives the parameters. */
@@ -81,13 +83,13 @@ function whereOf(filter: ArchiveFilter, values: unknown[], position?: EventPosit
     conditions.push(`e.tagvalues && ${param(accepted.map((value) => `${letter}:${value.replaceAll('\u0000', '\uFFFD')}`))}::text[]`);
   }
   if (filter.anyTag) {
-    conditions.push(
-      `e.tagvalues && ${param(filter.anyTag.flatMap((value) => TAG_LETTERS.map((letter) => `${letter}:${value.replaceAll('\u0000', '\uFFFD')}`)))}::text[]`,
-    );
+    const anyLetter = filter.anyTag.flatMap((value) => TAG_LETTERS.map((letter) => `${letter}:${value.replaceAll('\u0000', '\uFFFD')}`));
+    conditions.push(`e.tagvalues && ${param(anyLetter)}::text[]`);
   }
   if (filter.relay !== undefined) {
     conditions.push(
-      `EXISTS (SELECT 1 FROM event_relay er JOIN relay r ON r.id = er.relay_id WHERE er.event_id = e.id AND r.url = ${param(filter.relay)})`,
+      `EXISTS (SELECT 1 FROM event_relay er JOIN relay r ON r.id = er.relay_id
+               WHERE er.event_id = e.id AND r.url = ${param(filter.relay)})`,
     );
   }
   if (position) conditions.push(`(e.created_at, e.id) < (${param(position.createdAt)}::bigint, decode(${param(position.id)}, 'hex'))`);
@@ -139,7 +141,8 @@ function groupExpression(group: CountGroup, values: unknown[]): string {
     return `$${values.length}`;
   };
   const firstTagValue = (condition: string) =>
-    `(SELECT t.tag->>1 FROM jsonb_array_elements(e.tags) WITH ORDINALITY AS t(tag, position) WHERE ${condition} ORDER BY t.position LIMIT 1)`;
+    `(SELECT t.tag->>1 FROM jsonb_array_elements(e.tags) WITH ORDINALITY AS t(tag, position)
+      WHERE ${condition} ORDER BY t.position LIMIT 1)`;
   if ('field' in group) {
     if (group.field === 'pubkey') return `encode(e.pubkey, 'hex')`;
     if (group.field === 'kind') return 'e.kind::text';
@@ -213,7 +216,8 @@ const ARCHIVE_CLOCK = `(CASE WHEN pg_is_in_recovery() THEN least(now(), coalesce
 /** A position `lagMs` before the archive's clock now: where a live feed starting now begins. */
 export async function archiveNow(db: Queryable, lagMs: number): Promise<ArchivePosition> {
   const { rows } = await db.query<{ at: string; micros: string }>(
-    `SELECT t::text AS at, (extract(epoch FROM t) * 1000000)::bigint AS micros FROM (SELECT ${ARCHIVE_CLOCK} - make_interval(secs => $1::double precision / 1000) AS t) AS clock`,
+    `SELECT t::text AS at, (extract(epoch FROM t) * 1000000)::bigint AS micros
+     FROM (SELECT ${ARCHIVE_CLOCK} - make_interval(secs => $1::double precision / 1000) AS t) AS clock`,
     [lagMs],
   );
   return { archivedAt: rows[0]?.at as string, micros: Number(rows[0]?.micros), id: LOWEST_ID };
@@ -271,7 +275,8 @@ export function matchesArchiveFilter(event: NostrEvent, filter: ArchiveFilter): 
 /** Whether `author` has an archived event of one of `kinds` whose `e` tag points at `eventId` (e.g. our answer to a job). */
 export async function hasReplyTo(db: Queryable, options: { author: string; kinds: number[]; eventId: string }): Promise<boolean> {
   const { rows } = await db.query(
-    `SELECT 1 FROM event e WHERE e.pubkey = decode($1, 'hex') AND e.kind = ANY($2::int[]) AND e.tagvalues && ARRAY['e:' || $3::text] LIMIT 1`,
+    `SELECT 1 FROM event e
+     WHERE e.pubkey = decode($1, 'hex') AND e.kind = ANY($2::int[]) AND e.tagvalues && ARRAY['e:' || $3::text] LIMIT 1`,
     [options.author, options.kinds, options.eventId],
   );
   return rows.length > 0;
