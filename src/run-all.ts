@@ -1,6 +1,7 @@
 /**
  * `bigbrotr run`: one process with every service. Migrates, seeds, starts the metrics/health server,
- * then supervises the services until a stop signal. The services: finder, validator, monitor, synchronizer, data vending machine (when on), maintenance; the API on the HTTP server.
+ * then supervises the services until a stop signal. The services: finder, validator, monitor,
+ * synchronizer, data vending machine (when on), maintenance; the API on the HTTP server.
  */
 import { unreachableNetworks } from './relay/overlay.js';
 import { loadConfig, type LoadedConfig } from './config/loader.js';
@@ -34,70 +35,27 @@ export interface RunAllOptions {
   onReady?: (info: { healthUrl: string | undefined }) => void;
 }
 
+/** The services `bigbrotr run` starts, each when its section is enabled, in start order. */
+const SERVICES: { name: string; enabled: (config: Config) => boolean; create: typeof createFinderService }[] = [
+  { name: 'finder', enabled: (config) => config.finder.enabled, create: createFinderService },
+  { name: 'validator', enabled: (config) => config.validator.enabled, create: createValidatorService },
+  { name: 'monitor', enabled: (config) => config.monitor.enabled, create: createMonitorService },
+  { name: 'synchronizer', enabled: (config) => config.sync.enabled, create: createSyncService },
+  { name: 'dvm', enabled: (config) => config.dvm.enabled, create: createDvmService },
+  { name: 'maintenance', enabled: (config) => config.maintenance.enabled, create: createMaintenanceService },
+];
+
 export async function runAll(options: RunAllOptions): Promise<SupervisorResult> {
   const { logger } = options;
   let config: Config = options.loaded.config;
   const db = await openDatabase(config.database, logger);
-  let health: HttpServer | undefined;
-  let replica: Database | undefined;
+  let serving: Serving = {};
   try {
-    const migration = await migrate(db, { lockTimeoutMs: config.database.migrate_lock_timeout_ms, logger });
-    logger.info({ database: db.kind, applied: migration.applied, schema: migration.current }, 'database ready');
-    const verifier = describeVerifier();
-    (verifier.name === 'wasm' ? logger.warn.bind(logger) : logger.info.bind(logger))(
-      { verifier: verifier.name, unavailable: verifier.unavailable },
-      `signature verifier: ${verifier.description}`,
+    await prepare(db, config, logger);
+    if (config.http.enabled) serving = await startServing(db, () => config, logger);
+    const services = SERVICES.filter((entry) => entry.enabled(config)).map((entry) =>
+      entry.create({ db, config: () => config, logger: logger.child({ service: entry.name }) }),
     );
-    const unreachable = unreachableNetworks(config.relay);
-    if (unreachable.length > 0) {
-      logger.info(
-        { networks: unreachable.map((entry) => entry.network) },
-        `relays on ${unreachable.map((entry) => `${entry.network} (set ${entry.option})`).join(', ')} are left alone: not validated, checked, synchronised or retired`,
-      );
-    }
-    setBuildInfo(packageVersion(), db.kind);
-
-    if (config.seed.on_start) {
-      await seedRelays(db, { file: config.seed.file, maxUrlLength: config.relay_url.max_length, logger });
-    }
-
-    if (config.http.enabled) {
-      // The API, archive relay and dashboard read from the replica when there is one; services write to db.
-      replica = config.api.enabled ? await openReadReplica(config, logger) : undefined;
-      if (replica) logger.info('the API, archive relay and dashboard read from the read replica (api.database_url)');
-      const reads = replica;
-      health = await startHttpServer({
-        host: config.http.host,
-        port: config.http.port,
-        registry: metricsRegistry(),
-        checkReady: () => db.ping(),
-        checkReplica: reads ? () => reads.ping() : undefined,
-        readinessTimeoutMs: config.http.readiness_timeout_ms,
-        logger,
-        ...(config.api.enabled ? { api: { db: reads ?? db, config: () => config, version: packageVersion() } } : {}),
-      });
-      logger.info({ url: health.url }, `metrics at ${health.url}/metrics, health at ${health.url}/healthz and ${health.url}/readyz`);
-      if (config.api.enabled) {
-        logger.info(
-          { url: health.url },
-          `dashboard at ${health.url}/, API at ${health.url}/v1 (docs ${health.url}/v1/docs), archive relay at ${health.url.replace(/^http/, 'ws')}/`,
-        );
-      }
-    }
-
-    const services: Service[] = [];
-    if (config.finder.enabled)
-      services.push(createFinderService({ db, config: () => config, logger: logger.child({ service: 'finder' }) }));
-    if (config.validator.enabled)
-      services.push(createValidatorService({ db, config: () => config, logger: logger.child({ service: 'validator' }) }));
-    if (config.monitor.enabled)
-      services.push(createMonitorService({ db, config: () => config, logger: logger.child({ service: 'monitor' }) }));
-    if (config.sync.enabled)
-      services.push(createSyncService({ db, config: () => config, logger: logger.child({ service: 'synchronizer' }) }));
-    if (config.dvm.enabled) services.push(createDvmService({ db, config: () => config, logger: logger.child({ service: 'dvm' }) }));
-    if (config.maintenance.enabled)
-      services.push(createMaintenanceService({ db, config: () => config, logger: logger.child({ service: 'maintenance' }) }));
-
     return await superviseServices({
       services,
       logger,
@@ -108,31 +66,85 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
           { services: services.map((service) => service.name) },
           'bigbrotr is running; SIGINT or SIGTERM stops it, SIGHUP reloads the config',
         );
-        options.onReady?.({ healthUrl: health?.url });
+        options.onReady?.({ healthUrl: serving.health?.url });
       },
       onReload: () => {
-        const reloaded = loadConfig(options.loaded.options);
-        for (const value of reloaded.secretValues) registerSecret(value);
-        const changes = diffConfig(config, reloaded.config);
-        if (changes.restartRequired.length > 0) {
-          logger.warn(
-            { options: changes.restartRequired },
-            `these options change only after a restart: ${changes.restartRequired.join(', ')}`,
-          );
-        }
-        config = mergeReloaded(config, reloaded.config);
-        logger.level = config.log.level;
-        for (const service of services) service.reload?.(config);
-        logger.info(
-          { applied: changes.applied },
-          changes.applied.length ? `configuration reloaded: ${changes.applied.join(', ')}` : 'configuration reloaded: nothing changed',
-        );
+        config = reloadConfig(options.loaded, config, services, logger);
       },
     });
   } finally {
-    await health?.close();
-    await replica?.close();
+    await serving.health?.close();
+    await serving.replica?.close();
     await db.close();
     logger.info('bigbrotr stopped');
   }
+}
+
+/** Migrates the database and says what this process runs with (verifier, networks left alone, build). */
+async function prepare(db: Database, config: Config, logger: Logger): Promise<void> {
+  const migration = await migrate(db, { lockTimeoutMs: config.database.migrate_lock_timeout_ms, logger });
+  logger.info({ database: db.kind, applied: migration.applied, schema: migration.current }, 'database ready');
+  const verifier = describeVerifier();
+  (verifier.name === 'wasm' ? logger.warn.bind(logger) : logger.info.bind(logger))(
+    { verifier: verifier.name, unavailable: verifier.unavailable },
+    `signature verifier: ${verifier.description}`,
+  );
+  const unreachable = unreachableNetworks(config.relay);
+  if (unreachable.length > 0) {
+    const networks = unreachable.map((entry) => `${entry.network} (set ${entry.option})`).join(', ');
+    logger.info(
+      { networks: unreachable.map((entry) => entry.network) },
+      `relays on ${networks} are left alone: not validated, checked, synchronised or retired`,
+    );
+  }
+  setBuildInfo(packageVersion(), db.kind);
+  if (config.seed.on_start) await seedRelays(db, { file: config.seed.file, maxUrlLength: config.relay_url.max_length, logger });
+}
+
+interface Serving {
+  health?: HttpServer;
+  replica?: Database;
+}
+
+/** The HTTP server: metrics and health, and when the API is on, the API, archive relay and dashboard. */
+async function startServing(db: Database, currentConfig: () => Config, logger: Logger): Promise<Serving> {
+  const config = currentConfig();
+  // The API, archive relay and dashboard read from the replica when there is one; services write to db.
+  const replica = config.api.enabled ? await openReadReplica(config, logger) : undefined;
+  if (replica) logger.info('the API, archive relay and dashboard read from the read replica (api.database_url)');
+  const health = await startHttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    registry: metricsRegistry(),
+    checkReady: () => db.ping(),
+    checkReplica: replica ? () => replica.ping() : undefined,
+    readinessTimeoutMs: config.http.readiness_timeout_ms,
+    logger,
+    ...(config.api.enabled ? { api: { db: replica ?? db, config: currentConfig, version: packageVersion() } } : {}),
+  });
+  const url = health.url;
+  logger.info({ url }, `metrics at ${url}/metrics, health at ${url}/healthz and ${url}/readyz`);
+  if (config.api.enabled) {
+    const relayUrl = `${url.replace(/^http/, 'ws')}/`;
+    logger.info({ url }, `dashboard at ${url}/, API at ${url}/v1 (docs ${url}/v1/docs), archive relay at ${relayUrl}`);
+  }
+  return { health, replica };
+}
+
+/** SIGHUP: the config read again; options that only change after a restart are named and kept. */
+function reloadConfig(loaded: LoadedConfig, config: Config, services: readonly Service[], logger: Logger): Config {
+  const reloaded = loadConfig(loaded.options);
+  for (const value of reloaded.secretValues) registerSecret(value);
+  const changes = diffConfig(config, reloaded.config);
+  if (changes.restartRequired.length > 0) {
+    logger.warn({ options: changes.restartRequired }, `these options change only after a restart: ${changes.restartRequired.join(', ')}`);
+  }
+  const merged = mergeReloaded(config, reloaded.config);
+  logger.level = merged.log.level;
+  for (const service of services) service.reload?.(merged);
+  logger.info(
+    { applied: changes.applied },
+    changes.applied.length ? `configuration reloaded: ${changes.applied.join(', ')}` : 'configuration reloaded: nothing changed',
+  );
+  return merged;
 }

@@ -44,8 +44,21 @@ function parseRelay(value: string, flag: string) {
 
 function importLine(summary: ImportSummary): string {
   const rejected = Object.entries(summary.rejected).map(([reason, count]) => `${count} ${reason}`);
-  return `${summary.lines.toLocaleString('en-US')} lines: ${summary.imported.toLocaleString('en-US')} events imported, ${summary.alreadyArchived.toLocaleString('en-US')} already archived, ${summary.newRelayLinks.toLocaleString('en-US')} new relay links, rejected: ${rejected.length > 0 ? rejected.join(', ') : 'none'}`;
+  const count = (value: number) => value.toLocaleString('en-US');
+  return (
+    `${count(summary.lines)} lines: ${count(summary.imported)} events imported, ${count(summary.alreadyArchived)} already archived, ` +
+    `${count(summary.newRelayLinks)} new relay links, rejected: ${rejected.length > 0 ? rejected.join(', ') : 'none'}`
+  );
 }
+
+function exportLine(summary: { events: number; bytes: number }, output: string | undefined): string {
+  const where = output ? ` to ${output}` : '';
+  return `exported ${summary.events.toLocaleString('en-US')} events (${summary.bytes.toLocaleString('en-US')} bytes)${where}`;
+}
+
+const IMPORT_DESCRIPTION =
+  'Read events from NIP-01 JSON lines (our export, strfry export, nak, relay dumps), verify each, store the new ones; ' +
+  'print rejected lines by reason';
 
 export function registerTransfer(program: Command, run: ActionRunner): void {
   program
@@ -91,10 +104,7 @@ export function registerTransfer(program: Command, run: ActionRunner): void {
               renameSync(partial, options.output);
             }
             if (options.json) printError(JSON.stringify(summary));
-            else
-              printError(
-                `exported ${summary.events.toLocaleString('en-US')} events (${summary.bytes.toLocaleString('en-US')} bytes)${options.output ? ` to ${options.output}` : ''}`,
-              );
+            else printError(exportLine(summary, options.output));
           } catch (error) {
             if (partial) {
               out.destroy();
@@ -107,9 +117,7 @@ export function registerTransfer(program: Command, run: ActionRunner): void {
 
   program
     .command('import')
-    .description(
-      'Read events from NIP-01 JSON lines (our export, strfry export, nak, relay dumps), verify each, store the new ones; print rejected lines by reason',
-    )
+    .description(IMPORT_DESCRIPTION)
     .option('-i, --input <file>', 'file to read; default: standard input')
     .option('--relay <url>', 'record these events as seen on this relay (added to the relay list if new)')
     .option('--max-line-bytes <bytes>', 'longest line accepted; longer lines are rejected as too long', '16777216')
