@@ -51,7 +51,7 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
   const db = await openDatabase(config.database, logger);
   let serving: Serving = {};
   try {
-    await prepare(db, config, logger);
+    await prepareDatabase(db, config, logger);
     if (config.http.enabled) serving = await startServing(db, () => config, logger);
     const services = SERVICES.filter((entry) => entry.enabled(config)).map((entry) =>
       entry.create({ db, config: () => config, logger: logger.child({ service: entry.name }) }),
@@ -81,7 +81,7 @@ export async function runAll(options: RunAllOptions): Promise<SupervisorResult> 
 }
 
 /** Migrates the database and says what this process runs with (verifier, networks left alone, build). */
-async function prepare(db: Database, config: Config, logger: Logger): Promise<void> {
+async function prepareDatabase(db: Database, config: Config, logger: Logger): Promise<void> {
   const migration = await migrate(db, { lockTimeoutMs: config.database.migrate_lock_timeout_ms, logger });
   logger.info({ database: db.kind, applied: migration.applied, schema: migration.current }, 'database ready');
   const verifier = describeVerifier();

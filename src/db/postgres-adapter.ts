@@ -106,6 +106,19 @@ export async function openPostgres(
   options: { field?: string; applicationName?: string } = {},
 ): Promise<Database> {
   const field = options.field ?? 'database.url';
+  const pool = createPool(config, logger, field, options.applicationName ?? 'bigbrotr');
+  const database = databaseOverPool(pool, clientLender(pool, config, logger));
+  // Fail fast with a clear error when the server is unreachable.
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw connectError(error, config, field);
+  }
+  return database;
+}
+
+function createPool(config: DatabaseConfig, logger: Logger, field: string, applicationName: string): pg.Pool {
   if (!config.url) throw new DatabaseError(`${field} is not set`);
   let connection: ReturnType<typeof tlsOptions>;
   try {
@@ -119,7 +132,7 @@ export async function openPostgres(
     connectionTimeoutMillis: config.connect_timeout_ms,
     idleTimeoutMillis: config.idle_timeout_ms,
     statement_timeout: config.statement_timeout_ms || undefined,
-    application_name: options.applicationName ?? 'bigbrotr',
+    application_name: applicationName,
   });
   pool.on('error', (error) => {
     logger.warn(
@@ -127,22 +140,31 @@ export async function openPostgres(
       'PostgreSQL connection lost; the pool will open a new one',
     );
   });
-  const base = queryableOf(pool);
+  return pool;
+}
 
-  // Requests waiting for a pooled connection beyond this are refused at once (busy), not queued.
+type ClientLender = <T>(fn: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
+
+/**
+ * Runs a function on a checked-out connection and gives it back, discarded when it broke. Requests
+ * waiting for a pooled connection beyond ten per connection are refused at once (busy), not queued.
+ */
+function clientLender(pool: pg.Pool, config: DatabaseConfig, logger: Logger): ClientLender {
   const maxWaiting = config.pool_size * 10;
-  const withClient = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+  const checkOut = async (): Promise<pg.PoolClient> => {
     if (pool.waitingCount >= maxWaiting)
       throw new DatabaseBusyError(`${pool.waitingCount} requests already wait for one of ${config.pool_size} PostgreSQL connections`);
-    let client: pg.PoolClient;
     try {
-      client = await pool.connect();
+      return await pool.connect();
     } catch (error) {
       if (/timeout exceeded when trying to connect/i.test(errorMessage(error)) && pool.totalCount >= config.pool_size) {
         throw new DatabaseBusyError(`no PostgreSQL connection of ${config.pool_size} became free within ${config.connect_timeout_ms} ms`);
       }
       throw wrapDatabaseError(error, 'cannot connect to PostgreSQL');
     }
+  };
+  return async (fn) => {
+    const client = await checkOut();
     let broken = false;
     // A connection that drops while checked out (between two queries of a transaction) emits 'error'
     // on the client, not on the pool: without a listener that would crash the process.
@@ -164,7 +186,10 @@ export async function openPostgres(
       client.release(broken);
     }
   };
+}
 
+function databaseOverPool(pool: pg.Pool, withClient: ClientLender): Database {
+  const base = queryableOf(pool);
   const database: Database = {
     kind: 'postgres',
     ...base,
@@ -201,12 +226,5 @@ export async function openPostgres(
       await pool.end().catch(() => undefined);
     },
   };
-  // Fail fast with a clear error when the server is unreachable.
-  try {
-    await pool.query('SELECT 1');
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw connectError(error, config, field);
-  }
   return database;
 }
