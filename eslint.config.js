@@ -25,4 +25,22 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // The dashboard's ES modules run in the browser (Chart.js is read from globalThis).
+    files: ['dashboard/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        requestAnimationFrame: 'readonly',
+        getComputedStyle: 'readonly',
+        Node: 'readonly',
+        URLSearchParams: 'readonly',
+        AbortController: 'readonly',
+      },
+    },
+  },
 );

@@ -1,14 +1,18 @@
 /**
  * The dashboard's files are read once, when the routes are registered, and served from memory: a
  * file changed, removed or added afterwards does not change what is served; only servable names
- * are served.
+ * are served; and every ES module the page loads (the entry, then everything it imports) is there,
+ * as JavaScript (browsers refuse a module served with another type).
  */
-import { mkdtempSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDashboardAssets, registerDashboard } from '../../src/api/dashboard.js';
+
+const DASHBOARD = fileURLToPath(new URL('../../dashboard/', import.meta.url));
 
 async function dashboardApp(root?: string): Promise<FastifyInstance> {
   const app = fastify();
@@ -86,5 +90,52 @@ describe('dashboard assets served from memory', () => {
     expect(chart.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(chart.headers['cache-control']).toBe('public, max-age=86400');
     expect(chart.body).toContain('Chart');
+  });
+});
+
+/** The `from '…'` and bare `import '…'` specifiers of a module. */
+function importedSpecifiers(source: string): string[] {
+  return [...source.matchAll(/^\s*(?:import|export)\s(?:[^'";]*?\sfrom\s)?\s*['"]([^'"]+)['"]/gm)].map((match) => match[1] as string);
+}
+
+describe('the dashboard page and its modules', () => {
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    app = await dashboardApp();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('serves the entry and every module it imports, transitively, as JavaScript', async () => {
+    const page = await app.inject({ method: 'GET', url: '/' });
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    const entries = [...page.body.matchAll(/<script type="module" src="([^"]+)"><\/script>/g)].map((match) => match[1] as string);
+    expect(entries).toEqual(['/assets/js/main.js']);
+    expect(page.body).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/); // no inline script
+
+    const seen = new Set<string>();
+    const pending = [...entries];
+    while (pending.length > 0) {
+      const url = pending.pop() as string;
+      if (seen.has(url)) continue;
+      seen.add(url);
+      const module = await app.inject({ method: 'GET', url });
+      expect(module.statusCode, url).toBe(200);
+      expect(module.headers['content-type'], url).toBe('text/javascript; charset=utf-8');
+      for (const specifier of importedSpecifiers(module.body)) {
+        expect(specifier, `${url} imports ${specifier}`).toMatch(/^\.\.?\//);
+        pending.push(new URL(specifier, `http://dashboard${url}`).pathname);
+      }
+    }
+    expect(seen.size).toBeGreaterThan(5);
+    // Every module in dashboard/js is part of the page: none left over, none missing.
+    const onDisk = (folder: string): string[] =>
+      readdirSync(join(DASHBOARD, folder), { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? onDisk(`${folder}/${entry.name}`) : entry.name.endsWith('.js') ? [`/assets/${folder}/${entry.name}`] : [],
+      );
+    expect([...seen].sort()).toEqual(onDisk('js').sort());
   });
 });
