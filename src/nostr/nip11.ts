@@ -50,7 +50,10 @@ export interface DroppedField {
 
 export type Nip11ParseResult =
   | { ok: true; document: Nip11Document; dropped: DroppedField[]; unknown: Record<string, unknown>; raw: Record<string, unknown> }
-  | { ok: false; reason: 'too-large' | 'too-deep' | 'not-json' | 'not-object'; message: string };
+  | { ok: false; reason: Nip11Failure; message: string };
+
+/** Why a document was not read at all. */
+export type Nip11Failure = 'too-large' | 'too-deep' | 'not-json' | 'not-object';
 
 export const DEFAULT_NIP11_MAX_BYTES = 256 * 1024;
 /** Deeper documents are refused: real ones nest 3 or 4 levels, and the document is walked recursively later. */
@@ -108,27 +111,41 @@ function toBoolean(value: unknown): boolean | undefined {
 }
 
 export function parseNip11(input: string | unknown, options: { maxBytes?: number } = {}): Nip11ParseResult {
-  const maxBytes = options.maxBytes ?? DEFAULT_NIP11_MAX_BYTES;
-  let data: unknown = input;
-  if (typeof input === 'string') {
-    if (Buffer.byteLength(input, 'utf8') > maxBytes)
-      return { ok: false, reason: 'too-large', message: `document larger than ${maxBytes} bytes` };
-    if (jsonNestingExceeds(input, NIP11_MAX_DEPTH))
-      return { ok: false, reason: 'too-deep', message: `document nested deeper than ${NIP11_MAX_DEPTH} levels` };
-    try {
-      data = JSON.parse(input);
-    } catch {
-      const looksHtml = /^\s*</.test(input);
-      return { ok: false, reason: 'not-json', message: looksHtml ? 'HTML instead of a JSON document' : 'not valid JSON' };
-    }
-  }
+  const decoded = typeof input === 'string' ? decodeDocument(input, options.maxBytes ?? DEFAULT_NIP11_MAX_BYTES) : { data: input };
+  if ('reason' in decoded) return { ok: false, ...decoded };
+  const data = decoded.data;
   if (typeof data !== 'object' || data === null || Array.isArray(data))
     return { ok: false, reason: 'not-object', message: `expected a JSON object, got ${describe(data)}` };
   const raw = data as Record<string, unknown>;
   const document: Nip11Document = {};
   const dropped: DroppedField[] = [];
+  readStrings(raw, document, dropped);
+  readStringLists(raw, document, dropped);
+  if (raw.supported_nips !== undefined) readSupportedNips(raw.supported_nips, document, dropped);
+  if (raw.fees !== undefined) {
+    if (typeof raw.fees === 'object' && raw.fees !== null && !Array.isArray(raw.fees)) document.fees = raw.fees as Record<string, unknown>;
+    else dropped.push({ field: 'fees', reason: `expected an object, got ${describe(raw.fees)}` });
+  }
+  if (raw.limitation !== undefined) readLimitation(raw.limitation, document, dropped);
   const unknown: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) if (!KNOWN.has(key)) unknown[key] = value;
+  return { ok: true, document, dropped, unknown, raw };
+}
 
+/** The document text as JSON, refused before parsing when it is too large or too deeply nested. */
+function decodeDocument(input: string, maxBytes: number): { data: unknown } | { reason: Nip11Failure; message: string } {
+  if (Buffer.byteLength(input, 'utf8') > maxBytes) return { reason: 'too-large', message: `document larger than ${maxBytes} bytes` };
+  if (jsonNestingExceeds(input, NIP11_MAX_DEPTH))
+    return { reason: 'too-deep', message: `document nested deeper than ${NIP11_MAX_DEPTH} levels` };
+  try {
+    return { data: JSON.parse(input) as unknown };
+  } catch {
+    const looksHtml = /^\s*</.test(input);
+    return { reason: 'not-json', message: looksHtml ? 'HTML instead of a JSON document' : 'not valid JSON' };
+  }
+}
+
+function readStrings(raw: Record<string, unknown>, document: Nip11Document, dropped: DroppedField[]): void {
   for (const field of STRING_FIELDS) {
     const value = raw[field];
     if (value === undefined) continue;
@@ -136,6 +153,9 @@ export function parseNip11(input: string | unknown, options: { maxBytes?: number
     else if (typeof value === 'number') document[field] = String(value);
     else dropped.push({ field, reason: `expected a string, got ${describe(value)}` });
   }
+}
+
+function readStringLists(raw: Record<string, unknown>, document: Nip11Document, dropped: DroppedField[]): void {
   for (const field of STRING_LIST_FIELDS) {
     const value = raw[field];
     if (value === undefined) continue;
@@ -149,47 +169,42 @@ export function parseNip11(input: string | unknown, options: { maxBytes?: number
       dropped.push({ field: `${field}[]`, reason: `${value.length - strings.length} non-string item(s) dropped` });
     document[field] = strings;
   }
-  if (raw.supported_nips !== undefined) {
-    if (!Array.isArray(raw.supported_nips)) {
-      dropped.push({ field: 'supported_nips', reason: `expected an array of integers, got ${describe(raw.supported_nips)}` });
-    } else {
-      const nips: number[] = [];
-      let bad = 0;
-      for (const item of raw.supported_nips) {
-        const nip = toInteger(item);
-        if (nip !== undefined && nip >= 0) nips.push(nip);
-        else bad += 1;
-      }
-      if (bad > 0) dropped.push({ field: 'supported_nips[]', reason: `${bad} item(s) that are not integers dropped` });
-      document.supported_nips = [...new Set(nips)].sort((a, b) => a - b);
-    }
+}
+
+function readSupportedNips(value: unknown, document: Nip11Document, dropped: DroppedField[]): void {
+  if (!Array.isArray(value)) {
+    dropped.push({ field: 'supported_nips', reason: `expected an array of integers, got ${describe(value)}` });
+    return;
   }
-  if (raw.fees !== undefined) {
-    if (typeof raw.fees === 'object' && raw.fees !== null && !Array.isArray(raw.fees)) document.fees = raw.fees as Record<string, unknown>;
-    else dropped.push({ field: 'fees', reason: `expected an object, got ${describe(raw.fees)}` });
+  const nips: number[] = [];
+  let bad = 0;
+  for (const item of value) {
+    const nip = toInteger(item);
+    if (nip !== undefined && nip >= 0) nips.push(nip);
+    else bad += 1;
   }
-  if (raw.limitation !== undefined) {
-    const limitation = raw.limitation;
-    if (typeof limitation !== 'object' || limitation === null || Array.isArray(limitation)) {
-      dropped.push({ field: 'limitation', reason: `expected an object, got ${describe(limitation)}` });
-    } else {
-      const source = limitation as Record<string, unknown>;
-      const parsed: Nip11Limitation = {};
-      for (const field of LIMITATION_NUMBERS) {
-        if (source[field] === undefined) continue;
-        const value = toInteger(source[field]);
-        if (value !== undefined) parsed[field] = value;
-        else dropped.push({ field: `limitation.${field}`, reason: `expected an integer, got ${describe(source[field])}` });
-      }
-      for (const field of LIMITATION_BOOLEANS) {
-        if (source[field] === undefined) continue;
-        const value = toBoolean(source[field]);
-        if (value !== undefined) parsed[field] = value;
-        else dropped.push({ field: `limitation.${field}`, reason: `expected a boolean, got ${describe(source[field])}` });
-      }
-      document.limitation = parsed;
-    }
+  if (bad > 0) dropped.push({ field: 'supported_nips[]', reason: `${bad} item(s) that are not integers dropped` });
+  document.supported_nips = [...new Set(nips)].sort((a, b) => a - b);
+}
+
+function readLimitation(limitation: unknown, document: Nip11Document, dropped: DroppedField[]): void {
+  if (typeof limitation !== 'object' || limitation === null || Array.isArray(limitation)) {
+    dropped.push({ field: 'limitation', reason: `expected an object, got ${describe(limitation)}` });
+    return;
   }
-  for (const [key, value] of Object.entries(raw)) if (!KNOWN.has(key)) unknown[key] = value;
-  return { ok: true, document, dropped, unknown, raw };
+  const source = limitation as Record<string, unknown>;
+  const parsed: Nip11Limitation = {};
+  for (const field of LIMITATION_NUMBERS) {
+    if (source[field] === undefined) continue;
+    const value = toInteger(source[field]);
+    if (value !== undefined) parsed[field] = value;
+    else dropped.push({ field: `limitation.${field}`, reason: `expected an integer, got ${describe(source[field])}` });
+  }
+  for (const field of LIMITATION_BOOLEANS) {
+    if (source[field] === undefined) continue;
+    const value = toBoolean(source[field]);
+    if (value !== undefined) parsed[field] = value;
+    else dropped.push({ field: `limitation.${field}`, reason: `expected a boolean, got ${describe(source[field])}` });
+  }
+  document.limitation = parsed;
 }
