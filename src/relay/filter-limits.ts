@@ -6,7 +6,7 @@
  * `relay_limits`); shrinks at once when a refusal says a request was too large, and records each
  * change so the caller can store it. Every service that sends REQs builds its filters within these.
  */
-import type { FilterField, Refusal } from './refusal.js';
+import type { FilterField, Refusal } from './errors.js';
 
 export type CountStatus = 'agrees' | 'disagrees' | 'unanswered';
 

@@ -71,4 +71,4 @@ export function parseRelayMessage(text: string): ParsedRelayMessage {
 }
 
 /** The machine-readable prefix of an OK/CLOSED message (`rate-limited`, `auth-required`, …), if any. */
-export { refusalPrefix as messagePrefix } from './refusal.js';
+export { refusalPrefix as messagePrefix } from './errors.js';

@@ -15,8 +15,7 @@
  */
 import type { NostrEvent } from '../nostr/event.js';
 import { Negentropy, NegentropyStorage, type NegentropyItem } from '../nostr/negentropy.js';
-import { RelayNetworkError, RelayProtocolError, RelayRefusedError } from './errors.js';
-import { refusalPrefix } from './refusal.js';
+import { RelayNetworkError, RelayProtocolError, RelayRefusedError, refusalPrefix } from './errors.js';
 import type { PageResult } from './fetch-page.js';
 import type { RelayFilterLimits } from './filter-limits.js';
 import type { IncompleteReason, OwedWindow, PaginateReport, Problem } from './paginate.js';

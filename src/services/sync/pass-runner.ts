@@ -5,41 +5,11 @@
  * the caller unchanged.
  */
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import { DatabaseError } from '../../db/errors.js';
-import { RelayNetworkError, RelayPolicyError, RelayProtocolError, RelayRefusedError, RelayTimeoutError } from '../../relay/errors.js';
+import { errorType, isRetryableRelayError } from '../../relay/errors.js';
 import { traceRelaySync } from '../../observability/tracing.js';
 import { syncMetrics } from './metrics.js';
 import { PassAbortedError, syncRelayPass, type RelaySyncOptions, type RelaySyncResult } from './relay-sync.js';
 import { emptyStoreTotals } from './store-pipeline.js';
-
-/** The machine-readable prefixes of NIP-01; anything else a relay invents is counted as `other`. */
-const KNOWN_PREFIXES = new Set([
-  'rate-limited',
-  'auth-required',
-  'restricted',
-  'blocked',
-  'invalid',
-  'error',
-  'pow',
-  'duplicate',
-  'mute',
-  'unsupported',
-]);
-
-/** A low-cardinality name for a failure, for metrics. */
-export function errorType(error: unknown): string {
-  if (error instanceof RelayRefusedError) return `refused:${KNOWN_PREFIXES.has(error.prefix ?? '') ? error.prefix : 'other'}`;
-  if (error instanceof RelayPolicyError) return 'policy';
-  if (error instanceof RelayTimeoutError) return 'timeout';
-  if (error instanceof RelayNetworkError) return 'network';
-  if (error instanceof RelayProtocolError) return 'protocol';
-  if (error instanceof DatabaseError) return 'database';
-  return 'other';
-}
-
-export function isRetryableRelayError(error: unknown): boolean {
-  return error instanceof RelayNetworkError;
-}
 
 /** One pass with its retries, in a `sync.relay` span (a no-op unless tracing is on). */
 export function syncRelayWithRetries(options: RelaySyncOptions): Promise<RelaySyncResult & { attempts: number }> {

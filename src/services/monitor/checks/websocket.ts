@@ -7,7 +7,7 @@
 import type { RelayClientConfig } from '../../../config/schema.js';
 import { RelayConnection } from '../../../relay/connection.js';
 import { signEvent } from '../../../nostr/sign.js';
-import { refusalPrefix } from '../../../relay/refusal.js';
+import { refusalPrefix } from '../../../relay/errors.js';
 import { errorMessage } from '../../../error-message.js';
 
 export interface RoundTrip {
@@ -50,7 +50,7 @@ export interface WebSocketCheckOptions {
 
 const AUTH_KIND = 22242;
 
-export { refusalPrefix } from '../../../relay/refusal.js';
+export { refusalPrefix } from '../../../relay/errors.js';
 
 export async function checkWebSocket(options: WebSocketCheckOptions): Promise<WebSocketOutcome> {
   const outcome: WebSocketOutcome = {
