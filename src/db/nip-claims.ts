@@ -56,7 +56,8 @@ export const VERIFIABLE_NIPS: Record<number, string> = Object.fromEntries(
   Object.entries(OBSERVED).map(([nip, sql]) => [nip, sql.verified]),
 );
 
-interface Observations {
+/** What the archive observed of one relay, as read by relayClaims. */
+export interface Observations {
   nips: unknown;
   max_limit: unknown;
   limitation: unknown;
@@ -77,7 +78,8 @@ const iso = (value: string | Date | null): string | null => (value === null ? nu
 
 export async function relayClaims(db: Queryable, relayId: number): Promise<NipClaim[]> {
   const { rows } = await db.query<Observations>(
-    `SELECT n.data -> 'supported_nips' AS nips, n.data -> 'limitation' -> 'max_limit' AS max_limit, n.data -> 'limitation' AS limitation, n.checked_at AS nip11_at,
+    `SELECT n.data -> 'supported_nips' AS nips, n.data -> 'limitation' -> 'max_limit' AS max_limit,
+            n.data -> 'limitation' AS limitation, n.checked_at AS nip11_at,
             c.negentropy, c.negentropy_checked_at AS negentropy_at,
             l.count_trust, l.count_checked_at AS count_at, l.largest_page, l.updated_at AS limits_at,
             (q.detail ->> 'challenged')::boolean AS challenged, q.checked_at AS requirements_at,
@@ -92,80 +94,104 @@ export async function relayClaims(db: Queryable, relayId: number): Promise<NipCl
     [relayId],
   );
   const seen = rows[0];
-  if (!seen) return [];
+  return seen ? claimsFromObservations(seen) : [];
+}
+
+type ClaimWithoutTime = Omit<NipClaim, 'observed_at'> & { at: string | Date | null };
+
+/** What was observed of one relay, as claims: each NIP it claims, and each it was seen doing unclaimed. */
+export function claimsFromObservations(seen: Observations): NipClaim[] {
   const claimedNips = new Set(Array.isArray(seen.nips) ? seen.nips.filter((nip): nip is number => typeof nip === 'number') : []);
-  const claims: NipClaim[] = [];
-  const add = (subject: string, claimed: boolean, status: ClaimStatus, evidence: string, at: string | Date | null) => {
-    if (claimed || status === 'verified') claims.push({ subject, claimed, status, evidence, observed_at: iso(at) });
-  };
+  const found: ClaimWithoutTime[] = [
+    negentropyClaim(seen, claimedNips),
+    countClaim(seen, claimedNips),
+    authClaim(seen, claimedNips),
+    ...maxLimitClaim(seen),
+    ...probedClaims(seen, claimedNips),
+  ];
+  return found
+    .filter((claim) => claim.claimed || claim.status === 'verified')
+    .map(({ at, ...claim }) => ({ ...claim, observed_at: iso(at) }));
+}
 
+function negentropyClaim(seen: Observations, claimedNips: Set<number>): ClaimWithoutTime {
   const neg = seen.negentropy;
-  add(
-    '77',
-    claimedNips.has(77),
-    neg === 'supported' ? 'verified' : neg === 'unsupported' ? 'refuted' : 'untested',
-    neg === 'supported'
-      ? 'answered our NEG-OPEN (NIP-77 reconciliation used by the synchronizer)'
-      : neg === 'unsupported'
-        ? 'did not answer NEG-OPEN with NEG-MSG (silence, NOTICE, NEG-ERR or CLOSED)'
-        : 'not probed yet',
-    neg === null ? null : seen.negentropy_at,
-  );
+  return {
+    subject: '77',
+    claimed: claimedNips.has(77),
+    status: neg === 'supported' ? 'verified' : neg === 'unsupported' ? 'refuted' : 'untested',
+    evidence:
+      neg === 'supported'
+        ? 'answered our NEG-OPEN (NIP-77 reconciliation used by the synchronizer)'
+        : neg === 'unsupported'
+          ? 'did not answer NEG-OPEN with NEG-MSG (silence, NOTICE, NEG-ERR or CLOSED)'
+          : 'not probed yet',
+    at: neg === null ? null : seen.negentropy_at,
+  };
+}
 
+const COUNT_EVIDENCE: Record<string, string> = {
+  agrees: 'COUNT matched a window the synchronizer proved by REQ',
+  disagrees: 'COUNT differed from what REQ served for the same window',
+  unanswered: 'COUNT got no answer',
+};
+
+function countClaim(seen: Observations, claimedNips: Set<number>): ClaimWithoutTime {
   const count = seen.count_trust;
-  add(
-    '45',
-    claimedNips.has(45),
-    count === 'agrees' ? 'verified' : count === null ? 'untested' : 'refuted',
-    count === 'agrees'
-      ? 'COUNT matched a window the synchronizer proved by REQ'
-      : count === 'disagrees'
-        ? 'COUNT differed from what REQ served for the same window'
-        : count === 'unanswered'
-          ? 'COUNT got no answer'
-          : 'COUNT not tested yet',
-    count === null ? null : seen.count_at,
-  );
+  return {
+    subject: '45',
+    claimed: claimedNips.has(45),
+    status: count === 'agrees' ? 'verified' : count === null ? 'untested' : 'refuted',
+    evidence: (count === null ? undefined : COUNT_EVIDENCE[count]) ?? 'COUNT not tested yet',
+    at: count === null ? null : seen.count_at,
+  };
+}
 
-  add(
-    '42',
-    claimedNips.has(42),
-    seen.challenged ? 'verified' : 'untested',
-    seen.challenged ? 'sent us an AUTH challenge (NIP-42)' : 'no AUTH challenge seen (a relay may only challenge when it needs to)',
-    seen.challenged ? seen.requirements_at : null,
-  );
+function authClaim(seen: Observations, claimedNips: Set<number>): ClaimWithoutTime {
+  return {
+    subject: '42',
+    claimed: claimedNips.has(42),
+    status: seen.challenged ? 'verified' : 'untested',
+    evidence: seen.challenged
+      ? 'sent us an AUTH challenge (NIP-42)'
+      : 'no AUTH challenge seen (a relay may only challenge when it needs to)',
+    at: seen.challenged ? seen.requirements_at : null,
+  };
+}
 
+function maxLimitClaim(seen: Observations): ClaimWithoutTime[] {
   const maxLimit =
     typeof seen.max_limit === 'number' && Number.isSafeInteger(seen.max_limit) && seen.max_limit > 0 ? seen.max_limit : undefined;
-  if (maxLimit !== undefined) {
-    const page = seen.largest_page;
-    const status: ClaimStatus = page === null ? 'untested' : page > maxLimit ? 'refuted' : page === maxLimit ? 'verified' : 'untested';
-    const evidence =
-      page === null
-        ? 'no REQ page observed yet (NIP-77 relays are read by ids)'
-        : page > maxLimit
-          ? `served ${page} events in one answer, above its max_limit of ${maxLimit}`
-          : page === maxLimit
-            ? `answers were capped at exactly ${maxLimit}`
-            : `largest answer so far ${page} events, below the cap`;
-    add('limitation.max_limit', true, status, evidence, page === null ? null : seen.limits_at);
-  }
-  // The monitor probes what the relay claimed then; whether it still claims it is read from its latest NIP-11.
+  if (maxLimit === undefined) return [];
+  const page = seen.largest_page;
+  const status: ClaimStatus = page === null ? 'untested' : page > maxLimit ? 'refuted' : page === maxLimit ? 'verified' : 'untested';
+  const evidence =
+    page === null
+      ? 'no REQ page observed yet (NIP-77 relays are read by ids)'
+      : page > maxLimit
+        ? `served ${page} events in one answer, above its max_limit of ${maxLimit}`
+        : page === maxLimit
+          ? `answers were capped at exactly ${maxLimit}`
+          : `largest answer so far ${page} events, below the cap`;
+  return [{ subject: 'limitation.max_limit', claimed: true, status, evidence, at: page === null ? null : seen.limits_at }];
+}
+
+/** The monitor probes what the relay claimed then; whether it still claims it is read from its latest NIP-11. */
+function probedClaims(seen: Observations, claimedNips: Set<number>): ClaimWithoutTime[] {
   const findings = Array.isArray(seen.findings) ? (seen.findings as unknown[]) : [];
   const limitation = typeof seen.limitation === 'object' && seen.limitation !== null ? (seen.limitation as Record<string, unknown>) : {};
+  const claims: ClaimWithoutTime[] = [];
   for (const finding of findings) {
     if (typeof finding !== 'object' || finding === null) continue;
     const { subject, status, evidence } = finding as Record<string, unknown>;
-    if (
-      typeof subject !== 'string' ||
-      (status !== 'verified' && status !== 'refuted' && status !== 'untested') ||
-      typeof evidence !== 'string'
-    )
-      continue;
-    const claimedNow = subject.startsWith('limitation.')
-      ? limitation[subject.slice('limitation.'.length)] !== undefined && limitation[subject.slice('limitation.'.length)] !== false
-      : claimedNips.has(Number(subject));
-    add(subject, claimedNow, status, evidence, seen.probed_at);
+    if (typeof subject !== 'string' || typeof evidence !== 'string') continue;
+    if (status !== 'verified' && status !== 'refuted' && status !== 'untested') continue;
+    const limitationField = subject.startsWith('limitation.') ? subject.slice('limitation.'.length) : undefined;
+    const claimedNow =
+      limitationField === undefined
+        ? claimedNips.has(Number(subject))
+        : limitation[limitationField] !== undefined && limitation[limitationField] !== false;
+    claims.push({ subject, claimed: claimedNow, status, evidence, at: seen.probed_at });
   }
   return claims;
 }
