@@ -12,6 +12,18 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/**
+ * The --relay values, normalised (the monitor takes them as they are stored); a bad one, or one longer
+ * than relay_url.max_length, is a usage error naming it.
+ */
+function relayOptionUrls(inputs: string[], maxLength: number): string[] {
+  return inputs.map((input) => {
+    const normalized = normalizeRelayUrl(input, { maxLength });
+    if (!normalized.ok) throw new UsageError(`--relay ${input}: ${normalized.message}`);
+    return normalized.url;
+  });
+}
+
 /** A progress line on stderr at most every `intervalMs`: relays checked, up, down, rate. */
 function progressLine(intervalMs = 2_000): (summary: MonitorPassSummary) => void {
   const started = Date.now();
@@ -45,11 +57,8 @@ export function registerMonitor(program: Command, run: ActionRunner): void {
       run(async () => {
         if (!options.once && options.relay.length)
           throw new UsageError('monitor: --relay needs --once (the continuous service checks every active relay)');
-        for (const input of options.relay) {
-          const normalized = normalizeRelayUrl(input);
-          if (!normalized.ok) throw new UsageError(`--relay ${input}: ${normalized.message}`);
-        }
         const context = buildContext(program.opts<GlobalOptions>());
+        const urls = relayOptionUrls(options.relay, context.loaded.config.relay_url.max_length);
         return withDatabase(context, async (db) => {
           if (!options.once) return runServiceUntilStopped(context, db, createMonitorService);
           const showProgress = options.progress ?? process.stderr.isTTY;
@@ -57,7 +66,7 @@ export function registerMonitor(program: Command, run: ActionRunner): void {
             db,
             config: context.loaded.config,
             logger: context.logger,
-            urls: options.relay.length ? options.relay : undefined,
+            urls: urls.length ? urls : undefined,
             onRelayDone: showProgress ? progressLine() : undefined,
           });
           if (options.json) printJson(summary);
