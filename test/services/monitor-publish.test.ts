@@ -14,7 +14,7 @@ import { insertCandidates } from '../../src/db/relays.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
 import { generateSecretKey, getPublicKey } from '../../src/nostr/sign.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { monitorOnce } from '../../src/services/monitor/monitor.js';
+import { createMonitorState, monitorOnce } from '../../src/services/monitor/monitor.js';
 import { runCli } from '../support/cli.js';
 import { createCliDatabase, createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startOnionSocksProxy, type OnionSocksProxy } from '../support/onion-socks-proxy.js';
@@ -83,7 +83,8 @@ describe('NIP-66 publishing', () => {
       'monitor.interval_seconds': 1800,
       'monitor.write_check': false,
     });
-    const summary = await monitorOnce({ db: test.db, config, logger: silentLogger(), urls: [checked.url, dead] });
+    const state = createMonitorState();
+    const summary = await monitorOnce({ db: test.db, config, logger: silentLogger(), urls: [checked.url, dead], state });
     // Two reports, one announcement, and the monitor's kind 0 profile and kind 10002 relay list.
     expect(summary).toMatchObject({ checked: 2, published: 5, publishFailures: 0 });
 
@@ -160,8 +161,19 @@ describe('NIP-66 publishing', () => {
     expect(new Set(rows.map((row) => row.url))).toEqual(new Set([target.url]));
 
     // The announcement goes out once per interval, not with every pass.
-    await monitorOnce({ db: test.db, config, logger: silentLogger(), urls: [checked.url] });
-    expect(target.store.query({ authors: [pubkey], kinds: [10166] }, 10)).toHaveLength(1);
+    await monitorOnce({ db: test.db, config, logger: silentLogger(), urls: [checked.url], state });
+    expect(target.store.query({ authors: [pubkey], kinds: [10166] }, 10)).toEqual([announcement]);
+    // A second monitor in the same process keeps its own interval: it announces itself (a later created_at replaces the first).
+    const later = announcement.created_at + 2;
+    await monitorOnce({
+      db: test.db,
+      config,
+      logger: silentLogger(),
+      urls: [checked.url],
+      state: createMonitorState(),
+      now: () => later * 1000,
+    });
+    expect(target.store.query({ authors: [pubkey], kinds: [10166] }, 10).map((event) => event.created_at)).toEqual([later]);
   });
 
   it("publishes the monitor's kind 0 profile and kind 10002 relay list at its first pass, and again only when they change", async () => {
@@ -171,7 +183,9 @@ describe('NIP-66 publishing', () => {
     const secretKey = generateSecretKey();
     const pubkey = getPublicKey(secretKey);
     const test = await database();
-    const identityState: { published?: string } = {};
+    const state = createMonitorState();
+    let clock = Date.now();
+    const now = () => clock;
     const base = {
       'identity.secret_key': secretKey,
       'monitor.publish': true,
@@ -186,7 +200,7 @@ describe('NIP-66 publishing', () => {
       'monitor.profile_picture': 'https://pictures.example/monitor.png',
       'monitor.profile_relays': [target.url, listed.url],
     });
-    await monitorOnce({ db: test.db, config: first, logger: silentLogger(), urls: [checked.url], identityState });
+    await monitorOnce({ db: test.db, config: first, logger: silentLogger(), urls: [checked.url], state, now });
 
     const [profile] = target.store.query({ authors: [pubkey], kinds: [0] }, 10);
     expect(verifyEvent({ ...(profile as NostrEvent) })).toBe(true);
@@ -203,12 +217,12 @@ describe('NIP-66 publishing', () => {
     ]);
 
     // Same configuration: not sent again. A new name: both sent again (replaceable events).
-    await monitorOnce({ db: test.db, config: first, logger: silentLogger(), urls: [checked.url], identityState });
+    await monitorOnce({ db: test.db, config: first, logger: silentLogger(), urls: [checked.url], state, now });
     expect(target.counters.eventsReceived).toBe(target.store.query({ authors: [pubkey] }, 100).length + 1); // + the second 30166
     const received = target.counters.eventsReceived;
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // a later created_at, so relays replace the profile
+    clock += 1_100; // a later created_at, so relays replace the profile
     const renamed = configWith({ ...base, 'monitor.profile_name': 'renamed monitor' });
-    await monitorOnce({ db: test.db, config: renamed, logger: silentLogger(), urls: [checked.url], identityState });
+    await monitorOnce({ db: test.db, config: renamed, logger: silentLogger(), urls: [checked.url], state, now });
     expect(target.counters.eventsReceived).toBeGreaterThanOrEqual(received + 3);
     const [latest] = target.store.query({ authors: [pubkey], kinds: [0] }, 10);
     expect(JSON.parse((latest as NostrEvent).content)).toMatchObject({ name: 'renamed monitor' });

@@ -14,7 +14,7 @@ import { insertCandidates } from '../../src/db/relays.js';
 import { generateSecretKey } from '../../src/nostr/sign.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { metricsRegistry } from '../../src/observability/metrics.js';
-import { monitorOnce } from '../../src/services/monitor/monitor.js';
+import { createMonitorState, monitorOnce } from '../../src/services/monitor/monitor.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 import { mmdbUint16, mmdbUint32, writeMmdb } from '../support/mmdb-writer.js';
@@ -307,13 +307,13 @@ describe('monitor checks', () => {
     const redirecting = await relay({ misbehaviour: { nip11Mode: 'redirect-private' } });
     await insertCandidates(test.db, [{ url: target.url, network: 'clearnet' }], 'event');
     await test.db.query(`UPDATE relay SET state = 'active'`);
-    const refusedUntil = new Map<number, number>();
-    const refusal = await monitorOnce({ db: test.db, config: configWith(), logger: silentLogger(), refusedUntil });
+    const state = createMonitorState();
+    const refusal = await monitorOnce({ db: test.db, config: configWith(), logger: silentLogger(), state });
     expect(refusal.skipped).toEqual([{ url: target.url, reason: 'private-address: relay.monitor.test resolves to 127.0.0.1' }]);
     expect(await latest(test, target.url)).toEqual({}); // a policy refusal is not the relay's health: nothing stored
     expect(target.counters.connections).toBe(0);
     // Not asked again within the interval.
-    expect((await monitorOnce({ db: test.db, config: configWith(), logger: silentLogger(), refusedUntil })).skipped).toEqual([]);
+    expect((await monitorOnce({ db: test.db, config: configWith(), logger: silentLogger(), state })).skipped).toEqual([]);
     expect((await monitorOnce({ db: test.db, config: configWith(), logger: silentLogger() })).skipped).toHaveLength(1); // a new service asks again
 
     // The operator's own relay may be private, but a redirect elsewhere to a private address is refused before any connection.
