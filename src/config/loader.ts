@@ -124,25 +124,56 @@ function crossOptionProblems(config: Config, sources: Map<string, string>): Conf
   return problems;
 }
 
+/** What the layers gathered before validation: the merged tree, where each option came from, the secrets seen. */
+interface Gathered {
+  tree: Tree;
+  sources: Map<string, string>;
+  secretPaths: Set<string>;
+  secretValues: string[];
+  problems: ConfigProblem[];
+}
+
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
-  const problems: ConfigProblem[] = [];
-  const sources = new Map<string, string>();
-  const secretPathSet = new Set(secretPaths(configSchema));
-  const secretValues: string[] = [];
-
   const configFile = options.configFile ?? env.BIGBROTR_CONFIG ?? undefined;
-  const tree: Tree = configFile ? readYamlFile(configFile, problems) : {};
-  if (configFile) {
-    for (const [section, values] of Object.entries(tree)) {
-      if (values && typeof values === 'object') {
-        for (const key of Object.keys(values)) sources.set(`${section}.${key}`, `file ${configFile}`);
-      }
+  const gathered: Gathered = {
+    tree: {},
+    sources: new Map(),
+    secretPaths: new Set(secretPaths(configSchema)),
+    secretValues: [],
+    problems: [],
+  };
+  if (configFile) readFileLayer(gathered, configFile);
+  readEnvLayer(gathered, env);
+  for (const [path, value] of Object.entries(options.overrides ?? {})) {
+    if (value === undefined) continue;
+    setPath(gathered.tree, path, value);
+    gathered.sources.set(path, 'command line');
+  }
+  const { sources, problems } = gathered;
+  const parsed = configSchema.safeParse(gathered.tree);
+  if (!parsed.success) problems.push(...schemaProblems(parsed.error.issues, gathered));
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = parsed.data as Config;
+  problems.push(...crossOptionProblems(config, sources));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config, sources, secretPaths: gathered.secretPaths, secretValues: gathered.secretValues, configFile, options };
+}
+
+function readFileLayer(gathered: Gathered, configFile: string): void {
+  gathered.tree = readYamlFile(configFile, gathered.problems);
+  for (const [section, values] of Object.entries(gathered.tree)) {
+    if (values && typeof values === 'object') {
+      for (const key of Object.keys(values)) gathered.sources.set(`${section}.${key}`, `file ${configFile}`);
     }
   }
+}
 
-  // Plain env vars first, then *_FILE variants (a file is the safer way to pass a secret, so it wins).
-  // `BIGBROTR_SEED__FILE` is the plain variable of the option `seed.file`, not a *_FILE variant.
+/**
+ * Plain env vars first, then *_FILE variants (a file is the safer way to pass a secret, so it wins).
+ * `BIGBROTR_SEED__FILE` is the plain variable of the option `seed.file`, not a *_FILE variant.
+ */
+function readEnvLayer(gathered: Gathered, env: NodeJS.ProcessEnv): void {
   const isFileVariant = (name: string) => {
     if (!name.endsWith('_FILE')) return false;
     const basePath = envNameToPath(name.slice(0, -'_FILE'.length));
@@ -154,57 +185,46 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const path = envNameToPath(name);
     const raw = env[name];
     if (path === undefined || raw === undefined) continue;
-    setPath(tree, path, coerceEnvValue(path, raw));
-    sources.set(path, `env ${name}`);
-    if (secretPathSet.has(path) && raw !== '') secretValues.push(raw);
+    setPath(gathered.tree, path, coerceEnvValue(path, raw));
+    gathered.sources.set(path, `env ${name}`);
+    if (gathered.secretPaths.has(path) && raw !== '') gathered.secretValues.push(raw);
   }
-  for (const name of names) {
-    if (!isFileVariant(name)) continue;
-    const baseName = name.slice(0, -'_FILE'.length);
-    const path = envNameToPath(baseName);
-    const file = env[name];
-    if (path === undefined || file === undefined) continue;
-    let value: string;
-    try {
-      value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      problems.push({ path, message: `${name}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` });
+  for (const name of names) if (isFileVariant(name)) readEnvFileVariable(gathered, name, env[name]);
+}
+
+function readEnvFileVariable(gathered: Gathered, name: string, file: string | undefined): void {
+  const path = envNameToPath(name.slice(0, -'_FILE'.length));
+  if (path === undefined || file === undefined) return;
+  let value: string;
+  try {
+    value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    gathered.problems.push({ path, message: `${name}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` });
+    return;
+  }
+  setPath(gathered.tree, path, coerceEnvValue(path, value));
+  gathered.sources.set(path, `file ${name}`);
+  gathered.secretPaths.add(path);
+  if (value !== '') gathered.secretValues.push(value);
+}
+
+/** The schema's complaints, one per option, naming where the value came from and never showing a secret. */
+function schemaProblems(issues: readonly z.core.$ZodIssue[], gathered: Gathered): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const issue of issues) {
+    const path = issue.path.map(String).join('.');
+    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    if (unknownKeys.length > 0) {
+      for (const key of unknownKeys) {
+        const fullPath = path ? `${path}.${key}` : key;
+        const from = [...gathered.sources.entries()].find(([source]) => source === fullPath || source.startsWith(`${fullPath}.`))?.[1];
+        problems.push({ path: fullPath, message: `unknown option${from ? ` (from ${from})` : ''}` });
+      }
       continue;
     }
-    setPath(tree, path, coerceEnvValue(path, value));
-    sources.set(path, `file ${name}`);
-    secretPathSet.add(path);
-    if (value !== '') secretValues.push(value);
+    const from = gathered.sources.get(path);
+    const message = gathered.secretPaths.has(path) ? 'invalid value (secret, not shown)' : describeInput(issue);
+    problems.push({ path: path || '(root)', message: from ? `${message} (from ${from})` : message });
   }
-
-  for (const [path, value] of Object.entries(options.overrides ?? {})) {
-    if (value === undefined) continue;
-    setPath(tree, path, value);
-    sources.set(path, 'command line');
-  }
-
-  const parsed = configSchema.safeParse(tree);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.map(String).join('.');
-      const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      if (unknownKeys.length > 0) {
-        for (const key of unknownKeys) {
-          const fullPath = path ? `${path}.${key}` : key;
-          const from = [...sources.entries()].find(([source]) => source === fullPath || source.startsWith(`${fullPath}.`))?.[1];
-          problems.push({ path: fullPath, message: `unknown option${from ? ` (from ${from})` : ''}` });
-        }
-        continue;
-      }
-      const from = sources.get(path);
-      const message = secretPathSet.has(path) ? 'invalid value (secret, not shown)' : describeInput(issue);
-      problems.push({ path: path || '(root)', message: from ? `${message} (from ${from})` : message });
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-
-  const config = parsed.data as Config;
-  problems.push(...crossOptionProblems(config, sources));
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { config, sources, secretPaths: secretPathSet, secretValues, configFile, options };
+  return problems;
 }
