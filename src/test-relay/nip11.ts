@@ -20,6 +20,18 @@ export function nip11Document(options: Omit<TestRelayOptions, 'misbehaviour'>): 
   };
 }
 
+/** Where a NIP-11 request is redirected under the `redirect*` modes (a loop, a private address, anywhere), or undefined. */
+export function nip11Redirect(
+  behaviour: Pick<Misbehaviour, 'nip11Mode' | 'nip11RedirectTo'>,
+  path: string | undefined,
+): string | undefined {
+  if (!behaviour.nip11Mode.startsWith('redirect') || path === '/moved') return undefined;
+  if (behaviour.nip11Mode === 'redirect-loop') return '/';
+  if (behaviour.nip11Mode === 'redirect-private') return 'http://10.255.255.1/';
+  if (behaviour.nip11Mode === 'redirect-to') return behaviour.nip11RedirectTo;
+  return '/moved';
+}
+
 export function serveNip11(
   req: IncomingMessage,
   res: ServerResponse,
