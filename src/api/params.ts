@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { hexOrNip19, type Nip19Kind } from '../nostr/nip19.js';
 import { normalizeRelayUrl } from '../nostr/relay-url.js';
+import { decimalInteger } from '../zod-numbers.js';
 
 /** A list parameter: repeated, comma-separated, or both. */
 export function listOf<T extends z.ZodType>(item: T, maxItems: number) {
@@ -41,16 +42,10 @@ export const eventId = hexOrNip19Parameter(['note', 'nevent'], '64 lowercase hex
 export const publicKey = hexOrNip19Parameter(['npub', 'nprofile'], '64 lowercase hex characters or an npub/nprofile (NIP-19)');
 
 /**
- * A decimal integer in [min, max], written as digits only: no sign, no exponent, no hex, octal or
- * binary prefix, not empty (`until=` is an error, not 0). The one number parser of the API, so every
- * numeric parameter is as strict as the column it reaches.
+ * The one number parser of the API (digits only, see zod-numbers.ts), so every numeric parameter is
+ * as strict as the column it reaches.
  */
-export function decimalInteger(min: number, max: number, message: string) {
-  return z.preprocess(
-    (value) => (typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : typeof value === 'number' ? value : Number.NaN),
-    z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message }),
-  );
-}
+export { decimalInteger };
 
 export const kind = decimalInteger(0, 65_535, 'expected an integer kind (0-65535)');
 

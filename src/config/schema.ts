@@ -6,27 +6,9 @@
  * `BIGBROTR_DATABASE__POOL_SIZE` -> `database.pool_size`.
  */
 import { z } from 'zod';
+import { nonNegativeInt, port, positiveInt, quotingInput } from '../zod-numbers.js';
 
-const positiveInt = (what: string) =>
-  z
-    .number({ error: (issue) => `expected a positive integer (${what}), got ${JSON.stringify(issue.input)}` })
-    .int({ error: (issue) => `expected a positive integer (${what}), got ${JSON.stringify(issue.input)}` })
-    .positive({ error: (issue) => `expected a positive integer (${what}), got ${JSON.stringify(issue.input)}` });
-
-const nonNegativeInt = (what: string) =>
-  z
-    .number({ error: (issue) => `expected a non-negative integer (${what}), got ${JSON.stringify(issue.input)}` })
-    .int({ error: (issue) => `expected a non-negative integer (${what}), got ${JSON.stringify(issue.input)}` })
-    .nonnegative({ error: (issue) => `expected a non-negative integer (${what}), got ${JSON.stringify(issue.input)}` });
-
-const bool = () => z.boolean({ error: (issue) => `expected true or false, got ${JSON.stringify(issue.input)}` });
-
-const port = () =>
-  z
-    .number({ error: (issue) => `expected a TCP port (0-65535), got ${JSON.stringify(issue.input)}` })
-    .int({ error: (issue) => `expected a TCP port (0-65535), got ${JSON.stringify(issue.input)}` })
-    .min(0, { error: (issue) => `expected a TCP port (0-65535), got ${JSON.stringify(issue.input)}` })
-    .max(65535, { error: (issue) => `expected a TCP port (0-65535), got ${JSON.stringify(issue.input)}` });
+const bool = () => z.boolean({ error: quotingInput('expected true or false') });
 
 /** Marks an option as secret: redacted by `config show`, never logged. */
 export const SECRET = 'secret' as const;
