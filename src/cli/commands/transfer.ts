@@ -60,12 +60,32 @@ const IMPORT_DESCRIPTION =
   'Read events from NIP-01 JSON lines (our export, strfry export, nak, relay dumps), verify each, store the new ones; ' +
   'print rejected lines by reason';
 
+const EXPORT_DESCRIPTION =
+  'Write archived events as NIP-01 JSON lines (one event per line, newest first, exactly as signed), streamed in constant memory';
+
+interface ExportOptions {
+  output?: string;
+  kinds?: string;
+  authors?: string;
+  since?: string;
+  until?: string;
+  relay?: string;
+  provenance?: boolean;
+  json?: boolean;
+}
+
+interface ImportOptions {
+  input?: string;
+  relay?: string;
+  maxLineBytes: string;
+  progress?: boolean;
+  json?: boolean;
+}
+
 export function registerTransfer(program: Command, run: ActionRunner): void {
   program
     .command('export')
-    .description(
-      'Write archived events as NIP-01 JSON lines (one event per line, newest first, exactly as signed), streamed in constant memory',
-    )
+    .description(EXPORT_DESCRIPTION)
     .option('-o, --output <file>', 'file to write (written under a temporary name, renamed when complete); default: standard output')
     .option('--kinds <list>', 'only these kinds, comma-separated')
     .option('--authors <list>', 'only these authors: hex keys or npub/nprofile, comma-separated')
@@ -74,46 +94,7 @@ export function registerTransfer(program: Command, run: ActionRunner): void {
     .option('--relay <url>', 'only events seen on this relay')
     .option('--provenance', 'add "seen_on": [{relay, first_seen_at}] to each line (not NIP-01: other tools may refuse it)')
     .option('--json', 'print the summary as JSON on stderr')
-    .action(
-      (options: {
-        output?: string;
-        kinds?: string;
-        authors?: string;
-        since?: string;
-        until?: string;
-        relay?: string;
-        provenance?: boolean;
-        json?: boolean;
-      }) =>
-        run(async () => {
-          const filter: ArchiveFilter = {
-            ...(options.kinds ? { kinds: parseKinds(options.kinds) } : {}),
-            ...(options.authors ? { authors: parseAuthors(options.authors) } : {}),
-            ...(options.since ? { since: parseTime(options.since, '--since') } : {}),
-            ...(options.until ? { until: parseTime(options.until, '--until') } : {}),
-            ...(options.relay ? { relay: parseRelay(options.relay, '--relay').url } : {}),
-          };
-          const context = buildContext(program.opts<GlobalOptions>());
-          const partial = options.output ? `${options.output}.partial-${process.pid}` : undefined;
-          const out = partial ? createWriteStream(partial) : process.stdout;
-          try {
-            const summary = await withDatabase(context, (db) => exportEvents(db, out, { filter, provenance: options.provenance === true }));
-            if (partial && options.output) {
-              out.end();
-              await finished(out);
-              renameSync(partial, options.output);
-            }
-            if (options.json) printError(JSON.stringify(summary));
-            else printError(exportLine(summary, options.output));
-          } catch (error) {
-            if (partial) {
-              out.destroy();
-              rmSync(partial, { force: true });
-            }
-            throw error;
-          }
-        }),
-    );
+    .action((options: ExportOptions) => run(() => runExport(program, options)));
 
   program
     .command('import')
@@ -123,45 +104,82 @@ export function registerTransfer(program: Command, run: ActionRunner): void {
     .option('--max-line-bytes <bytes>', 'longest line accepted; longer lines are rejected as too long', '16777216')
     .option('--progress', 'print progress on stderr (default: on a terminal)')
     .option('--json', 'print the summary as JSON')
-    .action((options: { input?: string; relay?: string; maxLineBytes: string; progress?: boolean; json?: boolean }) =>
-      run(async () => {
-        const maxLineBytes = Number(options.maxLineBytes);
-        if (!/^\d+$/.test(options.maxLineBytes) || !Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1_024)
-          throw new UsageError(
-            `--max-line-bytes: expected an integer of at least 1024, got ${JSON.stringify(options.maxLineBytes.slice(0, 20))}`,
-          );
-        const relay = options.relay ? parseRelay(options.relay, '--relay') : undefined;
-        const context = buildContext(program.opts<GlobalOptions>());
-        const { config } = context.loaded;
-        const input = options.input ? createReadStream(options.input) : process.stdin;
-        const showProgress = options.progress ?? process.stderr.isTTY;
-        const summary = await withDatabase(context, async (db) => {
-          const relayId = relay
-            ? ((await getOrCreateRelayIds(db, [{ url: relay.url, network: relay.network }], 'cli')).get(relay.url) ?? null)
-            : null;
-          const pool = await createVerifyPool(verifyPoolOptions(config));
-          let printedAt = Date.now();
-          try {
-            return await importEvents(db, pool, input, {
-              relayId,
-              limits: eventLimitsFrom(config.limits),
-              maxLineBytes,
-              insertBatchSize: config.database.insert_batch_size,
-              onProgress: (running) => {
-                if (!showProgress || Date.now() - printedAt < 2_000) return;
-                printedAt = Date.now();
-                printError(importLine(running));
-              },
-            });
-          } finally {
-            await pool.close();
-          }
-        });
-        if (options.json) printJson(summary);
-        else {
-          printLine(importLine(summary));
-          for (const example of summary.examples) printLine(`  line ${example.line}: ${example.reason}`);
-        }
-      }),
-    );
+    .action((options: ImportOptions) => run(() => runImport(program, options)));
+}
+
+function exportFilter(options: ExportOptions): ArchiveFilter {
+  return {
+    ...(options.kinds ? { kinds: parseKinds(options.kinds) } : {}),
+    ...(options.authors ? { authors: parseAuthors(options.authors) } : {}),
+    ...(options.since ? { since: parseTime(options.since, '--since') } : {}),
+    ...(options.until ? { until: parseTime(options.until, '--until') } : {}),
+    ...(options.relay ? { relay: parseRelay(options.relay, '--relay').url } : {}),
+  };
+}
+
+/** Writes to a temporary name and renames when complete, so a stopped export never leaves a file that looks whole. */
+async function runExport(program: Command, options: ExportOptions): Promise<void> {
+  const filter = exportFilter(options);
+  const context = buildContext(program.opts<GlobalOptions>());
+  const partial = options.output ? `${options.output}.partial-${process.pid}` : undefined;
+  const out = partial ? createWriteStream(partial) : process.stdout;
+  try {
+    const summary = await withDatabase(context, (db) => exportEvents(db, out, { filter, provenance: options.provenance === true }));
+    if (partial && options.output) {
+      out.end();
+      await finished(out);
+      renameSync(partial, options.output);
+    }
+    if (options.json) printError(JSON.stringify(summary));
+    else printError(exportLine(summary, options.output));
+  } catch (error) {
+    if (partial) {
+      out.destroy();
+      rmSync(partial, { force: true });
+    }
+    throw error;
+  }
+}
+
+function parseMaxLineBytes(value: string): number {
+  const maxLineBytes = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1_024)
+    throw new UsageError(`--max-line-bytes: expected an integer of at least 1024, got ${JSON.stringify(value.slice(0, 20))}`);
+  return maxLineBytes;
+}
+
+async function runImport(program: Command, options: ImportOptions): Promise<void> {
+  const maxLineBytes = parseMaxLineBytes(options.maxLineBytes);
+  const relay = options.relay ? parseRelay(options.relay, '--relay') : undefined;
+  const context = buildContext(program.opts<GlobalOptions>());
+  const { config } = context.loaded;
+  const input = options.input ? createReadStream(options.input) : process.stdin;
+  const showProgress = options.progress ?? process.stderr.isTTY;
+  const summary = await withDatabase(context, async (db) => {
+    const relayId = relay
+      ? ((await getOrCreateRelayIds(db, [{ url: relay.url, network: relay.network }], 'cli')).get(relay.url) ?? null)
+      : null;
+    const pool = await createVerifyPool(verifyPoolOptions(config));
+    let printedAt = Date.now();
+    try {
+      return await importEvents(db, pool, input, {
+        relayId,
+        limits: eventLimitsFrom(config.limits),
+        maxLineBytes,
+        insertBatchSize: config.database.insert_batch_size,
+        onProgress: (running) => {
+          if (!showProgress || Date.now() - printedAt < 2_000) return;
+          printedAt = Date.now();
+          printError(importLine(running));
+        },
+      });
+    } finally {
+      await pool.close();
+    }
+  });
+  if (options.json) printJson(summary);
+  else {
+    printLine(importLine(summary));
+    for (const example of summary.examples) printLine(`  line ${example.line}: ${example.reason}`);
+  }
 }
