@@ -89,41 +89,40 @@ function startWorker(workerData: unknown): Worker {
   return new Worker(new URL('./worker.js', import.meta.url), { workerData, resourceLimits: WORKER_RESOURCE_LIMITS });
 }
 
+type Callbacks = Map<number, { resolve: (codes: Uint8Array) => void; reject: (error: Error) => void }>;
+
+/** Starts one worker; resolves with the name of the verifier it loaded once it says it is ready. */
+function startPoolWorker(entry: PoolWorker, callbacks: Callbacks): Promise<string> {
+  return new Promise((resolve, reject) => {
+    entry.worker.once('message', (message: { ready: boolean; verifier: string }) => {
+      entry.worker.on('message', (response: VerifyResponse) => {
+        entry.pending -= 1;
+        callbacks.get(response.id)?.resolve(response.codes);
+        callbacks.delete(response.id);
+      });
+      resolve(message.verifier);
+    });
+    entry.worker.on('error', (error) => {
+      reject(error);
+      for (const callback of callbacks.values()) callback.reject(new Error(`verification worker failed: ${error.message}`));
+      callbacks.clear();
+    });
+  });
+}
+
 export async function createVerifyPool(options: VerifyPoolOptions): Promise<VerifyPool> {
   const size = options.workers > 0 ? options.workers : availableParallelism();
-  const callbacks = new Map<number, { resolve: (codes: Uint8Array) => void; reject: (error: Error) => void }>();
+  const callbacks: Callbacks = new Map();
   let nextId = 0;
   let closed = false;
-  const workers: PoolWorker[] = [];
-  const names: string[] = [];
   const known = new KnownSignatures(options.knownSignatures ?? 0);
+  const workers: PoolWorker[] = Array.from({ length: size }, () => ({
+    worker: startWorker({ verifier: options.verifier ?? 'auto' }),
+    pending: 0,
+  }));
+  const names = await Promise.all(workers.map((entry) => startPoolWorker(entry, callbacks)));
 
-  await Promise.all(
-    Array.from(
-      { length: size },
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const worker = startWorker({ verifier: options.verifier ?? 'auto' });
-          const entry: PoolWorker = { worker, pending: 0 };
-          worker.once('message', (message: { ready: boolean; verifier: string }) => {
-            names.push(message.verifier);
-            worker.on('message', (response: VerifyResponse) => {
-              entry.pending -= 1;
-              callbacks.get(response.id)?.resolve(response.codes);
-              callbacks.delete(response.id);
-            });
-            resolve();
-          });
-          worker.on('error', (error) => {
-            reject(error);
-            for (const callback of callbacks.values()) callback.reject(new Error(`verification worker failed: ${error.message}`));
-            callbacks.clear();
-          });
-          workers.push(entry);
-        }),
-    ),
-  );
-
+  /** One chunk to the least busy worker. */
   const submit = (events: NostrEvent[], signatureKnown?: ReadonlySet<string>): Promise<Uint8Array> => {
     const target = workers.reduce((best, candidate) => (candidate.pending < best.pending ? candidate : best));
     target.pending += 1;
@@ -149,9 +148,7 @@ export async function createVerifyPool(options: VerifyPoolOptions): Promise<Veri
       const chunks: Promise<Uint8Array>[] = [];
       for (let start = 0; start < events.length; start += chunkSize)
         chunks.push(submit(events.slice(start, start + chunkSize), signatureKnown));
-      const results = await Promise.all(chunks);
-      const verdicts: EventVerdict[] = [];
-      for (const codes of results) for (const code of codes) verdicts.push(decodeVerdict(code));
+      const verdicts = (await Promise.all(chunks)).flatMap((codes) => Array.from(codes, decodeVerdict));
       verdicts.forEach((verdict, index) => {
         const event = events[index] as NostrEvent;
         if (verdict.ok && !verdict.known) known.remember(event.id, event.sig);
