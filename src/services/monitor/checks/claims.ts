@@ -325,6 +325,8 @@ export function probeableClaims(document: Nip11Document): boolean {
   );
 }
 
+type Limitation = NonNullable<Nip11Document['limitation']>;
+
 export async function probeClaims(options: ClaimProbeOptions): Promise<ClaimFinding[]> {
   const { document } = options;
   const nips = new Set(document.supported_nips ?? []);
@@ -346,118 +348,14 @@ export async function probeClaims(options: ClaimProbeOptions): Promise<ClaimFind
   const stored: string[] = [];
   const writes = options.writeKey !== undefined;
   try {
-    if (limitation.auth_required === true) {
-      const { events, end } = await prober.read([{ kinds: [1], limit: 1 }]);
-      if (events.length > 0 || (answered(end) && !connection.authChallenge))
-        prober.add(
-          'limitation.auth_required',
-          'refuted',
-          `answered a REQ without authentication (${events.length} event(s), ${endText(end)})`,
-        );
-      else if (refusedRequest(end) && /auth-required/i.test(endText(end)))
-        prober.add('limitation.auth_required', 'verified', `refused a REQ before AUTH: ${endText(end)}`);
-      else prober.add('limitation.auth_required', 'untested', `a REQ before AUTH got ${endText(end)}`);
-    }
+    if (limitation.auth_required === true) await probeAuthRequired(connection, prober);
     if (nips.has(50)) await probeSearch(prober);
-    if (typeof limitation.max_subscriptions === 'number' && limitation.max_subscriptions > 0) {
-      if (limitation.max_subscriptions <= MAX_SUBSCRIPTION_PROBE)
-        await probeMaxSubscriptions(connection, prober, limitation.max_subscriptions, options.timeoutMs);
-      else
-        prober.add(
-          'limitation.max_subscriptions',
-          'untested',
-          `claims ${limitation.max_subscriptions}: more than the ${MAX_SUBSCRIPTION_PROBE} subscriptions we open to test it`,
-        );
-    }
-    if (nips.has(40)) {
-      const refuted = await scanExpired(prober);
-      if (!refuted && writes) await probeExpirationByWrite(prober, options.expirationSeconds ?? 3, stored);
-      else if (!refuted)
-        prober.add(
-          '40',
-          'untested',
-          `no expired event among the ${EXPIRED_SCAN_LIMIT} newest; publishing a probe needs monitor.claim_probe_writes`,
-        );
-    }
-    const writeSubjects = [
-      ...[9, 70].filter((nip) => nips.has(nip)).map(String),
-      ...(['created_at_lower_limit', 'created_at_upper_limit', 'max_content_length', 'max_event_tags'] as const)
-        .filter((field) => typeof limitation[field] === 'number' && (limitation[field] as number) > 0)
-        .map((field) => `limitation.${field}`),
-    ];
-    if (writes && writeSubjects.length > 0) {
-      // A refused probe proves a limit only if the relay takes our plain events: one control write first.
-      const control = await prober.publish({ kind: 1, content: probeNote('control write'), tags: [] });
-      if ('error' in control || !control.accepted) {
-        const why = 'error' in control ? control.error : control.message;
-        for (const subject of writeSubjects)
-          prober.add(subject, 'untested', `our plain probe event was not accepted, so a refusal would prove nothing: ${why.slice(0, 200)}`);
-      } else {
-        stored.push(control.event.id);
-        if (nips.has(9)) await probeDeletion(prober, stored);
-        if (nips.has(70)) await probeProtected(prober, stored);
-        const now = Math.floor(Date.now() / 1000);
-        if (typeof limitation.created_at_lower_limit === 'number' && limitation.created_at_lower_limit > now - 3_600) {
-          prober.add(
-            'limitation.created_at_lower_limit',
-            'untested',
-            `claims ${limitation.created_at_lower_limit} s: no valid created_at lies that far back`,
-          );
-        } else if (typeof limitation.created_at_lower_limit === 'number' && limitation.created_at_lower_limit > 0) {
-          await probeLimitWrite(
-            prober,
-            'limitation.created_at_lower_limit',
-            {
-              kind: 1,
-              content: probeNote('created_at_lower_limit'),
-              tags: [],
-              created_at: now - limitation.created_at_lower_limit - 3_600,
-            },
-            `an event dated an hour before its created_at_lower_limit (${limitation.created_at_lower_limit} s)`,
-            stored,
-          );
-        }
-        if (typeof limitation.created_at_upper_limit === 'number' && limitation.created_at_upper_limit > 0) {
-          await probeLimitWrite(
-            prober,
-            'limitation.created_at_upper_limit',
-            {
-              kind: 1,
-              content: probeNote('created_at_upper_limit'),
-              tags: [],
-              created_at: now + limitation.created_at_upper_limit + 3_600,
-            },
-            `an event dated an hour past its created_at_upper_limit (${limitation.created_at_upper_limit} s)`,
-            stored,
-          );
-        }
-        const maxContent = limitation.max_content_length;
-        if (typeof maxContent === 'number' && maxContent > 0 && maxContent < MAX_PROBE_CONTENT) {
-          const prefix = probeNote('max_content_length');
-          await probeLimitWrite(
-            prober,
-            'limitation.max_content_length',
-            { kind: 1, content: prefix + '.'.repeat(Math.max(0, maxContent + 1 - prefix.length)), tags: [] },
-            `content of ${Math.max(maxContent + 1, prefix.length)} characters (claims ${maxContent})`,
-            stored,
-          );
-        }
-        const maxTags = limitation.max_event_tags;
-        if (typeof maxTags === 'number' && maxTags > 0 && maxTags < MAX_PROBE_TAGS) {
-          await probeLimitWrite(
-            prober,
-            'limitation.max_event_tags',
-            {
-              kind: 1,
-              content: probeNote('max_event_tags'),
-              tags: Array.from({ length: maxTags + 1 }, (_, index) => ['t', `probe${index}`]),
-            },
-            `an event with ${maxTags + 1} tags (claims ${maxTags})`,
-            stored,
-          );
-        }
-      }
-    } else if (!writes) {
+    if (typeof limitation.max_subscriptions === 'number' && limitation.max_subscriptions > 0)
+      await probeMaxSubscriptionsClaim(connection, prober, limitation.max_subscriptions, options.timeoutMs);
+    if (nips.has(40)) await probeExpiration(prober, writes, options.expirationSeconds ?? 3, stored);
+    const writeSubjects = writeClaimSubjects(nips, limitation);
+    if (writes && writeSubjects.length > 0) await probeWriteClaims(prober, { nips, limitation, subjects: writeSubjects }, stored);
+    else if (!writes) {
       for (const subject of writeSubjects) prober.add(subject, 'untested', 'needs a write; monitor.claim_probe_writes is off');
     }
   } finally {
@@ -466,4 +364,119 @@ export async function probeClaims(options: ClaimProbeOptions): Promise<ClaimFind
     connection.close();
   }
   return prober.findings;
+}
+
+async function probeAuthRequired(connection: RelayConnection, prober: Prober): Promise<void> {
+  const { events, end } = await prober.read([{ kinds: [1], limit: 1 }]);
+  if (events.length > 0 || (answered(end) && !connection.authChallenge))
+    prober.add('limitation.auth_required', 'refuted', `answered a REQ without authentication (${events.length} event(s), ${endText(end)})`);
+  else if (refusedRequest(end) && /auth-required/i.test(endText(end)))
+    prober.add('limitation.auth_required', 'verified', `refused a REQ before AUTH: ${endText(end)}`);
+  else prober.add('limitation.auth_required', 'untested', `a REQ before AUTH got ${endText(end)}`);
+}
+
+async function probeMaxSubscriptionsClaim(connection: RelayConnection, prober: Prober, claimed: number, timeoutMs: number): Promise<void> {
+  if (claimed <= MAX_SUBSCRIPTION_PROBE) await probeMaxSubscriptions(connection, prober, claimed, timeoutMs);
+  else
+    prober.add(
+      'limitation.max_subscriptions',
+      'untested',
+      `claims ${claimed}: more than the ${MAX_SUBSCRIPTION_PROBE} subscriptions we open to test it`,
+    );
+}
+
+/** NIP-40: an expired event among the newest refutes it; otherwise a short-lived probe event, when writes are allowed. */
+async function probeExpiration(prober: Prober, writes: boolean, lifeSeconds: number, stored: string[]): Promise<void> {
+  const refuted = await scanExpired(prober);
+  if (!refuted && writes) await probeExpirationByWrite(prober, lifeSeconds, stored);
+  else if (!refuted)
+    prober.add(
+      '40',
+      'untested',
+      `no expired event among the ${EXPIRED_SCAN_LIMIT} newest; publishing a probe needs monitor.claim_probe_writes`,
+    );
+}
+
+/** The claims only a write can test: NIP-09 and NIP-70, and the limits on what an event may hold. */
+function writeClaimSubjects(nips: Set<number>, limitation: Limitation): string[] {
+  return [
+    ...[9, 70].filter((nip) => nips.has(nip)).map(String),
+    ...(['created_at_lower_limit', 'created_at_upper_limit', 'max_content_length', 'max_event_tags'] as const)
+      .filter((field) => typeof limitation[field] === 'number' && (limitation[field] as number) > 0)
+      .map((field) => `limitation.${field}`),
+  ];
+}
+
+async function probeWriteClaims(
+  prober: Prober,
+  claims: { nips: Set<number>; limitation: Limitation; subjects: string[] },
+  stored: string[],
+): Promise<void> {
+  // A refused probe proves a limit only if the relay takes our plain events: one control write first.
+  const control = await prober.publish({ kind: 1, content: probeNote('control write'), tags: [] });
+  if ('error' in control || !control.accepted) {
+    const why = 'error' in control ? control.error : control.message;
+    for (const subject of claims.subjects)
+      prober.add(subject, 'untested', `our plain probe event was not accepted, so a refusal would prove nothing: ${why.slice(0, 200)}`);
+    return;
+  }
+  stored.push(control.event.id);
+  if (claims.nips.has(9)) await probeDeletion(prober, stored);
+  if (claims.nips.has(70)) await probeProtected(prober, stored);
+  await probeCreatedAtLimits(prober, claims.limitation, stored);
+  await probeSizeLimits(prober, claims.limitation, stored);
+}
+
+async function probeCreatedAtLimits(prober: Prober, limitation: Limitation, stored: string[]): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
+  const lower = limitation.created_at_lower_limit;
+  if (typeof lower === 'number' && lower > now - 3_600) {
+    prober.add('limitation.created_at_lower_limit', 'untested', `claims ${lower} s: no valid created_at lies that far back`);
+  } else if (typeof lower === 'number' && lower > 0) {
+    await probeLimitWrite(
+      prober,
+      'limitation.created_at_lower_limit',
+      { kind: 1, content: probeNote('created_at_lower_limit'), tags: [], created_at: now - lower - 3_600 },
+      `an event dated an hour before its created_at_lower_limit (${lower} s)`,
+      stored,
+    );
+  }
+  const upper = limitation.created_at_upper_limit;
+  if (typeof upper === 'number' && upper > 0) {
+    await probeLimitWrite(
+      prober,
+      'limitation.created_at_upper_limit',
+      { kind: 1, content: probeNote('created_at_upper_limit'), tags: [], created_at: now + upper + 3_600 },
+      `an event dated an hour past its created_at_upper_limit (${upper} s)`,
+      stored,
+    );
+  }
+}
+
+async function probeSizeLimits(prober: Prober, limitation: Limitation, stored: string[]): Promise<void> {
+  const maxContent = limitation.max_content_length;
+  if (typeof maxContent === 'number' && maxContent > 0 && maxContent < MAX_PROBE_CONTENT) {
+    const prefix = probeNote('max_content_length');
+    await probeLimitWrite(
+      prober,
+      'limitation.max_content_length',
+      { kind: 1, content: prefix + '.'.repeat(Math.max(0, maxContent + 1 - prefix.length)), tags: [] },
+      `content of ${Math.max(maxContent + 1, prefix.length)} characters (claims ${maxContent})`,
+      stored,
+    );
+  }
+  const maxTags = limitation.max_event_tags;
+  if (typeof maxTags === 'number' && maxTags > 0 && maxTags < MAX_PROBE_TAGS) {
+    await probeLimitWrite(
+      prober,
+      'limitation.max_event_tags',
+      {
+        kind: 1,
+        content: probeNote('max_event_tags'),
+        tags: Array.from({ length: maxTags + 1 }, (_, index) => ['t', `probe${index}`]),
+      },
+      `an event with ${maxTags + 1} tags (claims ${maxTags})`,
+      stored,
+    );
+  }
 }
