@@ -4,7 +4,7 @@
  * docs at `/v1/docs`), the dashboard at `/`, the archive's NIP-11 document at `/` for
  * `Accept: application/nostr+json`, and the archive relay on WebSocket upgrades of `/`.
  */
-import fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -24,12 +24,13 @@ import { registerDashboard } from './dashboard.js';
 import { BadParameterError } from './errors.js';
 import { DatabaseBusyError } from '../db/errors.js';
 import { errorMessage } from '../error-message.js';
-
-const BUSY_LOG_INTERVAL_MS = 10_000;
+import type { Logger } from '../observability/logger.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, type HealthOptions } from './routes/health.js';
 import { registerRelayRoutes } from './routes/relays.js';
 import { registerStatsRoutes } from './routes/stats.js';
+
+const BUSY_LOG_INTERVAL_MS = 10_000;
 
 /** The health routes' options (registry, readiness and replica checks, logger), and the archive to serve. */
 export interface HttpAppOptions extends HealthOptions {
@@ -66,15 +67,37 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerRequestTracing(app);
+  app.setErrorHandler(errorHandler(options.logger));
+  app.setNotFoundHandler((request, reply) => {
+    const known = ['/metrics', '/healthz', '/readyz'].includes(request.url.split('?')[0] ?? '');
+    if (known) return reply.code(405).type('text/plain').send('method not allowed\n');
+    return reply.code(404).send({ error: 'not found', message: `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}` });
+  });
 
-  // Overload is logged once per interval, not once per refused request.
+  registerHealthRoutes(app, options);
+  const api = options.api;
+  if (!api) return app;
+  const config = api.config();
+  await registerOpenApi(app, api.version);
+  if (config.api.rate_limit_per_minute > 0) await registerRateLimit(app, config.api.rate_limit_per_minute);
+  registerEventRoutes(app, api);
+  registerRelayRoutes(app, api);
+  registerStatsRoutes(app, api);
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const nip11 = archiveNip11Document(config, api.version);
+  registerDashboard(app, { nip11: () => nip11 });
+  return app;
+}
+
+/** Every failure as a JSON error naming what went wrong; overload is logged once per interval, not once per refused request. */
+function errorHandler(logger: Logger): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => FastifyReply {
   let lastBusyLog = 0;
   let busySinceLog = 0;
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  return (error, request, reply) => {
     if ((error as unknown) instanceof DatabaseBusyError) {
       busySinceLog += 1;
       if (Date.now() - lastBusyLog >= BUSY_LOG_INTERVAL_MS) {
-        options.logger.warn(
+        logger.warn(
           { refused: busySinceLog, reason: errorMessage(error) },
           'API overloaded: requests answered 503 (database connections busy)',
         );
@@ -94,27 +117,19 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     if (error.statusCode === 429) return reply.code(429).send({ error: 'rate limited', message: error.message });
     if (error.statusCode && error.statusCode < 500)
       return reply.code(error.statusCode).send({ error: 'bad request', message: error.message });
-    options.logger.error({ err: error, method: request.method, url: request.url.slice(0, 300) }, 'API request failed');
+    logger.error({ err: error, method: request.method, url: request.url.slice(0, 300) }, 'API request failed');
     return reply.code(500).send({ error: 'internal error', message: 'the request failed; see the server log' });
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const known = ['/metrics', '/healthz', '/readyz'].includes(request.url.split('?')[0] ?? '');
-    if (known) return reply.code(405).type('text/plain').send('method not allowed\n');
-    return reply.code(404).send({ error: 'not found', message: `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}` });
-  });
+  };
+}
 
-  registerHealthRoutes(app, options);
-  const api = options.api;
-  if (!api) return app;
-
-  const config = api.config();
+async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
       info: {
         title: 'bigbrotr archive API',
         description: 'Search the archived Nostr events and the health history of relays.',
-        version: api.version,
+        version,
       },
       tags: [
         { name: 'events', description: 'Archived events' },
@@ -126,33 +141,24 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/v1/docs' });
-  if (config.api.rate_limit_per_minute > 0) {
-    await app.register(fastifyRateLimit, {
-      global: true,
-      max: config.api.rate_limit_per_minute,
-      timeWindow: 60_000,
-      // Only the API is limited (health checks and metrics scrapes are cached instead, the dashboard is
-      // static). Decided on the route the router matched, never on the raw URL: `/%761/events` routes
-      // to `/v1/events` and is limited like it.
-      allowList: (request) => {
-        const route = request.routeOptions.url ?? '';
-        return !route.startsWith('/v1/') || route.startsWith('/v1/docs');
-      },
-      errorResponseBuilder: (_request, context) => ({
-        statusCode: 429,
-        error: 'rate limited',
-        message: `more than ${context.max} requests per minute; retry after ${Math.ceil(context.ttl / 1000)} s`,
-      }),
-    });
-  }
-  registerEventRoutes(app, api);
-  registerRelayRoutes(app, api);
-  registerStatsRoutes(app, api);
-  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
 
-  const nip11 = archiveNip11Document(config, api.version);
-  registerDashboard(app, {
-    nip11: () => nip11,
+async function registerRateLimit(app: FastifyInstance, perMinute: number): Promise<void> {
+  await app.register(fastifyRateLimit, {
+    global: true,
+    max: perMinute,
+    timeWindow: 60_000,
+    // Only the API is limited (health checks and metrics scrapes are cached instead, the dashboard is
+    // static). Decided on the route the router matched, never on the raw URL: `/%761/events` routes
+    // to `/v1/events` and is limited like it.
+    allowList: (request) => {
+      const route = request.routeOptions.url ?? '';
+      return !route.startsWith('/v1/') || route.startsWith('/v1/docs');
+    },
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: 'rate limited',
+      message: `more than ${context.max} requests per minute; retry after ${Math.ceil(context.ttl / 1000)} s`,
+    }),
   });
-  return app;
 }

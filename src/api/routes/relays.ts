@@ -5,27 +5,44 @@
  * check history, newest first.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Config } from '../../config/schema.js';
-import type { Database } from '../../db/database.js';
 import { checkHistory, listRelaySummaries, relayDetail } from '../../db/relay-queries.js';
 import { readOnly } from '../api-query.js';
 import { BadParameterError } from '../errors.js';
 import { jsonRow } from '../json.js';
 import { decimalInteger, intCursor, pageLimit, relayUrl, unixSeconds } from '../params.js';
 import { errorSchema, relaySummarySchema } from '../schemas.js';
+import { zodRoutes, type RouteOptions, type ZodRoutes } from './route-context.js';
 
 const CHECK_TYPES = ['nip11', 'open', 'read', 'write', 'dns', 'ssl', 'geo', 'requirements'] as const;
 const relayIdCursor = intCursor;
 /** Check ids are bigint (bigserial): any safe integer. */
 const checkIdCursor = decimalInteger(0, Number.MAX_SAFE_INTEGER, 'expected a cursor from a previous page');
 
-export function registerRelayRoutes(app: FastifyInstance, options: { db: Database; config: () => Config }): void {
-  const api = options.config().api;
-  const routes = app.withTypeProvider<ZodTypeProvider>();
-  const timeout = () => options.config().api.statement_timeout_ms;
+const VERIFIED_NIP_DESCRIPTION =
+  'relays seen doing this NIP: 42 sent an AUTH challenge, 45 COUNT agreed with REQ, 77 answered NEG-OPEN; ' +
+  "9, 40, 50, 70 passed the monitor's claim probe (docs/nips.md)";
 
+const checkSchema = z.object({
+  id: z.number(),
+  check_type: z.string(),
+  checked_at: z.string(),
+  ok: z.boolean(),
+  rtt_ms: z.number().nullable(),
+  reason: z.string().nullable(),
+});
+
+export function registerRelayRoutes(app: FastifyInstance, options: RouteOptions): void {
+  const routes = zodRoutes(app);
+  registerRelayList(routes, options);
+  registerRelayDetail(routes, options);
+  registerCheckHistory(routes, options);
+}
+
+const statementTimeout = (options: RouteOptions) => options.config().api.statement_timeout_ms;
+
+function registerRelayList(routes: ZodRoutes, options: RouteOptions): void {
+  const api = options.config().api;
   routes.get(
     '/v1/relays',
     {
@@ -40,12 +57,7 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
             nip: decimalInteger(0, 9_999, 'expected a NIP number (0-9999)')
               .optional()
               .describe('relays whose latest NIP-11 lists this NIP in supported_nips'),
-            verified_nip: z
-              .enum(['9', '40', '42', '45', '50', '70', '77'])
-              .optional()
-              .describe(
-                "relays seen doing this NIP: 42 sent an AUTH challenge, 45 COUNT agreed with REQ, 77 answered NEG-OPEN; 9, 40, 50, 70 passed the monitor's claim probe (docs/nips.md)",
-              ),
+            verified_nip: z.enum(['9', '40', '42', '45', '50', '70', '77']).optional().describe(VERIFIED_NIP_DESCRIPTION),
             limit: pageLimit(api.page_size_default, api.page_size_max),
             cursor: relayIdCursor.optional().describe('next_cursor of the previous page'),
           })
@@ -60,7 +72,7 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
     async (request) => {
       const query = request.query;
       const { verified_nip: verifiedNip, ...rest } = query;
-      const rows = await readOnly(options.db, timeout(), (tx) =>
+      const rows = await readOnly(options.db, statementTimeout(options), (tx) =>
         listRelaySummaries(tx, {
           ...rest,
           ...(verifiedNip ? { verifiedNip: Number(verifiedNip) } : {}),
@@ -73,7 +85,9 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
       return { relays: page, next_cursor: rows.length > query.limit && last ? String(last.id) : null };
     },
   );
+}
 
+function registerRelayDetail(routes: ZodRoutes, options: RouteOptions): void {
   routes.get(
     '/v1/relays/detail',
     {
@@ -85,7 +99,7 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
       },
     },
     async (request, reply) => {
-      const detail = await readOnly(options.db, timeout(), (tx) => relayDetail(tx, request.query.url));
+      const detail = await readOnly(options.db, statementTimeout(options), (tx) => relayDetail(tx, request.query.url));
       if (!detail) return reply.code(404).send({ error: 'not found', message: `no relay ${request.query.url} in the archive` });
       return {
         ...detail,
@@ -98,7 +112,10 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
       };
     },
   );
+}
 
+function registerCheckHistory(routes: ZodRoutes, options: RouteOptions): void {
+  const api = options.config().api;
   routes.get(
     '/v1/relays/checks',
     {
@@ -115,19 +132,7 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
           })
           .strict(),
         response: {
-          200: z.object({
-            checks: z.array(
-              z.object({
-                id: z.number(),
-                check_type: z.string(),
-                checked_at: z.string(),
-                ok: z.boolean(),
-                rtt_ms: z.number().nullable(),
-                reason: z.string().nullable(),
-              }),
-            ),
-            next_cursor: z.string().nullable(),
-          }),
+          200: z.object({ checks: z.array(checkSchema), next_cursor: z.string().nullable() }),
           400: errorSchema,
           503: errorSchema,
         },
@@ -136,7 +141,7 @@ export function registerRelayRoutes(app: FastifyInstance, options: { db: Databas
     async (request) => {
       const query = request.query;
       if (query.cursor === 0) throw new BadParameterError('cursor', 'expected a cursor from a previous page');
-      const rows = await readOnly(options.db, timeout(), (tx) =>
+      const rows = await readOnly(options.db, statementTimeout(options), (tx) =>
         checkHistory(tx, { url: query.url, type: query.type, since: query.since, beforeId: query.cursor, limit: query.limit + 1 }),
       );
       const page = rows.slice(0, query.limit).map(jsonRow);

@@ -4,10 +4,8 @@
  * Aggregates over the whole archive are cached for `api.stats_cache_seconds`.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Config } from '../../config/schema.js';
-import type { Database, Queryable } from '../../db/database.js';
+import type { Queryable } from '../../db/database.js';
 import {
   archiveSummary,
   eventsPerDay,
@@ -21,14 +19,29 @@ import { readOnly } from '../api-query.js';
 import { jsonRow } from '../json.js';
 import { decimalInteger } from '../params.js';
 import { errorSchema } from '../schemas.js';
+import { zodRoutes, type RouteOptions, type ZodRoutes } from './route-context.js';
 
 const boundedInt = (min: number, max: number, fallback: number) =>
   decimalInteger(min, max, `expected an integer from ${min} to ${max}`).default(fallback);
 
-export function registerStatsRoutes(app: FastifyInstance, options: { db: Database; config: () => Config }): void {
-  const routes = app.withTypeProvider<ZodTypeProvider>();
+type Cached = <T>(key: string, compute: (tx: Queryable) => Promise<T>) => Promise<T>;
+
+const anyObject = { 200: z.record(z.string(), z.unknown()), 400: errorSchema, 503: errorSchema };
+
+export function registerStatsRoutes(app: FastifyInstance, options: RouteOptions): void {
+  const routes = zodRoutes(app);
+  const cached = statsCache(options);
+  routes.get('/v1/stats', { schema: { summary: 'Archive and network summary', tags: ['stats'], response: anyObject } }, async () =>
+    cached('summary', archiveSummary),
+  );
+  registerEventStats(routes, cached);
+  registerRelayStats(routes, cached);
+}
+
+/** Aggregates over the whole archive, each kept for `api.stats_cache_seconds` under its own key. */
+function statsCache(options: RouteOptions): Cached {
   const cache = new Map<string, { at: number; value: unknown }>();
-  const cached = async <T>(key: string, compute: (tx: Queryable) => Promise<T>): Promise<T> => {
+  return async <T>(key: string, compute: (tx: Queryable) => Promise<T>): Promise<T> => {
     const config = options.config();
     const hit = cache.get(key);
     if (hit && Date.now() - hit.at < config.api.stats_cache_seconds * 1000) return hit.value as T;
@@ -37,12 +50,9 @@ export function registerStatsRoutes(app: FastifyInstance, options: { db: Databas
     cache.set(key, { at: Date.now(), value });
     return value;
   };
-  const errors = { 200: z.record(z.string(), z.unknown()), 400: errorSchema, 503: errorSchema };
+}
 
-  routes.get('/v1/stats', { schema: { summary: 'Archive and network summary', tags: ['stats'], response: errors } }, async () =>
-    cached('summary', archiveSummary),
-  );
-
+function registerEventStats(routes: ZodRoutes, cached: Cached): void {
   routes.get(
     '/v1/stats/events-per-day',
     {
@@ -55,7 +65,7 @@ export function registerStatsRoutes(app: FastifyInstance, options: { db: Databas
             basis: z.enum(['created', 'archived']).default('created').describe('by created_at, or by when bigbrotr archived them'),
           })
           .strict(),
-        response: errors,
+        response: anyObject,
       },
     },
     async (request) => ({
@@ -72,12 +82,14 @@ export function registerStatsRoutes(app: FastifyInstance, options: { db: Databas
         summary: 'Events per kind, most common first',
         tags: ['stats'],
         querystring: z.object({ limit: boundedInt(1, 200, 20) }).strict(),
-        response: errors,
+        response: anyObject,
       },
     },
     async (request) => ({ kinds: await cached(`kinds:${request.query.limit}`, (tx) => topKinds(tx, request.query.limit)) }),
   );
+}
 
+function registerRelayStats(routes: ZodRoutes, cached: Cached): void {
   routes.get(
     '/v1/stats/relays',
     {
@@ -85,7 +97,7 @@ export function registerStatsRoutes(app: FastifyInstance, options: { db: Databas
         summary: 'Relays by software, country, network and state',
         tags: ['stats'],
         querystring: z.object({ limit: boundedInt(1, 200, 20) }).strict(),
-        response: errors,
+        response: anyObject,
       },
     },
     async (request) => cached(`relays:${request.query.limit}`, (tx) => relayBreakdown(tx, request.query.limit)),
@@ -93,10 +105,8 @@ export function registerStatsRoutes(app: FastifyInstance, options: { db: Databas
 
   routes.get(
     '/v1/stats/latency',
-    { schema: { summary: 'Latest open round trips of relays that are up, bucketed', tags: ['stats'], response: errors } },
-    async () => ({
-      buckets: await cached('latency', latencyDistribution),
-    }),
+    { schema: { summary: 'Latest open round trips of relays that are up, bucketed', tags: ['stats'], response: anyObject } },
+    async () => ({ buckets: await cached('latency', latencyDistribution) }),
   );
 
   routes.get(
@@ -106,7 +116,7 @@ export function registerStatsRoutes(app: FastifyInstance, options: { db: Databas
         summary: 'Relays up and down per hour',
         tags: ['stats'],
         querystring: z.object({ hours: boundedInt(1, 24 * 90, 24 * 7) }).strict(),
-        response: errors,
+        response: anyObject,
       },
     },
     async (request) => ({ hours: await cached(`uptime:${request.query.hours}`, (tx) => uptimeHistory(tx, request.query.hours)) }),
@@ -119,7 +129,7 @@ export function registerStatsRoutes(app: FastifyInstance, options: { db: Databas
         summary: 'Sync progress and lag per relay, most behind first',
         tags: ['stats'],
         querystring: z.object({ limit: boundedInt(1, 1000, 100) }).strict(),
-        response: errors,
+        response: anyObject,
       },
     },
     async (request) => ({
