@@ -61,6 +61,39 @@ export async function checkWebSocket(options: WebSocketCheckOptions): Promise<We
     refusalPrefixes: [],
     refusalMessages: [],
   };
+  const connection = await openRoundTrip(options, outcome);
+  if (!connection) return outcome;
+  const noteRefusal = (message: string) => {
+    const prefix = refusalPrefix(message);
+    if (prefix) outcome.refusalPrefixes.push(prefix);
+    outcome.refusalMessages.push(message);
+    if (prefix === 'auth-required') outcome.authRequired = true;
+  };
+  const authenticate = authenticateOnce(connection, options, outcome);
+  try {
+    outcome.read = await readRoundTrip(connection, options.readTimeoutMs, noteRefusal);
+    if (outcome.read.detail.refused === true && outcome.read.detail.prefix === 'auth-required' && (await authenticate())) {
+      outcome.read = await readRoundTrip(connection, options.readTimeoutMs, noteRefusal);
+      outcome.read.detail.authenticated = true;
+    }
+    if (options.write && connection.isOpen) {
+      const write = options.write;
+      outcome.write = await writeRoundTrip(connection, write, options.writeTimeoutMs, noteRefusal);
+      if (!outcome.write.ok && outcome.write.detail.prefix === 'auth-required' && (await authenticate())) {
+        outcome.write = await writeRoundTrip(connection, write, options.writeTimeoutMs, noteRefusal);
+        outcome.write.detail.authenticated = true;
+      }
+    } else if (options.write)
+      outcome.write = { ok: false, reason: 'connection closed before the write check', detail: { answered: false } };
+  } finally {
+    outcome.challenged = connection.authChallenge !== undefined;
+    connection.close();
+  }
+  return outcome;
+}
+
+/** The `open` round trip: the handshake, timed; undefined (with the reason in `outcome.open`) when it fails. */
+async function openRoundTrip(options: WebSocketCheckOptions, outcome: WebSocketOutcome): Promise<RelayConnection | undefined> {
   const config = {
     ...options.relay,
     connect_timeout_ms: options.openTimeoutMs,
@@ -79,17 +112,19 @@ export async function checkWebSocket(options: WebSocketCheckOptions): Promise<We
     });
   } catch (error) {
     outcome.open = { ok: false, reason: errorMessage(error).replace(`${options.url}: `, ''), detail: {} };
-    return outcome;
+    return undefined;
   }
   outcome.open = { ok: true, rttMs: performance.now() - started, detail: {} };
-  const noteRefusal = (message: string) => {
-    const prefix = refusalPrefix(message);
-    if (prefix) outcome.refusalPrefixes.push(prefix);
-    outcome.refusalMessages.push(message);
-    if (prefix === 'auth-required') outcome.authRequired = true;
-  };
+  return connection;
+}
+
+/**
+ * NIP-42 AUTH answering the relay's challenge, tried at most once per connection and only with a key;
+ * resolves whether the relay accepted it (also kept in `outcome.authenticated`).
+ */
+function authenticateOnce(connection: RelayConnection, options: WebSocketCheckOptions, outcome: WebSocketOutcome): () => Promise<boolean> {
   let authAttempted = false;
-  const authenticate = async (): Promise<boolean> => {
+  return async () => {
     if (authAttempted || options.authSecretKey === undefined) return false;
     authAttempted = true;
     const challenge = connection.authChallenge;
@@ -112,26 +147,6 @@ export async function checkWebSocket(options: WebSocketCheckOptions): Promise<We
     }
     return outcome.authenticated;
   };
-  try {
-    outcome.read = await readRoundTrip(connection, options.readTimeoutMs, noteRefusal);
-    if (outcome.read.detail.refused === true && outcome.read.detail.prefix === 'auth-required' && (await authenticate())) {
-      outcome.read = await readRoundTrip(connection, options.readTimeoutMs, noteRefusal);
-      outcome.read.detail.authenticated = true;
-    }
-    if (options.write && connection.isOpen) {
-      const write = options.write;
-      outcome.write = await writeRoundTrip(connection, write, options.writeTimeoutMs, noteRefusal);
-      if (!outcome.write.ok && outcome.write.detail.prefix === 'auth-required' && (await authenticate())) {
-        outcome.write = await writeRoundTrip(connection, write, options.writeTimeoutMs, noteRefusal);
-        outcome.write.detail.authenticated = true;
-      }
-    } else if (options.write)
-      outcome.write = { ok: false, reason: 'connection closed before the write check', detail: { answered: false } };
-  } finally {
-    outcome.challenged = connection.authChallenge !== undefined;
-    connection.close();
-  }
-  return outcome;
 }
 
 async function readRoundTrip(connection: RelayConnection, timeoutMs: number, noteRefusal: (message: string) => void): Promise<RoundTrip> {
