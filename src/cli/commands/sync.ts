@@ -1,24 +1,27 @@
-import { reachableNetworks } from '../../relay/overlay.js';
 import type { Command } from 'commander';
+import type { Config } from '../../config/schema.js';
+import type { Database } from '../../db/database.js';
+import { reachableNetworks } from '../../relay/overlay.js';
 import type { ActionRunner } from '../action-runner.js';
-import { buildContext, type GlobalOptions } from '../context.js';
+import { buildContext, type CommandContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { parseTime } from '../arguments.js';
 import { withDatabase } from '../with-database.js';
 import { printJson, printLine } from '../output.js';
-import { normalizeRelayUrl } from '../../nostr/relay-url.js';
+import { normalizeRelayUrl, type NormalizedRelayUrl } from '../../nostr/relay-url.js';
 import { getOrCreateRelayIds, listRelays, OPERATOR_SOURCES } from '../../db/relays.js';
-import { createVerifyPool, verifyPoolOptions } from '../../verify/pool.js';
+import { createVerifyPool, verifyPoolOptions, type VerifyPool } from '../../verify/pool.js';
 import type { PassProgress, RelaySyncResult } from '../../services/sync/relay-sync.js';
-import { createProgressReporter } from '../progress.js';
+import { createProgressReporter, type ProgressReporter } from '../progress.js';
 import { syncRelayWithRetries } from '../../services/sync/pass-runner.js';
 import { loadPriorityRelays } from '../../services/sync/priority-relays.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
-import { relayLogger } from '../../observability/logger.js';
+import { relayLogger, type Logger } from '../../observability/logger.js';
 import { runServiceUntilStopped } from '../service-mode.js';
 import { createSyncService } from '../../services/sync/sync-service.js';
-import { createByteBudget } from '../../services/sync/byte-budget.js';
+import { createByteBudget, type ByteBudget } from '../../services/sync/byte-budget.js';
 import { errorMessage } from '../../error-message.js';
+import { forEachBounded } from '../../services/work-pool.js';
 
 /** One line per relay: what was stored, what it cost, and whether the pass proved its window. */
 export function summaryLine(result: RelaySyncResult): string {
@@ -41,6 +44,15 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+interface SyncCommandOptions {
+  once?: boolean;
+  relay: string[];
+  since?: string;
+  until?: string;
+  json?: boolean;
+  progress?: boolean;
+}
+
 export function registerSync(program: Command, run: ActionRunner): void {
   program
     .command('sync')
@@ -52,7 +64,7 @@ export function registerSync(program: Command, run: ActionRunner): void {
     .option('--json', 'print the per-relay results as JSON')
     .option('--progress', 'with --once: a progress line per relay on stderr every 2 s (default when stderr is a terminal)')
     .option('--no-progress', 'with --once: no progress lines')
-    .action((options: { once?: boolean; relay: string[]; since?: string; until?: string; json?: boolean; progress?: boolean }) =>
+    .action((options: SyncCommandOptions) =>
       run(async () => {
         if (!options.once) {
           if (options.relay.length || options.since || options.until)
@@ -60,102 +72,151 @@ export function registerSync(program: Command, run: ActionRunner): void {
           const context = buildContext(program.opts<GlobalOptions>());
           return withDatabase(context, (db) => runServiceUntilStopped(context, db, createSyncService));
         }
-        const since = options.since === undefined ? undefined : parseTime(options.since, '--since');
-        const until = options.until === undefined ? undefined : parseTime(options.until, '--until');
-        if (since !== undefined && until !== undefined && since > until) throw new UsageError('--since is after --until');
-        const named = options.relay.map((input) => {
-          const normalized = normalizeRelayUrl(input);
-          if (!normalized.ok) throw new UsageError(`--relay ${input}: ${normalized.message}`);
-          return normalized;
-        });
+        const window = parseWindow(options);
+        const named = parseNamedRelays(options.relay);
         const context = buildContext(program.opts<GlobalOptions>());
-        const { loaded, logger } = context;
-        const config = loaded.config;
-        return withDatabase(context, async (db) => {
-          const filter = relayUrlFilter(config.relay_url);
-          const excluded = named.filter((entry) => !filter.allows(entry.url));
-          if (excluded.length > 0)
-            throw new UsageError(
-              `--relay ${excluded.map((entry) => entry.url).join(', ')}: excluded by relay_url.blacklist / relay_url.whitelist`,
-            );
-          const priority = new Set(loadPriorityRelays(config));
-          const reachable: string[] = reachableNetworks(config.relay);
-          const relays = (
-            named.length
-              ? [
-                  ...(
-                    await getOrCreateRelayIds(
-                      db,
-                      named.map((entry) => ({ url: entry.url, network: entry.network })),
-                      'cli',
-                    )
-                  ).entries(),
-                ].map(([url, id]) => ({ url, id, trusted: true }))
-              : (await listRelays(db, { state: 'active' }))
-                  .filter((relay) => filter.allows(relay.url) && reachable.includes(relay.network))
-                  .map((relay) => ({ url: relay.url, id: relay.id, trusted: OPERATOR_SOURCES.includes(relay.discoveredFrom) }))
-          ).sort((a, b) => Number(priority.has(b.url)) - Number(priority.has(a.url)));
-          if (relays.length === 0) {
-            logger.warn('no active relays to synchronise (candidates become active through validation); name relays with --relay');
-            return 0;
-          }
-          const pool = await createVerifyPool(verifyPoolOptions(config));
-          const budget = createByteBudget(config.sync.max_bytes_in_flight);
-          const progress =
-            (options.progress ?? process.stderr.isTTY) ? createProgressReporter((line) => process.stderr.write(`${line}\n`)) : undefined;
-          const results: RelaySyncResult[] = [];
-          const failures: { relay: string; error: string }[] = [];
-          try {
-            const queue = [...relays];
-            const worker = async () => {
-              for (let relay = queue.shift(); relay; relay = queue.shift()) {
-                const log = relayLogger(logger, relay.url);
-                try {
-                  const result = await syncRelayWithRetries({
-                    db,
-                    relay,
-                    config,
-                    pool,
-                    budget,
-                    logger: log,
-                    ...(since === undefined ? {} : { since }),
-                    ...(until === undefined ? {} : { until }),
-                    ...(progress ? { onProgress: (update: PassProgress) => progress.update(update) } : {}),
-                  });
-                  results.push(result);
-                  log.info(
-                    {
-                      method: result.method,
-                      stored: result.stored,
-                      requests: result.report.requests,
-                      refusals: result.report.refusals,
-                      owedWindows: result.report.owed.windows,
-                      complete: result.report.complete,
-                      elapsedMs: result.report.elapsedMs,
-                      invalid: result.invalid,
-                    },
-                    'relay pass done',
-                  );
-                } catch (error) {
-                  failures.push({ relay: relay.url, error: errorMessage(error) });
-                  log.error({ err: error }, 'relay pass failed; its cursor keeps what was committed');
-                }
-              }
-            };
-            await Promise.all(Array.from({ length: Math.min(config.sync.concurrency, relays.length) }, worker));
-          } finally {
-            progress?.stop();
-            await pool.close();
-          }
-          // The process's peak resident memory (KiB → MiB), for operators sizing machines.
-          const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
-          if (options.json) printJson({ results, failures, peakRssMiB, mem: process.env.BB_MEM ? process.memoryUsage() : undefined });
-          else {
-            for (const result of results) printLine(summaryLine(result));
-            for (const failure of failures) printLine(`${failure.relay}: failed: ${failure.error}`);
-          }
-          return failures.length > 0 && results.length === 0 ? 1 : 0;
-        });
+        return withDatabase(context, (db) => syncOnce(context, db, options, { window, named }));
       }),
     );
+}
+
+type NamedRelay = Extract<NormalizedRelayUrl, { ok: true }>;
+interface SyncWindow {
+  since: number | undefined;
+  until: number | undefined;
+}
+interface RelayToSync {
+  url: string;
+  id: number;
+  trusted: boolean;
+}
+interface SyncOutcomes {
+  results: RelaySyncResult[];
+  failures: { relay: string; error: string }[];
+}
+
+function parseWindow(options: SyncCommandOptions): SyncWindow {
+  const since = options.since === undefined ? undefined : parseTime(options.since, '--since');
+  const until = options.until === undefined ? undefined : parseTime(options.until, '--until');
+  if (since !== undefined && until !== undefined && since > until) throw new UsageError('--since is after --until');
+  return { since, until };
+}
+
+function parseNamedRelays(inputs: string[]): NamedRelay[] {
+  return inputs.map((input) => {
+    const normalized = normalizeRelayUrl(input);
+    if (!normalized.ok) throw new UsageError(`--relay ${input}: ${normalized.message}`);
+    return normalized;
+  });
+}
+
+/** `sync --once`: one pass over each relay, `sync.concurrency` at a time; exit 1 only when every pass failed. */
+async function syncOnce(
+  context: CommandContext,
+  db: Database,
+  options: SyncCommandOptions,
+  request: { window: SyncWindow; named: NamedRelay[] },
+): Promise<number> {
+  const { loaded, logger } = context;
+  const config = loaded.config;
+  const relays = await relaysToSync(db, config, request.named);
+  if (relays.length === 0) {
+    logger.warn('no active relays to synchronise (candidates become active through validation); name relays with --relay');
+    return 0;
+  }
+  const pool = await createVerifyPool(verifyPoolOptions(config));
+  const budget = createByteBudget(config.sync.max_bytes_in_flight);
+  const progress =
+    (options.progress ?? process.stderr.isTTY) ? createProgressReporter((line) => process.stderr.write(`${line}\n`)) : undefined;
+  const outcomes: SyncOutcomes = { results: [], failures: [] };
+  try {
+    await forEachBounded(relays, config.sync.concurrency, (relay) =>
+      syncOneRelay({ db, config, pool, budget, logger: relayLogger(logger, relay.url), window: request.window, progress }, relay, outcomes),
+    );
+  } finally {
+    progress?.stop();
+    await pool.close();
+  }
+  printOutcomes(outcomes, options.json === true);
+  return outcomes.failures.length > 0 && outcomes.results.length === 0 ? 1 : 0;
+}
+
+/** The named relays (refused when the URL lists exclude them), or else the active relays on reachable networks; priority relays first. */
+async function relaysToSync(db: Database, config: Config, named: NamedRelay[]): Promise<RelayToSync[]> {
+  const filter = relayUrlFilter(config.relay_url);
+  const excluded = named.filter((entry) => !filter.allows(entry.url));
+  if (excluded.length > 0)
+    throw new UsageError(`--relay ${excluded.map((entry) => entry.url).join(', ')}: excluded by relay_url.blacklist / relay_url.whitelist`);
+  const priority = new Set(loadPriorityRelays(config));
+  const reachable: string[] = reachableNetworks(config.relay);
+  const relays = named.length
+    ? [
+        ...(
+          await getOrCreateRelayIds(
+            db,
+            named.map((entry) => ({ url: entry.url, network: entry.network })),
+            'cli',
+          )
+        ).entries(),
+      ].map(([url, id]) => ({ url, id, trusted: true }))
+    : (await listRelays(db, { state: 'active' }))
+        .filter((relay) => filter.allows(relay.url) && reachable.includes(relay.network))
+        .map((relay) => ({ url: relay.url, id: relay.id, trusted: OPERATOR_SOURCES.includes(relay.discoveredFrom) }));
+  return relays.sort((a, b) => Number(priority.has(b.url)) - Number(priority.has(a.url)));
+}
+
+/** What every pass of one `sync --once` shares (the logger is the relay's own). */
+interface OncePass {
+  db: Database;
+  config: Config;
+  pool: VerifyPool;
+  budget: ByteBudget;
+  logger: Logger;
+  window: SyncWindow;
+  progress: ProgressReporter | undefined;
+}
+
+/** One relay's pass with its retries; its result or its failure is added to `outcomes` (one relay's failure does not stop the others). */
+async function syncOneRelay(pass: OncePass, relay: RelayToSync, outcomes: SyncOutcomes): Promise<void> {
+  const { db, config, pool, budget, logger: log, window, progress } = pass;
+  try {
+    const result = await syncRelayWithRetries({
+      db,
+      relay,
+      config,
+      pool,
+      budget,
+      logger: log,
+      ...(window.since === undefined ? {} : { since: window.since }),
+      ...(window.until === undefined ? {} : { until: window.until }),
+      ...(progress ? { onProgress: (update: PassProgress) => progress.update(update) } : {}),
+    });
+    outcomes.results.push(result);
+    log.info(
+      {
+        method: result.method,
+        stored: result.stored,
+        requests: result.report.requests,
+        refusals: result.report.refusals,
+        owedWindows: result.report.owed.windows,
+        complete: result.report.complete,
+        elapsedMs: result.report.elapsedMs,
+        invalid: result.invalid,
+      },
+      'relay pass done',
+    );
+  } catch (error) {
+    outcomes.failures.push({ relay: relay.url, error: errorMessage(error) });
+    log.error({ err: error }, 'relay pass failed; its cursor keeps what was committed');
+  }
+}
+
+function printOutcomes({ results, failures }: SyncOutcomes, json: boolean): void {
+  // The process's peak resident memory (KiB → MiB), for operators sizing machines.
+  const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  if (json) printJson({ results, failures, peakRssMiB, mem: process.env.BB_MEM ? process.memoryUsage() : undefined });
+  else {
+    for (const result of results) printLine(summaryLine(result));
+    for (const failure of failures) printLine(`${failure.relay}: failed: ${failure.error}`);
+  }
 }
