@@ -173,7 +173,8 @@ describe('synchronizer service processes', () => {
       try {
         await waitFor(async () => (await statsOf(database.env)).events >= 200, 30_000, 'first events stored');
         await forwarder.cut();
-        await sleep(3_000);
+        // The outage lasts until the service has met it (a condition, not a fixed 3 s that a loaded machine may not reach).
+        await waitFor(() => /database (unavailable|outage)/.test(output.text()), 30_000, 'the service to meet the outage');
         await forwarder.restore();
         await waitFor(
           async () => (await statsOf(database.env)).events >= 1_500 && /relay pass done/.test(output.text()),
