@@ -211,19 +211,12 @@ function namesOf(partitions: PartitionInfo[]): Map<string, Range> {
   return new Map(partitions.map((info) => [info.name, { from: info.from ?? -Infinity, to: info.to ?? Infinity }]));
 }
 
-export function planPartitions(input: PlanInput, settings: MaintenanceConfig, now: Date): MaintenancePlan {
-  const warnings: string[] = [];
-  const window = aheadWindow(settings, now);
-  const nowSeconds = now.getTime() / 1000;
-  const eventCutoff = settings.event_retention_days === 0 ? -Infinity : nowSeconds - settings.event_retention_days * DAY_SECONDS;
-
-  // relay_check: the current month and the months ahead.
-  const checks = new Planner('relay_check', occupied(input.existing.relay_check), namesOf(input.existing.relay_check), warnings);
-  for (const month of monthsOf(window)) checks.want(month, 'month');
-
-  // event, monthly: partitions of another range reaching the months ahead give way to months when
-  // small. Their months up to the end of the window are created in the same transaction, the past
-  // ones included, so nothing they held is left uncovered.
+/**
+ * event, monthly: partitions of another range reaching the months ahead give way to months when
+ * small. Their months up to the end of the window are created in the same transaction, the past
+ * ones included, so nothing they held is left uncovered.
+ */
+function planSplits(input: PlanInput, settings: MaintenanceConfig, now: Date, window: Range): PlannedSplit[] {
   const eventNames = namesOf(input.existing.event);
   const split: PlannedSplit[] = [];
   for (const candidate of splitCandidates(input.existing.event, settings, now)) {
@@ -237,20 +230,15 @@ export function planPartitions(input: PlanInput, settings: MaintenanceConfig, no
       into: months.map((month) => ({ table: 'event', name: monthPartitionName('event', month.from), ...month })),
     });
   }
-  const splitNames = new Set(split.map((entry) => entry.partition.name));
-  const remaining = input.existing.event.filter((info) => !splitNames.has(info.name));
-  const events = new Planner('event', [...occupied(remaining), ...split.flatMap((entry) => entry.into)], namesOf(remaining), warnings);
-  for (const entry of split) for (const month of entry.into) events.reserve(month);
+  return split;
+}
 
-  // event: partitions ahead.
-  if (settings.event_partition_interval === 'month') {
-    for (const month of monthsOf(window)) events.want(month, 'month');
-  } else {
-    for (const year of aheadYears(settings, now)) events.want(year, settings.event_partition_interval);
-  }
-  // event: the default partition kept small. Rows stranded there (dated where no partition existed)
-  // get their partition when dated from 2020 to the end of the partitions ahead, unless retention
-  // would drop that partition at once.
+/**
+ * event: the default partition kept small. Rows stranded there (dated where no partition existed)
+ * get their partition when dated from 2020 to the end of the partitions ahead, unless retention
+ * would drop that partition at once.
+ */
+function wantStrandedPartitions(events: Planner, input: PlanInput, settings: MaintenanceConfig, now: Date, eventCutoff: number): void {
   const scan = strandedScanRange(settings, now);
   for (const { monthStart: start } of input.stranded) {
     if (start < scan.from || start >= scan.to) continue;
@@ -262,14 +250,20 @@ export function planPartitions(input: PlanInput, settings: MaintenanceConfig, no
     if (range.to <= eventCutoff) continue;
     events.want(range, settings.event_partition_interval);
   }
-  for (const partition of [...split.flatMap((entry) => entry.into), ...events.planned]) {
-    const rows = input.stranded
+}
+
+/** Notes on each event partition planned the rows of event_default it takes in. */
+function countStrandedRows(partitions: PlannedPartition[], stranded: StrandedMonth[]): void {
+  for (const partition of partitions) {
+    const rows = stranded
       .filter((month) => month.monthStart >= partition.from && month.monthStart < partition.to)
       .reduce((sum, month) => sum + month.rows, 0);
     if (rows > 0) partition.strandedRows = rows;
   }
+}
 
-  // Retention: whole partitions whose whole range is older than the cutoff.
+/** Retention: whole partitions whose whole range is older than the cutoff (a partition being split is not dropped). */
+function planDrops(input: PlanInput, settings: MaintenanceConfig, nowSeconds: number, splitNames: Set<string>): PartitionInfo[] {
   const drop: PartitionInfo[] = [];
   for (const [table, days] of [
     ['event', settings.event_retention_days],
@@ -281,5 +275,33 @@ export function planPartitions(input: PlanInput, settings: MaintenanceConfig, no
       if (!info.isDefault && info.to !== null && info.to <= cutoff && !splitNames.has(info.name)) drop.push(info);
     }
   }
+  return drop;
+}
+
+export function planPartitions(input: PlanInput, settings: MaintenanceConfig, now: Date): MaintenancePlan {
+  const warnings: string[] = [];
+  const window = aheadWindow(settings, now);
+  const nowSeconds = now.getTime() / 1000;
+  const eventCutoff = settings.event_retention_days === 0 ? -Infinity : nowSeconds - settings.event_retention_days * DAY_SECONDS;
+
+  // relay_check: the current month and the months ahead.
+  const checks = new Planner('relay_check', occupied(input.existing.relay_check), namesOf(input.existing.relay_check), warnings);
+  for (const month of monthsOf(window)) checks.want(month, 'month');
+
+  const split = planSplits(input, settings, now, window);
+  const splitNames = new Set(split.map((entry) => entry.partition.name));
+  const remaining = input.existing.event.filter((info) => !splitNames.has(info.name));
+  const events = new Planner('event', [...occupied(remaining), ...split.flatMap((entry) => entry.into)], namesOf(remaining), warnings);
+  for (const entry of split) for (const month of entry.into) events.reserve(month);
+
+  // event: partitions ahead.
+  if (settings.event_partition_interval === 'month') {
+    for (const month of monthsOf(window)) events.want(month, 'month');
+  } else {
+    for (const year of aheadYears(settings, now)) events.want(year, settings.event_partition_interval);
+  }
+  wantStrandedPartitions(events, input, settings, now, eventCutoff);
+  countStrandedRows([...split.flatMap((entry) => entry.into), ...events.planned], input.stranded);
+  const drop = planDrops(input, settings, nowSeconds, splitNames);
   return { split, create: [...events.planned, ...checks.planned], drop, warnings };
 }
