@@ -9,8 +9,8 @@ import { reachableNetworks } from '../../relay/overlay.js';
 import { OPERATOR_SOURCES } from '../../db/relays.js';
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
-import { acquireLeases, processOwnerId } from '../../db/leases.js';
-import { releaseLeasesQuietly } from '../work-pool.js';
+import { processOwnerId } from '../../db/leases.js';
+import { forEachBounded, leaseRows, releaseLeasesQuietly } from '../work-pool.js';
 import { dueCandidates, promoteCandidate, recordProbeFailure, retireRelay, type DueCandidate } from '../../db/relay-validation.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { probeRelay } from '../../relay/probe.js';
@@ -105,25 +105,22 @@ export async function validateDue(options: {
       })
     ).filter((candidate) => !seen.has(candidate.id));
     if (due.length === 0) break;
-    const byId = new Map(due.map((candidate) => [String(candidate.id), candidate]));
-    const leased = await acquireLeases(db, {
+    const leased = await leaseRows(db, {
       service: VALIDATOR_SERVICE,
       owner,
-      candidates: [...byId.keys()],
+      rows: due,
       limit: config.validator.concurrency,
       ttlMs: config.validator.probe_timeout_ms * 3 + 30_000,
     });
     if (leased.length === 0) break;
     try {
-      await Promise.all(
-        leased.map(async (resource) => {
-          const candidate = byId.get(resource) as DueCandidate;
-          seen.add(candidate.id);
-          await validateCandidate(db, config, candidate, summary, logger, resolver);
-        }),
-      );
+      await forEachBounded(leased, config.validator.concurrency, async (candidate) => {
+        seen.add(candidate.id);
+        await validateCandidate(db, config, candidate, summary, logger, resolver);
+      });
     } finally {
-      await releaseLeasesQuietly(db, { service: VALIDATOR_SERVICE, owner, resources: leased }, logger);
+      const resources = leased.map((candidate) => String(candidate.id));
+      await releaseLeasesQuietly(db, { service: VALIDATOR_SERVICE, owner, resources }, logger);
     }
   }
   return summary;
