@@ -22,6 +22,8 @@ import {
 import { paginateWindow } from '../../relay/paginate.js';
 import { loadFilterLimits, saveFilterLimits } from '../relay-filter-limits.js';
 import { openRelaySession, relayResolver } from '../relay-session.js';
+import type { RelaySession } from '../../relay/session.js';
+import type { RelayFilterLimits } from '../../relay/filter-limits.js';
 import { fetchExternalList } from './external-list.js';
 import { isLocalName } from '../../nostr/addresses.js';
 import { normalizeRelayUrl } from '../../nostr/relay-url.js';
@@ -169,6 +171,78 @@ export async function findFromArchive(options: {
 
 const DIRECT_KINDS = [10002, 30166];
 
+type DirectScanRelay = Awaited<ReturnType<typeof relaysForDirectScan>>[number];
+
+/**
+ * Pages through a relay's kinds 10002 and 30166 from its scan position to `until`, collecting the
+ * URLs they name; `complete` says whether the window was proven (only then may the position move).
+ */
+async function readDirectMentions(
+  session: RelaySession,
+  relay: DirectScanRelay,
+  window: { until: number; limits: RelayFilterLimits },
+  config: Config,
+  log: Logger,
+): Promise<{ complete: boolean; mentions: { source: string; text: string }[] }> {
+  const mentions: { source: string; text: string }[] = [];
+  const report = await paginateWindow(
+    session.fetchPage,
+    {
+      since: relay.scannedUntil ?? config.sync.since,
+      until: window.until,
+      kinds: DIRECT_KINDS,
+      limits: window.limits,
+      maxRequests: config.finder.relay_scan_max_pages,
+      deadline: Date.now() + config.sync.pass_time_budget_seconds * 1000,
+      countEvents: session.count,
+      onProblem: (problem) =>
+        log.info(
+          { reason: problem.reason, detail: problem.detail, ...(problem.filter ? { filter: problem.filter } : {}) },
+          'finder scan of this relay is not proven complete',
+        ),
+    },
+    async (events) => {
+      for (const event of events)
+        for (const mention of relayMentions(event)) mentions.push({ source: `relay:${mention.source}`, text: mention.text });
+    },
+  );
+  return { complete: report.complete, mentions };
+}
+
+/** Asks one relay for the URLs it knows of and records them with its new scan position. */
+async function scanRelay(
+  options: { db: Database; config: Config; signal?: AbortSignal },
+  relay: DirectScanRelay,
+  summary: FindSummary,
+  log: Logger,
+): Promise<void> {
+  const { db, config } = options;
+  const until = Math.floor(Date.now() / 1000);
+  // The same discipline as the synchronizer: only a proven window moves the scan position.
+  const limits = await loadFilterLimits(db, relay.id, config);
+  const session = await openRelaySession(relay.url, config, log, {
+    trusted: relay.trusted,
+    ...(options.signal ? { signal: options.signal } : {}),
+    maxReconnects: 0,
+  });
+  try {
+    const { complete, mentions } = await readDirectMentions(session, relay, { until, limits }, config, log);
+    const grouped: Grouped = new Map();
+    screenMentions(mentions, config, summary, grouped);
+    await db.transaction(async (tx) => {
+      await recordGrouped(tx, grouped, '', config, summary);
+      // Not proven (refused, unanswered, budget): the next round starts over the same window.
+      if (complete) await saveDirectScanPosition(tx, relay.id, until);
+    });
+    summary.relaysAsked += 1;
+  } finally {
+    session.close();
+    await saveFilterLimits(db, relay.id, limits).catch((error: unknown) =>
+      log.warn({ err: error }, "could not store the relay's learned filter limits"),
+    );
+  }
+}
+
 /** Asks active relays (those asked longest ago first) for kinds 10002 and 30166 since their last scan. */
 export async function findFromRelays(options: {
   db: Database;
@@ -185,56 +259,13 @@ export async function findFromRelays(options: {
   );
   for (const relay of relays) {
     if (options.signal?.aborted) break;
-    const until = Math.floor(Date.now() / 1000);
-    const mentions: { source: string; text: string }[] = [];
     const log = relayLogger(options.logger, relay.url);
     try {
-      // The same discipline as the synchronizer: only a proven window moves the scan position.
-      const limits = await loadFilterLimits(db, relay.id, config);
-      const session = await openRelaySession(relay.url, config, log, {
-        trusted: relay.trusted,
-        ...(options.signal ? { signal: options.signal } : {}),
-        maxReconnects: 0,
-      });
-      try {
-        const report = await paginateWindow(
-          session.fetchPage,
-          {
-            since: relay.scannedUntil ?? config.sync.since,
-            until,
-            kinds: DIRECT_KINDS,
-            limits,
-            maxRequests: config.finder.relay_scan_max_pages,
-            deadline: Date.now() + config.sync.pass_time_budget_seconds * 1000,
-            countEvents: session.count,
-            onProblem: (problem) =>
-              log.info(
-                { reason: problem.reason, detail: problem.detail, ...(problem.filter ? { filter: problem.filter } : {}) },
-                'finder scan of this relay is not proven complete',
-              ),
-          },
-          async (events) => {
-            for (const event of events)
-              for (const mention of relayMentions(event)) mentions.push({ source: `relay:${mention.source}`, text: mention.text });
-          },
-        );
-        const grouped: Grouped = new Map();
-        screenMentions(mentions, config, summary, grouped);
-        await db.transaction(async (tx) => {
-          await recordGrouped(tx, grouped, '', config, summary);
-          // Not proven (refused, unanswered, budget): the next round starts over the same window.
-          if (report.complete) await saveDirectScanPosition(tx, relay.id, until);
-        });
-        summary.relaysAsked += 1;
-      } finally {
-        session.close();
-        await saveFilterLimits(db, relay.id, limits).catch((error: unknown) =>
-          log.warn({ err: error }, "could not store the relay's learned filter limits"),
-        );
-      }
+      await scanRelay(options, relay, summary, log);
     } catch (error) {
       summary.errors.push({ source: relay.url, error: errorMessage(error) });
       // Keep its position but move it to the back of the queue, so failing relays do not starve the others.
+      // Not a lease release: a failure here leaves the relay where it was in the queue, and its error is already in the summary.
       await saveDirectScanPosition(db, relay.id, relay.scannedUntil ?? config.sync.since).catch(() => undefined);
       log.debug({ err: error }, 'finder could not ask this relay');
     }
