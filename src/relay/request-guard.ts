@@ -44,103 +44,117 @@ const RECOVERY_REQUESTS = 20;
 const AUTH_KIND = 22242;
 
 export function createRequestGuard(first: RelayConnection, options: RequestGuardOptions): RequestGuard {
-  const stats: RequestGuardStats = { rateLimited: 0, authenticated: false, intervalMs: options.minIntervalMs };
-  let nextAllowedAt = 0;
-  let successes = 0;
-  let connection = first;
-  let challenge: string | undefined;
-  let challengeWaiters: ((challenge: string) => void)[] = [];
+  return new PacedRequestGuard(first, options);
+}
 
-  const attach = (next: RelayConnection) => {
-    connection = next;
-    challenge = next.authChallenge;
-    challengeWaiters = [];
-    stats.authenticated = false;
+class PacedRequestGuard implements RequestGuard {
+  readonly stats: RequestGuardStats;
+  private nextAllowedAt = 0;
+  private successes = 0;
+  private connection: RelayConnection;
+  private challenge: string | undefined;
+  private challengeWaiters: ((challenge: string) => void)[] = [];
+
+  constructor(
+    first: RelayConnection,
+    private readonly options: RequestGuardOptions,
+  ) {
+    this.stats = { rateLimited: 0, authenticated: false, intervalMs: options.minIntervalMs };
+    this.connection = first;
+    this.attach(first);
+  }
+
+  attach(next: RelayConnection): void {
+    this.connection = next;
+    this.challenge = next.authChallenge;
+    this.challengeWaiters = [];
+    this.stats.authenticated = false;
     next.on('auth', (received) => {
-      if (connection !== next) return;
-      challenge = received;
-      for (const waiter of challengeWaiters.splice(0)) waiter(received);
+      if (this.connection !== next) return;
+      this.challenge = received;
+      for (const waiter of this.challengeWaiters.splice(0)) waiter(received);
     });
-  };
-  attach(first);
+  }
 
-  const waitTurn = async () => {
-    const wait = nextAllowedAt - Date.now();
-    if (wait > 0) await sleep(wait, undefined, options.signal ? { signal: options.signal } : undefined);
-    nextAllowedAt = Date.now() + stats.intervalMs;
-  };
+  async run<T>(request: () => Promise<T>): Promise<T> {
+    let rateLimitedTries = 0;
+    let authTried = false;
+    for (;;) {
+      await this.waitTurn();
+      try {
+        const result = await request();
+        this.recordSuccess();
+        return result;
+      } catch (error) {
+        if (!(error instanceof RelayRefusedError)) throw error;
+        if (error.refusal.kind === 'rate-limited' && rateLimitedTries < this.options.rateLimitRetries) {
+          rateLimitedTries += 1;
+          this.slowDown(error);
+          continue;
+        }
+        if (error.refusal.kind === 'auth-required' && !authTried) {
+          authTried = true;
+          if (await this.authenticate()) continue;
+        }
+        throw error;
+      }
+    }
+  }
 
-  const awaitChallenge = async (): Promise<string | undefined> => {
-    if (challenge !== undefined) return challenge;
+  private async waitTurn(): Promise<void> {
+    const wait = this.nextAllowedAt - Date.now();
+    if (wait > 0) await sleep(wait, undefined, this.options.signal ? { signal: this.options.signal } : undefined);
+    this.nextAllowedAt = Date.now() + this.stats.intervalMs;
+  }
+
+  /** After enough answered requests in a row, a raised interval is halved again towards the minimum. */
+  private recordSuccess(): void {
+    this.successes += 1;
+    if (this.successes >= RECOVERY_REQUESTS && this.stats.intervalMs > this.options.minIntervalMs) {
+      this.stats.intervalMs = Math.max(this.options.minIntervalMs, Math.floor(this.stats.intervalMs / 2));
+      this.successes = 0;
+    }
+  }
+
+  /** A rate-limit refusal doubles the interval (within the configured bounds) before the same request is retried. */
+  private slowDown(error: RelayRefusedError): void {
+    const { stats, options } = this;
+    stats.rateLimited += 1;
+    this.successes = 0;
+    stats.intervalMs = Math.min(options.maxDelayMs, Math.max(options.rateLimitDelayMs, stats.intervalMs * 2));
+    this.nextAllowedAt = Date.now() + stats.intervalMs;
+    if (stats.rateLimited === 1)
+      options.logger.info(
+        { intervalMs: stats.intervalMs, message: error.relayMessage.slice(0, 200) },
+        'relay rate-limits us; slowing down',
+      );
+  }
+
+  private awaitChallenge(): Promise<string | undefined> {
+    if (this.challenge !== undefined) return Promise.resolve(this.challenge);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), options.authTimeoutMs);
-      challengeWaiters.push((received) => {
+      const timer = setTimeout(() => resolve(undefined), this.options.authTimeoutMs);
+      this.challengeWaiters.push((received) => {
         clearTimeout(timer);
         resolve(received);
       });
     });
-  };
+  }
 
-  const authenticate = async (): Promise<boolean> => {
+  private async authenticate(): Promise<boolean> {
+    const { options } = this;
     if (options.authSecretKey === undefined) return false;
-    const received = await awaitChallenge();
+    const received = await this.awaitChallenge();
     if (received === undefined) return false;
-    const event = signEvent(
-      {
-        kind: AUTH_KIND,
-        tags: [
-          ['relay', connection.url],
-          ['challenge', received],
-        ],
-        content: '',
-      },
-      options.authSecretKey,
-    );
-    const result = await connection.authenticate(event, options.authTimeoutMs);
-    stats.authenticated = result.accepted;
+    const tags = [
+      ['relay', this.connection.url],
+      ['challenge', received],
+    ];
+    const event = signEvent({ kind: AUTH_KIND, tags, content: '' }, options.authSecretKey);
+    const result = await this.connection.authenticate(event, options.authTimeoutMs);
+    this.stats.authenticated = result.accepted;
     if (!result.accepted) options.logger.warn({ reason: result.message }, 'relay refused our NIP-42 AUTH');
     else options.logger.info('authenticated to the relay (NIP-42)');
     return result.accepted;
-  };
-
-  return {
-    stats,
-    attach,
-    async run(request) {
-      let rateLimitedTries = 0;
-      let authTried = false;
-      for (;;) {
-        await waitTurn();
-        try {
-          const result = await request();
-          successes += 1;
-          if (successes >= RECOVERY_REQUESTS && stats.intervalMs > options.minIntervalMs) {
-            stats.intervalMs = Math.max(options.minIntervalMs, Math.floor(stats.intervalMs / 2));
-            successes = 0;
-          }
-          return result;
-        } catch (error) {
-          if (!(error instanceof RelayRefusedError)) throw error;
-          if (error.refusal.kind === 'rate-limited' && rateLimitedTries < options.rateLimitRetries) {
-            rateLimitedTries += 1;
-            stats.rateLimited += 1;
-            successes = 0;
-            stats.intervalMs = Math.min(options.maxDelayMs, Math.max(options.rateLimitDelayMs, stats.intervalMs * 2));
-            nextAllowedAt = Date.now() + stats.intervalMs;
-            if (stats.rateLimited === 1)
-              options.logger.info(
-                { intervalMs: stats.intervalMs, message: error.relayMessage.slice(0, 200) },
-                'relay rate-limits us; slowing down',
-              );
-            continue;
-          }
-          if (error.refusal.kind === 'auth-required' && !authTried) {
-            authTried = true;
-            if (await authenticate()) continue;
-          }
-          throw error;
-        }
-      }
-    },
-  };
+  }
 }
