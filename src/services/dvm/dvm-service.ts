@@ -31,7 +31,7 @@ import { EventPublisher } from '../event-publisher.js';
 import { relayAddresses } from '../relay-session.js';
 import type { Service } from '../service.js';
 import { FEEDBACK_KIND, isJobKind, JOB_KINDS, resultKindOf, type JobKind } from './job-kinds.js';
-import { parseJobRequest } from './job-request.js';
+import { parseJobRequest, type Job } from './job-request.js';
 import { dvmMetrics } from './metrics.js';
 import { announcementTemplate, feedbackTemplate, resultOverheadBytes, resultTemplate } from './reply-events.js';
 import { JobRefused, runJob } from './run-job.js';
@@ -53,8 +53,10 @@ const STRANGER_TIMEOUT_MS = 5_000;
 const MIN_CONTENT_BYTES = 1_024;
 const ANNOUNCEMENT_IDENTIFIER = 'bigbrotr-dvm';
 
+type JobRequest = NostrEvent & { kind: JobKind };
+
 interface QueuedJob {
-  request: NostrEvent & { kind: JobKind };
+  request: JobRequest;
   /** The relay it came from (the `e` tag's relay hint). */
   from: string;
 }
@@ -250,68 +252,67 @@ export class DataVendingMachine {
 
   private async answer({ request, from }: QueuedJob): Promise<void> {
     const kind = String(request.kind);
-    const dvm = this.config.dvm;
     // Our answers are archived: a request answered before a restart is not answered again.
     if (await hasReplyTo(this.db, { author: this.pubkey, kinds: [resultKindOf(request.kind), FEEDBACK_KIND], eventId: request.id })) {
       this.metrics.requests.inc({ kind, outcome: 'ignored' });
       return;
     }
-    if (request.tags.some((tag) => tag[0] === 'encrypted')) {
+    const started = performance.now();
+    const prepared = this.prepare(request, from);
+    if ('refusal' in prepared) {
       this.metrics.requests.inc({ kind, outcome: 'refused' });
-      await this.publish(
-        feedbackTemplate(request, 'error', 'encrypted job requests are not supported: send the inputs in clear', from),
-        this.replyRelays(request),
-      );
+      await this.publish(feedbackTemplate(request, 'error', prepared.refusal, from), this.replyRelays(request));
       return;
     }
-    const started = performance.now();
-    const parsed = parseJobRequest(request, {
-      maxResults: dvm.max_results,
+    const template = await this.runAnswer(prepared.job, request, from, prepared.maxContentBytes);
+    await this.publish(template, this.replyRelays(request));
+    this.metrics.jobDuration.observe({ kind }, (performance.now() - started) / 1000);
+  }
+
+  /** The job and the room its result has, or why the request is refused before it runs (encrypted, malformed, too large to echo). */
+  private prepare(request: JobRequest, from: string): { job: Job; maxContentBytes: number } | { refusal: string } {
+    const dvm = this.config.dvm;
+    if (request.tags.some((tag) => tag[0] === 'encrypted'))
+      return { refusal: 'encrypted job requests are not supported: send the inputs in clear' };
+    const parsed = this.parse(request);
+    if (!parsed.ok) return { refusal: parsed.reason };
+    // The result echoes the request (NIP-90 `request` tag): a request too large to echo and still answer within the size bound is refused.
+    const overhead = this.echoOverhead(request, from);
+    if (dvm.max_result_bytes - overhead < MIN_CONTENT_BYTES)
+      return { refusal: `the request is too large to answer within ${dvm.max_result_bytes} bytes (its echo alone takes ${overhead})` };
+    return { job: parsed.job, maxContentBytes: dvm.max_result_bytes - overhead };
+  }
+
+  private parse(request: JobRequest): ReturnType<typeof parseJobRequest> {
+    return parseJobRequest(request, {
+      maxResults: this.config.dvm.max_results,
       maxRelayUrlLength: this.config.relay_url.max_length,
       now: Math.floor(Date.now() / 1000),
     });
-    if (!parsed.ok) {
-      this.metrics.requests.inc({ kind, outcome: 'refused' });
-      await this.publish(feedbackTemplate(request, 'error', parsed.reason, from), this.replyRelays(request));
-      return;
-    }
-    // The result echoes the request (NIP-90 `request` tag): a request too large to echo and still answer within the size bound is refused.
-    const overhead = resultOverheadBytes(
-      resultTemplate(
-        request,
-        {
-          content: '',
-          tags: [
-            ['cursor', 'x'.repeat(80)],
-            ['count', '0000000000'],
-            ['truncated', 'x'.repeat(120)],
-          ],
-        },
-        from,
-      ),
-    );
-    if (dvm.max_result_bytes - overhead < MIN_CONTENT_BYTES) {
-      this.metrics.requests.inc({ kind, outcome: 'refused' });
-      await this.publish(
-        feedbackTemplate(
-          request,
-          'error',
-          `the request is too large to answer within ${dvm.max_result_bytes} bytes (its echo alone takes ${overhead})`,
-          from,
-        ),
-        this.replyRelays(request),
-      );
-      return;
-    }
-    let template: EventTemplate;
+  }
+
+  /** The bytes a result spends on everything but its content: the echoed request and the paging tags at their largest. */
+  private echoOverhead(request: JobRequest, from: string): number {
+    const tags = [
+      ['cursor', 'x'.repeat(80)],
+      ['count', '0000000000'],
+      ['truncated', 'x'.repeat(120)],
+    ];
+    return resultOverheadBytes(resultTemplate(request, { content: '', tags }, from));
+  }
+
+  /** The job's result, or an error feedback saying why it could not be answered. */
+  private async runAnswer(job: Job, request: JobRequest, from: string, maxContentBytes: number): Promise<EventTemplate> {
+    const kind = String(request.kind);
+    const dvm = this.config.dvm;
     try {
-      const answer = await runJob(this.db, parsed.job, {
+      const answer = await runJob(this.db, job, {
         statementTimeoutMs: dvm.statement_timeout_ms,
         maxResults: dvm.max_results,
-        maxContentBytes: dvm.max_result_bytes - overhead,
+        maxContentBytes,
       });
-      template = resultTemplate(request, answer, from);
       this.metrics.requests.inc({ kind, outcome: 'answered' });
+      return resultTemplate(request, answer, from);
     } catch (error) {
       const refused = error instanceof JobRefused;
       this.metrics.requests.inc({ kind, outcome: refused ? 'refused' : 'failed' });
@@ -321,10 +322,8 @@ export class DataVendingMachine {
           ? `the archive did not answer within ${dvm.statement_timeout_ms} ms; narrow the filters`
           : 'internal error';
       if (!refused) this.logger.warn({ err: error, request: request.id }, 'job failed');
-      template = feedbackTemplate(request, 'error', info, from);
+      return feedbackTemplate(request, 'error', info, from);
     }
-    await this.publish(template, this.replyRelays(request));
-    this.metrics.jobDuration.observe({ kind }, (performance.now() - started) / 1000);
   }
 
   /** The request's `relays` tag (NIP-90: results SHOULD go there), bounded and not our own relays again. */
