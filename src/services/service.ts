@@ -1,6 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/schema.js';
+import type { Database } from '../db/database.js';
 import type { Logger } from '../observability/logger.js';
+
+/** What `bigbrotr run` gives every service: the database it writes to, the live config, its logger. */
+export interface ServiceOptions {
+  db: Database;
+  /** The current config: a reload (SIGHUP) changes what it returns. */
+  config: () => Config;
+  logger: Logger;
+}
 
 /**
  * A long-running part of bigbrotr (seeder, synchronizer, monitor, …). `run` resolves when the service

@@ -29,7 +29,7 @@ import { relayUrlFilter } from '../../relay/url-patterns.js';
 import { archivePublished } from '../archive-published.js';
 import { EventPublisher } from '../event-publisher.js';
 import { relayAddresses } from '../relay-session.js';
-import type { Service } from '../service.js';
+import type { Service, ServiceOptions } from '../service.js';
 import { FEEDBACK_KIND, isJobKind, JOB_KINDS, resultKindOf, type JobKind } from './job-kinds.js';
 import { parseJobRequest, type Job } from './job-request.js';
 import { dvmMetrics } from './metrics.js';
@@ -384,7 +384,7 @@ export class DataVendingMachine {
   }
 }
 
-export function createDvmService(options: { db: Database; config: () => Config; logger: Logger }): Service {
+export function createDvmService(options: ServiceOptions): Service {
   const machine = new DataVendingMachine(options.db, options.config(), options.logger);
   return {
     name: 'dvm',

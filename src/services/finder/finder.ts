@@ -32,7 +32,7 @@ import { metricsRegistry } from '../../observability/metrics.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
 import { acquireLeases, processOwnerId } from '../../db/leases.js';
 import { releaseLeasesQuietly } from '../work-pool.js';
-import { periodicService, type Service } from '../service.js';
+import { periodicService, type Service, type ServiceOptions } from '../service.js';
 import { relayMentions } from './extract.js';
 import { errorMessage } from '../../error-message.js';
 
@@ -319,7 +319,7 @@ export async function findOnce(options: { db: Database; config: Config; logger: 
 /** One finder round at a time across processes: the archive scan's cursor and mention counts are shared. */
 const FINDER_ROUND_LEASE = { service: 'find', resource: 'round', ttlMs: 30 * 60_000 };
 
-export function createFinderService(options: { db: Database; config: () => Config; logger: Logger }): Service {
+export function createFinderService(options: ServiceOptions): Service {
   const owner = processOwnerId();
   return periodicService({
     name: 'finder',

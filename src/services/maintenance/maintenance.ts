@@ -11,7 +11,7 @@ import { foldArchiveCounters } from '../../db/archive-counters.js';
 import type { Database } from '../../db/database.js';
 import { processOwnerId } from '../../db/leases.js';
 import { silentLogger, type Logger } from '../../observability/logger.js';
-import { periodicService, type Service } from '../service.js';
+import { periodicService, type Service, type ServiceOptions } from '../service.js';
 import { maintenanceMetrics } from './metrics.js';
 import { SPLIT_MAX_ROWS } from './plan.js';
 import { emptyReport, type MaintenanceReport } from './report.js';
@@ -96,7 +96,7 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
   }
 }
 
-export function createMaintenanceService(options: { db: Database; config: () => Config; logger: Logger }): Service {
+export function createMaintenanceService(options: ServiceOptions): Service {
   const owner = processOwnerId();
   return periodicService({
     name: 'maintenance',

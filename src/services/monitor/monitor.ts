@@ -14,7 +14,7 @@ import { getOrCreateRelayIds } from '../../db/relays.js';
 import { networkOfHost } from '../../nostr/relay-url.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
-import { periodicService, type Service } from '../service.js';
+import { periodicService, type Service, type ServiceOptions } from '../service.js';
 import { releaseLeasesQuietly, runWorkers } from '../work-pool.js';
 import { dueRelayQueue } from './due-queue.js';
 import { trustedCas } from './http-client.js';
@@ -106,7 +106,7 @@ async function updateRelayGauges(db: Database): Promise<void> {
   gauge.set({ status: 'down' }, counts.down);
 }
 
-export function createMonitorService(options: { db: Database; config: () => Config; logger: Logger; now?: () => number }): Service {
+export function createMonitorService(options: ServiceOptions & { now?: () => number }): Service {
   const owner = processOwnerId();
   const state = createMonitorState();
   publishRelays(options.config());

@@ -19,7 +19,7 @@ import { dueRelays, type DueRelay } from '../../db/sync-schedule.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
 import { createVerifyPool, verifyPoolOptions, type VerifyPool } from '../../verify/pool.js';
-import type { Service } from '../service.js';
+import type { Service, ServiceOptions } from '../service.js';
 import { syncRelayWithRetries } from './pass-runner.js';
 import { createByteBudget, type ByteBudget } from './byte-budget.js';
 import { loadPriorityRelays } from './priority-relays.js';
@@ -32,7 +32,7 @@ function isDatabaseOutage(error: unknown): boolean {
   return error instanceof DatabaseError && error.isConnectionError;
 }
 
-export function createSyncService(options: { db: Database; config: () => Config; logger: Logger }): Service {
+export function createSyncService(options: ServiceOptions): Service {
   const processOwner = processOwnerId();
   // Fails at start-up (exit 2) on a bad priority URL or file.
   const priorityUrls = loadPriorityRelays(options.config());

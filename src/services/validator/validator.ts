@@ -16,7 +16,7 @@ import { relayLogger, type Logger } from '../../observability/logger.js';
 import { probeRelay } from '../../relay/probe.js';
 import { createResolver, screenRelayUrl } from '../../relay/screen.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
-import { periodicService, type Service } from '../service.js';
+import { periodicService, type Service, type ServiceOptions } from '../service.js';
 import { validatorMetrics } from './metrics.js';
 
 export const VALIDATOR_SERVICE = 'validate';
@@ -126,7 +126,7 @@ export async function validateDue(options: {
   return summary;
 }
 
-export function createValidatorService(options: { db: Database; config: () => Config; logger: Logger }): Service {
+export function createValidatorService(options: ServiceOptions): Service {
   const owner = processOwnerId();
   return periodicService({
     name: 'validator',
