@@ -18,7 +18,7 @@ import { registerSecret } from './observability/redact.js';
 import { packageVersion } from './package-root.js';
 import { seedRelays } from './services/seeder.js';
 import { superviseServices, type SupervisorResult } from './services/supervisor.js';
-import type { Service } from './services/service.js';
+import type { Service, ServiceOptions } from './services/service.js';
 import { createSyncService } from './services/sync/sync-service.js';
 import { createValidatorService } from './services/validator/validator.js';
 import { createFinderService } from './services/finder/finder.js';
@@ -36,7 +36,7 @@ export interface RunAllOptions {
 }
 
 /** The services `bigbrotr run` starts, each when its section is enabled, in start order. */
-const SERVICES: { name: string; enabled: (config: Config) => boolean; create: typeof createFinderService }[] = [
+const SERVICES: { name: string; enabled: (config: Config) => boolean; create: (options: ServiceOptions) => Service }[] = [
   { name: 'finder', enabled: (config) => config.finder.enabled, create: createFinderService },
   { name: 'validator', enabled: (config) => config.validator.enabled, create: createValidatorService },
   { name: 'monitor', enabled: (config) => config.monitor.enabled, create: createMonitorService },
