@@ -136,14 +136,17 @@ function createMetrics() {
   };
 }
 
-/** Scans events archived since the last scan. */
-export async function findFromArchive(options: {
+/** What a finder step works with; `summary` collects the counts of a whole round across its steps. */
+export interface FindOptions {
   db: Database;
   config: Config;
   logger: Logger;
   signal?: AbortSignal;
   summary?: FindSummary;
-}): Promise<FindSummary> {
+}
+
+/** Scans events archived since the last scan. */
+export async function findFromArchive(options: FindOptions): Promise<FindSummary> {
   const { db, config } = options;
   const summary = options.summary ?? emptyFindSummary();
   let cursor = await readFinderCursor(db, ARCHIVE_CURSOR);
@@ -244,13 +247,7 @@ async function scanRelay(
 }
 
 /** Asks active relays (those asked longest ago first) for kinds 10002 and 30166 since their last scan. */
-export async function findFromRelays(options: {
-  db: Database;
-  config: Config;
-  logger: Logger;
-  signal?: AbortSignal;
-  summary?: FindSummary;
-}): Promise<FindSummary> {
+export async function findFromRelays(options: FindOptions): Promise<FindSummary> {
   const { db, config } = options;
   const summary = options.summary ?? emptyFindSummary();
   const filter = relayUrlFilter(config.relay_url);
@@ -274,12 +271,7 @@ export async function findFromRelays(options: {
 }
 
 /** Fetches every configured external list. */
-export async function findFromLists(options: {
-  db: Database;
-  config: Config;
-  logger: Logger;
-  summary?: FindSummary;
-}): Promise<FindSummary> {
+export async function findFromLists(options: Omit<FindOptions, 'signal'>): Promise<FindSummary> {
   const { db, config } = options;
   const summary = options.summary ?? emptyFindSummary();
   for (const listUrl of config.finder.external_lists) {
@@ -308,7 +300,7 @@ export async function findFromLists(options: {
 }
 
 /** One finder round: the archive, then relays asked directly, then external lists. */
-export async function findOnce(options: { db: Database; config: Config; logger: Logger; signal?: AbortSignal }): Promise<FindSummary> {
+export async function findOnce(options: Omit<FindOptions, 'summary'>): Promise<FindSummary> {
   const summary = emptyFindSummary();
   await findFromArchive({ ...options, summary });
   if (options.config.finder.relay_scan) await findFromRelays({ ...options, summary });
