@@ -22,7 +22,8 @@ export interface StoredRelayLimits {
   learned: Record<string, { message: string; at: string }>;
 }
 
-interface Row {
+/** The learned limits as stored in relay_limits, one column each. */
+export interface RelayLimitColumns {
   max_limit: number | null;
   max_kinds: number | null;
   max_authors: number | null;
@@ -31,6 +32,9 @@ interface Row {
   requires_kinds: boolean;
   largest_page: number | null;
   count_trust: CountStatus | null;
+}
+
+interface Row extends RelayLimitColumns {
   learned: Record<string, { message: string; at: string }> | string;
   learned_ms: number | string | null;
   count_checked_ms: number | string | null;

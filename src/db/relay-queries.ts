@@ -16,13 +16,17 @@ export interface RelayListFilter {
   limit: number;
 }
 
-export interface RelaySummary {
+/** A relay row's own columns, as every relay query returns them. */
+export interface RelayIdentity {
   id: number;
   url: string;
   network: string;
   state: string;
   discovered_from: string;
   discovered_at: string;
+}
+
+export interface RelaySummary extends RelayIdentity {
   last_checked_at: string | null;
   up: boolean | null;
   rtt_open_ms: number | null;
@@ -60,16 +64,7 @@ export async function listRelaySummaries(db: Queryable, filter: RelayListFilter)
 }
 
 export interface RelayDetail {
-  relay: {
-    id: number;
-    url: string;
-    network: string;
-    state: string;
-    discovered_from: string;
-    discovered_at: string;
-    mention_count: number;
-    state_changed_at: string;
-  };
+  relay: RelayIdentity & { mention_count: number; state_changed_at: string };
   checks: Record<string, { checked_at: string; ok: boolean; rtt_ms: number | null; reason: string | null; data: unknown; detail: unknown }>;
   uptime: Record<string, unknown> | null;
   sync: {

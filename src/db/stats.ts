@@ -1,4 +1,5 @@
 /** Archive-wide counts for `bigbrotr stats` and the API (events, pairs, checks, metadata: src/db/archive-counters.ts). */
+import type { RelayLimitColumns } from './relay-limits.js';
 import { archiveTotals } from './archive-counters.js';
 import type { Queryable } from './database.js';
 import { claimCounts, type ClaimCounts } from './nip-claims.js';
@@ -52,17 +53,7 @@ export async function collectStats(db: Queryable): Promise<ArchiveStats> {
             (SELECT count(*) FROM sync_gap) AS owed,
             (SELECT count(*) FROM relay_withheld) AS withheld`,
   );
-  const learned = await db.query<{
-    url: string;
-    max_limit: number | null;
-    max_kinds: number | null;
-    max_authors: number | null;
-    max_ids: number | null;
-    max_filters: number | null;
-    requires_kinds: boolean;
-    largest_page: number | null;
-    count_trust: string | null;
-  }>(
+  const learned = await db.query<RelayLimitColumns & { url: string }>(
     `SELECT r.url, l.max_limit, l.max_kinds, l.max_authors, l.max_ids, l.max_filters, l.requires_kinds, l.largest_page, l.count_trust
      FROM relay_limits l JOIN relay r ON r.id = l.relay_id ORDER BY r.url`,
   );
