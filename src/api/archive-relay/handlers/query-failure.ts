@@ -1,7 +1,8 @@
 /** A query the archive could not answer: logged in full, told to the client in safe words. */
 import { wrapDatabaseError } from '../../../db/errors.js';
 import type { Logger } from '../../../observability/logger.js';
-import { ApiTimeoutError, isStatementTimeout } from '../../api-query.js';
+import { isStatementTimeout } from '../../../db/read-only.js';
+import { ApiTimeoutError } from '../../api-query.js';
 import type { Session } from '../session.js';
 
 /** Why the database failed, in words safe to show a client (no SQL, no connection details). */

@@ -1,6 +1,6 @@
 // database-under-test: none
 import { describe, expect, it } from 'vitest';
-import { isStatementTimeout } from '../../src/api/api-query.js';
+import { isStatementTimeout } from '../../src/db/read-only.js';
 
 describe('isStatementTimeout', () => {
   it('recognises a cancelled statement by its SQLSTATE or, through a pooler, by its message', () => {
