@@ -78,7 +78,8 @@ export async function monitorOnce(options: MonitorPassOptions): Promise<MonitorP
     await tools.close();
   }
   monitorMetrics().passDuration.observe((performance.now() - passStarted) / 1000);
-  await updateRelayGauges(db).catch(() => undefined);
+  // The gauge is a convenience: a database hiccup here must not fail a pass whose checks are stored.
+  await updateRelayGauges(db).catch((error: unknown) => logger.warn({ err: error }, 'could not update the relays up/down gauge'));
   return summary;
 }
 
