@@ -97,17 +97,42 @@ export async function relayDetail(db: Queryable, url: string): Promise<RelayDeta
   const relay = rows[0];
   if (!relay) return undefined;
   // One after the other: `db` may be a single transaction connection, which runs one query at a time.
-  const checks = await db.query<{
-    check_type: string;
-    checked_at: string;
-    ok: boolean;
-    rtt_ms: number | null;
-    reason: string | null;
-    data: unknown;
-    detail: unknown;
-  }>('SELECT check_type, checked_at, ok, rtt_ms, reason, data, detail FROM relay_metadata_latest WHERE relay_id = $1', [relay.id]);
+  const checks = await latestChecks(db, relay.id);
   const uptime = await relayUptime(db, relay.id);
-  const sync = await db.query<{
+  const sync = await syncState(db, relay.id);
+  const limits = await db.query<Record<string, unknown>>(
+    `SELECT max_limit, max_kinds, max_authors, max_ids, max_filters, requires_kinds, largest_page, count_trust, count_checked_at,
+            learned, learned_at
+     FROM relay_limits WHERE relay_id = $1`,
+    [relay.id],
+  );
+  const health = await db.query<NonNullable<RelayDetail['health']>>(
+    'SELECT consecutive_failures, benched_until, last_error, last_success_at FROM relay_health WHERE relay_id = $1',
+    [relay.id],
+  );
+  const claims = await relayClaims(db, relay.id);
+  return {
+    relay: { ...relay, mention_count: Number(relay.mention_count) },
+    checks,
+    uptime,
+    sync,
+    limits: limits.rows[0] ?? null,
+    health: health.rows[0] ?? null,
+    claims,
+  };
+}
+
+async function latestChecks(db: Queryable, relayId: number): Promise<RelayDetail['checks']> {
+  const { rows } = await db.query<RelayDetail['checks'][string] & { check_type: string }>(
+    'SELECT check_type, checked_at, ok, rtt_ms, reason, data, detail FROM relay_metadata_latest WHERE relay_id = $1',
+    [relayId],
+  );
+  return Object.fromEntries(rows.map(({ check_type, ...check }) => [check_type, check]));
+}
+
+/** The relay's sync cursor with what it still owes and withholds; the lag is counted from now. */
+async function syncState(db: Queryable, relayId: number): Promise<RelayDetail['sync']> {
+  const { rows } = await db.query<{
     completed_until: string | null;
     last_full_pass_at: string | null;
     updated_at: string;
@@ -124,42 +149,23 @@ export async function relayDetail(db: Queryable, url: string): Promise<RelayDeta
               (SELECT sum(g.until - g.since + 1) FROM sync_gap g WHERE g.relay_id = c.relay_id) AS owed_seconds,
               (SELECT count(*) FROM relay_withheld w WHERE w.relay_id = c.relay_id) AS withheld_ids
        FROM sync_cursor c WHERE relay_id = $1 AND scope = 'all'`,
-    [relay.id],
+    [relayId],
   );
-  const limits = await db.query<Record<string, unknown>>(
-    `SELECT max_limit, max_kinds, max_authors, max_ids, max_filters, requires_kinds, largest_page, count_trust, count_checked_at, learned, learned_at
-     FROM relay_limits WHERE relay_id = $1`,
-    [relay.id],
-  );
-  const health = await db.query<NonNullable<RelayDetail['health']>>(
-    'SELECT consecutive_failures, benched_until, last_error, last_success_at FROM relay_health WHERE relay_id = $1',
-    [relay.id],
-  );
-  const claims = await relayClaims(db, relay.id);
-  const cursor = sync.rows[0];
-  const completedUntil = cursor?.completed_until == null ? null : Number(cursor.completed_until);
+  const cursor = rows[0];
+  if (!cursor) return null;
+  const completedUntil = cursor.completed_until == null ? null : Number(cursor.completed_until);
   return {
-    relay: { ...relay, mention_count: Number(relay.mention_count) },
-    checks: Object.fromEntries(checks.rows.map(({ check_type, ...check }) => [check_type, check])),
-    uptime,
-    sync: cursor
-      ? {
-          completed_until: completedUntil,
-          last_full_pass_at: cursor.last_full_pass_at,
-          updated_at: cursor.updated_at,
-          lag_seconds: completedUntil === null ? null : Math.max(0, Math.floor(Date.now() / 1000) - completedUntil),
-          last_pass_at: cursor.last_pass_at,
-          last_pass_complete: cursor.last_pass_complete,
-          last_pass_reason: cursor.last_pass_reason,
-          last_pass_requests: cursor.last_pass_requests,
-          owed_windows: Number(cursor.owed_windows),
-          owed_seconds: Number(cursor.owed_seconds ?? 0),
-          withheld_ids: Number(cursor.withheld_ids),
-        }
-      : null,
-    limits: limits.rows[0] ?? null,
-    health: health.rows[0] ?? null,
-    claims,
+    completed_until: completedUntil,
+    last_full_pass_at: cursor.last_full_pass_at,
+    updated_at: cursor.updated_at,
+    lag_seconds: completedUntil === null ? null : Math.max(0, Math.floor(Date.now() / 1000) - completedUntil),
+    last_pass_at: cursor.last_pass_at,
+    last_pass_complete: cursor.last_pass_complete,
+    last_pass_reason: cursor.last_pass_reason,
+    last_pass_requests: cursor.last_pass_requests,
+    owed_windows: Number(cursor.owed_windows),
+    owed_seconds: Number(cursor.owed_seconds ?? 0),
+    withheld_ids: Number(cursor.withheld_ids),
   };
 }
 
