@@ -33,13 +33,35 @@ export async function superviseServices(options: SupervisorOptions): Promise<Sup
   setMaxListeners(1_000, controller.signal);
   const failed: string[] = [];
   let stoppedBy = 'all services ended';
-
   const stop = (reason: string) => {
     if (controller.signal.aborted) return;
     stoppedBy = reason;
     logger.info({ reason, grace_ms: options.graceMs() }, 'stopping services');
     controller.abort(new Error(reason));
   };
+  const unlisten = listenForStops(options, stop);
+
+  const running = options.services.map(async (service) => {
+    try {
+      await service.run(controller.signal);
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      failed.push(service.name);
+      logger.error({ err: error, service: service.name }, `service ${service.name} failed`);
+    }
+  });
+  options.onStarted?.();
+  // A keep-alive wait: the process stays up until asked to stop even when no service has work.
+  await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const abandoned = !(await endsWithinGrace(running, options.graceMs()));
+  if (abandoned) logger.warn({ grace_ms: options.graceMs() }, 'services did not stop within the grace period; abandoning their work');
+  unlisten();
+  return { stoppedBy, failed, abandoned };
+}
+
+/** SIGINT, SIGTERM and the caller's signal stop; SIGHUP reloads. Returns what removes the listeners. */
+function listenForStops(options: SupervisorOptions, stop: (reason: string) => void): () => void {
+  const { logger } = options;
   const onSigint = () => stop('SIGINT');
   const onSigterm = () => stop('SIGTERM');
   const onSighup = () => {
@@ -56,36 +78,21 @@ export async function superviseServices(options: SupervisorOptions): Promise<Sup
   const onExternalAbort = () => stop('stop requested');
   options.signal?.addEventListener('abort', onExternalAbort, { once: true });
   if (options.signal?.aborted) stop('stop requested');
+  return () => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    process.off('SIGHUP', onSighup);
+    options.signal?.removeEventListener('abort', onExternalAbort);
+  };
+}
 
-  const running = options.services.map(async (service) => {
-    try {
-      await service.run(controller.signal);
-    } catch (error) {
-      if (controller.signal.aborted) return;
-      failed.push(service.name);
-      logger.error({ err: error, service: service.name }, `service ${service.name} failed`);
-    }
-  });
-  options.onStarted?.();
-  // A keep-alive wait: the process stays up until asked to stop even when no service has work.
-  const stopped = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
-  await stopped;
-
-  let abandoned = false;
+/** Whether every service ended within the grace period. */
+async function endsWithinGrace(running: Promise<void>[], graceMs: number): Promise<boolean> {
   let graceTimer: NodeJS.Timeout | undefined;
   const grace = new Promise<'timeout'>((resolve) => {
-    graceTimer = setTimeout(() => resolve('timeout'), options.graceMs());
+    graceTimer = setTimeout(() => resolve('timeout'), graceMs);
   });
   const outcome = await Promise.race([Promise.all(running).then(() => 'done' as const), grace]);
   clearTimeout(graceTimer);
-  if (outcome === 'timeout') {
-    abandoned = true;
-    logger.warn({ grace_ms: options.graceMs() }, 'services did not stop within the grace period; abandoning their work');
-  }
-
-  process.off('SIGINT', onSigint);
-  process.off('SIGTERM', onSigterm);
-  process.off('SIGHUP', onSighup);
-  options.signal?.removeEventListener('abort', onExternalAbort);
-  return { stoppedBy, failed, abandoned };
+  return outcome === 'done';
 }
