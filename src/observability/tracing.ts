@@ -175,14 +175,7 @@ export function startTracing(config: TracingConfig, logger: Logger, options: Tra
   if (!config.enabled) return { shutdown: async () => {} };
   if (active) return active;
 
-  const headers = parseOtlpHeaders(config.headers);
-  registerSecret(config.headers);
-  for (const value of Object.values(headers)) {
-    registerSecret(value);
-    // `Bearer TOKEN`, `Basic CREDENTIALS`: the credentials alone are secret too.
-    const credentials = /^\S+\s+(\S+)$/.exec(value)?.[1];
-    registerSecret(credentials);
-  }
+  const headers = secretHeaders(config.headers);
 
   const { node, otlp, resources } = loadSdk();
   diag.setLogger(diagLogger(logger), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
@@ -209,32 +202,49 @@ export function startTracing(config: TracingConfig, logger: Logger, options: Tra
   let stopping: Promise<void> | undefined;
   const handle: TracingHandle = {
     shutdown: () => {
-      stopping ??= (async () => {
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          const timeout = new Promise<'timeout'>((resolve) => {
-            timer = setTimeout(() => resolve('timeout'), SHUTDOWN_TIMEOUT_MS);
-            timer.unref();
-          });
-          const outcome = await Promise.race([provider.shutdown().then(() => 'done' as const), timeout]);
-          if (outcome === 'timeout')
-            logger.warn({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'tracing: the last spans could not be exported in time; dropped');
-        } catch (error) {
-          logger.warn({ reason: errorMessage(error) }, 'tracing: exporting the last spans failed');
-        } finally {
-          clearTimeout(timer);
-          trace.disable();
-          context.disable();
-          propagation.disable();
-          diag.disable();
-          if (active === handle) active = undefined;
-        }
-      })();
+      stopping ??= shutdownProvider(provider, logger).finally(() => {
+        if (active === handle) active = undefined;
+      });
       return stopping;
     },
   };
   active = handle;
   return handle;
+}
+
+/** The OTLP headers, each value (and the credentials after `Bearer ` or `Basic `) registered as a secret for redaction. */
+function secretHeaders(text: string | undefined): Record<string, string> {
+  const headers = parseOtlpHeaders(text);
+  registerSecret(text);
+  for (const value of Object.values(headers)) {
+    registerSecret(value);
+    // `Bearer TOKEN`, `Basic CREDENTIALS`: the credentials alone are secret too.
+    const credentials = /^\S+\s+(\S+)$/.exec(value)?.[1];
+    registerSecret(credentials);
+  }
+  return headers;
+}
+
+/** Exports the last spans (bounded in time, never throwing) and turns the global tracing API off. */
+async function shutdownProvider(provider: { shutdown(): Promise<void> }, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), SHUTDOWN_TIMEOUT_MS);
+      timer.unref();
+    });
+    const outcome = await Promise.race([provider.shutdown().then(() => 'done' as const), timeout]);
+    if (outcome === 'timeout')
+      logger.warn({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'tracing: the last spans could not be exported in time; dropped');
+  } catch (error) {
+    logger.warn({ reason: errorMessage(error) }, 'tracing: exporting the last spans failed');
+  } finally {
+    clearTimeout(timer);
+    trace.disable();
+    context.disable();
+    propagation.disable();
+    diag.disable();
+  }
 }
 
 /** Shuts down the tracing this process started, if any (the CLI calls it before exiting). */
