@@ -34,19 +34,38 @@ export interface ArchiveStats {
 }
 
 export async function collectStats(db: Queryable): Promise<ArchiveStats> {
-  const relays = await db.query<{ network: string; state: string; count: number }>(
+  const relays = await relayCounts(db);
+  const counts = await archiveTotals(db);
+  const sync = await syncStats(db);
+  const claims = await claimCounts(db);
+  return {
+    relays,
+    events: counts.events,
+    eventRelayPairs: counts.event_relay,
+    metadata: counts.metadata,
+    relayChecks: counts.relay_check,
+    sync,
+    claims,
+  };
+}
+
+async function relayCounts(db: Queryable): Promise<ArchiveStats['relays']> {
+  const { rows } = await db.query<{ network: string; state: string; count: number }>(
     'SELECT network, state, count(*) AS count FROM relay GROUP BY network, state',
   );
   const byNetwork: Record<string, number> = { clearnet: 0, tor: 0, i2p: 0, loki: 0 };
   const byState: Record<string, number> = { candidate: 0, active: 0, retired: 0 };
   let total = 0;
-  for (const row of relays.rows) {
+  for (const row of rows) {
     const count = Number(row.count);
     total += count;
     byNetwork[row.network] = (byNetwork[row.network] ?? 0) + count;
     byState[row.state] = (byState[row.state] ?? 0) + count;
   }
-  const counts = await archiveTotals(db);
+  return { total, byNetwork, byState };
+}
+
+async function syncStats(db: Queryable): Promise<ArchiveStats['sync']> {
   const sync = await db.query<{ complete: string; incomplete: string; owed: string; withheld: string }>(
     `SELECT (SELECT count(*) FROM sync_cursor WHERE last_pass_complete) AS complete,
             (SELECT count(*) FROM sync_cursor WHERE last_pass_complete = false) AS incomplete,
@@ -57,31 +76,22 @@ export async function collectStats(db: Queryable): Promise<ArchiveStats> {
     `SELECT r.url, l.max_limit, l.max_kinds, l.max_authors, l.max_ids, l.max_filters, l.requires_kinds, l.largest_page, l.count_trust
      FROM relay_limits l JOIN relay r ON r.id = l.relay_id ORDER BY r.url`,
   );
-  const syncCounts = sync.rows[0];
-  const claims = await claimCounts(db);
+  const counts = sync.rows[0];
   return {
-    relays: { total, byNetwork, byState },
-    events: counts.events,
-    eventRelayPairs: counts.event_relay,
-    metadata: counts.metadata,
-    relayChecks: counts.relay_check,
-    sync: {
-      relaysComplete: Number(syncCounts?.complete ?? 0),
-      relaysIncomplete: Number(syncCounts?.incomplete ?? 0),
-      owedWindows: Number(syncCounts?.owed ?? 0),
-      withheldIds: Number(syncCounts?.withheld ?? 0),
-      learnedLimits: learned.rows.map((row) => ({
-        url: row.url,
-        maxLimit: row.max_limit,
-        maxKinds: row.max_kinds,
-        maxAuthors: row.max_authors,
-        maxIds: row.max_ids,
-        maxFilters: row.max_filters,
-        requiresKinds: row.requires_kinds,
-        largestPage: row.largest_page,
-        count: row.count_trust,
-      })),
-    },
-    claims,
+    relaysComplete: Number(counts?.complete ?? 0),
+    relaysIncomplete: Number(counts?.incomplete ?? 0),
+    owedWindows: Number(counts?.owed ?? 0),
+    withheldIds: Number(counts?.withheld ?? 0),
+    learnedLimits: learned.rows.map((row) => ({
+      url: row.url,
+      maxLimit: row.max_limit,
+      maxKinds: row.max_kinds,
+      maxAuthors: row.max_authors,
+      maxIds: row.max_ids,
+      maxFilters: row.max_filters,
+      requiresKinds: row.requires_kinds,
+      largestPage: row.largest_page,
+      count: row.count_trust,
+    })),
   };
 }
