@@ -82,46 +82,16 @@ export async function migrate(db: Database, options: { lockTimeoutMs: number; lo
   const outcome = await db.transaction(async (tx) => {
     await tx.exec('SET LOCAL statement_timeout = 0');
     await lockForTransaction(tx, options.lockTimeoutMs);
-    // Checked before creating: `CREATE TABLE IF NOT EXISTS` needs CREATE on the schema even when the
-    // table exists, and the writer and reader roles (docs/database.md) do not have it.
-    const { rows: table } = await tx.query<{ found: boolean }>(`SELECT to_regclass('schema_migration') IS NOT NULL AS found`);
-    if (!table[0]?.found) {
-      await tx.exec(
-        `CREATE TABLE schema_migration (
-           name text PRIMARY KEY,
-           checksum text NOT NULL,
-           applied_at timestamptz NOT NULL DEFAULT now()
-         )`,
-      );
-    }
-    const { rows } = await tx.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migration ORDER BY name');
-    const known = new Map(rows.map((row) => [row.name, row.checksum]));
-    // Migrations newer than ours come from the next release, which keeps the schema backward compatible
-    // for one release (docs/upgrades.md): an older process keeps working during a rolling update or a
-    // rollback. An unknown migration among ours is a different branch of history: refuse it.
-    const latestOurs = migrations[migrations.length - 1]?.name ?? '';
-    const newer: string[] = [];
-    for (const name of known.keys()) {
-      if (migrations.some((migration) => migration.name === name)) continue;
-      if (name > latestOurs) newer.push(name);
-      else
-        throw new DatabaseError(
-          `the database has migration ${name}, which this version of bigbrotr does not know and which is older than its own latest (${latestOurs}): this database belongs to a different version history`,
-        );
-    }
-    if (newer.length > 0) {
-      logger.warn(
-        { newer },
-        `the database schema is newer than this version of bigbrotr (${newer.join(', ')}); running on it, as one release of backward compatibility allows: upgrade this process`,
-      );
-    }
+    const known = await appliedMigrations(tx);
+    checkHistory(known, migrations, logger);
     const applied: string[] = [];
     for (const migration of migrations) {
       const recorded = known.get(migration.name);
       if (recorded !== undefined) {
         if (recorded !== migration.checksum) {
           throw new DatabaseError(
-            `migration ${migration.name} was changed after it was applied (checksum differs); migrations are forward-only: add a new file instead`,
+            `migration ${migration.name} was changed after it was applied (checksum differs); ` +
+              'migrations are forward-only: add a new file instead',
           );
         }
         continue;
@@ -136,4 +106,48 @@ export async function migrate(db: Database, options: { lockTimeoutMs: number; lo
   });
   if (outcome.failure) throw outcome.failure;
   return { applied: outcome.applied, current: migrations[migrations.length - 1]?.name ?? '(none)' };
+}
+
+/** The migrations the database has applied, by name, with their checksums (the table created when missing). */
+async function appliedMigrations(tx: Queryable): Promise<Map<string, string>> {
+  // Checked before creating: `CREATE TABLE IF NOT EXISTS` needs CREATE on the schema even when the
+  // table exists, and the writer and reader roles (docs/database.md) do not have it.
+  const { rows: table } = await tx.query<{ found: boolean }>(`SELECT to_regclass('schema_migration') IS NOT NULL AS found`);
+  if (!table[0]?.found) {
+    await tx.exec(
+      `CREATE TABLE schema_migration (
+         name text PRIMARY KEY,
+         checksum text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+  }
+  const { rows } = await tx.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migration ORDER BY name');
+  return new Map(rows.map((row) => [row.name, row.checksum]));
+}
+
+/**
+ * Migrations newer than ours come from the next release, which keeps the schema backward compatible
+ * for one release (docs/upgrades.md): an older process keeps working during a rolling update or a
+ * rollback. An unknown migration among ours is a different branch of history: refuse it.
+ */
+function checkHistory(known: Map<string, string>, migrations: readonly { name: string }[], logger: Logger): void {
+  const latestOurs = migrations[migrations.length - 1]?.name ?? '';
+  const newer: string[] = [];
+  for (const name of known.keys()) {
+    if (migrations.some((migration) => migration.name === name)) continue;
+    if (name > latestOurs) newer.push(name);
+    else
+      throw new DatabaseError(
+        `the database has migration ${name}, which this version of bigbrotr does not know and which is older than ` +
+          `its own latest (${latestOurs}): this database belongs to a different version history`,
+      );
+  }
+  if (newer.length > 0) {
+    logger.warn(
+      { newer },
+      `the database schema is newer than this version of bigbrotr (${newer.join(', ')}); ` +
+        'running on it, as one release of backward compatibility allows: upgrade this process',
+    );
+  }
 }
