@@ -13,9 +13,10 @@ function secretKey(index: number): string {
   return createHash('sha256').update(`bigbrotr-demo-author:${index}`).digest('hex');
 }
 
+const AUTHORS = 24;
+
 export function demoEvents(relayUrls: string[], eventsPerRelay: number, now = Math.floor(Date.now() / 1000)): NostrEvent[][] {
-  const authors = 24;
-  const keys = Array.from({ length: authors }, (_, index) => secretKey(index));
+  const keys = Array.from({ length: AUTHORS }, (_, index) => secretKey(index));
   const perRelay: NostrEvent[][] = relayUrls.map(() => []);
   const notes: NostrEvent[] = [];
   let sequence = 0;
@@ -23,50 +24,17 @@ export function demoEvents(relayUrls: string[], eventsPerRelay: number, now = Ma
 
   relayUrls.forEach((_url, relayIndex) => {
     const events = perRelay[relayIndex] as NostrEvent[];
-    for (let index = 0; index < authors; index += 1) {
+    for (let index = 0; index < AUTHORS; index += 1) {
       if (index % relayUrls.length !== relayIndex) continue;
-      const key = keys[index] as string;
-      events.push(
-        signEvent(
-          {
-            kind: 0,
-            created_at: now - 86_400 * 20,
-            tags: [],
-            content: JSON.stringify({ name: `demo author ${index}`, about: 'a generated demo account' }),
-          },
-          key,
-        ),
-      );
       // Relay lists name this relay and the next one: following them reaches every demo relay.
       const listed = [relayUrls[relayIndex] as string, relayUrls[(relayIndex + 1) % relayUrls.length] as string];
-      events.push(signEvent({ kind: 10002, created_at: now - 86_400 * 19, tags: listed.map((url) => ['r', url]), content: '' }, key));
+      events.push(...profileAndRelayList(keys[index] as string, index, listed, now));
     }
     while (events.length < eventsPerRelay) {
       sequence += 1;
-      const key = keys[sequence % authors] as string;
       const reactTo = notes.length > 10 && sequence % 4 === 0 ? notes[(sequence * 7) % notes.length] : undefined;
-      const event = reactTo
-        ? signEvent(
-            {
-              kind: 7,
-              created_at: at(sequence),
-              tags: [
-                ['e', reactTo.id],
-                ['p', reactTo.pubkey],
-              ],
-              content: '+',
-            },
-            key,
-          )
-        : signEvent(
-            {
-              kind: 1,
-              created_at: at(sequence),
-              tags: [['t', HASHTAGS[sequence % HASHTAGS.length] as string]],
-              content: `demo note ${sequence} #${HASHTAGS[sequence % HASHTAGS.length]}`,
-            },
-            key,
-          );
+      const key = keys[sequence % AUTHORS] as string;
+      const event = reactTo ? reaction(reactTo, at(sequence), key) : note(sequence, at(sequence), key);
       if (!reactTo) notes.push(event);
       events.push(event);
       // One in five is also on the next relay: the archive keeps it once, with both relays.
@@ -74,4 +42,25 @@ export function demoEvents(relayUrls: string[], eventsPerRelay: number, now = Ma
     }
   });
   return perRelay;
+}
+
+function profileAndRelayList(key: string, index: number, listed: string[], now: number): NostrEvent[] {
+  const content = JSON.stringify({ name: `demo author ${index}`, about: 'a generated demo account' });
+  return [
+    signEvent({ kind: 0, created_at: now - 86_400 * 20, tags: [], content }, key),
+    signEvent({ kind: 10002, created_at: now - 86_400 * 19, tags: listed.map((url) => ['r', url]), content: '' }, key),
+  ];
+}
+
+function reaction(to: NostrEvent, createdAt: number, key: string): NostrEvent {
+  const tags = [
+    ['e', to.id],
+    ['p', to.pubkey],
+  ];
+  return signEvent({ kind: 7, created_at: createdAt, tags, content: '+' }, key);
+}
+
+function note(sequence: number, createdAt: number, key: string): NostrEvent {
+  const hashtag = HASHTAGS[sequence % HASHTAGS.length] as string;
+  return signEvent({ kind: 1, created_at: createdAt, tags: [['t', hashtag]], content: `demo note ${sequence} #${hashtag}` }, key);
 }
