@@ -44,4 +44,30 @@ describe('client filters', () => {
     ] as const;
     for (const [raw, reason] of reasons) expect(parseClientFilters([...raw], bounds), JSON.stringify(raw)).toEqual({ ok: false, reason });
   });
+
+  it('refuses at the first bad field in the order given, whichever filter holds it', () => {
+    expect(parseClientFilters([{ kinds: [1] }, { since: 1, search: 'x', ids: 'y' }], bounds)).toEqual({
+      ok: false,
+      reason: 'unsupported: search is not supported',
+    });
+    expect(parseClientFilters([{ limit: -1, kinds: 'x' }], bounds)).toEqual({
+      ok: false,
+      reason: 'invalid: limit must be a non-negative integer',
+    });
+    expect(parseClientFilters([{ '#p': [hex('a'), hex('b'), hex('c'), hex('d')] }], bounds)).toEqual({
+      ok: false,
+      reason: 'invalid: too many #p values (max 3)',
+    });
+    expect(parseClientFilters([{ '#t': 'nostr' }], bounds)).toEqual({ ok: false, reason: 'invalid: #t must be an array' });
+  });
+
+  it('asks the largest limit only when every filter has one (limit 0 included)', () => {
+    expect(parseClientFilters([{ limit: 0 }, { limit: 3 }], bounds)).toMatchObject({ ok: true, value: { limit: 3 } });
+    expect(parseClientFilters([{ limit: 0 }], bounds)).toMatchObject({ ok: true, value: { limit: 0 } });
+    expect(parseClientFilters([{ limit: 3 }, { kinds: [1] }], bounds)).toMatchObject({ ok: true, value: { limit: 50 } });
+    expect(parseClientFilters([{ '#t': ['a'], '#T': ['b'] }], bounds)).toEqual({
+      ok: true,
+      value: { filters: [{ tags: { t: ['a'], T: ['b'] } }], limit: 50 },
+    });
+  });
 });
