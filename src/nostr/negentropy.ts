@@ -52,6 +52,23 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** What the client found in one round: ids only we have, ids only the server has. */
+type Differences = { have: string[]; need: string[] };
+
+/** Where the reading of one message stands; one object per message, updated range by range. */
+interface RangeCursor {
+  /** Where the current range starts: the previous range's bound and the index of its first record. */
+  previousBound: Bound;
+  previousIndex: number;
+  /** Skipped ranges not written yet (a run of them is written as one, before the next answered range). */
+  skipPending: boolean;
+  /** The current range's bound and the index its records end at (lowered when an id list answer is cut). */
+  bound: Bound;
+  upper: number;
+  /** The current range was answered with an id list, which is never withdrawn. */
+  committed: boolean;
+}
+
 /** Ends a run of skipped ranges (which are coalesced) before a range that needs an answer. */
 function writeSkip(out: MessageWriter, upperBound: Bound): void {
   out.writeBound(upperBound);
@@ -107,77 +124,99 @@ export class Negentropy {
   }
 
   /** `found` is present for the client, which collects differences instead of answering id lists. */
-  private process(message: Uint8Array, found: { have: string[]; need: string[] } | undefined): MessageWriter {
+  private process(message: Uint8Array, found: Differences | undefined): MessageWriter {
     const reader = new MessageReader(message);
     const out = new MessageWriter();
     out.writeByte(PROTOCOL_VERSION);
-    if (reader.remaining === 0) throw new NegentropyError('empty message: the protocol version byte is missing');
-    const version = reader.readByte();
-    if (version < 0x60 || version > 0x6f)
-      throw new NegentropyError(`invalid protocol version byte 0x${version.toString(16).padStart(2, '0')}`);
-    if (version !== PROTOCOL_VERSION) {
-      if (found) throw new NegentropyError(`server asked for unsupported protocol version 0x${version.toString(16)}`);
-      return out; // tells the client which version we speak
-    }
+    if (!this.speaksOurVersion(reader, found)) return out; // tells the client which version we speak
 
     const size = this.storage.size;
-    let previousBound: Bound = boundAt(0);
-    let previousIndex = 0;
-    let skipPending = false;
+    const start = boundAt(0);
+    // One cursor per message, reused for every range (no allocation per range).
+    const cursor: RangeCursor = { previousBound: start, previousIndex: 0, skipPending: false, bound: start, upper: 0, committed: false };
 
     while (reader.remaining > 0) {
-      const rangeStart = reader.position;
       const mark = out.mark();
-      const bound = reader.readBound();
-      if (compareBounds(bound, previousBound) < 0) throw new NegentropyError(`range bounds out of order at byte ${rangeStart}`);
-      const mode = reader.readVarint('range mode');
-      const lower = previousIndex;
-      let upper = this.storage.lowerBound(lower, size, bound);
-      let committed = false;
-
-      if (mode === Mode.Skip) {
-        skipPending = true;
-      } else if (mode === Mode.Fingerprint) {
-        const theirs = reader.readBytes(FINGERPRINT_SIZE, 'fingerprint');
-        if (sameBytes(theirs, this.storage.fingerprint(lower, upper))) skipPending = true;
-        else {
-          if (skipPending) writeSkip(out, previousBound);
-          skipPending = false;
-          this.splitRange(out, lower, upper, bound);
-        }
-      } else if (mode === Mode.IdList) {
-        const count = reader.readVarint('id list length');
-        if (count * ID_SIZE > reader.remaining)
-          throw new NegentropyError(`id list of ${count} ids at byte ${rangeStart} is truncated: ${reader.remaining} bytes left`);
-        const ids = reader.readBytes(count * ID_SIZE, 'id list');
-        if (found) {
-          skipPending = true;
-          this.collectDifferences(lower, upper, ids, found);
-        } else {
-          const committedLength = out.length;
-          if (skipPending) writeSkip(out, previousBound);
-          skipPending = false;
-          upper = this.writeIdList(out, lower, upper, bound, committedLength);
-          committed = true; // an id list answer is never withdrawn, only cut short
-        }
-      } else {
-        throw new NegentropyError(`unknown range mode ${mode} at byte ${rangeStart}`);
-      }
-
+      this.answerRange(reader, out, cursor, found);
       if (this.exceedsFrame(out.length)) {
-        if (!committed) out.rewind(mark);
+        if (!cursor.committed) out.rewind(mark);
         // As in the reference, the closing fingerprint sums records from `upper` although its range starts
         // at the last bound written; the resulting mismatch makes the other side re-split the withdrawn
         // ranges. Kept so that frame-limited messages stay byte-identical to other implementations.
         out.writeBound(INFINITE_BOUND);
         out.writeVarint(Mode.Fingerprint);
-        out.writeBytes(this.storage.fingerprint(upper, size));
+        out.writeBytes(this.storage.fingerprint(cursor.upper, size));
         break;
       }
-      previousIndex = upper;
-      previousBound = bound;
+      cursor.previousIndex = cursor.upper;
+      cursor.previousBound = cursor.bound;
     }
     return out;
+  }
+
+  /** Reads the version byte: false for another (valid) version, which a server answers with its own. */
+  private speaksOurVersion(reader: MessageReader, found: Differences | undefined): boolean {
+    if (reader.remaining === 0) throw new NegentropyError('empty message: the protocol version byte is missing');
+    const version = reader.readByte();
+    if (version < 0x60 || version > 0x6f)
+      throw new NegentropyError(`invalid protocol version byte 0x${version.toString(16).padStart(2, '0')}`);
+    if (version === PROTOCOL_VERSION) return true;
+    if (found) throw new NegentropyError(`server asked for unsupported protocol version 0x${version.toString(16)}`);
+    return false;
+  }
+
+  /** Reads one range (bound, mode, payload) and writes its answer; `cursor` says where it ends. */
+  private answerRange(reader: MessageReader, out: MessageWriter, cursor: RangeCursor, found: Differences | undefined): void {
+    const rangeStart = reader.position;
+    const bound = reader.readBound();
+    if (compareBounds(bound, cursor.previousBound) < 0) throw new NegentropyError(`range bounds out of order at byte ${rangeStart}`);
+    const mode = reader.readVarint('range mode');
+    const lower = cursor.previousIndex;
+    cursor.bound = bound;
+    cursor.upper = this.storage.lowerBound(lower, this.storage.size, bound);
+    cursor.committed = false;
+
+    if (mode === Mode.Skip) cursor.skipPending = true;
+    else if (mode === Mode.Fingerprint) this.answerFingerprint(reader, out, cursor, lower);
+    else if (mode === Mode.IdList) this.answerIdList(reader, out, cursor, lower, rangeStart, found);
+    else throw new NegentropyError(`unknown range mode ${mode} at byte ${rangeStart}`);
+  }
+
+  /** A matching fingerprint is skipped (coalesced with its neighbours); a different one is split. */
+  private answerFingerprint(reader: MessageReader, out: MessageWriter, cursor: RangeCursor, lower: number): void {
+    const theirs = reader.readBytes(FINGERPRINT_SIZE, 'fingerprint');
+    if (sameBytes(theirs, this.storage.fingerprint(lower, cursor.upper))) {
+      cursor.skipPending = true;
+      return;
+    }
+    if (cursor.skipPending) writeSkip(out, cursor.previousBound);
+    cursor.skipPending = false;
+    this.splitRange(out, lower, cursor.upper, cursor.bound);
+  }
+
+  /** The client collects the differences of an id list; the server answers with its own ids. */
+  private answerIdList(
+    reader: MessageReader,
+    out: MessageWriter,
+    cursor: RangeCursor,
+    lower: number,
+    rangeStart: number,
+    found: Differences | undefined,
+  ): void {
+    const count = reader.readVarint('id list length');
+    if (count * ID_SIZE > reader.remaining)
+      throw new NegentropyError(`id list of ${count} ids at byte ${rangeStart} is truncated: ${reader.remaining} bytes left`);
+    const ids = reader.readBytes(count * ID_SIZE, 'id list');
+    if (found) {
+      cursor.skipPending = true;
+      this.collectDifferences(lower, cursor.upper, ids, found);
+      return;
+    }
+    const committedLength = out.length;
+    if (cursor.skipPending) writeSkip(out, cursor.previousBound);
+    cursor.skipPending = false;
+    cursor.upper = this.writeIdList(out, lower, cursor.upper, cursor.bound, committedLength);
+    cursor.committed = true; // an id list answer is never withdrawn, only cut short
   }
 
   private splitRange(out: MessageWriter, lower: number, upper: number, upperBound: Bound): void {
@@ -221,7 +260,7 @@ export class Negentropy {
     return end;
   }
 
-  private collectDifferences(lower: number, upper: number, ids: Uint8Array, found: { have: string[]; need: string[] }): void {
+  private collectDifferences(lower: number, upper: number, ids: Uint8Array, found: Differences): void {
     const theirs = new Set<string>();
     const buffer = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength);
     for (let offset = 0; offset < ids.length; offset += ID_SIZE) theirs.add(buffer.toString('hex', offset, offset + ID_SIZE));
