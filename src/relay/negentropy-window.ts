@@ -142,6 +142,14 @@ interface IdFetch {
   page: Promise<{ page: PageResult } | { error: unknown }>;
 }
 
+/** One round of id fetches: ids not served (to ask again), how many were, the largest page, the first stall. */
+interface IdRound {
+  missing: string[];
+  delivered: number;
+  largest: number;
+  stalled: string | undefined;
+}
+
 class WindowReconciler {
   readonly report: ReconcileReport = {
     sessions: 0,
@@ -285,77 +293,95 @@ class WindowReconciler {
     let queue = need;
     let batchSize = Math.max(1, Math.min(limits.values.maxIds, limits.values.pageLimit));
     let stalled: string | undefined;
-    let round = 0;
-    const start = (from: number): IdFetch => {
-      const size = Math.max(1, Math.min(batchSize, limits.values.maxIds, limits.values.pageLimit));
-      const batch = queue.slice(from, from + size);
-      this.report.requests += 1;
-      const page = this.session.fetchIds(batch).then(
-        (result) => ({ page: result }),
-        (error: unknown) => ({ error }),
-      );
-      return { from, batch, page };
-    };
-    while (queue.length > 0) {
-      round += 1;
-      const missing: string[] = [];
-      let delivered = 0;
-      let largest = 0;
-      let ahead: IdFetch | undefined;
-      for (let position = 0; position < queue.length;) {
-        if (!this.budgetLeft()) return false;
-        const current = ahead?.from === position ? ahead : start(position);
-        ahead = undefined;
-        // The next batch is asked for before this one is read, so the relay works while we do.
-        const next = position + current.batch.length;
-        if (this.pipelineIdFetches && next < queue.length && this.budgetLeft()) ahead = start(next);
-        const outcome = await current.page;
-        if ('error' in outcome) {
-          const error = outcome.error;
-          // Read one at a time from now on: a NOTICE names no request, and can only be tied to ours
-          // while it is the only one waiting; a relay may also allow one subscription only. The batch
-          // asked ahead is dropped, and a refusal met with two requests out is first tried again alone.
-          const twoOut = this.pipelineIdFetches === true;
-          this.pipelineIdFetches = false;
-          if (ahead) await ahead.page;
-          ahead = undefined;
-          if (twoOut && error instanceof RelayRefusedError) continue;
-          if (!(error instanceof RelayRefusedError)) throw error;
-          this.report.refusals += 1;
-          this.problem({ reason: 'refused', detail: error.relayMessage.slice(0, 300), filter: `{ids: ${current.batch.length}}` });
-          if (limits.learnFromRefusal(error.refusal, error.relayMessage, [{ limit: current.batch.length, ids: current.batch }])) continue;
-          throw error;
-        }
-        const page = outcome.page;
-        position = next;
-        largest = Math.max(largest, page.received);
-        const wanted = new Set(current.batch);
-        const served: NostrEvent[] = [];
-        for (const event of page.events) {
-          if (wanted.delete(event.id) && event.created_at >= since && event.created_at <= until) served.push(event);
-          else this.report.outOfFilter += 1;
-        }
-        delivered += served.length;
-        this.report.delivered += served.length;
-        if (page.end === 'eose' && this.pipelineIdFetches === undefined) this.pipelineIdFetches = true;
-        if (page.end !== 'eose') this.pipelineIdFetches = false;
-        if (served.length > 0) await this.onEvents(served);
-        if (wanted.size === 0) continue;
-        if (page.end !== 'eose') stalled ??= page.endDetail ?? 'no EOSE';
-        else missing.push(...wanted);
-      }
-      if (missing.length === 0) break;
+    for (let round = 1; queue.length > 0; round += 1) {
+      const result = await this.fetchIdRound(queue, batchSize, since, until);
+      if (result === undefined) return false;
+      stalled ??= result.stalled;
+      if (result.missing.length === 0) break;
       // The first round always gets one more try; later rounds only while they still deliver.
-      if (round > 1 && delivered === 0) {
-        this.report.missing += missing.length;
-        await this.options.onWithheld?.(missing, 'listed in NIP-77 reconciliation, not served by REQ ids');
+      if (round > 1 && result.delivered === 0) {
+        this.report.missing += result.missing.length;
+        await this.options.onWithheld?.(result.missing, 'listed in NIP-77 reconciliation, not served by REQ ids');
         break;
       }
-      queue = missing;
-      batchSize = Math.max(1, largest);
+      queue = result.missing;
+      batchSize = Math.max(1, result.largest);
     }
     if (stalled) await this.owe({ since, until, reason: 'stalled', detail: `ids fetch: ${stalled}` });
     return true;
+  }
+
+  /** One round over `queue`, batch after batch (two in flight once the relay has shown it can). Undefined when a budget stopped it. */
+  private async fetchIdRound(queue: string[], batchSize: number, since: number, until: number): Promise<IdRound | undefined> {
+    const round: IdRound = { missing: [], delivered: 0, largest: 0, stalled: undefined };
+    let ahead: IdFetch | undefined;
+    for (let position = 0; position < queue.length;) {
+      if (!this.budgetLeft()) return undefined;
+      const current = ahead?.from === position ? ahead : this.startIdFetch(queue, position, batchSize);
+      ahead = undefined;
+      // The next batch is asked for before this one is read, so the relay works while we do.
+      const next = position + current.batch.length;
+      if (this.pipelineIdFetches && next < queue.length && this.budgetLeft()) ahead = this.startIdFetch(queue, next, batchSize);
+      const outcome = await current.page;
+      if ('error' in outcome) {
+        // The same batch is asked again (alone); the one asked ahead is dropped.
+        await this.idFetchFailed(outcome.error, current, ahead);
+        ahead = undefined;
+        continue;
+      }
+      position = next;
+      await this.takeIdPage(outcome.page, current.batch, since, until, round);
+    }
+    return round;
+  }
+
+  /** Asks for the batch of `queue` starting at `from` (the request is counted now, its answer read later). */
+  private startIdFetch(queue: string[], from: number, batchSize: number): IdFetch {
+    const limits = this.options.limits;
+    const size = Math.max(1, Math.min(batchSize, limits.values.maxIds, limits.values.pageLimit));
+    const batch = queue.slice(from, from + size);
+    this.report.requests += 1;
+    const page = this.session.fetchIds(batch).then(
+      (result) => ({ page: result }),
+      (error: unknown) => ({ error }),
+    );
+    return { from, batch, page };
+  }
+
+  /** A batch failed: returns when it is to be asked again, throws when the failure ends the window. */
+  private async idFetchFailed(error: unknown, current: IdFetch, ahead: IdFetch | undefined): Promise<void> {
+    // Read one at a time from now on: a NOTICE names no request, and can only be tied to ours
+    // while it is the only one waiting; a relay may also allow one subscription only. The batch
+    // asked ahead is dropped, and a refusal met with two requests out is first tried again alone.
+    const twoOut = this.pipelineIdFetches === true;
+    this.pipelineIdFetches = false;
+    if (ahead) await ahead.page;
+    if (twoOut && error instanceof RelayRefusedError) return;
+    if (!(error instanceof RelayRefusedError)) throw error;
+    this.report.refusals += 1;
+    this.problem({ reason: 'refused', detail: error.relayMessage.slice(0, 300), filter: `{ids: ${current.batch.length}}` });
+    if (this.options.limits.learnFromRefusal(error.refusal, error.relayMessage, [{ limit: current.batch.length, ids: current.batch }]))
+      return;
+    throw error;
+  }
+
+  /** Delivers what a batch served of what it asked (in the window); notes what it did not serve. */
+  private async takeIdPage(page: PageResult, batch: string[], since: number, until: number, round: IdRound): Promise<void> {
+    round.largest = Math.max(round.largest, page.received);
+    const wanted = new Set(batch);
+    const served: NostrEvent[] = [];
+    for (const event of page.events) {
+      if (wanted.delete(event.id) && event.created_at >= since && event.created_at <= until) served.push(event);
+      else this.report.outOfFilter += 1;
+    }
+    round.delivered += served.length;
+    this.report.delivered += served.length;
+    if (page.end === 'eose' && this.pipelineIdFetches === undefined) this.pipelineIdFetches = true;
+    if (page.end !== 'eose') this.pipelineIdFetches = false;
+    if (served.length > 0) await this.onEvents(served);
+    if (wanted.size === 0) return;
+    if (page.end !== 'eose') round.stalled ??= page.endDetail ?? 'no EOSE';
+    else round.missing.push(...wanted);
   }
 
   /**
