@@ -83,26 +83,31 @@ export interface PaginateOptions {
   trackPosition?: boolean;
 }
 
-export interface PaginateReport {
-  /** Requests sent: REQ pages and COUNTs. */
+/** What a walk of a relay's history counts, whichever way it asked (a pass's report adds its own fields). */
+export interface WalkCounts {
+  /** Requests sent: REQ pages and COUNTs (and negentropy sessions, in a pass that reconciled). */
   requests: number;
-  /** Events delivered to `onEvents` (deduplicated at page boundaries, inside the window and filter). */
+  /** Events delivered (deduplicated at page boundaries, inside the window and filter). */
   delivered: number;
   /** Events the relay sent that did not match the request (outside the window or filter). */
   outOfFilter: number;
-  /** Seconds that overflowed one page and were split. */
+  /** Seconds that overflowed one page and were split (REQ pagination). */
   crowdedSeconds: number;
-  /** True only when every scope in the window was proven exhausted. */
+  /** True only when everything walked was proven exhausted (for a pass: and the relay owes nothing). */
   complete: boolean;
   /** The first reason it is not complete, in words. */
   incompleteReason?: string;
-  /** How often each kind of problem happened. */
+  /** How often each kind of problem happened (refused, stalled, crowded, ignores-time, …). */
   problems: Partial<Record<IncompleteReason, number>>;
+  /** Requests the relay refused (CLOSED, or a NOTICE answering them). */
   refusals: number;
+  /** Set when the walk stopped early (request bound or time budget): the rest is not done, not owed, and waits for the next pass. */
+  stopped?: 'request-bound' | 'time-budget';
+}
+
+export interface PaginateReport extends WalkCounts {
   /** Windows recorded as owed. */
   owed: number;
-  /** Set when the walk stopped before the end of the window (the rest is not done, and not owed here). */
-  stopped?: 'request-bound' | 'time-budget';
   /** The second the walk had reached when it stopped. */
   stoppedAt?: number;
   /** The relay's effective cap as observed (largest page it returned). */
@@ -433,11 +438,36 @@ class WindowPager {
    */
   private async drainSecond(second: number, kinds: number[] | undefined): Promise<'done' | 'stop'> {
     this.report.crowdedSeconds += 1;
+    const seenCounts = this.kindCountsIn(second, kinds);
+    const groups = this.groupSeenKinds(seenCounts);
+    const others = allKinds(kinds).filter((kind) => !seenCounts.has(kind));
+    // A stack of REQs, each a list of kinds lists (one filter per list); popped last-in first.
+    const stack: number[][][] = [];
+    this.pushKindLists(stack, others);
+    for (const seen of groups.reverse()) stack.push([seen]);
+    while (stack.length > 0) {
+      const lists = stack.pop() as number[][];
+      if (!this.fitsLimits(lists)) {
+        this.pushKindLists(stack, lists.flat());
+        continue;
+      }
+      if ((await this.drainKinds(second, lists, stack)) === 'stop') return 'stop';
+    }
+    return 'done';
+  }
+
+  /** How many events of each kind (within `kinds`) the relay showed in `second`. */
+  private kindCountsIn(second: number, kinds: number[] | undefined): Map<number, number> {
     const seenCounts = new Map<number, number>();
     for (const event of this.boundaryEvents.values()) {
       if (event.created_at === second && (!kinds || kinds.includes(event.kind)))
         seenCounts.set(event.kind, (seenCounts.get(event.kind) ?? 0) + 1);
     }
+    return seenCounts;
+  }
+
+  /** The kinds seen, fewest events first, in groups the relay accepts in one filter. */
+  private groupSeenKinds(seenCounts: Map<number, number>): number[][] {
     // Groups sized to fill about half of what the relay really returns per page.
     const effectiveCap = Math.min(this.pageLimit(), this.limits.values.largestPage || this.pageLimit());
     const half = Math.max(1, Math.floor(effectiveCap / 2));
@@ -454,58 +484,59 @@ class WindowPager {
       groupCount += count;
     }
     if (group.length > 0) groups.push(group);
-    const others = allKinds(kinds).filter((kind) => !seenCounts.has(kind));
-    // A stack of REQs, each a list of kinds lists (one filter per list); popped last-in first.
-    const stack: number[][][] = [];
-    const pushOthers = (lists: number[]) => {
-      const filters = chunk(lists, this.limits.values.maxKinds);
-      for (const batch of batchBySize(filters, this.limits.values.maxFilters, this.limits.values.maxRequestBytes).reverse())
-        stack.push(batch);
-    };
-    pushOthers(others);
-    for (const seen of groups.reverse()) stack.push([seen]);
-    while (stack.length > 0) {
-      const lists = stack.pop() as number[][];
-      if (
-        lists.some((list) => list.length > this.limits.values.maxKinds) ||
-        lists.length > this.limits.values.maxFilters ||
-        (lists.length > 1 && requestBytes(lists) > this.limits.values.maxRequestBytes)
-      ) {
-        pushOthers(lists.flat());
-        continue;
-      }
-      const filters = lists.map((list): PageRequest => ({ since: second, until: second, limit: this.pageLimit(), kinds: list }));
-      const asked = await this.ask(filters);
-      if (asked.type === 'stop') return 'stop';
-      if (asked.type === 'replan') {
-        stack.push(lists);
-        continue;
-      }
-      const { page, inFilter, fresh, cap } = asked;
-      await this.deliver(fresh, second);
-      if (page.end !== 'eose') {
-        await this.owe({ since: second, until: second, reason: 'stalled', detail: page.endDetail ?? 'no EOSE' });
-        continue;
-      }
-      if (page.received < cap) {
-        if (filters.length === 1) this.noteProven(filters[0] as PageRequest, new Set(inFilter.map((event) => event.id)).size);
-        continue;
-      }
-      if (lists.length > 1) {
-        for (const list of [...lists].reverse()) stack.push([list]);
-        continue;
-      }
-      const list = lists[0] as number[];
-      if (filters.length === 1 && (await this.countProves(filters[0] as PageRequest))) continue;
-      if (list.length > 1) {
-        const middle = Math.ceil(list.length / 2);
-        stack.push([list.slice(middle)], [list.slice(0, middle)]);
-        continue;
-      }
-      const outcome = await this.drainKindByAuthors(second, list[0] as number);
-      if (outcome === 'stop') return 'stop';
+    return groups;
+  }
+
+  /** Pushes `kinds` as REQs of kinds lists within the relay's limits (the first REQ on top). */
+  private pushKindLists(stack: number[][][], kinds: number[]): void {
+    const filters = chunk(kinds, this.limits.values.maxKinds);
+    for (const batch of batchBySize(filters, this.limits.values.maxFilters, this.limits.values.maxRequestBytes).reverse())
+      stack.push(batch);
+  }
+
+  /** False when the limits learned since this REQ was planned no longer admit it. */
+  private fitsLimits(lists: number[][]): boolean {
+    return !(
+      lists.some((list) => list.length > this.limits.values.maxKinds) ||
+      lists.length > this.limits.values.maxFilters ||
+      (lists.length > 1 && requestBytes(lists) > this.limits.values.maxRequestBytes)
+    );
+  }
+
+  /**
+   * One REQ of the crowded second by kinds lists. A full answer is split: several filters one by one,
+   * one list in halves, a single kind by authors (unless a trusted COUNT proves it).
+   */
+  private async drainKinds(second: number, lists: number[][], stack: number[][][]): Promise<'done' | 'stop'> {
+    const filters = lists.map((list): PageRequest => ({ since: second, until: second, limit: this.pageLimit(), kinds: list }));
+    const asked = await this.ask(filters);
+    if (asked.type === 'stop') return 'stop';
+    if (asked.type === 'replan') {
+      stack.push(lists);
+      return 'done';
     }
-    return 'done';
+    const { page, inFilter, fresh, cap } = asked;
+    await this.deliver(fresh, second);
+    if (page.end !== 'eose') {
+      await this.owe({ since: second, until: second, reason: 'stalled', detail: page.endDetail ?? 'no EOSE' });
+      return 'done';
+    }
+    if (page.received < cap) {
+      if (filters.length === 1) this.noteProven(filters[0] as PageRequest, new Set(inFilter.map((event) => event.id)).size);
+      return 'done';
+    }
+    if (lists.length > 1) {
+      for (const list of [...lists].reverse()) stack.push([list]);
+      return 'done';
+    }
+    const list = lists[0] as number[];
+    if (filters.length === 1 && (await this.countProves(filters[0] as PageRequest))) return 'done';
+    if (list.length > 1) {
+      const middle = Math.ceil(list.length / 2);
+      stack.push([list.slice(middle)], [list.slice(0, middle)]);
+      return 'done';
+    }
+    return this.drainKindByAuthors(second, list[0] as number);
   }
 
   /**

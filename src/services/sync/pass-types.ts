@@ -5,7 +5,7 @@
 import type { Config } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
 import type { ReconcileReport } from '../../relay/negentropy-window.js';
-import type { IncompleteReason } from '../../relay/paginate.js';
+import type { WalkCounts } from '../../relay/paginate.js';
 import type { VerifyPool } from '../../verify/pool.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ByteBudget } from './byte-budget.js';
@@ -19,28 +19,12 @@ export class PassAbortedError extends Error {
   }
 }
 
-/** What a pass reports, whichever method it used. */
-export interface PassReport {
-  /** Requests sent: REQ pages, COUNTs and negentropy sessions. */
-  requests: number;
-  delivered: number;
-  outOfFilter: number;
-  /** Seconds that overflowed one page and were split (REQ pagination). */
-  crowdedSeconds: number;
-  /** True only when the pass proved its whole window and the relay owes nothing. */
-  complete: boolean;
-  /** Why not complete, in words (the first reason). */
-  incompleteReason?: string;
-  /** Requests the relay refused (CLOSED, or a NOTICE answering them). */
-  refusals: number;
-  /** Problems by kind (refused, stalled, crowded, ignores-time, …), each counted. */
-  problems: Partial<Record<IncompleteReason, number>>;
+/** What a pass reports, whichever method it used: the walk's counts, then what the relay owes after it. */
+export interface PassReport extends WalkCounts {
   /** Owed windows of this relay after the pass, and the seconds of history they cover. */
   owed: { windows: number; seconds: number };
   /** Ids the relay lists (NIP-77) but does not serve us: skipped as known, or found this pass. */
   withheld: number;
-  /** The pass ended early: its request bound or its time budget. The rest waits for the next pass. */
-  stopped?: 'request-bound' | 'time-budget';
   elapsedMs: number;
 }
 
