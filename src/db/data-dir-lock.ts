@@ -11,14 +11,15 @@ const POLL_MS = 100;
 /** Lock files this process holds: a second open in the same process must wait too. */
 const heldByThisProcess = new Set<string>();
 
+/** Why a second process cannot share the data directory, and the ways out. */
+const ONE_PROCESS_AT_A_TIME = 'PGlite serves one process at a time: stop it, or use PostgreSQL (BIGBROTR_DATABASE_URL) to run several';
+
 export class DataDirLockedError extends Error {
   constructor(
     readonly dataDir: string,
     readonly ownerPid: number,
   ) {
-    super(
-      `the embedded database ${dataDir} is in use by another bigbrotr process (pid ${ownerPid}); PGlite serves one process at a time: stop it, or use PostgreSQL (BIGBROTR_DATABASE_URL) to run several`,
-    );
+    super(`the embedded database ${dataDir} is in use by another bigbrotr process (pid ${ownerPid}); ${ONE_PROCESS_AT_A_TIME}`);
     this.name = 'DataDirLockedError';
   }
 }

@@ -24,7 +24,10 @@ export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
-  /** Runs `fn` while holding an advisory lock, waiting up to `timeoutMs` for it (PostgreSQL: in one transaction, with a transaction-scoped lock). */
+  /**
+   * Runs `fn` while holding an advisory lock, waiting up to `timeoutMs` for it
+   * (PostgreSQL: in one transaction, with a transaction-scoped lock).
+   */
   withAdvisoryLock<T>(key: bigint, timeoutMs: number, fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;

@@ -54,13 +54,19 @@ async function windowsEnd(
   return newest === null || newest === undefined ? undefined : Number(newest);
 }
 
-/** Above this many matches expected per event of the page, a search goes by windows; below, the whole archive's query reads few rows anyway. */
+/**
+ * Above this many matches expected per event of the page, a search goes by windows; below, the whole
+ * archive's query reads few rows anyway.
+ */
 export const WINDOW_MIN_EXPECTED_MATCHES_PER_ROW = 10;
 
 export interface SearchOptions {
   /** The clock, in seconds (windows end at most a day after it). */
   nowSeconds?: number;
-  /** Matches the planner must expect per event of the page before windows are used (default WINDOW_MIN_EXPECTED_MATCHES_PER_ROW; 0: always). */
+  /**
+   * Matches the planner must expect per event of the page before windows are used
+   * (default WINDOW_MIN_EXPECTED_MATCHES_PER_ROW; 0: always).
+   */
   windowAbove?: number;
 }
 
@@ -112,7 +118,10 @@ async function rareValues(
   return expected <= unknown * UNKNOWN_VALUE_MARGIN;
 }
 
-/** An estimate within this factor of an unknown value's is an unknown value's (the planner's defaults vary a little with the values' length). */
+/**
+ * An estimate within this factor of an unknown value's is an unknown value's (the planner's defaults
+ * vary a little with the values' length).
+ */
 const UNKNOWN_VALUE_MARGIN = 1.5;
 
 /**

@@ -11,9 +11,10 @@ import { copyEventBatch, type InsertBatchResult } from './event-copy.js';
 export type { InsertBatchResult } from './event-copy.js';
 
 /**
- * Stores validated events seen on one relay (`null`: events of our own that no relay holds yet). Splits into statements of at most `batchSize` events;
- * each statement is atomic (events and their provenance together). Given the database, each batch is
- * its own transaction; given a transaction, the batches are part of it.
+ * Stores validated events seen on one relay (`null`: events of our own that no relay holds yet).
+ * Splits into statements of at most `batchSize` events; each statement is atomic (events and their
+ * provenance together). Given the database, each batch is its own transaction; given a transaction,
+ * the batches are part of it.
  */
 export async function insertEventBatch(
   db: Database | Transaction,

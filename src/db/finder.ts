@@ -18,7 +18,8 @@ export interface ArchivedEventRow {
 
 export async function readFinderCursor(db: Queryable, source: string): Promise<FinderPosition | undefined> {
   const { rows } = await db.query<{ at: string; id: string }>(
-    `SELECT to_char(position_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, encode(position_id, 'hex') AS id FROM finder_cursor WHERE source = $1`,
+    `SELECT to_char(position_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, encode(position_id, 'hex') AS id
+     FROM finder_cursor WHERE source = $1`,
     [source],
   );
   return rows[0];
@@ -40,7 +41,8 @@ export async function archivedEventsAfter(
   lagSeconds: number,
 ): Promise<ArchivedEventRow[]> {
   const { rows } = await db.query<ArchivedEventRow>(
-    `SELECT kind, tags, content, to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS archived_at, encode(id, 'hex') AS id
+    `SELECT kind, tags, content, to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS archived_at,
+         encode(id, 'hex') AS id
      FROM event
      WHERE archived_at < now() - make_interval(secs => $4::double precision)
        AND ($1::timestamptz IS NULL OR (archived_at, id) > ($1::timestamptz, decode($2, 'hex')))
@@ -73,8 +75,10 @@ export async function recordRelayMentions(
      SELECT url, network, $4, count FROM unnest($1::text[], $2::text[], $3::bigint[]) AS input(url, network, count)
      ON CONFLICT (url) DO UPDATE SET
        mention_count = r.mention_count + EXCLUDED.mention_count,
-       state = CASE WHEN r.state = 'retired' AND r.state_changed_at <= now() - make_interval(secs => $5::double precision) THEN 'candidate' ELSE r.state END,
-       state_changed_at = CASE WHEN r.state = 'retired' AND r.state_changed_at <= now() - make_interval(secs => $5::double precision) THEN now() ELSE r.state_changed_at END,
+       state = CASE WHEN r.state = 'retired' AND r.state_changed_at <= now() - make_interval(secs => $5::double precision)
+           THEN 'candidate' ELSE r.state END,
+       state_changed_at = CASE WHEN r.state = 'retired' AND r.state_changed_at <= now() - make_interval(secs => $5::double precision)
+           THEN now() ELSE r.state_changed_at END,
        updated_at = now()
      RETURNING (xmax = 0) AS inserted, (xmax <> 0 AND state = 'candidate' AND state_changed_at = now()) AS revived`,
     [
@@ -112,7 +116,8 @@ export async function relaysForDirectScan(
 
 export async function saveDirectScanPosition(db: Queryable, relayId: number, until: number): Promise<void> {
   await db.query(
-    `INSERT INTO finder_cursor (source, position_at, position_id, updated_at) VALUES ('relay:' || $1, to_timestamp($2), '\\x00'::bytea, now())
+    `INSERT INTO finder_cursor (source, position_at, position_id, updated_at)
+     VALUES ('relay:' || $1, to_timestamp($2), '\\x00'::bytea, now())
      ON CONFLICT (source) DO UPDATE SET position_at = EXCLUDED.position_at, updated_at = now()`,
     [relayId, until],
   );

@@ -212,7 +212,8 @@ export async function deleteExpiredProvenanceBatch(
        WHERE er.event_id = b.id AND NOT EXISTS (SELECT 1 FROM event_default d WHERE d.id = er.event_id)
        RETURNING 1
      )
-     SELECT (SELECT count(*) FROM batch) AS events, (SELECT count(*) FROM gone) AS links, (SELECT encode(id, 'hex') FROM batch ORDER BY id DESC LIMIT 1) AS last_id`,
+     SELECT (SELECT count(*) FROM batch) AS events, (SELECT count(*) FROM gone) AS links,
+            (SELECT encode(id, 'hex') FROM batch ORDER BY id DESC LIMIT 1) AS last_id`,
     [afterIdHex, limit],
   );
   const row = rows[0];

@@ -58,17 +58,20 @@ export async function topKinds(db: Queryable, limit: number): Promise<{ kind: nu
 export async function relayBreakdown(db: Queryable, limit: number) {
   const group = async (expression: string, join: string) => {
     const { rows } = await db.query<{ value: string | null; relays: string }>(
-      `SELECT ${expression} AS value, count(*) AS relays FROM relay r ${join} WHERE r.state <> 'retired' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT $1`,
+      `SELECT ${expression} AS value, count(*) AS relays FROM relay r ${join}
+       WHERE r.state <> 'retired' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT $1`,
       [limit],
     );
     return rows.map((row) => ({ value: row.value ?? 'unknown', relays: Number(row.relays) }));
   };
   const latestDoc = (type: string) =>
-    `LEFT JOIN LATERAL (SELECT m.data FROM relay_check c JOIN metadata m ON m.id = c.metadata_id WHERE c.relay_id = r.id AND c.check_type = '${type}' AND c.ok ORDER BY c.checked_at DESC LIMIT 1) d ON true`;
+    `LEFT JOIN LATERAL (SELECT m.data FROM relay_check c JOIN metadata m ON m.id = c.metadata_id
+      WHERE c.relay_id = r.id AND c.check_type = '${type}' AND c.ok ORDER BY c.checked_at DESC LIMIT 1) d ON true`;
   // One after the other: `db` may be a single transaction connection.
   // `git+https://github.com/hoytech/strfry.git`, `https://github.com/hoytech/strfry` → `hoytech/strfry`
   const software = await group(
-    `regexp_replace(regexp_replace(lower(d.data ->> 'software'), '^(git\\+)?(https?://)?(www\\.)?(github\\.com/|gitlab\\.com/)?', ''), '(\\.git)?/*$', '')`,
+    `regexp_replace(regexp_replace(lower(d.data ->> 'software'), '^(git\\+)?(https?://)?(www\\.)?(github\\.com/|gitlab\\.com/)?', ''),
+      '(\\.git)?/*$', '')`,
     latestDoc('nip11'),
   );
   const countries = await group(`d.data ->> 'country'`, latestDoc('geo'));
@@ -82,7 +85,8 @@ export async function latencyDistribution(db: Queryable): Promise<{ le_ms: numbe
   const bounds = [50, 100, 200, 500, 1000, 2000, 5000];
   const { rows } = await db.query<{ bucket: number; relays: string }>(
     // width_bucket counts a value equal to a bound in the next bucket; rtt_ms - 1 makes each bucket "≤ bound" (integer ms).
-    `SELECT width_bucket(rtt_ms - 1, $1::int[]) AS bucket, count(*) AS relays FROM relay_metadata_latest WHERE check_type = 'open' AND ok AND rtt_ms IS NOT NULL GROUP BY 1 ORDER BY 1`,
+    `SELECT width_bucket(rtt_ms - 1, $1::int[]) AS bucket, count(*) AS relays FROM relay_metadata_latest
+     WHERE check_type = 'open' AND ok AND rtt_ms IS NOT NULL GROUP BY 1 ORDER BY 1`,
     [bounds],
   );
   return [...bounds, null].map((bound, index) => ({

@@ -31,7 +31,8 @@ export interface NipClaim {
  */
 /** The latest claim probe of relay `r` found `subject` with `status`. */
 const probed = (subject: string, status: 'verified' | 'refuted') =>
-  `EXISTS (SELECT 1 FROM relay_metadata_latest q WHERE q.relay_id = r.id AND q.check_type = 'claims' AND q.ok AND q.detail -> 'findings' @> '[{"subject": "${subject}", "status": "${status}"}]'::jsonb)`;
+  `EXISTS (SELECT 1 FROM relay_metadata_latest q WHERE q.relay_id = r.id AND q.check_type = 'claims' AND q.ok
+    AND q.detail -> 'findings' @> '[{"subject": "${subject}", "status": "${status}"}]'::jsonb)`;
 
 const OBSERVED: Record<ObservedNip, { verified: string; refuted: string }> = {
   '9': { verified: probed('9', 'verified'), refuted: probed('9', 'refuted') },
@@ -39,7 +40,8 @@ const OBSERVED: Record<ObservedNip, { verified: string; refuted: string }> = {
   '50': { verified: probed('50', 'verified'), refuted: probed('50', 'refuted') },
   '70': { verified: probed('70', 'verified'), refuted: probed('70', 'refuted') },
   '42': {
-    verified: `EXISTS (SELECT 1 FROM relay_metadata_latest q WHERE q.relay_id = r.id AND q.check_type = 'requirements' AND (q.detail ->> 'challenged')::boolean)`,
+    verified: `EXISTS (SELECT 1 FROM relay_metadata_latest q WHERE q.relay_id = r.id
+          AND q.check_type = 'requirements' AND (q.detail ->> 'challenged')::boolean)`,
     refuted: 'false',
   },
   '45': {

@@ -154,7 +154,17 @@ export function checkDatabasePassword(url: string | undefined, env: NodeJS.Proce
   throw new ConfigError([
     {
       path: field,
-      message: `refusing to connect to PostgreSQL on ${target.host} over the network: ${weakness}. A server that is not on this machine (127.0.0.0/8, ::1, localhost, unix socket) needs a random password of at least ${MIN_PASSWORD_LENGTH} characters that is neither a common default nor the user name (e.g. openssl rand -base64 24, URL-encoded in ${field})`,
+      message: weakRemotePasswordMessage(target.host, weakness, field),
     },
   ]);
+}
+
+/** The refusal of a weak password to a server on the network, saying what a strong one is and how to make one. */
+function weakRemotePasswordMessage(host: string, weakness: string, field: string): string {
+  return (
+    `refusing to connect to PostgreSQL on ${host} over the network: ${weakness}. ` +
+    'A server that is not on this machine (127.0.0.0/8, ::1, localhost, unix socket) needs a random password of at least ' +
+    `${MIN_PASSWORD_LENGTH} characters that is neither a common default nor the user name ` +
+    `(e.g. openssl rand -base64 24, URL-encoded in ${field})`
+  );
 }

@@ -71,6 +71,12 @@ function transactionOf(client: pg.PoolClient): Transaction {
   };
 }
 
+/** What to do when a pooler refuses the statement_timeout start-up parameter. */
+const POOLER_STARTUP_PARAMETER_HINT =
+  'a connection pooler (PgBouncer) refuses the statement_timeout start-up parameter that database.statement_timeout_ms sends: ' +
+  'add statement_timeout to its ignore_startup_parameters and set the timeout on the database or role ' +
+  '(ALTER DATABASE ... SET statement_timeout), or set database.statement_timeout_ms to 0 (docs/database.md)';
+
 /** The first connection failed: the driver's reason, the server named (never the password), and a hint for known causes. */
 function connectError(error: unknown, config: DatabaseConfig, field: string): DatabaseError {
   let server = 'PostgreSQL';
@@ -86,12 +92,14 @@ function connectError(error: unknown, config: DatabaseConfig, field: string): Da
   let hint = '';
   if (/unsupported startup parameter/i.test(wrapped.message)) {
     // PgBouncer refuses start-up parameters it does not know, `statement_timeout` among them.
-    hint =
-      'a connection pooler (PgBouncer) refuses the statement_timeout start-up parameter that database.statement_timeout_ms sends: add statement_timeout to its ignore_startup_parameters and set the timeout on the database or role (ALTER DATABASE ... SET statement_timeout), or set database.statement_timeout_ms to 0 (docs/database.md)';
+    hint = POOLER_STARTUP_PARAMETER_HINT;
   } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altnames/i.test(wrapped.message)) {
     hint = `with database.ssl_mode ${config.ssl_mode} the host in ${field} must be a name (or address) in the server's certificate`;
   } else if (/certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY/i.test(`${String(code)} ${wrapped.message}`)) {
-    hint = `the server's TLS certificate was not accepted (database.ssl_mode ${config.ssl_mode}): database.ssl_ca_file must be the CA that signed it${config.ssl_ca_file ? ` (now ${config.ssl_ca_file})` : ' (not set: only the system CAs are trusted)'}`;
+    const caFile = config.ssl_ca_file ? ` (now ${config.ssl_ca_file})` : ' (not set: only the system CAs are trusted)';
+    hint =
+      `the server's TLS certificate was not accepted (database.ssl_mode ${config.ssl_mode}): ` +
+      `database.ssl_ca_file must be the CA that signed it${caFile}`;
   }
   return hint ? new DatabaseError(`${wrapped.message}; ${hint}`, { cause: error, code: wrapped.code }) : wrapped;
 }

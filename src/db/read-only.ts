@@ -13,7 +13,10 @@ export function readOnlyTransaction<T>(db: Database, statementTimeoutMs: number,
   });
 }
 
-/** Whether the database cancelled a statement for running past its statement_timeout (57014 query_canceled, or its message through a pooler). */
+/**
+ * Whether the database cancelled a statement for running past its statement_timeout
+ * (57014 query_canceled, or its message through a pooler).
+ */
 export function isStatementTimeout(error: unknown): boolean {
   return (error as { code?: unknown } | undefined)?.code === '57014' || /statement timeout/i.test(errorMessage(error));
 }

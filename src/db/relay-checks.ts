@@ -65,7 +65,8 @@ export async function storeRelayChecks(db: Database | Queryable, relayId: number
     await tx.query(
       `INSERT INTO relay_check (relay_id, check_type, checked_at, ok, rtt_ms, reason, metadata_id, detail)
        SELECT $1, type, checked_at, ok, rtt_ms, reason, decode(id_hex, 'hex'), detail::jsonb
-       FROM unnest($2::text[], $3::timestamptz[], $4::boolean[], $5::int[], $6::text[], $7::text[], $8::text[]) AS c(type, checked_at, ok, rtt_ms, reason, id_hex, detail)`,
+       FROM unnest($2::text[], $3::timestamptz[], $4::boolean[], $5::int[], $6::text[], $7::text[], $8::text[])
+         AS c(type, checked_at, ok, rtt_ms, reason, id_hex, detail)`,
       [
         relayId,
         rows.map((row) => row.check.type),
@@ -110,7 +111,8 @@ export async function dueRelaysForMonitor(
      LEFT JOIN LATERAL (
        SELECT checked_at FROM relay_check c WHERE c.relay_id = r.id AND c.check_type = 'claims' AND c.ok ORDER BY c.checked_at DESC LIMIT 1
      ) claims ON true
-     WHERE ($4::text[] IS NULL AND r.state = 'active' AND (last.checked_at IS NULL OR last.checked_at < now() - make_interval(secs => $1::double precision))
+     WHERE ($4::text[] IS NULL AND r.state = 'active' AND (last.checked_at IS NULL
+                 OR last.checked_at < now() - make_interval(secs => $1::double precision))
             OR r.url = ANY($4::text[]))
        AND NOT EXISTS (SELECT 1 FROM service_lease l WHERE l.service = $3 AND l.resource = r.id::text AND l.expires_at > now())
        AND ($4::text[] IS NOT NULL OR NOT r.id = ANY($5::int[]))

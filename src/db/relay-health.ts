@@ -17,7 +17,9 @@ export async function recordRelayFailure(db: Queryable, relayId: number, reason:
        consecutive_failures = relay_health.consecutive_failures + 1,
        last_failure_at = now(),
        last_error = EXCLUDED.last_error,
-       benched_until = now() + make_interval(secs => least($4::double precision, $3::double precision * power(2, relay_health.consecutive_failures)) * (0.5 + random())),
+       benched_until = now() + make_interval(secs => least($4::double precision,
+           $3::double precision * power(2, relay_health.consecutive_failures))
+           * (0.5 + random())),
        updated_at = now()`,
     [relayId, reason.slice(0, 500), policy.baseSeconds, policy.maxSeconds],
   );

@@ -56,7 +56,9 @@ export async function recordProbeFailure(
        attempts = relay_validation.attempts + 1,
        first_failure_at = COALESCE(relay_validation.first_failure_at, now()),
        last_attempt_at = now(),
-       next_attempt_at = now() + make_interval(secs => least($4::double precision, $3::double precision * power(2, relay_validation.attempts)) * (0.5 + random())),
+       next_attempt_at = now() + make_interval(secs => least($4::double precision,
+           $3::double precision * power(2, relay_validation.attempts))
+           * (0.5 + random())),
        last_error = EXCLUDED.last_error,
        updated_at = now()
      RETURNING attempts, first_failure_at <= now() - make_interval(secs => $5::double precision) AS old_enough`,

@@ -52,7 +52,8 @@ export async function advanceCompletedUntil(db: Queryable, relayId: number, unti
   await db.query(
     `INSERT INTO sync_cursor (relay_id, scope, completed_until, updated_at) VALUES ($1, $2, $3, now())
      ON CONFLICT (relay_id, scope) DO UPDATE
-       SET completed_until = GREATEST(sync_cursor.completed_until, EXCLUDED.completed_until), pass_until = NULL, position_at = NULL, updated_at = now()`,
+       SET completed_until = GREATEST(sync_cursor.completed_until, EXCLUDED.completed_until),
+           pass_until = NULL, position_at = NULL, updated_at = now()`,
     [relayId, scope, until],
   );
 }
@@ -68,7 +69,8 @@ export async function recordPassOutcome(
   scope = 'all',
 ): Promise<void> {
   await db.query(
-    `INSERT INTO sync_cursor (relay_id, scope, last_pass_at, last_pass_complete, last_pass_reason, last_pass_requests, last_full_pass_at, updated_at)
+    `INSERT INTO sync_cursor (relay_id, scope, last_pass_at, last_pass_complete, last_pass_reason, last_pass_requests,
+      last_full_pass_at, updated_at)
      VALUES ($1, $2, now(), $3, $4, $5, CASE WHEN $6::boolean THEN to_timestamp($7::double precision / 1000) END, now())
      ON CONFLICT (relay_id, scope) DO UPDATE
        SET last_pass_at = now(), last_pass_complete = EXCLUDED.last_pass_complete, last_pass_reason = EXCLUDED.last_pass_reason,
@@ -87,7 +89,8 @@ export async function recordNegentropySupport(
   scope = 'all',
 ): Promise<void> {
   await db.query(
-    `INSERT INTO sync_cursor (relay_id, scope, negentropy, negentropy_checked_at) VALUES ($1, $2, $3, to_timestamp($4::double precision / 1000))
+    `INSERT INTO sync_cursor (relay_id, scope, negentropy, negentropy_checked_at)
+     VALUES ($1, $2, $3, to_timestamp($4::double precision / 1000))
      ON CONFLICT (relay_id, scope) DO UPDATE SET negentropy = EXCLUDED.negentropy, negentropy_checked_at = EXCLUDED.negentropy_checked_at`,
     [relayId, scope, supported ? 'supported' : 'unsupported', atMs],
   );

@@ -49,7 +49,8 @@ export async function planOwed(
 ): Promise<{ rows: OwedRow[]; lastId: number }> {
   if (window) {
     await db.query(
-      `INSERT INTO sync_gap (relay_id, since, until, reason, next_try_at) VALUES ($1, $2, $3, 'pass in progress', to_timestamp($4::double precision / 1000))`,
+      `INSERT INTO sync_gap (relay_id, since, until, reason, next_try_at)
+         VALUES ($1, $2, $3, 'pass in progress', to_timestamp($4::double precision / 1000))`,
       [relayId, window.since, window.until, nowMs],
     );
   }
@@ -63,7 +64,9 @@ export async function planOwed(
     reason: string;
     attempts: number;
   }>(
-    `SELECT id, since, until, reason, attempts FROM sync_gap WHERE relay_id = $1 AND next_try_at <= to_timestamp($2::double precision / 1000) ORDER BY until DESC, since DESC`,
+    `SELECT id, since, until, reason, attempts FROM sync_gap
+     WHERE relay_id = $1 AND next_try_at <= to_timestamp($2::double precision / 1000)
+     ORDER BY until DESC, since DESC`,
     [relayId, nowMs],
   );
   const due = rows.map((row) => ({

@@ -50,7 +50,8 @@ export async function dueRelays(db: Queryable, options: DueRelayOptions): Promis
        AND (cardinality($6::text[]) = 0 OR r.url ~ ANY($6::text[]))
        AND (NOT $7::boolean OR r.url = ANY($3::text[]))
        AND r.network = ANY($9::text[])
-     ORDER BY priority DESC, c.updated_at IS NOT NULL, NOT EXISTS (SELECT 1 FROM sync_gap g WHERE g.relay_id = r.id AND g.next_try_at <= now()), c.updated_at, r.id
+     ORDER BY priority DESC, c.updated_at IS NOT NULL,
+              NOT EXISTS (SELECT 1 FROM sync_gap g WHERE g.relay_id = r.id AND g.next_try_at <= now()), c.updated_at, r.id
      LIMIT $2`,
     [
       options.intervalSeconds,
