@@ -258,18 +258,7 @@ class WindowPager {
       }
       const { page, inFilter, fresh, cap } = asked;
       if (inFilter.length === 0) {
-        // A full page of nothing we asked for: the relay answers outside the window (ignores
-        // since/until); a few strays in a short page are just strays (counted as out of filter).
-        if (page.end === 'eose' && page.events.length > 0 && page.received >= cap) {
-          await this.owe({
-            since,
-            until,
-            reason: 'ignores-time',
-            detail: `the relay answers ${describeFilters([filterOf(request)])} with events outside it (it ignores since/until)`,
-          });
-        } else if (page.end !== 'eose') {
-          await this.owe({ since, until, reason: 'stalled', detail: page.endDetail ?? 'no EOSE' });
-        } else if (page.received < cap) this.noteProven(request, 0);
+        await this.endOnEmptyPage(request, page, cap);
         return {};
       }
       const oldest = inFilter.reduce((min, event) => Math.min(min, event.created_at), Number.POSITIVE_INFINITY);
@@ -288,6 +277,23 @@ class WindowPager {
       until -= 1;
     }
     return {};
+  }
+
+  /** A page with nothing we asked for ends the scope's walk: proven, owed as stalled, or owed as ignoring time. */
+  private async endOnEmptyPage(request: PageRequest, page: PageResult, cap: number): Promise<void> {
+    const { since, until } = request;
+    // A full page of nothing we asked for: the relay answers outside the window (ignores
+    // since/until); a few strays in a short page are just strays (counted as out of filter).
+    if (page.end === 'eose' && page.events.length > 0 && page.received >= cap) {
+      await this.owe({
+        since,
+        until,
+        reason: 'ignores-time',
+        detail: `the relay answers ${describeFilters([filterOf(request)])} with events outside it (it ignores since/until)`,
+      });
+    } else if (page.end !== 'eose') {
+      await this.owe({ since, until, reason: 'stalled', detail: page.endDetail ?? 'no EOSE' });
+    } else if (page.received < cap) this.noteProven(request, 0);
   }
 
   /**
@@ -334,13 +340,19 @@ class WindowPager {
       const largestBefore = this.limits.values.largestPage;
       if (page.end === 'eose' && filters.length === 1) this.limits.notePage(page.received);
       const cap = Math.min(this.limits.capFor(asked), largestBefore);
-      const inFilter: NostrEvent[] = [];
-      for (const event of page.events) {
-        if (filters.some((filter) => matchesRequest(event, filter))) inFilter.push(event);
-        else this.report.outOfFilter += 1;
-      }
+      const inFilter = this.inFilterOf(page.events, filters);
       return { type: 'page', page, inFilter, fresh: this.freshOf(inFilter), cap };
     }
+  }
+
+  /** The events that match one of the filters; the others are counted as out of filter. */
+  private inFilterOf(events: NostrEvent[], filters: PageRequest[]): NostrEvent[] {
+    const inFilter: NostrEvent[] = [];
+    for (const event of events) {
+      if (filters.some((filter) => matchesRequest(event, filter))) inFilter.push(event);
+      else this.report.outOfFilter += 1;
+    }
+    return inFilter;
   }
 
   /** Drops duplicates within the page and events already delivered at the boundary second. */
@@ -584,9 +596,15 @@ class WindowPager {
       }
     }
     if (overflowingAuthors.length > 0 && (await this.fetchKnownIds(second, kind, overflowingAuthors)) === 'stop') return 'stop';
+    await this.proveKindOrOwe(second, kind, overflowing);
+    return 'done';
+  }
+
+  /** After the authors: the kind's second is proven only by a trusted COUNT, and only when no author overflowed; else it is owed. */
+  private async proveKindOrOwe(second: number, kind: number, overflowing: number): Promise<void> {
     // Authors never seen in this second cannot be named in a filter: only a trusted COUNT can tell.
     const whole: PageRequest = { since: second, until: second, limit: this.pageLimit(), kinds: [kind] };
-    if (overflowing === 0 && (await this.countProves(whole))) return 'done';
+    if (overflowing === 0 && (await this.countProves(whole))) return;
     await this.owe({
       since: second,
       until: second,
@@ -596,7 +614,6 @@ class WindowPager {
           ? `second ${second}: kind ${kind} of one author holds more events than the relay serves in one page`
           : `second ${second}: kind ${kind} fills the relay's page cap; authors not seen cannot be enumerated without a COUNT that agrees with REQ`,
     });
-    return 'done';
   }
 
   /** The archive's events of `authors` in that second and kind, asked for by id (what this relay holds of them is delivered). */
