@@ -111,6 +111,11 @@ function describeInput(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
+/** Why api.database_url alone is refused, and the two ways out. */
+const REPLICA_NEEDS_PRIMARY =
+  'a read replica needs a PostgreSQL primary in database.url: the embedded database serves one process and has no replicas; ' +
+  'unset api.database_url or set database.url';
+
 /** Options that are valid alone but not together. */
 function crossOptionProblems(config: Config, sources: Map<string, string>): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -118,7 +123,7 @@ function crossOptionProblems(config: Config, sources: Map<string, string>): Conf
     const from = sources.get('api.database_url');
     problems.push({
       path: 'api.database_url',
-      message: `a read replica needs a PostgreSQL primary in database.url: the embedded database serves one process and has no replicas; unset api.database_url or set database.url${from ? ` (from ${from})` : ''}`,
+      message: `${REPLICA_NEEDS_PRIMARY}${from ? ` (from ${from})` : ''}`,
     });
   }
   return problems;
