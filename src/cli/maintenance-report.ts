@@ -31,7 +31,8 @@ export function maintenanceReportLines(report: MaintenanceReport): string[] {
   for (const action of report.dropped) lines.push(`${done('drop', 'dropped')} ${action.name} ${describeRange(action)}`);
   const defaults = report.defaultPartitionRows;
   lines.push(
-    `rows in the default partitions${report.dryRun ? ' now' : ''}: event_default ${defaults.event}, relay_check_default ${defaults.relay_check}`,
+    `rows in the default partitions${report.dryRun ? ' now' : ''}: ` +
+      `event_default ${defaults.event}, relay_check_default ${defaults.relay_check}`,
   );
   if (report.analyzed.length > 0) lines.push(`${done('analyze', 'analyzed')}: ${report.analyzed.join(', ')}`);
   for (const warning of report.warnings) lines.push(`warning: ${warning}`);

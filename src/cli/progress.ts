@@ -4,6 +4,8 @@
  */
 import type { PassProgress } from '../services/sync/relay-sync.js';
 
+const count = (value: number): string => value.toLocaleString('en-US');
+
 interface RelayProgress {
   startedAt: number;
   latest: PassProgress;
@@ -28,9 +30,9 @@ export function createProgressReporter(write: (line: string) => void, intervalMs
         entry.latest.positionAt === undefined
           ? ''
           : `, reached ${new Date(entry.latest.positionAt * 1000).toISOString().replace('.000Z', 'Z')}`;
-      write(
-        `${url}: ${entry.latest.stored.toLocaleString('en-US')} new events (${rate.toLocaleString('en-US')}/s), ${entry.latest.newLinks.toLocaleString('en-US')} new links, ${entry.latest.method === 'negentropy' ? 'NIP-77' : 'REQ'}${position}`,
-      );
+      const { stored, newLinks, method } = entry.latest;
+      const protocol = method === 'negentropy' ? 'NIP-77' : 'REQ';
+      write(`${url}: ${count(stored)} new events (${count(rate)}/s), ${count(newLinks)} new links, ${protocol}${position}`);
     }
   };
   const timer = setInterval(print, intervalMs);

@@ -4,12 +4,14 @@ import { buildContext, type GlobalOptions } from '../context.js';
 import { printJson, printLine } from '../output.js';
 import { backupDatabase } from '../../db/backup.js';
 
+const BACKUP_DESCRIPTION =
+  'Back up the whole database to a file: PostgreSQL with pg_dump (custom format), ' +
+  'the embedded database as a tarball of its data directory (docs/database.md)';
+
 export function registerBackup(program: Command, run: ActionRunner): void {
   program
     .command('backup')
-    .description(
-      'Back up the whole database to a file: PostgreSQL with pg_dump (custom format), the embedded database as a tarball of its data directory (docs/database.md)',
-    )
+    .description(BACKUP_DESCRIPTION)
     .requiredOption('-o, --output <file>', 'file to write (replaced only once the backup is complete)')
     .option('--pg-bin-dir <dir>', 'directory of pg_dump (default: newest /usr/lib/postgresql/N/bin, then PATH)')
     .option('--json', 'print the result as JSON')
@@ -23,7 +25,8 @@ export function registerBackup(program: Command, run: ActionRunner): void {
         if (options.json) printJson(result);
         else
           printLine(
-            `backup of the ${result.database === 'postgres' ? 'PostgreSQL' : 'embedded'} database written to ${result.file} (${result.bytes} bytes, ${result.format === 'pg_dump' ? 'pg_dump custom format' : 'PGlite data directory tarball'})`,
+            `backup of the ${result.database === 'postgres' ? 'PostgreSQL' : 'embedded'} database written to ${result.file} ` +
+              `(${result.bytes} bytes, ${result.format === 'pg_dump' ? 'pg_dump custom format' : 'PGlite data directory tarball'})`,
           );
       }),
     );

@@ -14,12 +14,14 @@ function integer(name: string, min: number, max: number) {
   };
 }
 
+const DEMO_DESCRIPTION =
+  'Run everything on this machine with no network: local relays full of generated events, a fresh embedded archive, ' +
+  'every service, and the dashboard (its URL is printed)';
+
 export function registerDemo(program: Command, run: ActionRunner): void {
   program
     .command('demo')
-    .description(
-      'Run everything on this machine with no network: local relays full of generated events, a fresh embedded archive, every service, and the dashboard (its URL is printed)',
-    )
+    .description(DEMO_DESCRIPTION)
     .option('--relays <n>', 'local relays to start (2-20)', integer('--relays', 2, 20), 5)
     .option('--events <n>', 'generated events per relay (50-20000)', integer('--events', 50, 20_000), 600)
     .option('--port <port>', 'dashboard port (0: any free port)', integer('--port', 0, 65_535), 0)

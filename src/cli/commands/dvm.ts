@@ -5,12 +5,14 @@ import { withDatabase } from '../with-database.js';
 import { runServiceUntilStopped } from '../service-mode.js';
 import { configuredRelays, createDvmService } from '../../services/dvm/dvm-service.js';
 
+const DVM_DESCRIPTION =
+  'Answer NIP-90 job requests about the archive on dvm.relays (needs identity.secret_key), ' +
+  'until SIGINT/SIGTERM; job kinds in docs/nips.md';
+
 export function registerDvm(program: Command, run: ActionRunner): void {
   program
     .command('dvm')
-    .description(
-      'Answer NIP-90 job requests about the archive on dvm.relays (needs identity.secret_key), until SIGINT/SIGTERM; job kinds in docs/nips.md',
-    )
+    .description(DVM_DESCRIPTION)
     .action(() =>
       run(async () => {
         const context = buildContext(program.opts<GlobalOptions>());

@@ -6,12 +6,14 @@ import { printJson, printLine } from '../output.js';
 import { runServiceUntilStopped } from '../service-mode.js';
 import { createFinderService, findOnce } from '../../services/finder/finder.js';
 
+const FIND_DESCRIPTION =
+  'Discover relays: scan newly archived events (NIP-65 lists, contact lists, relay hints, NIP-66), ' +
+  'ask active relays for kinds 10002/30166, fetch external lists; add what passes screening as candidates';
+
 export function registerFind(program: Command, run: ActionRunner): void {
   program
     .command('find')
-    .description(
-      'Discover relays: scan newly archived events (NIP-65 lists, contact lists, relay hints, NIP-66), ask active relays for kinds 10002/30166, fetch external lists; add what passes screening as candidates',
-    )
+    .description(FIND_DESCRIPTION)
     .option('--once', 'scan what is new since the last scan, then exit (without it: keep scanning until SIGINT/SIGTERM)')
     .option('--json', 'with --once: print the outcome as JSON')
     .action((options: { once?: boolean; json?: boolean }) =>
@@ -26,7 +28,8 @@ export function registerFind(program: Command, run: ActionRunner): void {
               .map(([reason, count]) => `${count} ${reason}`)
               .join(', ');
             printLine(
-              `${summary.scanned} archived event(s) scanned, ${summary.relaysAsked} relay(s) asked, ${summary.listsFetched} list(s) fetched: ` +
+              `${summary.scanned} archived event(s) scanned, ${summary.relaysAsked} relay(s) asked, ` +
+                `${summary.listsFetched} list(s) fetched: ` +
                 `${summary.newCandidates} new candidate relay(s), ${summary.revived} revived${refused ? `; refused: ${refused}` : ''}`,
             );
             for (const [source, count] of Object.entries(summary.newBySource)) printLine(`  new from ${source}: ${count}`);

@@ -71,9 +71,11 @@ export function registerMonitor(program: Command, run: ActionRunner): void {
           });
           if (options.json) printJson(summary);
           else {
-            printLine(
-              `${summary.checked} relay(s) checked: ${summary.up} up, ${summary.down} down${summary.published + summary.publishFailures ? `; ${summary.published} NIP-66 event(s) published, ${summary.publishFailures} not accepted` : ''}`,
-            );
+            const publishing =
+              summary.published + summary.publishFailures
+                ? `; ${summary.published} NIP-66 event(s) published, ${summary.publishFailures} not accepted`
+                : '';
+            printLine(`${summary.checked} relay(s) checked: ${summary.up} up, ${summary.down} down${publishing}`);
             for (const relay of summary.relays)
               printLine(`${relay.up ? 'up  ' : 'down'} ${relay.url}${relay.reason ? `: ${relay.reason}` : ''}`);
             for (const skipped of summary.skipped) printLine(`skipped (${skipped.reason}): ${skipped.url}`);

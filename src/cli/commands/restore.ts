@@ -30,7 +30,8 @@ export function registerRestore(program: Command, run: ActionRunner): void {
         if (options.json) printJson(result);
         else {
           printLine(
-            `restored ${result.file} into the ${result.database === 'postgres' ? 'PostgreSQL' : 'embedded'} database${result.replaced ? ' (replacing what it held)' : ''}; schema ${result.schema ?? '(no bigbrotr schema)'}`,
+            `restored ${result.file} into the ${result.database === 'postgres' ? 'PostgreSQL' : 'embedded'} database` +
+              `${result.replaced ? ' (replacing what it held)' : ''}; schema ${result.schema ?? '(no bigbrotr schema)'}`,
           );
         }
       }),

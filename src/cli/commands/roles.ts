@@ -36,7 +36,8 @@ export function registerRoles(program: Command, run: ActionRunner): void {
           if (options.json) printJson({ prefix: options.prefix, granted });
           else if (granted.length === 0)
             printLine(
-              `none of ${options.prefix}_owner, ${options.prefix}_writer, ${options.prefix}_reader exists: nothing granted (create them with the statements of bigbrotr roles --print)`,
+              `none of ${options.prefix}_owner, ${options.prefix}_writer, ${options.prefix}_reader exists: ` +
+                'nothing granted (create them with the statements of bigbrotr roles --print)',
             );
           else printLine(`granted privileges to ${granted.join(', ')}`);
         });

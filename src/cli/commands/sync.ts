@@ -14,6 +14,7 @@ import { createVerifyPool, verifyPoolOptions, type VerifyPool } from '../../veri
 import type { PassProgress, RelaySyncResult } from '../../services/sync/relay-sync.js';
 import { createProgressReporter, type ProgressReporter } from '../progress.js';
 import { syncRelayWithRetries } from '../../services/sync/pass-runner.js';
+import { passLogFields } from '../../services/sync/pass-outcome.js';
 import { loadPriorityRelays } from '../../services/sync/priority-relays.js';
 import { relayUrlFilter } from '../../relay/url-patterns.js';
 import { relayLogger, type Logger } from '../../observability/logger.js';
@@ -26,9 +27,10 @@ import { forEachBounded } from '../../services/work-pool.js';
 /** One line per relay: what was stored, what it cost, and whether the pass proved its window. */
 export function summaryLine(result: RelaySyncResult): string {
   const { report } = result;
+  const method = result.method === 'negentropy' ? 'NIP-77 negentropy' : 'REQ pagination';
   const parts = [
     `${result.stored} new events, ${result.newLinks} new relay links`,
-    `${report.requests} requests in ${(report.elapsedMs / 1000).toFixed(1)} s (${result.method === 'negentropy' ? 'NIP-77 negentropy' : 'REQ pagination'})`,
+    `${report.requests} requests in ${(report.elapsedMs / 1000).toFixed(1)} s (${method})`,
     report.complete ? 'complete' : `incomplete: ${report.incompleteReason ?? 'unknown'}; ${report.owed.windows} owed window(s)`,
   ];
   if (report.refusals > 0) parts.push(`${report.refusals} refused requests`);
@@ -192,19 +194,7 @@ async function syncOneRelay(pass: OncePass, relay: RelayToSync, outcomes: SyncOu
       ...(progress ? { onProgress: (update: PassProgress) => progress.update(update) } : {}),
     });
     outcomes.results.push(result);
-    log.info(
-      {
-        method: result.method,
-        stored: result.stored,
-        requests: result.report.requests,
-        refusals: result.report.refusals,
-        owedWindows: result.report.owed.windows,
-        complete: result.report.complete,
-        elapsedMs: result.report.elapsedMs,
-        invalid: result.invalid,
-      },
-      'relay pass done',
-    );
+    log.info(passLogFields(result), 'relay pass done');
   } catch (error) {
     outcomes.failures.push({ relay: relay.url, error: errorMessage(error) });
     log.error({ err: error }, 'relay pass failed; its cursor keeps what was committed');

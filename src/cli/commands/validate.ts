@@ -21,7 +21,8 @@ export function registerValidate(program: Command, run: ActionRunner): void {
           if (options.json) printJson(summary);
           else {
             printLine(
-              `${summary.probed} candidate(s) probed: ${summary.promoted.length} active, ${summary.failed.length} failed, ${summary.retired.length} retired, ${summary.refused.length} refused`,
+              `${summary.probed} candidate(s) probed: ${summary.promoted.length} active, ${summary.failed.length} failed, ` +
+                `${summary.retired.length} retired, ${summary.refused.length} refused`,
             );
             for (const url of summary.promoted) printLine(`active: ${url}`);
             for (const failure of summary.failed) printLine(`failed (attempt ${failure.attempts}): ${failure.url}: ${failure.reason}`);
