@@ -6,7 +6,7 @@ import { recordPassOutcome } from '../../db/sync-cursors.js';
 import { owedSummary, type OwedSummary } from '../../db/sync-gaps.js';
 import type { syncMetrics } from './metrics.js';
 import type { PassContext } from './owed-windows.js';
-import type { PassReport } from './pass-types.js';
+import type { PassReport, RelaySyncResult } from './pass-types.js';
 
 type SyncMetrics = ReturnType<typeof syncMetrics>;
 
@@ -83,4 +83,19 @@ export function logOutcome(context: PassContext, outcome: PassOutcome): void {
       { reason: outcome.incompleteReason, owedWindows: outcome.owed.windows, requests: total.requests },
       'pass incomplete; what is not proven stays owed and is retried by later passes',
     );
+}
+
+/** What the log line closing a relay pass says, wherever the pass ran (`sync --once` or the service). */
+export function passLogFields(result: RelaySyncResult): Record<string, unknown> {
+  return {
+    method: result.method,
+    full: result.full,
+    stored: result.stored,
+    requests: result.report.requests,
+    refusals: result.report.refusals,
+    owedWindows: result.report.owed.windows,
+    complete: result.report.complete,
+    elapsedMs: result.report.elapsedMs,
+    invalid: result.invalid,
+  };
 }

@@ -21,6 +21,7 @@ import { relayUrlFilter } from '../../relay/url-patterns.js';
 import { createVerifyPool, verifyPoolOptions, type VerifyPool } from '../../verify/pool.js';
 import type { Service, ServiceOptions } from '../service.js';
 import { syncRelayWithRetries } from './pass-runner.js';
+import { passLogFields } from './pass-outcome.js';
 import { createByteBudget, type ByteBudget } from './byte-budget.js';
 import { loadPriorityRelays } from './priority-relays.js';
 import { PassAbortedError } from './relay-sync.js';
@@ -148,20 +149,7 @@ async function passOnce(slot: SlotOptions, config: Config, relay: DueRelay): Pro
   try {
     const result = await syncRelayWithRetries({ db, relay, config, pool, budget, logger: log, signal });
     await recordRelaySuccess(db, relay.id);
-    log.info(
-      {
-        method: result.method,
-        full: result.full,
-        stored: result.stored,
-        requests: result.report.requests,
-        refusals: result.report.refusals,
-        owedWindows: result.report.owed.windows,
-        complete: result.report.complete,
-        elapsedMs: result.report.elapsedMs,
-        attempts: result.attempts,
-      },
-      'relay pass done',
-    );
+    log.info({ ...passLogFields(result), attempts: result.attempts }, 'relay pass done');
   } catch (error) {
     if (error instanceof PassAbortedError || signal.aborted) return;
     if (isDatabaseOutage(error)) {
