@@ -37,7 +37,8 @@ export function createApiService(options: {
         });
         options.logger.info(
           { url: server.url },
-          `dashboard at ${server.url}/, API at ${server.url}/v1 (docs ${server.url}/v1/docs), archive relay at ${server.url.replace(/^http/, 'ws')}/`,
+          `dashboard at ${server.url}/, API at ${server.url}/v1 (docs ${server.url}/v1/docs), ` +
+            `archive relay at ${server.url.replace(/^http/, 'ws')}/`,
         );
         options.onListening?.(server.url);
         try {

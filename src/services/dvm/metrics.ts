@@ -4,12 +4,18 @@ import { metricsRegistry } from '../../observability/metrics.js';
 
 let metrics: ReturnType<typeof create> | undefined;
 
+/** Help of bigbrotr_dvm_requests_total: what each outcome means. */
+const REQUESTS_HELP =
+  'NIP-90 job requests received, by kind and outcome: answered, refused (error feedback: a request we cannot answer), ' +
+  'failed (error feedback: our side), ignored (addressed to another provider, encrypted-for-someone-else, bad signature, ' +
+  'too old, already answered), rate_limited, queue_full.';
+
 function create() {
   const registers = [metricsRegistry()];
   return {
     requests: new Counter({
       name: 'bigbrotr_dvm_requests_total',
-      help: 'NIP-90 job requests received, by kind and outcome: answered, refused (error feedback: a request we cannot answer), failed (error feedback: our side), ignored (addressed to another provider, encrypted-for-someone-else, bad signature, too old, already answered), rate_limited, queue_full.',
+      help: REQUESTS_HELP,
       labelNames: ['kind', 'outcome'],
       registers,
     }),

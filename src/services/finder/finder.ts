@@ -112,12 +112,17 @@ function finderMetrics(): ReturnType<typeof createMetrics> {
   metrics ??= createMetrics();
   return metrics;
 }
+/** Help of bigbrotr_finder_mentions_total: the sources a relay URL can come from. */
+const MENTIONS_HELP =
+  'Relay URLs found, by source (nip65, relay-list, contacts, hint, nip66 in archived events; ' +
+  'relay:nip65, relay:nip66 asked directly; list).';
+
 function createMetrics() {
   const registers = [metricsRegistry()];
   return {
     mentions: new Counter({
       name: 'bigbrotr_finder_mentions_total',
-      help: 'Relay URLs found, by source (nip65, relay-list, contacts, hint, nip66 in archived events; relay:nip65, relay:nip66 asked directly; list).',
+      help: MENTIONS_HELP,
       labelNames: ['source'],
       registers,
     }),
@@ -313,10 +318,8 @@ const FINDER_ROUND_LEASE = { service: 'find', resource: 'round', ttlMs: 30 * 60_
 
 export function createFinderService(options: ServiceOptions): Service {
   const owner = processOwnerId();
-  return periodicService({
+  return periodicService(options, {
     name: 'finder',
-    config: options.config,
-    logger: options.logger,
     intervalSeconds: (config) => config.finder.interval_seconds,
     round: async (config, signal) => {
       const leased = await acquireLeases(options.db, {

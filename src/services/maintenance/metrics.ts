@@ -4,6 +4,11 @@ import { metricsRegistry } from '../../observability/metrics.js';
 
 let metrics: ReturnType<typeof create> | undefined;
 
+/** Help of bigbrotr_maintenance_default_partition_rows: which rows end up in a default partition. */
+const DEFAULT_PARTITION_ROWS_HELP =
+  'Rows in the default partition of a table (event, relay_check) after the last maintenance run: ' +
+  "rows no partition's range covers (event: dated before 2020 or beyond the partitions created ahead).";
+
 function create() {
   const registers = [metricsRegistry()];
   return {
@@ -26,7 +31,7 @@ function create() {
     }),
     defaultPartitionRows: new Gauge({
       name: 'bigbrotr_maintenance_default_partition_rows',
-      help: "Rows in the default partition of a table (event, relay_check) after the last maintenance run: rows no partition's range covers (event: dated before 2020 or beyond the partitions created ahead).",
+      help: DEFAULT_PARTITION_ROWS_HELP,
       labelNames: ['table'],
       registers,
     }),

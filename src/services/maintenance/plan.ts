@@ -184,7 +184,8 @@ class Planner {
     }
     const name = monthPartitionName(this.table, range.from);
     this.warnings.push(
-      `${name} not created: ${overlapping.map((other) => other.name).join(', ')} already cover(s) part of [${iso(range.from)}, ${iso(range.to)})`,
+      `${name} not created: ${overlapping.map((other) => other.name).join(', ')} ` +
+        `already cover(s) part of [${iso(range.from)}, ${iso(range.to)})`,
     );
   }
 

@@ -8,6 +8,16 @@ import { metricsRegistry } from '../../observability/metrics.js';
 
 let metrics: ReturnType<typeof create> | undefined;
 
+/** Help of bigbrotr_sync_relay_events_total: what each outcome counts. */
+const RELAY_EVENTS_HELP =
+  'Events per relay by outcome: received (shape-valid, in filter), stored (new to the archive), ' +
+  'duplicate (already archived), invalid (bad id, signature or shape).';
+
+/** Help of bigbrotr_sync_incomplete_total: the reasons a scope stays unproven. */
+const INCOMPLETE_HELP =
+  'Scopes a pass could not prove, by reason: refused, stalled (no EOSE), crowded (a second over the cap), ' +
+  'ignores-time, request-bound, time-budget, withheld, unreconciled (NIP-77 fell back to REQ).';
+
 function create() {
   const registers = [metricsRegistry()];
   return {
@@ -29,7 +39,7 @@ function create() {
     }),
     relayEvents: new Counter({
       name: 'bigbrotr_sync_relay_events_total',
-      help: 'Events per relay by outcome: received (shape-valid, in filter), stored (new to the archive), duplicate (already archived), invalid (bad id, signature or shape).',
+      help: RELAY_EVENTS_HELP,
       labelNames: ['relay', 'outcome'],
       registers,
     }),
@@ -46,7 +56,7 @@ function create() {
     }),
     problems: new Counter({
       name: 'bigbrotr_sync_incomplete_total',
-      help: 'Scopes a pass could not prove, by reason: refused, stalled (no EOSE), crowded (a second over the cap), ignores-time, request-bound, time-budget, withheld, unreconciled (NIP-77 fell back to REQ).',
+      help: INCOMPLETE_HELP,
       labelNames: ['reason'],
       registers,
     }),

@@ -166,7 +166,8 @@ async function probeSearch(prober: Prober): Promise<void> {
     return prober.add(
       '50',
       'verified',
-      `a search for a term nothing holds came back empty, and one for "${word}" (from a note it served) found ${found.events.length} event(s)`,
+      `a search for a term nothing holds came back empty, and one for "${word}" (from a note it served) ` +
+        `found ${found.events.length} event(s)`,
     );
   prober.add('50', 'untested', `a search for "${word}", from a note it served, found nothing (${endText(found.end)})`);
 }
