@@ -26,13 +26,15 @@ export interface Service {
  * A service that runs `round` every `intervalSeconds` (read from the current config each time) until
  * stopped; a failed round is logged and retried at the next interval.
  */
-export function periodicService(options: {
-  name: string;
-  config: () => Config;
-  logger: Logger;
-  intervalSeconds: (config: Config) => number;
-  round: (config: Config, signal: AbortSignal) => Promise<void>;
-}): Service {
+export function periodicService(
+  service: Pick<ServiceOptions, 'config' | 'logger'>,
+  round: {
+    name: string;
+    intervalSeconds: (config: Config) => number;
+    round: (config: Config, signal: AbortSignal) => Promise<void>;
+  },
+): Service {
+  const options = { ...service, ...round };
   return {
     name: options.name,
     async run(signal) {

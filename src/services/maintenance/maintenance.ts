@@ -98,10 +98,8 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
 
 export function createMaintenanceService(options: ServiceOptions): Service {
   const owner = processOwnerId();
-  return periodicService({
+  return periodicService(options, {
     name: 'maintenance',
-    config: options.config,
-    logger: options.logger,
     intervalSeconds: (config) => config.maintenance.interval_seconds,
     round: async (config, signal) => {
       const report = await runMaintenance({ db: options.db, config, logger: options.logger, owner, signal });

@@ -111,10 +111,8 @@ export function createMonitorService(options: ServiceOptions & { now?: () => num
   const owner = processOwnerId();
   const state = createMonitorState();
   publishRelays(options.config());
-  return periodicService({
+  return periodicService(options, {
     name: 'monitor',
-    config: options.config,
-    logger: options.logger,
     intervalSeconds: (config) => config.monitor.idle_poll_seconds,
     round: async (config, signal) => {
       const summary = await monitorOnce({ db: options.db, config, logger: options.logger, owner, signal, state, now: options.now });

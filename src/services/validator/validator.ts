@@ -128,10 +128,8 @@ export async function validateDue(options: {
 
 export function createValidatorService(options: ServiceOptions): Service {
   const owner = processOwnerId();
-  return periodicService({
+  return periodicService(options, {
     name: 'validator',
-    config: options.config,
-    logger: options.logger,
     intervalSeconds: (config) => config.validator.idle_poll_seconds,
     round: async (config, signal) => {
       const summary = await validateDue({ db: options.db, config, logger: options.logger, owner, signal });
