@@ -258,7 +258,7 @@ export class DataVendingMachine {
       return;
     }
     const started = performance.now();
-    const prepared = this.prepare(request, from);
+    const prepared = this.prepareJob(request, from);
     if ('refusal' in prepared) {
       this.metrics.requests.inc({ kind, outcome: 'refused' });
       await this.publish(feedbackTemplate(request, 'error', prepared.refusal, from), this.replyRelays(request));
@@ -270,7 +270,7 @@ export class DataVendingMachine {
   }
 
   /** The job and the room its result has, or why the request is refused before it runs (encrypted, malformed, too large to echo). */
-  private prepare(request: JobRequest, from: string): { job: Job; maxContentBytes: number } | { refusal: string } {
+  private prepareJob(request: JobRequest, from: string): { job: Job; maxContentBytes: number } | { refusal: string } {
     const dvm = this.config.dvm;
     if (request.tags.some((tag) => tag[0] === 'encrypted'))
       return { refusal: 'encrypted job requests are not supported: send the inputs in clear' };
