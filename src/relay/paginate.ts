@@ -421,7 +421,9 @@ class WindowPager {
       if (counted !== reference.events) {
         this.problem({
           reason: 'crowded',
-          detail: `the relay's COUNT (${counted}) disagrees with its REQ answer (${reference.events} events) for ${describeFilters([filterOf(reference.request)])}; COUNT is not used as proof`,
+          detail:
+            `the relay's COUNT (${counted}) disagrees with its REQ answer (${reference.events} events) ` +
+            `for ${describeFilters([filterOf(reference.request)])}; COUNT is not used as proof`,
         });
         return false;
       }
@@ -612,7 +614,8 @@ class WindowPager {
       detail:
         overflowing > 0
           ? `second ${second}: kind ${kind} of one author holds more events than the relay serves in one page`
-          : `second ${second}: kind ${kind} fills the relay's page cap; authors not seen cannot be enumerated without a COUNT that agrees with REQ`,
+          : `second ${second}: kind ${kind} fills the relay's page cap; ` +
+            'authors not seen cannot be enumerated without a COUNT that agrees with REQ',
     });
   }
 
