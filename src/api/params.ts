@@ -45,7 +45,6 @@ export const publicKey = hexOrNip19Parameter(['npub', 'nprofile'], '64 lowercase
  * The one number parser of the API (digits only, see zod-numbers.ts), so every numeric parameter is
  * as strict as the column it reaches.
  */
-export { decimalInteger };
 
 export const kind = decimalInteger(0, 65_535, 'expected an integer kind (0-65535)');
 

@@ -10,7 +10,8 @@ import { checkHistory, listRelaySummaries, relayDetail } from '../../db/relay-qu
 import { readOnly } from '../api-query.js';
 import { BadParameterError } from '../errors.js';
 import { jsonRow } from '../json.js';
-import { decimalInteger, intCursor, pageLimit, relayUrl, unixSeconds } from '../params.js';
+import { decimalInteger } from '../../zod-numbers.js';
+import { intCursor, pageLimit, relayUrl, unixSeconds } from '../params.js';
 import { errorSchema, relaySummarySchema } from '../schemas.js';
 import { zodRoutes, type RouteOptions, type ZodRoutes } from './route-context.js';
 

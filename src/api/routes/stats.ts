@@ -17,7 +17,7 @@ import {
 } from '../../db/network-stats.js';
 import { readOnly } from '../api-query.js';
 import { jsonRow } from '../json.js';
-import { decimalInteger } from '../params.js';
+import { decimalInteger } from '../../zod-numbers.js';
 import { errorSchema } from '../schemas.js';
 import { zodRoutes, type RouteOptions, type ZodRoutes } from './route-context.js';
 

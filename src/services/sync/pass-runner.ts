@@ -9,7 +9,7 @@ import { errorType, isRetryableRelayError } from '../../relay/errors.js';
 import { traceRelaySync } from '../../observability/tracing.js';
 import { syncMetrics } from './metrics.js';
 import { PassAbortedError, syncRelayPass, type RelaySyncOptions, type RelaySyncResult } from './relay-sync.js';
-import { emptyStoreTotals } from './store-pipeline.js';
+import { emptyStoreTotals } from './store-batch.js';
 
 /** One pass with its retries, in a `sync.relay` span (a no-op unless tracing is on). */
 export function syncRelayWithRetries(options: RelaySyncOptions): Promise<RelaySyncResult & { attempts: number }> {

@@ -9,7 +9,7 @@ import type { WalkCounts } from '../../relay/paginate.js';
 import type { VerifyPool } from '../../verify/pool.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ByteBudget } from './byte-budget.js';
-import type { StoreTotals } from './store-pipeline.js';
+import type { StoreTotals } from './store-batch.js';
 
 /** The pass was stopped by a signal between pages; what was committed stays. */
 export class PassAbortedError extends Error {

@@ -15,7 +15,7 @@
  * (working them), pass-report.ts (adding up), pass-outcome.ts (recording and observing the end).
  */
 import type { RelaySession } from '../../relay/session.js';
-import type { PassPosition } from './store-pipeline.js';
+import type { PassPosition } from './store-batch.js';
 import { saveFilterLimits } from '../relay-filter-limits.js';
 import { openRelaySession } from '../relay-session.js';
 import { syncMetrics } from './metrics.js';

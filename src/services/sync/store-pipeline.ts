@@ -32,8 +32,6 @@ import {
   type WeighedBatch,
 } from './store-batch.js';
 
-export { emptyStoreTotals, type PassPosition, type StoreTotals } from './store-batch.js';
-
 export interface StorePipeline {
   /** Queues a batch (possibly empty: a position alone); the position is saved with it. */
   push(events: NostrEvent[], position?: PassPosition): Promise<void>;
